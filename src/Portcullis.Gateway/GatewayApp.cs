@@ -1,0 +1,71 @@
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
+using Portcullis.Configuration;
+
+namespace Portcullis.Gateway;
+
+/// <summary>The configuration-driven gateway: no C# needed to deploy it.</summary>
+public static class GatewayApp
+{
+    /// <summary>Environment variable naming an extra JSON configuration file, like <c>--config PATH</c>.</summary>
+    public const string ConfigFileVariable = "PORTCULLIS_CONFIG";
+
+    /// <summary>
+    /// Builds the gateway as the runnable host does (appsettings, <c>--config PATH</c>, environment, command line),
+    /// letting <paramref name="configure"/> add to the builder before services are built.
+    /// </summary>
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        AddConfigFile(builder, args);
+        configure?.Invoke(builder);
+
+        builder.Services.AddPortcullis(builder.Configuration.GetSection(PortcullisOptions.SectionName));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+
+        var app = builder.Build();
+        app.UsePortcullis();
+        UseFrontend(app);
+        app.MapPortcullis();
+        return app;
+    }
+
+    /// <summary>
+    /// The extra file sits above appsettings but below the environment and command line, so a secret can still come
+    /// from an environment variable (<c>Portcullis__Providers__main__ClientSecret</c>).
+    /// </summary>
+    private static void AddConfigFile(WebApplicationBuilder builder, string[] args)
+    {
+        var path = builder.Configuration["config"] ?? Environment.GetEnvironmentVariable(ConfigFileVariable);
+        if (string.IsNullOrEmpty(path))
+        {
+            return;
+        }
+
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            throw new GatewayConfigurationException($"--config: the file '{fullPath}' does not exist.");
+        }
+
+        builder.Configuration.AddJsonFile(fullPath, optional: false, reloadOnChange: false);
+        builder.Configuration.AddEnvironmentVariables();
+        builder.Configuration.AddCommandLine(args);
+    }
+
+    private static void UseFrontend(WebApplication app)
+    {
+        var root = app.Services.GetRequiredService<IOptions<PortcullisOptions>>().Value.Frontend.StaticRoot;
+        if (string.IsNullOrEmpty(root) || !Directory.Exists(root))
+        {
+            return; // The validator reports a missing folder at start.
+        }
+
+        var files = new PhysicalFileProvider(Path.GetFullPath(root));
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
+    }
+}
+
+/// <summary>The gateway cannot start with the configuration it was given.</summary>
+public sealed class GatewayConfigurationException(string message) : Exception(message);

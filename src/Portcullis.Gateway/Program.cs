@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Options;
+using Portcullis.Gateway;
+
+try
+{
+    var app = GatewayApp.Create(args);
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception exception) when (exception is OptionsValidationException or GatewayConfigurationException or InvalidOperationException)
+{
+    // Misconfiguration: say which keys are wrong and stop (SECURITY.md item 34).
+    Console.Error.WriteLine("Portcullis cannot start because of its configuration:");
+    var messages = exception is OptionsValidationException validation ? validation.Failures : [exception.Message];
+    foreach (var message in messages)
+    {
+        Console.Error.WriteLine($"  - {message}");
+    }
+
+    return 2;
+}

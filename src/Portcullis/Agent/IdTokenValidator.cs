@@ -1,0 +1,98 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Portcullis.Diagnostics;
+using Portcullis.Http;
+
+namespace Portcullis.Agent;
+
+/// <summary>A validated ID token: who it names and the claims worth keeping with the session.</summary>
+internal sealed record ValidatedIdToken(string Subject, string? SessionId, Dictionary<string, JsonElement> Claims);
+
+/// <summary>
+/// ID token validation (OpenID Connect Core §3.1.3.7) on Microsoft.IdentityModel: signature against the provider's
+/// JWKS, <c>iss</c>, <c>aud</c>, <c>exp</c>, then <c>nonce</c> and <c>azp</c>.
+/// </summary>
+internal sealed class IdTokenValidator(ILogger<IdTokenValidator> logger)
+{
+    // Protocol claims describe the token, not the user; they are not kept as user claims.
+    private static readonly HashSet<string> ProtocolClaims =
+        ["iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti", "sid", "s_hash", "auth_time", "acr", "amr"];
+
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+
+    public async Task<Outcome<ValidatedIdToken>> ValidateAsync(ProviderRuntime provider, string? idToken, string expectedNonce, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(idToken))
+        {
+            return Refuse(provider, "the token response has no id_token");
+        }
+
+        var result = await ValidateSignatureAndClaimsAsync(provider, idToken, cancellationToken);
+        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
+        {
+            // The provider may have rotated its keys since we cached them: fetch once more, then decide.
+            provider.Metadata.RequestRefresh();
+            result = await ValidateSignatureAndClaimsAsync(provider, idToken, cancellationToken);
+        }
+
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
+        {
+            return Refuse(provider, result.Exception?.GetType().Name ?? "invalid token");
+        }
+
+        if (!token.TryGetPayloadValue<string>("nonce", out var nonce) || !FixedTimeEquals(nonce, expectedNonce))
+        {
+            return Refuse(provider, "nonce mismatch");
+        }
+
+        if (token.Audiences.Count() > 1 && (!token.TryGetPayloadValue<string>("azp", out var azp) || azp != provider.Options.ClientId))
+        {
+            return Refuse(provider, "azp is not this client");
+        }
+
+        if (string.IsNullOrEmpty(token.Subject))
+        {
+            return Refuse(provider, "no sub");
+        }
+
+        using var payload = JsonDocument.Parse(Base64UrlEncoder.Decode(token.EncodedPayload));
+        var claims = payload.RootElement.EnumerateObject()
+            .Where(p => !ProtocolClaims.Contains(p.Name))
+            .ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal);
+        if (payload.RootElement.TryGetProperty("auth_time", out var authTime))
+        {
+            claims["auth_time"] = authTime.Clone();
+        }
+
+        token.TryGetPayloadValue<string>("sid", out var sid);
+        return new ValidatedIdToken(token.Subject, sid, claims);
+    }
+
+    private async Task<TokenValidationResult> ValidateSignatureAndClaimsAsync(ProviderRuntime provider, string idToken, CancellationToken cancellationToken)
+    {
+        var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
+        return await _handler.ValidateTokenAsync(idToken, new TokenValidationParameters
+        {
+            ValidIssuer = metadata.Issuer,
+            ValidAudience = provider.Options.ClientId,
+            IssuerSigningKeys = metadata.SigningKeys,
+            RequireSignedTokens = true,
+            RequireExpirationTime = true,
+            ValidateLifetime = true,
+            ClockSkew = TimeSpan.FromMinutes(1),
+        });
+    }
+
+    private PortcullisError Refuse(ProviderRuntime provider, string reason)
+    {
+        Log.IdTokenRefused(logger, provider.Name, reason);
+        return PortcullisError.LoginFailed("The identity provider's ID token could not be verified. Start the sign-in again.");
+    }
+
+    private static bool FixedTimeEquals(string a, string b) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(a), Encoding.UTF8.GetBytes(b));
+}

@@ -1,0 +1,215 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Portcullis.Diagnostics;
+using Portcullis.Http;
+using Portcullis.Storage;
+using Portcullis.Vault;
+
+namespace Portcullis.Agent;
+
+/// <summary>
+/// The OAuth agent: starts a login (authorization code + PKCE S256 + state + nonce) and completes it at the callback.
+/// Login transactions live in the store, keyed by the hash of <c>state</c>, bound to the browser by a binding secret
+/// held in one cookie; many tabs share that one cookie, so logins in parallel neither clash nor pile up cookies.
+/// </summary>
+internal sealed class OAuthAgent(
+    IPortcullisStore store,
+    ProviderClient providerClient,
+    IdTokenValidator idTokenValidator,
+    RecordProtector<LoginTransactionData> transactionProtector,
+    TimeProvider time,
+    ILogger<OAuthAgent> logger)
+{
+    /// <summary>How long a started login may take (the 10 minutes).</summary>
+    public static readonly TimeSpan TransactionLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>Pending logins kept per browser; older abandoned ones are dropped.</summary>
+    public const int MaxTransactionsPerBrowser = 20;
+
+    public async Task<Outcome<LoginStart>> StartLoginAsync(ProviderRuntime provider, string returnUrl, string? existingBinding, CancellationToken cancellationToken)
+    {
+        var metadata = await GetMetadataAsync(provider, cancellationToken);
+        if (metadata.Error is { } error)
+        {
+            return error;
+        }
+
+        var state = Identifiers.NewSecret();
+        var nonce = Identifiers.NewSecret();
+        var verifier = Identifiers.NewSecret();
+        var binding = Identifiers.IsWellFormedSecret(existingBinding) ? existingBinding! : Identifiers.NewSecret();
+        var now = time.GetUtcNow();
+        var stateHash = Identifiers.Hash(state);
+        var data = new LoginTransactionData(provider.Name, verifier, nonce, returnUrl, now);
+        await store.SaveLoginTransactionAsync(
+            new LoginTransactionRecord(stateHash, Identifiers.Hash(binding), transactionProtector.Protect(data, stateHash), now + TransactionLifetime),
+            MaxTransactionsPerBrowser,
+            now,
+            cancellationToken);
+
+        var parameters = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["response_type"] = "code",
+            ["client_id"] = provider.Options.ClientId,
+            ["redirect_uri"] = provider.RedirectUri,
+            ["scope"] = string.Join(' ', provider.Options.Scopes),
+            ["state"] = state,
+            ["nonce"] = nonce,
+            ["code_challenge"] = Pkce.Challenge(verifier),
+            ["code_challenge_method"] = Pkce.Method,
+        };
+        foreach (var (key, value) in provider.Options.AuthorizationParameters)
+        {
+            parameters.TryAdd(key, value);
+        }
+
+        Log.LoginStarted(logger, provider.Name);
+        return new LoginStart(QueryHelpers.AddQueryString(metadata.Value!.AuthorizationEndpoint, parameters), binding);
+    }
+
+    public async Task<Outcome<AuthenticatedLogin>> CompleteLoginAsync(
+        ProviderRuntime provider, IReadOnlyDictionary<string, string?> response, string? binding, CancellationToken cancellationToken)
+    {
+        var state = response.GetValueOrDefault("state");
+        if (!Identifiers.IsWellFormedSecret(state) || !Identifiers.IsWellFormedSecret(binding))
+        {
+            return Refuse(provider, "missing or malformed state or browser binding", "The sign-in link is invalid. Start the sign-in again.");
+        }
+
+        var stateHash = Identifiers.Hash(state!);
+        var record = await store.TakeLoginTransactionAsync(stateHash, Identifiers.Hash(binding!), time.GetUtcNow(), cancellationToken);
+        var transaction = record is null ? null : transactionProtector.Unprotect(record.Data, stateHash);
+        if (transaction is null || transaction.Provider != provider.Name)
+        {
+            return Refuse(provider, "unknown, expired, already used or foreign state", "This sign-in has expired, was already used, or was started in another browser. Start the sign-in again.");
+        }
+
+        if (response.GetValueOrDefault("error") is { Length: > 0 } providerError)
+        {
+            var code = SafeErrorCode(providerError);
+            Log.ProviderReturnedError(logger, provider.Name, code);
+            return PortcullisError.LoginFailed($"The identity provider did not sign you in ({code}).");
+        }
+
+        var metadata = await GetMetadataAsync(provider, cancellationToken);
+        if (metadata.Error is { } metadataError)
+        {
+            return metadataError;
+        }
+
+        var issuerCheck = CheckAuthorizationResponseIssuer(provider, metadata.Value!, response.GetValueOrDefault("iss"));
+        if (issuerCheck is not null)
+        {
+            return issuerCheck;
+        }
+
+        if (response.GetValueOrDefault("code") is not { Length: > 0 } authorizationCode)
+        {
+            return Refuse(provider, "no authorization code", "The identity provider's answer is incomplete. Start the sign-in again.");
+        }
+
+        var tokenResponse = await providerClient.RedeemCodeAsync(provider, metadata.Value!.TokenEndpoint, authorizationCode, transaction.CodeVerifier, cancellationToken);
+        if (tokenResponse.IsError || string.IsNullOrEmpty(tokenResponse.AccessToken))
+        {
+            Log.TokenRequestFailed(logger, provider.Name, SafeErrorCode(tokenResponse.Error ?? "no access_token"), (int)tokenResponse.HttpStatusCode);
+            return tokenResponse.ErrorType == Duende.IdentityModel.Client.ResponseErrorType.Protocol
+                ? PortcullisError.LoginFailed("The identity provider refused to complete the sign-in. Start the sign-in again.")
+                : PortcullisError.ProviderUnavailable;
+        }
+
+        var idToken = await idTokenValidator.ValidateAsync(provider, tokenResponse.IdentityToken, transaction.Nonce, cancellationToken);
+        if (idToken.Error is { } idTokenError)
+        {
+            return idTokenError;
+        }
+
+        var claims = idToken.Value!.Claims;
+        if (provider.Options.UseUserInfo && !string.IsNullOrEmpty(metadata.Value.UserInfoEndpoint))
+        {
+            var userInfo = await providerClient.GetUserInfoAsync(metadata.Value.UserInfoEndpoint, tokenResponse.AccessToken, cancellationToken);
+            // OpenID Connect Core §5.3.4: userinfo's sub must be the ID token's, or the response must not be used.
+            if (userInfo is not null && userInfo.TryGetValue("sub", out var sub) && sub.ValueKind == JsonValueKind.String && sub.GetString() == idToken.Value.Subject)
+            {
+                foreach (var (name, value) in userInfo)
+                {
+                    claims[name] = value;
+                }
+            }
+        }
+
+        var now = time.GetUtcNow();
+        var tokens = new TokenSet(
+            tokenResponse.AccessToken,
+            tokenResponse.RefreshToken,
+            tokenResponse.IdentityToken,
+            tokenResponse.ExpiresIn > 0 ? now.AddSeconds(tokenResponse.ExpiresIn) : null,
+            tokenResponse.Scope);
+        return new AuthenticatedLogin(provider.Name, idToken.Value.Subject, idToken.Value.SessionId, claims, tokens, transaction.ReturnUrl);
+    }
+
+    /// <summary>
+    /// RFC 9207 mix-up defence: an <c>iss</c> in the authorization response must be the expected issuer, and when the
+    /// provider advertises the parameter it must be present (SECURITY.md item 14).
+    /// </summary>
+    private PortcullisError? CheckAuthorizationResponseIssuer(ProviderRuntime provider, OpenIdConnectConfiguration metadata, string? iss)
+    {
+        if (iss is not null)
+        {
+            return string.Equals(iss, metadata.Issuer, StringComparison.Ordinal)
+                ? null
+                : Refuse(provider, "iss in the authorization response is not the provider's issuer", "The sign-in answer came from an unexpected issuer.");
+        }
+
+        var advertised = metadata.AdditionalData.TryGetValue("authorization_response_iss_parameter_supported", out var value)
+            && value is true or JsonElement { ValueKind: JsonValueKind.True };
+        return advertised
+            ? Refuse(provider, "iss missing from the authorization response although the provider advertises it", "The sign-in answer is missing its issuer.")
+            : null;
+    }
+
+    private async Task<Outcome<OpenIdConnectConfiguration>> GetMetadataAsync(ProviderRuntime provider, CancellationToken cancellationToken)
+    {
+        OpenIdConnectConfiguration metadata;
+        try
+        {
+            metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or IOException or HttpRequestException or TaskCanceledException)
+        {
+            Log.ProviderMetadataFailed(logger, provider.Name, exception.GetType().Name);
+            return PortcullisError.ProviderUnavailable;
+        }
+
+        // The configured issuer must be the discovered one exactly (SECURITY.md item 14; OpenID Discovery §4.3).
+        if (!string.Equals(metadata.Issuer, provider.Options.Authority, StringComparison.Ordinal))
+        {
+            Log.ProviderMetadataFailed(logger, provider.Name, $"discovered issuer '{metadata.Issuer}' differs from Portcullis:Providers:{provider.Name}:Authority '{provider.Options.Authority}'");
+            return PortcullisError.ProviderUnavailable;
+        }
+
+        if (string.IsNullOrEmpty(metadata.AuthorizationEndpoint) || string.IsNullOrEmpty(metadata.TokenEndpoint))
+        {
+            Log.ProviderMetadataFailed(logger, provider.Name, "authorization or token endpoint missing");
+            return PortcullisError.ProviderUnavailable;
+        }
+
+        return metadata;
+    }
+
+    private PortcullisError Refuse(ProviderRuntime provider, string reason, string message)
+    {
+        Log.CallbackRefused(logger, provider.Name, reason);
+        return PortcullisError.InvalidRequest(message);
+    }
+
+    /// <summary>Provider error codes are ASCII tokens (RFC 6749 §4.1.2.1); anything else is not echoed into logs or pages.</summary>
+    private static string SafeErrorCode(string value)
+    {
+        var clean = value.Length <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ' ');
+        return clean ? value : "unrecognized_error";
+    }
+}

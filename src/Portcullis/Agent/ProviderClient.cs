@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Duende.IdentityModel.Client;
+using Portcullis.Configuration;
+
+namespace Portcullis.Agent;
+
+/// <summary>Back-channel calls to a provider's endpoints, authenticated as the confidential client (SECURITY.md item 10).</summary>
+internal sealed class ProviderClient(IHttpClientFactory httpClientFactory)
+{
+    public async Task<TokenResponse> RedeemCodeAsync(ProviderRuntime provider, string tokenEndpoint, string code, string codeVerifier, CancellationToken cancellationToken)
+    {
+        var request = new AuthorizationCodeTokenRequest
+        {
+            Address = tokenEndpoint,
+            Code = code,
+            CodeVerifier = codeVerifier,
+            // Identical to the one in the authorization request (RFC 6749 §4.1.3).
+            RedirectUri = provider.RedirectUri,
+        };
+        Authenticate(request, provider.Options);
+        return await Http().RequestAuthorizationCodeTokenAsync(request, cancellationToken);
+    }
+
+    public async Task<Dictionary<string, JsonElement>?> GetUserInfoAsync(string userInfoEndpoint, string accessToken, CancellationToken cancellationToken)
+    {
+        var response = await Http().GetUserInfoAsync(new UserInfoRequest { Address = userInfoEndpoint, Token = accessToken }, cancellationToken);
+        if (response.IsError || response.Json is not { ValueKind: JsonValueKind.Object } json)
+        {
+            return null;
+        }
+
+        return json.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal);
+    }
+
+    public async Task<TokenRevocationResponse> RevokeAsync(ProviderRuntime provider, string revocationEndpoint, string token, string tokenTypeHint, CancellationToken cancellationToken)
+    {
+        var request = new TokenRevocationRequest { Address = revocationEndpoint, Token = token, TokenTypeHint = tokenTypeHint };
+        Authenticate(request, provider.Options);
+        return await Http().RevokeTokenAsync(request, cancellationToken);
+    }
+
+    private HttpClient Http() => httpClientFactory.CreateClient(ProviderRegistry.HttpClientName);
+
+    public static void Authenticate(ProtocolRequest request, ProviderOptions options)
+    {
+        request.ClientId = options.ClientId!;
+        request.ClientSecret = options.ClientSecret;
+        request.ClientCredentialStyle = options.ClientAuthentication == ClientAuthenticationMethods.ClientSecretPost
+            ? ClientCredentialStyle.PostBody
+            : ClientCredentialStyle.AuthorizationHeader;
+    }
+}

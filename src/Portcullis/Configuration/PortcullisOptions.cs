@@ -1,0 +1,147 @@
+namespace Portcullis.Configuration;
+
+/// <summary>
+/// The <c>Portcullis</c> configuration section: everything the token handler needs to run.
+/// Defaults are safe as declared; <see cref="PortcullisOptionsValidator"/> stops start-up when a value is wrong.
+/// </summary>
+public sealed class PortcullisOptions
+{
+    /// <summary>The configuration section the gateway binds. The default value is <c>Portcullis</c>.</summary>
+    public const string SectionName = "Portcullis";
+
+    /// <summary>
+    /// The origin the browser uses to reach the gateway, e.g. <c>https://app.example.com</c>.
+    /// Redirect URIs are derived from it, never from the request's Host header.
+    /// </summary>
+    public string? PublicOrigin { get; set; }
+
+    /// <summary>Path prefix of the gateway's own endpoints. The default value is <c>/bff</c>.</summary>
+    public string BasePath { get; set; } = "/bff";
+
+    /// <summary>The identity providers users can sign in with, by name.</summary>
+    public Dictionary<string, ProviderOptions> Providers { get; set; } = new(StringComparer.Ordinal);
+
+    public StoreOptions Store { get; set; } = new();
+
+    public SessionOptions Session { get; set; } = new();
+
+    public RefreshOptions Refresh { get; set; } = new();
+
+    public CsrfOptions Csrf { get; set; } = new();
+
+    /// <summary>Upstream APIs reached through the gateway, by route name.</summary>
+    public Dictionary<string, ApiRouteOptions> Apis { get; set; } = new(StringComparer.Ordinal);
+
+    public FrontendOptions Frontend { get; set; } = new();
+
+    /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
+    public string? DataDirectory { get; set; }
+}
+
+/// <summary>One identity provider the gateway signs users in with.</summary>
+public sealed class ProviderOptions
+{
+    /// <summary><c>oidc</c> (discovery-based OpenID Connect). The default value is <c>oidc</c>.</summary>
+    public string Kind { get; set; } = ProviderKinds.Oidc;
+
+    /// <summary>Name shown on the app's login button. The default value is the provider's configuration name.</summary>
+    public string? DisplayName { get; set; }
+
+    /// <summary>The issuer; must equal the discovered <c>issuer</c> exactly (mix-up defence, RFC 9700 §4.4).</summary>
+    public string? Authority { get; set; }
+
+    public string? ClientId { get; set; }
+
+    public string? ClientSecret { get; set; }
+
+    /// <summary><c>client_secret_basic</c> or <c>client_secret_post</c>. The default value is <c>client_secret_basic</c>.</summary>
+    public string ClientAuthentication { get; set; } = ClientAuthenticationMethods.ClientSecretBasic;
+
+    /// <summary>The default value is <c>openid profile email offline_access</c>.</summary>
+    public List<string> Scopes { get; set; } = [];
+
+    /// <summary>Extra parameters of the authorization request (e.g. <c>prompt</c>, <c>access_type</c>).</summary>
+    public Dictionary<string, string> AuthorizationParameters { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Where the provider sends the user after end-session. The default value is <c>{PublicOrigin}/</c>.</summary>
+    public string? PostLogoutRedirectUri { get; set; }
+
+    /// <summary>Whether to fetch claims from the userinfo endpoint after login. The default value is <c>true</c>.</summary>
+    public bool UseUserInfo { get; set; } = true;
+}
+
+public static class ProviderKinds
+{
+    public const string Oidc = "oidc";
+}
+
+public static class ClientAuthenticationMethods
+{
+    public const string ClientSecretBasic = "client_secret_basic";
+    public const string ClientSecretPost = "client_secret_post";
+}
+
+public sealed class StoreOptions
+{
+    /// <summary><c>sqlite</c>. The default value is <c>sqlite</c>.</summary>
+    public string Kind { get; set; } = StoreKinds.Sqlite;
+
+    /// <summary>The default value is <c>Data Source=data/portcullis.db</c> (relative to the content root).</summary>
+    public string ConnectionString { get; set; } = "Data Source=data/portcullis.db";
+}
+
+public static class StoreKinds
+{
+    public const string Sqlite = "sqlite";
+}
+
+public sealed class SessionOptions
+{
+    /// <summary>Name of the session cookie; the <c>__Host-</c> prefix pins it to this origin. The default value is <c>__Host-portcullis</c>.</summary>
+    public string CookieName { get; set; } = "__Host-portcullis";
+
+    /// <summary>A session unused this long ends. The default value is 30 minutes.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>A session ends this long after login, used or not. The default value is 12 hours.</summary>
+    public TimeSpan AbsoluteTimeout { get; set; } = TimeSpan.FromHours(12);
+}
+
+public sealed class RefreshOptions
+{
+    /// <summary>Refresh an access token this long before it expires. The default value is 1 minute.</summary>
+    public TimeSpan Skew { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+public sealed class CsrfOptions
+{
+    /// <summary>The header every API and <c>/bff</c> JSON request must carry with value <c>1</c>. The default value is <c>X-CSRF</c>.</summary>
+    public string HeaderName { get; set; } = "X-CSRF";
+
+    /// <summary>Other origins allowed to call the gateway with credentials (CORS).</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+}
+
+/// <summary>An upstream API route: requests under <see cref="Path"/> are forwarded to <see cref="Upstream"/>.</summary>
+public sealed class ApiRouteOptions
+{
+    public string? Path { get; set; }
+
+    public string? Upstream { get; set; }
+
+    /// <summary><c>user</c>, <c>user-optional</c> or <c>none</c>. The default value is <c>user</c>.</summary>
+    public string Token { get; set; } = ApiTokenModes.User;
+}
+
+public static class ApiTokenModes
+{
+    public const string User = "user";
+    public const string UserOptional = "user-optional";
+    public const string None = "none";
+}
+
+public sealed class FrontendOptions
+{
+    /// <summary>Folder of the single-page app's static files served by the gateway; none when empty.</summary>
+    public string? StaticRoot { get; set; }
+}

@@ -1,0 +1,200 @@
+using Microsoft.Extensions.Options;
+
+namespace Portcullis.Configuration;
+
+/// <summary>
+/// Validates the whole <c>Portcullis</c> section and reports every problem at once, each naming its key,
+/// so an operator fixes all mistakes in one go (SECURITY.md item 34).
+/// </summary>
+internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOptions>
+{
+    private const string Root = PortcullisOptions.SectionName;
+
+    public ValidateOptionsResult Validate(string? name, PortcullisOptions options)
+    {
+        var errors = new List<string>();
+        ValidateOrigin(options, errors);
+        ValidateProviders(options, errors);
+        ValidateStore(options.Store, errors);
+        ValidateSession(options.Session, errors);
+        ValidateApis(options, errors);
+        if (!options.BasePath.StartsWith('/') || options.BasePath.EndsWith('/') || options.BasePath.Length < 2)
+        {
+            errors.Add($"{Root}:BasePath must start with '/' and not end with '/' (got '{options.BasePath}').");
+        }
+
+        if (options.Refresh.Skew < TimeSpan.Zero)
+        {
+            errors.Add($"{Root}:Refresh:Skew must not be negative.");
+        }
+
+        if (!string.IsNullOrEmpty(options.Frontend.StaticRoot) && !Directory.Exists(options.Frontend.StaticRoot))
+        {
+            errors.Add($"{Root}:Frontend:StaticRoot: the folder '{options.Frontend.StaticRoot}' does not exist.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateOrigin(PortcullisOptions options, List<string> errors)
+    {
+        const string key = $"{Root}:PublicOrigin";
+        if (string.IsNullOrWhiteSpace(options.PublicOrigin))
+        {
+            errors.Add($"{key} is required (the origin browsers use to reach the gateway, e.g. https://app.example.com).");
+            return;
+        }
+
+        if (!Uri.TryCreate(options.PublicOrigin, UriKind.Absolute, out var uri) || uri.PathAndQuery != "/" || !string.IsNullOrEmpty(uri.Fragment))
+        {
+            errors.Add($"{key} must be an absolute origin without a path (got '{options.PublicOrigin}').");
+            return;
+        }
+
+        CheckTransport(key, uri, errors);
+    }
+
+    private static void ValidateProviders(PortcullisOptions options, List<string> errors)
+    {
+        if (options.Providers.Count == 0)
+        {
+            errors.Add($"{Root}:Providers must configure at least one identity provider.");
+        }
+
+        foreach (var (name, provider) in options.Providers)
+        {
+            var key = $"{Root}:Providers:{name}";
+            if (!IsSafeName(name))
+            {
+                errors.Add($"{key}: a provider name may contain only letters, digits, '-' and '_'.");
+            }
+
+            if (provider.Kind != ProviderKinds.Oidc)
+            {
+                errors.Add($"{key}:Kind '{provider.Kind}' is unknown; supported: {ProviderKinds.Oidc}.");
+            }
+
+            if (string.IsNullOrWhiteSpace(provider.Authority))
+            {
+                errors.Add($"{key}:Authority is required.");
+            }
+            else if (!Uri.TryCreate(provider.Authority, UriKind.Absolute, out var authority) || authority.Scheme is not ("http" or "https"))
+            {
+                errors.Add($"{key}:Authority must be an absolute http(s) URL (got '{provider.Authority}').");
+            }
+            else
+            {
+                CheckTransport($"{key}:Authority", authority, errors);
+            }
+
+            if (string.IsNullOrWhiteSpace(provider.ClientId))
+            {
+                errors.Add($"{key}:ClientId is required.");
+            }
+
+            if (string.IsNullOrWhiteSpace(provider.ClientSecret))
+            {
+                errors.Add($"{key}:ClientSecret is required (the gateway is a confidential client).");
+            }
+
+            if (provider.ClientAuthentication is not (ClientAuthenticationMethods.ClientSecretBasic or ClientAuthenticationMethods.ClientSecretPost))
+            {
+                errors.Add($"{key}:ClientAuthentication '{provider.ClientAuthentication}' is unknown; supported: client_secret_basic, client_secret_post.");
+            }
+
+            if (!provider.Scopes.Contains("openid"))
+            {
+                errors.Add($"{key}:Scopes must include 'openid' for an OpenID Connect provider.");
+            }
+
+            if (provider.PostLogoutRedirectUri is { } postLogout && !Uri.TryCreate(postLogout, UriKind.Absolute, out _))
+            {
+                errors.Add($"{key}:PostLogoutRedirectUri must be an absolute URL (got '{postLogout}').");
+            }
+        }
+    }
+
+    private static void ValidateStore(StoreOptions store, List<string> errors)
+    {
+        if (store.Kind != StoreKinds.Sqlite)
+        {
+            errors.Add($"{Root}:Store:Kind '{store.Kind}' is unknown; supported: {StoreKinds.Sqlite}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(store.ConnectionString))
+        {
+            errors.Add($"{Root}:Store:ConnectionString is required.");
+        }
+    }
+
+    private static void ValidateSession(SessionOptions session, List<string> errors)
+    {
+        if (session.IdleTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{Root}:Session:IdleTimeout must be positive.");
+        }
+
+        if (session.AbsoluteTimeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{Root}:Session:AbsoluteTimeout must be positive.");
+        }
+
+        if (!session.CookieName.StartsWith("__Host-", StringComparison.Ordinal))
+        {
+            errors.Add($"{Root}:Session:CookieName must keep the '__Host-' prefix, which pins the cookie to this origin.");
+        }
+    }
+
+    private static void ValidateApis(PortcullisOptions options, List<string> errors)
+    {
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, api) in options.Apis)
+        {
+            var key = $"{Root}:Apis:{name}";
+            if (string.IsNullOrWhiteSpace(api.Path) || !api.Path.StartsWith('/') || api.Path.Length < 2 || api.Path.EndsWith('/')
+                || api.Path.Contains("..", StringComparison.Ordinal) || api.Path.Contains("//", StringComparison.Ordinal) || api.Path.Contains('%'))
+            {
+                errors.Add($"{key}:Path must be a plain path prefix like '/api/orders' (got '{api.Path}').");
+            }
+            else if (api.Path.StartsWith(options.BasePath + "/", StringComparison.OrdinalIgnoreCase) || api.Path.Equals(options.BasePath, StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"{key}:Path must not be under the gateway's own prefix '{options.BasePath}'.");
+            }
+            else if (seen.TryGetValue(api.Path, out var other))
+            {
+                errors.Add($"{key}:Path '{api.Path}' is already used by {Root}:Apis:{other}.");
+            }
+            else
+            {
+                seen[api.Path] = name;
+            }
+
+            if (!Uri.TryCreate(api.Upstream, UriKind.Absolute, out var upstream) || upstream.Scheme is not ("http" or "https")
+                || !string.IsNullOrEmpty(upstream.Query) || !string.IsNullOrEmpty(upstream.Fragment))
+            {
+                errors.Add($"{key}:Upstream must be an absolute http(s) URL without query (got '{api.Upstream}').");
+            }
+
+            if (api.Token is not (ApiTokenModes.User or ApiTokenModes.UserOptional or ApiTokenModes.None))
+            {
+                errors.Add($"{key}:Token '{api.Token}' is unknown; supported: user, user-optional, none.");
+            }
+        }
+    }
+
+    // Plain http leaks codes and tokens on the wire; allow it only where the wire never leaves the machine.
+    private static void CheckTransport(string key, Uri uri, List<string> errors)
+    {
+        if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
+        {
+            errors.Add($"{key} must use https unless it is a loopback address (got '{uri}').");
+        }
+        else if (uri.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"{key} must be an http(s) URL (got '{uri}').");
+        }
+    }
+
+    private static bool IsSafeName(string name) =>
+        name.Length > 0 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+}

@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Logging;
+
+namespace Portcullis.Diagnostics;
+
+/// <summary>
+/// Every log line the library writes, with its event id (unique; a test pins that). No method here takes a token,
+/// session identifier, client secret, code, state or verifier as an argument (SECURITY.md item 21).
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "Login started with provider {Provider}.", EventName = "LoginStarted")]
+    public static partial void LoginStarted(ILogger logger, string provider);
+
+    [LoggerMessage(1001, LogLevel.Information, "User {UserId} signed in with provider {Provider}.", EventName = "LoginCompleted")]
+    public static partial void LoginCompleted(ILogger logger, string userId, string provider);
+
+    [LoggerMessage(1002, LogLevel.Warning, "Login callback for provider {Provider} refused: {Reason}.", EventName = "CallbackRefused")]
+    public static partial void CallbackRefused(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(1003, LogLevel.Warning, "Provider {Provider} returned error '{ProviderError}' to the login callback.", EventName = "ProviderReturnedError")]
+    public static partial void ProviderReturnedError(ILogger logger, string provider, string providerError);
+
+    [LoggerMessage(1004, LogLevel.Warning, "Token request to provider {Provider} failed: {Error} (HTTP {Status}).", EventName = "TokenRequestFailed")]
+    public static partial void TokenRequestFailed(ILogger logger, string provider, string error, int status);
+
+    [LoggerMessage(1005, LogLevel.Warning, "ID token from provider {Provider} refused: {Reason}.", EventName = "IdTokenRefused")]
+    public static partial void IdTokenRefused(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(1006, LogLevel.Error, "Metadata of provider {Provider} could not be loaded or is inconsistent: {Reason}.", EventName = "ProviderMetadataFailed")]
+    public static partial void ProviderMetadataFailed(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(1100, LogLevel.Information, "Session {Handle} of user {UserId} ended by logout.", EventName = "LoggedOut")]
+    public static partial void LoggedOut(ILogger logger, string handle, string userId);
+
+    [LoggerMessage(1101, LogLevel.Information, "Revoked the {TokenKind} of a grant at provider {Provider}.", EventName = "TokenRevoked")]
+    public static partial void TokenRevoked(ILogger logger, string tokenKind, string provider);
+
+    [LoggerMessage(1102, LogLevel.Warning, "Revocation at provider {Provider} failed: {Error}.", EventName = "RevocationFailed")]
+    public static partial void RevocationFailed(ILogger logger, string provider, string error);
+
+    [LoggerMessage(1103, LogLevel.Warning, "Stored tokens of session {Handle} could not be decrypted; the session is refused.", EventName = "VaultDecryptFailed")]
+    public static partial void VaultDecryptFailed(ILogger logger, string handle);
+
+    [LoggerMessage(1200, LogLevel.Warning, "Request refused by the anti-forgery check: {Reason}.", EventName = "CsrfRefused")]
+    public static partial void CsrfRefused(ILogger logger, string reason);
+
+    [LoggerMessage(1300, LogLevel.Warning, "Upstream {Route} could not be reached: {Error}.", EventName = "UpstreamFailed")]
+    public static partial void UpstreamFailed(ILogger logger, string route, string error);
+
+    [LoggerMessage(1400, LogLevel.Warning, "No key material was configured: the Data Protection key ring is kept unencrypted in {Directory} (mode 0700). Configure a protected key store for production.", EventName = "KeyRingUnprotected")]
+    public static partial void KeyRingUnprotected(ILogger logger, string directory);
+}

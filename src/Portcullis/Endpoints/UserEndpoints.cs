@@ -1,0 +1,123 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Portcullis.Agent;
+using Portcullis.Diagnostics;
+using Portcullis.Http;
+using Portcullis.Sessions;
+using Portcullis.Storage;
+using Portcullis.Tokens;
+
+namespace Portcullis.Endpoints;
+
+/// <summary><c>GET /bff/user</c> and <c>POST /bff/logout</c>.</summary>
+internal static class UserEndpoints
+{
+    public static async Task<IResult> UserAsync(HttpContext context, SessionService sessions, GrantService grants)
+    {
+        var session = await sessions.ResolveAsync(context);
+        // A session whose tokens no longer decrypt is not signed in: never "signed in" while every API call would fail.
+        if (session is null || await grants.ReadTokensAsync(session.Record.GrantId, context.RequestAborted) is null)
+        {
+            return ErrorResponses.Json(PortcullisError.Unauthenticated);
+        }
+
+        var record = session.Record;
+        return Results.Json(
+            new UserResponse(
+                session.Data.Subject,
+                record.Provider,
+                session.Data.Claims,
+                new SessionInfo(record.Handle, record.CreatedAt, record.IdleExpiresAt, record.AbsoluteExpiresAt)),
+            EndpointJsonContext.Default.UserResponse);
+    }
+
+    public static async Task<IResult> LogoutAsync(
+        HttpContext context,
+        SessionService sessions,
+        SessionCookies cookies,
+        GrantService grants,
+        ProviderRegistry providers,
+        RevocationService revocation,
+        IPortcullisStore store,
+        TimeProvider time,
+        ILogger<SessionService> logger)
+    {
+        var returnUrl = context.Request.Query["returnUrl"].ToString();
+        if (returnUrl.Length > 0 && !ReturnUrl.IsLocal(returnUrl))
+        {
+            return ErrorResponses.Json(PortcullisError.InvalidRequest("returnUrl must be a path on this site, such as /."));
+        }
+
+        cookies.ExpireSession(context.Response);
+        var session = await sessions.ResolveAsync(context);
+        if (session is null)
+        {
+            return Results.Json(new LogoutResponse(returnUrl.Length > 0 ? returnUrl : null), EndpointJsonContext.Default.LogoutResponse);
+        }
+
+        await sessions.EndAsync(context, session);
+        Log.LoggedOut(logger, session.Record.Handle, session.Record.UserId);
+        var provider = providers.Find(session.Record.Provider);
+        var grant = await store.GetGrantAsync(session.Record.GrantId, CancellationToken.None);
+
+        // The grant is shared by the user's sessions on other devices; it goes only with the last of them.
+        if (grant is not null && await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), CancellationToken.None) == 0)
+        {
+            var tokens = grants.ReadTokens(grant);
+            await store.DeleteGrantAsync(grant.Id, CancellationToken.None);
+            if (provider is not null && tokens is not null)
+            {
+                await (tokens.RefreshToken is { } refresh
+                    ? revocation.RevokeAsync(provider, refresh, "refresh_token", CancellationToken.None)
+                    : revocation.RevokeAsync(provider, tokens.AccessToken, "access_token", CancellationToken.None));
+            }
+        }
+
+        var logoutUrl = provider is null ? null : await EndSessionUrlAsync(provider, context.RequestAborted);
+        return Results.Json(new LogoutResponse(logoutUrl ?? (returnUrl.Length > 0 ? returnUrl : null)), EndpointJsonContext.Default.LogoutResponse);
+    }
+
+    /// <summary>
+    /// RP-initiated logout URL. It names the client with <c>client_id</c> rather than <c>id_token_hint</c>: the ID token
+    /// would otherwise travel to the browser in a URL, which DESIGN.md invariant 1 forbids.
+    /// </summary>
+    private static async Task<string?> EndSessionUrlAsync(ProviderRuntime provider, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
+            if (string.IsNullOrEmpty(metadata.EndSessionEndpoint))
+            {
+                return null;
+            }
+
+            return Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(metadata.EndSessionEndpoint, new Dictionary<string, string?>
+            {
+                ["client_id"] = provider.Options.ClientId,
+                ["post_logout_redirect_uri"] = provider.Options.PostLogoutRedirectUri,
+            });
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or IOException or HttpRequestException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+}
+
+internal sealed record UserResponse(string Sub, string Provider, Dictionary<string, JsonElement> Claims, SessionInfo Session);
+
+internal sealed record SessionInfo(string Handle, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset AbsoluteExpiresAt);
+
+internal sealed record LogoutResponse(string? LogoutUrl);
+
+internal sealed record ProviderInfo(string Name, string DisplayName);
+
+internal sealed record HealthReport(string Status, string Store);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(UserResponse))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(LogoutResponse))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ProviderInfo[]))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(HealthReport))]
+internal sealed partial class EndpointJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

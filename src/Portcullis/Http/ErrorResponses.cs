@@ -1,0 +1,37 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace Portcullis.Http;
+
+/// <summary>Writes a <see cref="PortcullisError"/> as JSON (APIs) or as a small page (browser navigations).</summary>
+internal static class ErrorResponses
+{
+    public static IResult Json(PortcullisError error) =>
+        Results.Json(new ErrorBody(error.Code, error.Message), ErrorBodyJsonContext.Default.ErrorBody, statusCode: error.StatusCode);
+
+    /// <summary>For endpoints a person reaches by navigation (login, callback): a page when the browser asks for HTML.</summary>
+    public static IResult ForNavigation(HttpContext context, PortcullisError error)
+    {
+        var accept = context.Request.Headers.Accept.ToString();
+        if (!accept.Contains("text/html", StringComparison.OrdinalIgnoreCase))
+        {
+            return Json(error);
+        }
+
+        var title = WebUtility.HtmlEncode(error.StatusCode >= 500 ? "Sign-in is unavailable" : "Sign-in did not work");
+        var html = $$"""
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>{{title}}</title></head>
+            <body><h1>{{title}}</h1><p>{{WebUtility.HtmlEncode(error.Message)}}</p>
+            <p><code>{{WebUtility.HtmlEncode(error.Code)}}</code></p><p><a href="/">Back to the application</a></p></body></html>
+            """;
+        return Results.Content(html, "text/html; charset=utf-8", statusCode: error.StatusCode);
+    }
+}
+
+internal sealed record ErrorBody(string Error, string Message);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ErrorBody))]
+internal sealed partial class ErrorBodyJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

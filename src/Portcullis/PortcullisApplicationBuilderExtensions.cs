@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Portcullis.Http;
+using Portcullis.Proxy;
+
+namespace Portcullis;
+
+public static class PortcullisApplicationBuilderExtensions
+{
+    /// <summary>
+    /// Adds the gateway's security response headers to everything it answers itself (pages, static files, JSON);
+    /// proxied API answers pass through as the upstream sent them. Call before static files and routing.
+    /// </summary>
+    public static IApplicationBuilder UsePortcullis(this IApplicationBuilder app) =>
+        app.Use((context, next) =>
+        {
+            context.Response.OnStarting(static state =>
+            {
+                var httpContext = (HttpContext)state;
+                if (httpContext.GetEndpoint()?.Metadata.GetMetadata<ApiRoute>() is null)
+                {
+                    SecurityHeaders.Apply(httpContext.Response);
+                }
+
+                return Task.CompletedTask;
+            }, context);
+            return next(context);
+        });
+}

@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Portcullis.Agent;
+using Portcullis.Configuration;
+using Portcullis.Endpoints;
+using Portcullis.Http;
+using Portcullis.Proxy;
+using Portcullis.Storage;
+
+namespace Portcullis;
+
+public static class PortcullisEndpointRouteBuilderExtensions
+{
+    /// <summary>Maps the gateway's endpoints under <c>BasePath</c> (default <c>/bff</c>), the configured API routes and <c>/healthz</c>.</summary>
+    public static IEndpointRouteBuilder MapPortcullis(this IEndpointRouteBuilder endpoints)
+    {
+        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
+        var bff = endpoints.MapGroup(options.BasePath);
+        bff.MapGet("/login", LoginEndpoints.LoginAsync);
+        bff.MapGet("/callback/{provider}", LoginEndpoints.CallbackAsync);
+
+        // JSON endpoints: the anti-forgery check runs before anything else (SECURITY.md item 6).
+        var json = bff.MapGroup("/").AddEndpointFilter(async (context, next) =>
+        {
+            SecurityHeaders.NoStore(context.HttpContext.Response);
+            var guard = context.HttpContext.RequestServices.GetRequiredService<CsrfGuard>();
+            return guard.Check(context.HttpContext.Request) is { } error ? ErrorResponses.Json(error) : await next(context);
+        });
+        json.MapGet("/user", UserEndpoints.UserAsync);
+        json.MapPost("/logout", UserEndpoints.LogoutAsync);
+        json.MapGet("/providers", (ProviderRegistry providers) =>
+            Results.Json(providers.All.Select(p => new ProviderInfo(p.Name, p.Options.DisplayName!)).ToArray(), EndpointJsonContext.Default.ProviderInfoArray));
+
+        // Anything else under the prefix is an API-style miss: JSON, never a login redirect (SECURITY.md item 33).
+        bff.Map("/{**rest}", () => ErrorResponses.Json(new PortcullisError(404, "not_found", "There is no such gateway endpoint.")));
+
+        endpoints.MapGet("/healthz", async (IPortcullisStore store, CancellationToken cancellationToken) =>
+            await store.IsHealthyAsync(cancellationToken)
+                ? Results.Json(new HealthReport("healthy", "healthy"), EndpointJsonContext.Default.HealthReport)
+                : Results.Json(new HealthReport("unhealthy", "unreachable"), EndpointJsonContext.Default.HealthReport, statusCode: 503));
+
+        MapApis(endpoints, options);
+        return endpoints;
+    }
+
+    private static void MapApis(IEndpointRouteBuilder endpoints, PortcullisOptions options)
+    {
+        foreach (var (name, api) in options.Apis)
+        {
+            var route = ApiRoute.From(name, api);
+            RequestDelegate forward = context => context.RequestServices.GetRequiredService<ApiProxy>().ForwardAsync(context, route);
+            // Routing matches the decoded, normalised path only; the query never takes part (SECURITY.md item 31).
+            endpoints.Map(route.PathPrefix, forward).WithMetadata(route);
+            endpoints.Map(route.PathPrefix + "/{**rest}", forward).WithMetadata(route);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Portcullis.Agent;
+using Portcullis.Configuration;
+using Portcullis.Http;
+using Portcullis.Proxy;
+using Portcullis.Sessions;
+using Portcullis.Storage;
+using Portcullis.Tokens;
+using Portcullis.Vault;
+
+namespace Portcullis;
+
+public static class PortcullisServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the token handler, bound to <paramref name="configuration"/> (usually the <c>Portcullis</c> section).
+    /// The whole section is validated when the host starts; a wrong key stops start-up with a message naming it.
+    /// </summary>
+    public static PortcullisBuilder AddPortcullis(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<PortcullisOptions>()
+            .Bind(configuration, binder => binder.ErrorOnUnknownConfiguration = true)
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PortcullisOptions>, PortcullisPostConfigureOptions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, PortcullisOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddHttpClient(ProviderRegistry.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
+
+        AddVault(services);
+        services.TryAddSingleton<IPortcullisStore>(provider => new Storage.Sqlite.SqliteStore(StorePaths.ResolveConnectionString(provider)));
+        services.AddHostedService<StoreInitializer>();
+
+        services.TryAddSingleton<ProviderRegistry>();
+        services.TryAddSingleton<ProviderClient>();
+        services.TryAddSingleton<IdTokenValidator>();
+        services.TryAddSingleton<OAuthAgent>();
+        services.TryAddSingleton<SessionCookies>();
+        services.TryAddSingleton<SessionService>();
+        services.TryAddSingleton<GrantService>();
+        services.TryAddSingleton<RevocationService>();
+        services.TryAddSingleton<AccessTokenService>();
+        services.TryAddSingleton<CsrfGuard>();
+        services.AddHttpForwarder();
+        services.TryAddSingleton<ApiProxy>();
+        return new PortcullisBuilder(services);
+    }
+
+    private static void AddVault(IServiceCollection services)
+    {
+        DataProtectionSetup.Configure(services);
+        services.AddOptions<KeyManagementOptions>()
+            .Configure<IServiceProvider>((keyManagement, provider) =>
+            {
+                // Beside the store by default, so a restart (or a copy of the data folder) keeps every session readable.
+                var directory = StorePaths.KeyRingDirectory(provider);
+                DataProtectionSetup.CreatePrivateDirectory(directory);
+                keyManagement.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(directory), provider.GetRequiredService<ILoggerFactory>());
+            });
+        services.TryAddSingleton(p => new RecordProtector<TokenSet>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.Tokens, VaultJsonContext.Default.TokenSet));
+        services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, VaultJsonContext.Default.SessionData));
+        services.TryAddSingleton(p => new RecordProtector<LoginTransactionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.LoginTransaction, VaultJsonContext.Default.LoginTransactionData));
+    }
+}

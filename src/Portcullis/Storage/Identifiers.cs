@@ -1,0 +1,32 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace Portcullis.Storage;
+
+/// <summary>Random identifiers and their one-way hashes.</summary>
+internal static class Identifiers
+{
+    /// <summary>Length of a 256-bit secret encoded as unpadded base64url.</summary>
+    public const int SecretLength = 43;
+
+    /// <summary>A random, non-secret record identifier (128 bits).</summary>
+    public static string NewId() => WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>A secret with 256 bits from the CSPRNG (SECURITY.md item 2).</summary>
+    public static string NewSecret() => WebEncoders.Base64UrlEncode(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>
+    /// SHA-256 of a high-entropy secret. A fast hash is enough here: with 256 random bits there is nothing to
+    /// brute-force, and the store only ever sees this value, so a copy of it gives no usable cookie or state.
+    /// </summary>
+    public static string Hash(string secret)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(secret), hash);
+        return WebEncoders.Base64UrlEncode(hash);
+    }
+
+    /// <summary>True when <paramref name="value"/> has exactly the shape <see cref="NewSecret"/> produces.</summary>
+    public static bool IsWellFormedSecret(string? value) =>
+        value is { Length: SecretLength } && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+}

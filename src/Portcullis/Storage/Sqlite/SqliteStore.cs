@@ -1,0 +1,281 @@
+using Microsoft.Data.Sqlite;
+
+namespace Portcullis.Storage.Sqlite;
+
+/// <summary>
+/// The embedded default store: one SQLite file in WAL mode. Each call opens a pooled connection, so the store
+/// is safe to share between requests; SQLite's own locking serialises writers.
+/// </summary>
+internal sealed class SqliteStore(string connectionString) : IPortcullisStore
+{
+    private readonly string _connectionString = new SqliteConnectionStringBuilder(connectionString)
+    {
+        Pooling = true,
+        DefaultTimeout = 30,
+    }.ToString();
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        var builder = new SqliteConnectionStringBuilder(_connectionString);
+        if (!string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
+        var version = Convert.ToInt32(await ScalarAsync(connection, "PRAGMA user_version;", cancellationToken));
+        for (var step = version; step < SqliteSchema.Migrations.Length; step++)
+        {
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+            await ExecuteAsync(connection, SqliteSchema.Migrations[step], cancellationToken, transaction);
+            await ExecuteAsync(connection, $"PRAGMA user_version = {step + 1};", cancellationToken, transaction);
+            await transaction.CommitAsync(cancellationToken);
+        }
+    }
+
+    public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await OpenAsync(cancellationToken);
+            return Convert.ToInt32(await ScalarAsync(connection, "SELECT 1;", cancellationToken)) == 1;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
+
+    public async Task<UserRecord> GetOrCreateUserAsync(string provider, string subject, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var insert = connection.CreateCommand();
+        insert.CommandText = "INSERT INTO users (id, provider, subject, created_at) VALUES ($id, $provider, $subject, $now) ON CONFLICT (provider, subject) DO NOTHING;";
+        insert.Parameters.AddWithValue("$id", Identifiers.NewId());
+        insert.Parameters.AddWithValue("$provider", provider);
+        insert.Parameters.AddWithValue("$subject", subject);
+        insert.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+
+        await using var select = connection.CreateCommand();
+        select.CommandText = "SELECT id, created_at FROM users WHERE provider = $provider AND subject = $subject;";
+        select.Parameters.AddWithValue("$provider", provider);
+        select.Parameters.AddWithValue("$subject", subject);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new UserRecord(reader.GetString(0), provider, subject, FromUnix(reader.GetInt64(1)));
+    }
+
+    public async Task SaveLoginTransactionAsync(LoginTransactionRecord transaction, int maxPerBinding, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        // Abandoned logins must not pile up: keep only the newest few per browser.
+        command.CommandText = """
+            INSERT INTO login_transactions (key, binding_hash, data, created_at, expires_at) VALUES ($key, $binding, $data, $now, $expires);
+            DELETE FROM login_transactions WHERE binding_hash = $binding AND key NOT IN (
+                SELECT key FROM login_transactions WHERE binding_hash = $binding ORDER BY created_at DESC, rowid DESC LIMIT $max);
+            """;
+        command.Parameters.AddWithValue("$key", transaction.Key);
+        command.Parameters.AddWithValue("$binding", transaction.BindingHash);
+        command.Parameters.AddWithValue("$data", transaction.Data);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$expires", transaction.ExpiresAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$max", maxPerBinding);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<LoginTransactionRecord?> TakeLoginTransactionAsync(string key, string bindingHash, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        // One statement: two callbacks racing with the same state cannot both get it.
+        command.CommandText = """
+            DELETE FROM login_transactions WHERE key = $key AND binding_hash = $binding AND expires_at > $now
+            RETURNING key, binding_hash, data, expires_at;
+            """;
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$binding", bindingHash);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new LoginTransactionRecord(reader.GetString(0), reader.GetString(1), (byte[])reader[2], FromUnix(reader.GetInt64(3)));
+    }
+
+    public Task<GrantRecord?> GetGrantAsync(string id, CancellationToken cancellationToken) =>
+        QueryGrantAsync("SELECT * FROM grants WHERE id = $a;", id, null, cancellationToken);
+
+    public Task<GrantRecord?> FindGrantAsync(string userId, string provider, CancellationToken cancellationToken) =>
+        QueryGrantAsync("SELECT * FROM grants WHERE user_id = $a AND provider = $b;", userId, provider, cancellationToken);
+
+    public async Task<bool> SaveGrantAsync(GrantRecord grant, long expectedVersion, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = expectedVersion == 0
+            ? """
+              INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at)
+              VALUES ($id, $user, $provider, $tokens, $expires, $version, $now) ON CONFLICT DO NOTHING;
+              """
+            : """
+              UPDATE grants SET tokens = $tokens, access_token_expires_at = $expires, version = $version, updated_at = $now
+              WHERE id = $id AND version = $expected;
+              """;
+        command.Parameters.AddWithValue("$id", grant.Id);
+        command.Parameters.AddWithValue("$user", grant.UserId);
+        command.Parameters.AddWithValue("$provider", grant.Provider);
+        command.Parameters.AddWithValue("$tokens", grant.Tokens);
+        command.Parameters.AddWithValue("$expires", (object?)grant.AccessTokenExpiresAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
+        command.Parameters.AddWithValue("$version", grant.Version);
+        command.Parameters.AddWithValue("$now", grant.UpdatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$expected", expectedVersion);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public Task DeleteGrantAsync(string id, CancellationToken cancellationToken) =>
+        NonQueryAsync("DELETE FROM grants WHERE id = $a;", id, cancellationToken);
+
+    public async Task CreateSessionAsync(SessionRecord session, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO sessions (key, handle, user_id, grant_id, provider, provider_sid, data, created_at, last_seen_at, idle_expires_at, absolute_expires_at)
+            VALUES ($key, $handle, $user, $grant, $provider, $sid, $data, $created, $seen, $idle, $absolute);
+            """;
+        command.Parameters.AddWithValue("$key", session.Key);
+        command.Parameters.AddWithValue("$handle", session.Handle);
+        command.Parameters.AddWithValue("$user", session.UserId);
+        command.Parameters.AddWithValue("$grant", session.GrantId);
+        command.Parameters.AddWithValue("$provider", session.Provider);
+        command.Parameters.AddWithValue("$sid", (object?)session.ProviderSessionId ?? DBNull.Value);
+        command.Parameters.AddWithValue("$data", session.Data);
+        command.Parameters.AddWithValue("$created", session.CreatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$seen", session.LastSeenAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$idle", session.IdleExpiresAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$absolute", session.AbsoluteExpiresAt.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<SessionRecord?> GetSessionAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT key, handle, user_id, grant_id, provider, provider_sid, data, created_at, last_seen_at, idle_expires_at, absolute_expires_at
+            FROM sessions WHERE key = $key AND idle_expires_at > $now AND absolute_expires_at > $now;
+            """;
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new SessionRecord(
+            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+            reader.IsDBNull(5) ? null : reader.GetString(5), (byte[])reader[6],
+            FromUnix(reader.GetInt64(7)), FromUnix(reader.GetInt64(8)), FromUnix(reader.GetInt64(9)), FromUnix(reader.GetInt64(10)));
+    }
+
+    public async Task TouchSessionAsync(string key, DateTimeOffset lastSeenAt, DateTimeOffset idleExpiresAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE sessions SET last_seen_at = $seen, idle_expires_at = $idle WHERE key = $key;";
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$seen", lastSeenAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$idle", idleExpiresAt.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> DeleteSessionAsync(string key, CancellationToken cancellationToken) =>
+        await NonQueryAsync("DELETE FROM sessions WHERE key = $a;", key, cancellationToken) == 1;
+
+    public async Task<int> CountSessionsForGrantAsync(string grantId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM sessions WHERE grant_id = $grant AND idle_expires_at > $now AND absolute_expires_at > $now;";
+        command.Parameters.AddWithValue("$grant", grantId);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
+    }
+
+    public async Task<int> DeleteExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            DELETE FROM sessions WHERE idle_expires_at <= $now OR absolute_expires_at <= $now;
+            DELETE FROM login_transactions WHERE expires_at <= $now;
+            """;
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<GrantRecord?> QueryGrantAsync(string sql, string a, string? b, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql.Replace("SELECT *", "SELECT id, user_id, provider, tokens, access_token_expires_at, version, updated_at", StringComparison.Ordinal);
+        command.Parameters.AddWithValue("$a", a);
+        if (b is not null)
+        {
+            command.Parameters.AddWithValue("$b", b);
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new GrantRecord(
+            reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader[3],
+            reader.IsDBNull(4) ? null : FromUnix(reader.GetInt64(4)), reader.GetInt64(5), FromUnix(reader.GetInt64(6)));
+    }
+
+    private async Task<int> NonQueryAsync(string sql, string a, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$a", a);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken, SqliteTransaction? transaction = null)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<object?> ScalarAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    private static DateTimeOffset FromUnix(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+}

@@ -1,0 +1,38 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Portcullis.Configuration;
+
+namespace Portcullis.Storage;
+
+/// <summary>Where the embedded store and its key ring live: relative paths resolve against the content root.</summary>
+internal static class StorePaths
+{
+    public static string ResolveConnectionString(IServiceProvider provider)
+    {
+        var builder = new SqliteConnectionStringBuilder(Options(provider).Store.ConnectionString);
+        if (!string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:" && !Path.IsPathRooted(builder.DataSource))
+        {
+            builder.DataSource = Path.Combine(ContentRoot(provider), builder.DataSource);
+        }
+
+        return builder.ToString();
+    }
+
+    public static string KeyRingDirectory(IServiceProvider provider)
+    {
+        var options = Options(provider);
+        if (!string.IsNullOrEmpty(options.DataDirectory))
+        {
+            return Path.Combine(Path.GetFullPath(options.DataDirectory, ContentRoot(provider)), "keys");
+        }
+
+        var dataSource = new SqliteConnectionStringBuilder(ResolveConnectionString(provider)).DataSource;
+        return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataSource)) ?? ContentRoot(provider), "keys");
+    }
+
+    private static PortcullisOptions Options(IServiceProvider provider) => provider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
+
+    private static string ContentRoot(IServiceProvider provider) => provider.GetRequiredService<IHostEnvironment>().ContentRootPath;
+}

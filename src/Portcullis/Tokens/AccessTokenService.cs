@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using Duende.IdentityModel.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Portcullis.Agent;
+using Portcullis.Configuration;
+using Portcullis.Diagnostics;
+using Portcullis.Http;
+using Portcullis.Sessions;
+using Portcullis.Storage;
+using Portcullis.Vault;
+
+namespace Portcullis.Tokens;
+
+/// <summary>
+/// Gives a session's current access token, refreshing it first when it expires within <c>Refresh:Skew</c>.
+/// Concurrent requests of one grant share a single refresh (single-flight per grant), and the new tokens are
+/// persisted before any request uses them (SECURITY.md items 24–27).
+/// </summary>
+internal sealed class AccessTokenService(
+    IPortcullisStore store,
+    GrantService grants,
+    ProviderRegistry providers,
+    IHttpClientFactory httpClientFactory,
+    IOptions<PortcullisOptions> options,
+    TimeProvider time,
+    ILogger<AccessTokenService> logger)
+{
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _refreshLocks = new(StringComparer.Ordinal);
+    private readonly TimeSpan _skew = options.Value.Refresh.Skew;
+
+    public async Task<Outcome<string>> GetAccessTokenAsync(CurrentSession session, CancellationToken cancellationToken)
+    {
+        var grant = await store.GetGrantAsync(session.Record.GrantId, cancellationToken);
+        var tokens = grant is null ? null : grants.ReadTokens(grant);
+        if (grant is null || tokens is null)
+        {
+            return PortcullisError.Unauthenticated;
+        }
+
+        if (IsFresh(tokens))
+        {
+            return tokens.AccessToken;
+        }
+
+        var gate = _refreshLocks.GetOrAdd(grant.Id, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            // Someone else may have refreshed while we waited: re-read before spending the refresh token.
+            grant = await store.GetGrantAsync(grant.Id, cancellationToken);
+            tokens = grant is null ? null : grants.ReadTokens(grant);
+            if (grant is null || tokens is null)
+            {
+                return PortcullisError.ReauthenticationRequired;
+            }
+
+            return IsFresh(tokens) ? tokens.AccessToken : await RefreshAsync(session, grant, tokens, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private bool IsFresh(TokenSet tokens) =>
+        tokens.AccessTokenExpiresAt is not { } expiresAt || expiresAt - _skew > time.GetUtcNow();
+
+    private async Task<Outcome<string>> RefreshAsync(CurrentSession session, GrantRecord grant, TokenSet tokens, CancellationToken cancellationToken)
+    {
+        var provider = providers.Find(grant.Provider);
+        if (tokens.RefreshToken is null || provider is null)
+        {
+            // Nothing to refresh with: the access token is still usable until it really expires.
+            return tokens.AccessTokenExpiresAt > time.GetUtcNow() ? tokens.AccessToken : await EndGrantAsync(session, grant);
+        }
+
+        TokenResponse response;
+        try
+        {
+            var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
+            var request = new RefreshTokenRequest { Address = metadata.TokenEndpoint, RefreshToken = tokens.RefreshToken };
+            ProviderClient.Authenticate(request, provider.Options);
+            response = await httpClientFactory.CreateClient(ProviderRegistry.HttpClientName).RequestRefreshTokenAsync(request, cancellationToken);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or IOException or HttpRequestException or TaskCanceledException)
+        {
+            Log.TokenRequestFailed(logger, grant.Provider, exception.GetType().Name, 0);
+            return PortcullisError.ProviderUnavailable;
+        }
+
+        if (response.IsError)
+        {
+            Log.TokenRequestFailed(logger, grant.Provider, response.Error ?? "unknown", (int)response.HttpStatusCode);
+            return response.ErrorType == ResponseErrorType.Protocol && response.Error == "invalid_grant"
+                ? await EndGrantAsync(session, grant)
+                : PortcullisError.ProviderUnavailable;
+        }
+
+        var now = time.GetUtcNow();
+        var refreshed = new TokenSet(
+            response.AccessToken!,
+            // Rotation: keep the old refresh token only when the provider did not send a new one.
+            response.RefreshToken ?? tokens.RefreshToken,
+            response.IdentityToken ?? tokens.IdToken,
+            response.ExpiresIn > 0 ? now.AddSeconds(response.ExpiresIn) : null,
+            response.Scope ?? tokens.Scope);
+        var saved = await store.SaveGrantAsync(
+            grant with { Tokens = grants.Protect(refreshed, grant.Id), AccessTokenExpiresAt = refreshed.AccessTokenExpiresAt, Version = grant.Version + 1, UpdatedAt = now },
+            grant.Version,
+            cancellationToken);
+        return saved ? refreshed.AccessToken : PortcullisError.ProviderUnavailable;
+    }
+
+    /// <summary><c>invalid_grant</c>: the provider no longer honours this grant, so neither do we (SECURITY.md item 26).</summary>
+    private async Task<PortcullisError> EndGrantAsync(CurrentSession session, GrantRecord grant)
+    {
+        await store.DeleteGrantAsync(grant.Id, CancellationToken.None);
+        await store.DeleteSessionAsync(session.Record.Key, CancellationToken.None);
+        return PortcullisError.ReauthenticationRequired;
+    }
+}

@@ -1,0 +1,12 @@
+namespace Portcullis.Vault;
+
+/// <summary>
+/// Data Protection purposes. They are part of every ciphertext's derivation: changing one makes every stored
+/// value of that kind unreadable (everyone logged out), so only ever add new versions beside them.
+/// </summary>
+internal static class ProtectionPurposes
+{
+    public const string Tokens = "Portcullis.Vault.Tokens.v1";
+    public const string SessionData = "Portcullis.Sessions.Data.v1";
+    public const string LoginTransaction = "Portcullis.Agent.LoginTransaction.v1";
+}

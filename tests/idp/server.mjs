@@ -1,0 +1,583 @@
+// Portcullis test identity provider.
+//
+// A real OpenID provider (npm `oidc-provider` 9.x) that the C# integration tests start as a child process:
+//
+//   IDP_CONFIG='{"port":5101}' node tests/idp/server.mjs
+//
+// It prints exactly one line `IDP_LISTENING <issuer>` on stdout once it accepts connections, binds to
+// 127.0.0.1 only and exits on SIGTERM/SIGINT. Everything is kept in memory; a restart starts from scratch.
+//
+// Besides the standard OpenID endpoints (discovery at <issuer>/.well-known/openid-configuration) it serves:
+//   GET  /interaction/:uid        our own minimal login page (no external resources)
+//   POST /interaction/:uid/login  username/password check (password is `password` for every user)
+//   GET  /test/events             recorded events (token, revocation, end_session, backchannel, grant_revoked, ...)
+//   GET  /test/tokens             every token response the token endpoint returned
+//   POST /test/reset              clears events and tokens
+//   POST /test/revoke-grant       {"accountId"}: revokes every grant (and its tokens) of that account
+//   POST /test/backchannel-logout {"accountId","clientId"}: sends real logout tokens to the client
+//
+// oidc-provider on Node 20 prints an "unsupported runtime" warning on stderr; that is expected.
+
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import http from 'node:http';
+
+import Provider from 'oidc-provider';
+
+const PASSWORD = 'password';
+
+// ---------------------------------------------------------------------------------------------------------
+// Configuration (env IDP_CONFIG, JSON)
+// ---------------------------------------------------------------------------------------------------------
+
+const DEFAULT_CLIENTS = [{
+  client_id: 'bff',
+  client_secret: 'bff-secret',
+  token_endpoint_auth_method: 'client_secret_basic',
+  redirect_uris: ['http://localhost:5000/bff/callback/main'],
+  post_logout_redirect_uris: ['http://localhost:5000/'],
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+}];
+
+const DEFAULT_USERS = {
+  alice: {
+    name: 'Alice Example',
+    given_name: 'Alice',
+    family_name: 'Example',
+    email: 'alice@example.com',
+    email_verified: true,
+  },
+  bob: {
+    name: 'Bob Example',
+    given_name: 'Bob',
+    family_name: 'Example',
+    email: 'bob@example.com',
+    email_verified: true,
+  },
+};
+
+function readConfig() {
+  let raw;
+  try {
+    raw = JSON.parse(process.env.IDP_CONFIG || '{}');
+  } catch (err) {
+    throw new Error(`IDP_CONFIG is not valid JSON: ${err.message}`);
+  }
+  const port = Number(raw.port);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new Error('IDP_CONFIG.port (number) is required');
+  }
+  return {
+    port,
+    issuer: raw.issuer || `http://127.0.0.1:${port}`,
+    accessTokenTtl: raw.accessTokenTtl ?? 120,
+    idTokenTtl: raw.idTokenTtl ?? 3600,
+    refreshTokenTtl: raw.refreshTokenTtl ?? 86400,
+    rotateRefreshToken: raw.rotateRefreshToken ?? true,
+    clients: raw.clients ?? DEFAULT_CLIENTS,
+    users: raw.users ?? DEFAULT_USERS,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the tests can observe: events, issued tokens, grants and sessions per account
+// ---------------------------------------------------------------------------------------------------------
+
+const recorded = { events: [], tokens: [] };
+const grantsByAccount = new Map(); // accountId -> Set<grantId>
+// session uid (stable, unlike the session id which is rotated on login) -> { accountId, authorizations }
+// where authorizations is { clientId: { sid, grantId } }
+const sessions = new Map();
+
+function recordEvent(type, details = {}) {
+  recorded.events.push({ type, at: new Date().toISOString(), ...details });
+}
+
+function sha256Hex(value) {
+  return createHash('sha256').update(String(value)).digest('hex');
+}
+
+// Provider events keep our bookkeeping of grants/sessions (the memory adapter cannot be queried by account)
+// and record what the tests want to see.
+function trackProviderEvents(provider) {
+  provider.on('grant.saved', (grant) => {
+    if (!grantsByAccount.has(grant.accountId)) grantsByAccount.set(grant.accountId, new Set());
+    grantsByAccount.get(grant.accountId).add(grant.jti);
+  });
+  provider.on('grant.destroyed', (grant) => grantsByAccount.get(grant.accountId)?.delete(grant.jti));
+  provider.on('grant.revoked', (_ctx, grantId) => recordEvent('grant_revoked', { grantId, via: 'provider' }));
+
+  provider.on('session.saved', (session) => {
+    sessions.set(session.uid, { accountId: session.accountId, authorizations: session.authorizations || {} });
+  });
+  provider.on('session.destroyed', (session) => sessions.delete(session.uid));
+
+  provider.on('end_session.success', (ctx) => recordEvent('end_session', {
+    outcome: 'success', client_id: ctx.oidc.client?.clientId,
+  }));
+  provider.on('end_session.error', (ctx, err) => recordEvent('end_session', {
+    outcome: 'error', client_id: ctx.oidc.client?.clientId, error: err.error || err.message,
+  }));
+
+  provider.on('backchannel.success', (_ctx, client, accountId, sid) => recordEvent('backchannel', {
+    outcome: 'success', client_id: client.clientId, accountId, sid,
+  }));
+  provider.on('backchannel.error', (_ctx, err, client, accountId, sid) => recordEvent('backchannel', {
+    outcome: 'error', client_id: client.clientId, accountId, sid, error: err.message,
+  }));
+
+  // Unexpected server errors are worth seeing in the test output.
+  provider.on('server_error', (_ctx, err) => console.error('[idp] server_error', err));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Provider configuration
+// ---------------------------------------------------------------------------------------------------------
+
+function findAccountFactory(users) {
+  return async function findAccount(_ctx, accountId) {
+    const claims = users[accountId];
+    if (!claims) return undefined;
+    return {
+      accountId,
+      // oidc-provider filters these down to what the granted scopes/claims allow.
+      async claims() {
+        return { sub: accountId, ...claims };
+      },
+    };
+  };
+}
+
+function generateSigningJwks() {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = privateKey.export({ format: 'jwk' });
+  return { keys: [{ ...jwk, kid: `rsa-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' }] };
+}
+
+/**
+ * offline_access without prompt=consent.
+ *
+ * oidc-provider follows OIDC Core 11 literally: in lib/actions/authorization/scopes.js (checkScope) it
+ * silently removes `offline_access` from the authorization request's scope unless `prompt` contains
+ * `consent`. The code (and therefore the refresh-token decision at the token endpoint) only carries the
+ * scopes left in the request, so no refresh token would ever be issued to a BFF that does not send
+ * prompt=consent - unlike most real providers.
+ *
+ * The provider calls every `extraParams` validator on every authorization request *after* checkScope
+ * (checkExtraParams), with ctx.oidc.params already parsed. We use that hook to put `offline_access` back
+ * when the raw request asked for it, the client may use the refresh_token grant, the client's `scope`
+ * metadata (if any) allows it and the request is not prompt=none (a silent request cannot obtain new
+ * consent). The parameter name itself is never sent by anyone. Our automatic consent (see interactions)
+ * then grants offline_access, it ends up in the code and issueRefreshToken (below) issues a refresh token.
+ * Covers GET and POST to the authorization endpoint (not PAR, which Portcullis does not use).
+ */
+async function restoreOfflineAccess(ctx) {
+  if (ctx.oidc.route !== 'authorization') return;
+  const raw = ctx.method === 'POST' ? ctx.oidc.body : ctx.query;
+  const requested = String(raw?.scope ?? '').split(' ');
+  const { client, params } = ctx.oidc;
+  const scopes = new Set(String(params.scope ?? '').split(' ').filter(Boolean));
+
+  if (!requested.includes('offline_access') || scopes.has('offline_access')) return;
+  if (ctx.oidc.prompts.has('none')) return;
+  if (!client.grantTypeAllowed('refresh_token')) return;
+  if (client.scope && !client.scope.split(' ').includes('offline_access')) return;
+
+  scopes.add('offline_access');
+  params.scope = [...scopes].join(' ');
+}
+
+/**
+ * Refresh tokens: issued whenever the client may use the refresh_token grant and offline_access is part of
+ * the code/refresh token's scope (guaranteed by restoreOfflineAccess above for requests that asked for it).
+ * This is the library default made explicit so the rule is visible here; the refresh_token grant uses
+ * `rotateRefreshToken`, not this function, to decide whether to hand out a new one.
+ */
+async function issueRefreshToken(_ctx, client, code) {
+  return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
+}
+
+function buildProviderConfig(cfg) {
+  return {
+    clients: cfg.clients,
+    findAccount: findAccountFactory(cfg.users),
+    jwks: generateSigningJwks(),
+
+    responseTypes: ['code'],
+    pkce: { required: () => true }, // S256 is the only supported method in oidc-provider 9
+    clockTolerance: 0,
+    scopes: ['openid', 'profile', 'email', 'offline_access', 'api'],
+    claims: {
+      openid: ['sub'],
+      profile: ['name', 'given_name', 'family_name', 'preferred_username', 'picture', 'updated_at'],
+      email: ['email', 'email_verified'],
+    },
+    // Put the profile/email claims into the ID token too (like most real providers), not only userinfo.
+    conformIdTokenClaims: false,
+
+    extraParams: { portcullis_restore_offline_access: restoreOfflineAccess },
+    issueRefreshToken,
+    rotateRefreshToken: cfg.rotateRefreshToken,
+
+    ttl: {
+      AccessToken: cfg.accessTokenTtl,
+      ClientCredentials: cfg.accessTokenTtl,
+      IdToken: cfg.idTokenTtl,
+      RefreshToken: cfg.refreshTokenTtl,
+      AuthorizationCode: 60,
+      Interaction: 3600,
+      Session: 86400,
+      Grant: Math.max(cfg.refreshTokenTtl, 86400),
+    },
+
+    // Plain http on loopback: koa only adds `secure` to cookies on https requests, so nothing to disable;
+    // keys make the interaction/session cookies signed.
+    cookies: { keys: [randomBytes(32).toString('hex')] },
+
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+
+    features: {
+      devInteractions: { enabled: false },
+      // Only opaque access tokens; no resource indicators, so userinfo accepts every access token.
+      resourceIndicators: { enabled: false },
+      revocation: { enabled: true }, // client authentication is always required by the endpoint
+      introspection: { enabled: true }, // likewise
+      clientCredentials: { enabled: true },
+      backchannelLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      // RFC 9207 `iss` in the authorization response is always on in oidc-provider 9 (no feature flag);
+      // discovery advertises authorization_response_iss_parameter_supported: true.
+    },
+
+    renderError,
+
+    // oidc-provider 9 passes an SSRF-protecting undici dispatcher to outgoing requests that kills connections
+    // to special-use addresses - loopback included. Back-channel logout tokens go to the BFF under test on
+    // 127.0.0.1, so this test provider drops that dispatcher (it only ever talks to loopback anyway).
+    fetch: (url, { dispatcher, ...options }) => globalThis.fetch(url, options),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// HTML (no external resources: the test machines have no internet)
+// ---------------------------------------------------------------------------------------------------------
+
+function escapeHtml(value) {
+  return String(value).replace(/[&<>"']/g, (c) => ({
+    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+  })[c]);
+}
+
+function page(title, body) {
+  return `<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>
+<body><h1>${escapeHtml(title)}</h1>
+${body}
+</body></html>`;
+}
+
+function loginPage(uid, { clientId, error, username = '' }) {
+  return page('Sign in', `
+<p>Signing in to <span id="client">${escapeHtml(clientId)}</span></p>
+${error ? `<p id="error" role="alert">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="/interaction/${escapeHtml(uid)}/login" id="login-form">
+  <label for="username">Username</label>
+  <input name="username" id="username" autocomplete="username" value="${escapeHtml(username)}" autofocus>
+  <label for="password">Password</label>
+  <input name="password" id="password" type="password" autocomplete="current-password">
+  <button id="login" type="submit">Sign in</button>
+</form>`);
+}
+
+// `form` is the provider's hidden form (id op.logoutForm, with the xsrf field); our buttons submit it.
+async function logoutSource(ctx, form) {
+  ctx.type = 'html';
+  ctx.body = page('Sign out', `
+${form}
+<button id="logout-confirm" type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button id="logout-cancel" type="submit" form="op.logoutForm">No, stay signed in</button>`);
+}
+
+async function postLogoutSuccessSource(ctx) {
+  ctx.type = 'html';
+  ctx.body = page('Signed out', '<p id="signed-out">You have been signed out.</p>');
+}
+
+async function renderError(ctx, out) {
+  ctx.type = 'html';
+  ctx.body = page('Error', Object.entries(out)
+    .map(([key, value]) => `<p class="${escapeHtml(key)}">${escapeHtml(key)}: ${escapeHtml(value)}</p>`)
+    .join('\n'));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Small koa helpers (the Provider is itself a Koa app; provider.use() runs before its own routes)
+// ---------------------------------------------------------------------------------------------------------
+
+async function readBody(ctx) {
+  const chunks = [];
+  for await (const chunk of ctx.req) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readForm(ctx) {
+  return Object.fromEntries(new URLSearchParams(await readBody(ctx)));
+}
+
+async function readJson(ctx) {
+  const text = await readBody(ctx);
+  return text ? JSON.parse(text) : {};
+}
+
+function sendJson(ctx, status, body) {
+  ctx.status = status;
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify(body);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Interactions: our login page, automatic consent
+// ---------------------------------------------------------------------------------------------------------
+
+function interactionRoutes(provider, users) {
+  // Grants every scope and claim the request asked for (including offline_access) and finishes the
+  // interaction: there is no consent page in this test provider.
+  async function autoConsent(ctx, interaction) {
+    const { prompt: { details }, params, session, grantId } = interaction;
+    const grant = (grantId && await provider.Grant.find(grantId))
+      || new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+
+    if (params.scope) grant.addOIDCScope(params.scope);
+    if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
+    if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(details.missingResourceScopes || {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const savedGrantId = await grant.save();
+
+    const result = { consent: grantId ? {} : { grantId: savedGrantId } };
+    ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true }));
+  }
+
+  async function show(ctx, uid) {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== uid) throw new Error('interaction uid mismatch');
+    if (interaction.prompt.name === 'consent') {
+      await autoConsent(ctx, interaction);
+      return;
+    }
+    ctx.type = 'html';
+    ctx.body = loginPage(uid, { clientId: interaction.params.client_id });
+  }
+
+  async function login(ctx, uid) {
+    const interaction = await provider.interactionDetails(ctx.req, ctx.res);
+    if (interaction.uid !== uid || interaction.prompt.name !== 'login') {
+      throw new Error('not a login interaction');
+    }
+    const { username = '', password = '' } = await readForm(ctx);
+    if (!Object.hasOwn(users, username) || password !== PASSWORD) {
+      recordEvent('login', { outcome: 'error', username });
+      ctx.status = 200;
+      ctx.type = 'html';
+      ctx.body = loginPage(uid, {
+        clientId: interaction.params.client_id, error: 'Invalid username or password.', username,
+      });
+      return;
+    }
+    recordEvent('login', { outcome: 'success', username });
+    const result = { login: { accountId: username, amr: ['pwd'] } };
+    ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false }));
+  }
+
+  return async function interactions(ctx, next) {
+    const match = /^\/interaction\/([^/]+)(\/login)?$/.exec(ctx.path);
+    if (!match) return next();
+    const [, uid, isLogin] = match;
+    ctx.set('cache-control', 'no-store');
+    try {
+      if (ctx.method === 'GET' && !isLogin) return await show(ctx, uid);
+      if (ctx.method === 'POST' && isLogin) return await login(ctx, uid);
+      ctx.status = 405;
+    } catch (err) {
+      // Expired/unknown interaction (e.g. cookie missing): a readable page rather than a 500.
+      ctx.status = 400;
+      ctx.type = 'html';
+      ctx.body = page('Interaction error', `<p id="error">${escapeHtml(err.message)}</p>`);
+    }
+    return undefined;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Observation of the provider's own endpoints (runs around them)
+// ---------------------------------------------------------------------------------------------------------
+
+function observeEndpoints(provider) {
+  const tokenPath = new URL(provider.urlFor('token')).pathname;
+  const revocationPath = new URL(provider.urlFor('revocation')).pathname;
+
+  return async function observe(ctx, next) {
+    await next();
+    if (ctx.method !== 'POST') return;
+    if (ctx.path === tokenPath) recordTokenRequest(ctx);
+    else if (ctx.path === revocationPath) recordRevocation(ctx);
+  };
+}
+
+function outcomeOf(ctx) {
+  const ok = ctx.status >= 200 && ctx.status < 300;
+  return ok ? { outcome: 'success' } : { outcome: 'error', error: errorCodeOf(ctx.body) };
+}
+
+function errorCodeOf(body) {
+  if (!body) return undefined;
+  if (typeof body === 'object') return body.error;
+  try { return JSON.parse(body).error; } catch { return String(body); }
+}
+
+function recordTokenRequest(ctx) {
+  const params = ctx.oidc?.params || ctx.oidc?.body || {};
+  const grantType = params.grant_type ?? ctx.oidc?.body?.grant_type;
+  const clientId = ctx.oidc?.client?.clientId ?? params.client_id;
+  const result = outcomeOf(ctx);
+  recordEvent('token', { grant_type: grantType, client_id: clientId, ...result });
+
+  if (result.outcome === 'success' && ctx.body && typeof ctx.body === 'object') {
+    const { access_token, refresh_token, id_token, expires_in, scope, token_type } = ctx.body;
+    recorded.tokens.push({
+      grant_type: grantType,
+      client_id: clientId,
+      access_token,
+      refresh_token,
+      id_token,
+      expires_in,
+      scope,
+      token_type,
+      at: new Date().toISOString(),
+    });
+  }
+}
+
+function recordRevocation(ctx) {
+  const params = ctx.oidc?.params || ctx.oidc?.body || {};
+  const token = params.token ?? ctx.oidc?.body?.token;
+  recordEvent('revocation', {
+    client_id: ctx.oidc?.client?.clientId ?? params.client_id,
+    token_type_hint: params.token_type_hint,
+    token,
+    token_sha256: token ? sha256Hex(token) : undefined,
+    ...outcomeOf(ctx),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// /test/* endpoints (this test IdP only; the server listens on loopback only)
+// ---------------------------------------------------------------------------------------------------------
+
+async function revokeGrantsOf(provider, accountId) {
+  const grantIds = [...(grantsByAccount.get(accountId) || [])];
+  const models = [provider.AccessToken, provider.RefreshToken, provider.AuthorizationCode];
+  for (const grantId of grantIds) {
+    await Promise.all(models.map((model) => model.revokeByGrantId(grantId)));
+    await provider.Grant.adapter.destroy(grantId);
+    recordEvent('grant_revoked', { grantId, accountId, via: 'test' });
+  }
+  grantsByAccount.delete(accountId);
+  return grantIds;
+}
+
+async function sendBackchannelLogout(provider, accountId, clientId) {
+  const client = await provider.Client.find(clientId);
+  if (!client) return { status: 404, body: { error: 'unknown client' } };
+  if (!client.backchannelLogoutUri) return { status: 400, body: { error: 'client has no backchannel_logout_uri' } };
+
+  const deliveries = [];
+  for (const session of sessions.values()) {
+    const authorization = session.authorizations?.[clientId];
+    if (session.accountId !== accountId || !authorization) continue;
+    const { sid } = authorization;
+    try {
+      await client.backchannelLogout(accountId, sid);
+      recordEvent('backchannel', { outcome: 'success', client_id: clientId, accountId, sid, via: 'test' });
+      deliveries.push({ sid, outcome: 'success' });
+    } catch (err) {
+      recordEvent('backchannel', { outcome: 'error', client_id: clientId, accountId, sid, error: err.message, via: 'test' });
+      deliveries.push({ sid, outcome: 'error', error: err.message });
+    }
+  }
+  return { status: 200, body: { deliveries } };
+}
+
+function testRoutes(provider) {
+  return async function testEndpoints(ctx, next) {
+    if (!ctx.path.startsWith('/test/')) return next();
+    const route = `${ctx.method} ${ctx.path}`;
+    try {
+      switch (route) {
+        case 'GET /test/events':
+          return sendJson(ctx, 200, recorded.events);
+        case 'GET /test/tokens':
+          return sendJson(ctx, 200, recorded.tokens);
+        case 'POST /test/reset':
+          recorded.events.length = 0;
+          recorded.tokens.length = 0;
+          return sendJson(ctx, 200, { ok: true });
+        case 'POST /test/revoke-grant': {
+          const { accountId } = await readJson(ctx);
+          if (!accountId) return sendJson(ctx, 400, { error: 'accountId is required' });
+          return sendJson(ctx, 200, { revoked: await revokeGrantsOf(provider, accountId) });
+        }
+        case 'POST /test/backchannel-logout': {
+          const { accountId, clientId } = await readJson(ctx);
+          if (!accountId || !clientId) return sendJson(ctx, 400, { error: 'accountId and clientId are required' });
+          const { status, body } = await sendBackchannelLogout(provider, accountId, clientId);
+          return sendJson(ctx, status, body);
+        }
+        default:
+          return sendJson(ctx, 404, { error: `no such test endpoint: ${route}` });
+      }
+    } catch (err) {
+      return sendJson(ctx, 500, { error: err.message });
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Start
+// ---------------------------------------------------------------------------------------------------------
+
+function main() {
+  const cfg = readConfig();
+  const provider = new Provider(cfg.issuer, buildProviderConfig(cfg));
+  provider.proxy = false;
+
+  trackProviderEvents(provider);
+  provider.use(testRoutes(provider));
+  provider.use(interactionRoutes(provider, cfg.users));
+  provider.use(observeEndpoints(provider));
+
+  const server = http.createServer(provider.callback());
+  server.on('error', (err) => {
+    console.error(`[idp] cannot listen on 127.0.0.1:${cfg.port}: ${err.message}`);
+    process.exit(1);
+  });
+  server.listen(cfg.port, '127.0.0.1', () => {
+    process.stdout.write(`IDP_LISTENING ${cfg.issuer}\n`);
+  });
+
+  const shutdown = () => {
+    server.close(() => process.exit(0));
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+try {
+  main();
+} catch (err) {
+  console.error(`[idp] failed to start: ${err.stack || err.message}`);
+  process.exit(1);
+}
