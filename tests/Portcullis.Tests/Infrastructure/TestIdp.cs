@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Portcullis.Tests.Infrastructure;
+
+/// <summary>
+/// The real `oidc-provider` (npm) on loopback, as a child process configured by <c>IDP_CONFIG</c>
+/// (see tests/idp/server.mjs). Tests read what it issued and recorded through its /test endpoints.
+/// </summary>
+public sealed class TestIdp : IAsyncDisposable
+{
+    public const string ClientId = "bff";
+    public const string ClientSecret = "bff-secret";
+    public const string Password = "password";
+
+    private readonly Process _process;
+
+    private TestIdp(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+        Issuer = $"http://127.0.0.1:{port}";
+        Http = new HttpClient { BaseAddress = new Uri(Issuer) };
+    }
+
+    public int Port { get; }
+
+    public string Issuer { get; }
+
+    public HttpClient Http { get; }
+
+    /// <summary>Starts the provider with one client whose redirect URIs point at <paramref name="gatewayOrigins"/>.</summary>
+    public static async Task<TestIdp> StartAsync(
+        IEnumerable<string> gatewayOrigins,
+        string clientAuthentication = "client_secret_basic",
+        int accessTokenTtl = 120,
+        int? port = null)
+    {
+        var script = Path.Combine(RepositoryPaths.Root, "tests", "idp", "server.mjs");
+        if (!Directory.Exists(Path.Combine(RepositoryPaths.Root, "tests", "idp", "node_modules", "oidc-provider")))
+        {
+            throw new InvalidOperationException("The test IdP's npm packages are missing: run ./test.sh (or `npm ci` in tests/idp).");
+        }
+
+        var origins = gatewayOrigins.ToArray();
+        var actualPort = port ?? FreePort.Next();
+        var config = new JsonObject
+        {
+            ["port"] = actualPort,
+            ["accessTokenTtl"] = accessTokenTtl,
+            ["clients"] = new JsonArray(new JsonObject
+            {
+                ["client_id"] = ClientId,
+                ["client_secret"] = ClientSecret,
+                ["token_endpoint_auth_method"] = clientAuthentication,
+                ["redirect_uris"] = new JsonArray(origins.Select(o => (JsonNode)JsonValue.Create($"{o}/bff/callback/main")!).ToArray()),
+                ["post_logout_redirect_uris"] = new JsonArray(origins.Select(o => (JsonNode)JsonValue.Create($"{o}/")!).ToArray()),
+                ["grant_types"] = new JsonArray("authorization_code", "refresh_token"),
+                ["response_types"] = new JsonArray("code"),
+            }),
+        };
+
+        var start = new ProcessStartInfo("node", script)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.Environment["IDP_CONFIG"] = config.ToJsonString();
+        var process = Process.Start(start) ?? throw new InvalidOperationException("node could not be started; is Node.js installed?");
+        var stderr = new System.Text.StringBuilder();
+        process.ErrorDataReceived += (_, e) => { lock (stderr) { stderr.AppendLine(e.Data); } };
+        process.BeginErrorReadLine();
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var line = await process.StandardOutput.ReadLineAsync(timeout.Token);
+            if (line is null)
+            {
+                throw new InvalidOperationException("The test IdP exited before listening: " + stderr);
+            }
+
+            if (line.StartsWith("IDP_LISTENING", StringComparison.Ordinal))
+            {
+                break;
+            }
+        }
+
+        _ = process.StandardOutput.ReadToEndAsync();
+        return new TestIdp(process, actualPort);
+    }
+
+    public async Task<JsonElement[]> EventsAsync(string? type = null)
+    {
+        var events = await Http.GetFromJsonAsync<JsonElement[]>("/test/events") ?? [];
+        return type is null ? events : events.Where(e => e.GetProperty("type").GetString() == type).ToArray();
+    }
+
+    public async Task<IssuedTokens[]> TokensAsync()
+    {
+        var tokens = await Http.GetFromJsonAsync<JsonElement[]>("/test/tokens") ?? [];
+        return tokens.Select(t => new IssuedTokens(
+            t.GetProperty("grant_type").GetString()!,
+            Optional(t, "access_token"),
+            Optional(t, "refresh_token"),
+            Optional(t, "id_token"))).ToArray();
+    }
+
+    /// <summary>Every token value the provider has handed out so far.</summary>
+    public async Task<string[]> AllTokenValuesAsync() =>
+        (await TokensAsync()).SelectMany(t => new[] { t.AccessToken, t.RefreshToken, t.IdToken }).OfType<string>().ToArray();
+
+    public Task ResetAsync() => Http.PostAsync("/test/reset", null);
+
+    public Task RevokeGrantAsync(string accountId) => Http.PostAsJsonAsync("/test/revoke-grant", new { accountId });
+
+    /// <summary>Asks the provider's introspection endpoint whether a token is active.</summary>
+    public async Task<bool> IsActiveAsync(string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/token/introspection")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Basic", Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes($"{ClientId}:{ClientSecret}")));
+        using var response = await Http.SendAsync(request);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        return body.GetProperty("active").GetBoolean();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private static string? Optional(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+}
+
+public sealed record IssuedTokens(string GrantType, string? AccessToken, string? RefreshToken, string? IdToken);

@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Builder;
+
+namespace Portcullis.Tests.Infrastructure;
+
+/// <summary>One test's world: a real oidc-provider and a real gateway with its own SQLite store, all on loopback.</summary>
+public sealed class TestStack : IAsyncDisposable
+{
+    private TestStack(TestIdp idp, GatewayHost gateway, Dictionary<string, string?> settings)
+    {
+        Idp = idp;
+        Gateway = gateway;
+        Settings = settings;
+    }
+
+    public TestIdp Idp { get; }
+
+    public GatewayHost Gateway { get; private set; }
+
+    public Dictionary<string, string?> Settings { get; }
+
+    public string Origin => Gateway.Origin;
+
+    public static async Task<TestStack> StartAsync(
+        string clientAuthentication = "client_secret_basic",
+        int accessTokenTtl = 120,
+        Action<Dictionary<string, string?>>? adjust = null,
+        Action<WebApplicationBuilder>? configure = null)
+    {
+        var port = FreePort.Next();
+        var dataDirectory = Directory.CreateTempSubdirectory("portcullis-test-").FullName;
+        var idp = await TestIdp.StartAsync([$"http://localhost:{port}"], clientAuthentication, accessTokenTtl);
+        var settings = GatewayHost.DefaultSettings(port, idp, dataDirectory);
+        settings["Portcullis:Providers:main:ClientAuthentication"] = clientAuthentication;
+        adjust?.Invoke(settings);
+        var gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure);
+        return new TestStack(idp, gateway, settings);
+    }
+
+    /// <summary>Stops the gateway and starts a new one on the same port and store, as after a deployment.</summary>
+    public async Task RestartGatewayAsync()
+    {
+        var port = Gateway.Port;
+        var dataDirectory = Gateway.DataDirectory;
+        await Gateway.DisposeAsync();
+        Gateway = await GatewayHost.StartAsync(Settings, port, dataDirectory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        await Idp.DisposeAsync();
+        try
+        {
+            Directory.Delete(Gateway.DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
