@@ -164,9 +164,7 @@ internal sealed class OAuthAgent(
                 : Refuse(provider, "iss in the authorization response is not the provider's issuer", "The sign-in answer came from an unexpected issuer.");
         }
 
-        var advertised = metadata.AdditionalData.TryGetValue("authorization_response_iss_parameter_supported", out var value)
-            && value is true or JsonElement { ValueKind: JsonValueKind.True };
-        return advertised
+        return metadata.AuthorizationResponseIssParameterSupported
             ? Refuse(provider, "iss missing from the authorization response although the provider advertises it", "The sign-in answer is missing its issuer.")
             : null;
     }

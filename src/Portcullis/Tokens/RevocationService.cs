@@ -16,7 +16,7 @@ internal sealed class RevocationService(ProviderClient providerClient, ILogger<R
         try
         {
             var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
-            endpoint = metadata.AdditionalData.TryGetValue("revocation_endpoint", out var value) ? value?.ToString() : null;
+            endpoint = metadata.RevocationEndpoint;
         }
         catch (Exception exception) when (exception is InvalidOperationException or IOException or HttpRequestException or TaskCanceledException)
         {
