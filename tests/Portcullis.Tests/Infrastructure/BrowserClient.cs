@@ -139,5 +139,6 @@ public sealed record RecordedResponse(Uri Uri, HttpStatusCode Status, Dictionary
 {
     public bool IsRedirect => (int)Status is >= 300 and < 400 && Headers.ContainsKey("Location");
 
-    public string Everything => $"{Uri}\n{string.Join('\n', Headers.Select(h => $"{h.Key}: {h.Value}"))}\n{Body}";
+    /// <summary>Everything the server sent back: status, headers and body (not the request URL).</summary>
+    public string Everything => $"{(int)Status}\n{string.Join('\n', Headers.Select(h => $"{h.Key}: {h.Value}"))}\n{Body}";
 }

@@ -108,7 +108,7 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
             return null;
         }
 
-        return new LoginTransactionRecord(reader.GetString(0), reader.GetString(1), (byte[])reader[2], FromUnix(reader.GetInt64(3)));
+        return new LoginTransactionRecord(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2), FromUnix(reader.GetInt64(3)));
     }
 
     public Task<GrantRecord?> GetGrantAsync(string id, CancellationToken cancellationToken) =>
@@ -184,7 +184,7 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
 
         return new SessionRecord(
             reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-            reader.IsDBNull(5) ? null : reader.GetString(5), (byte[])reader[6],
+            reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetFieldValue<byte[]>(6),
             FromUnix(reader.GetInt64(7)), FromUnix(reader.GetInt64(8)), FromUnix(reader.GetInt64(9)), FromUnix(reader.GetInt64(10)));
     }
 
@@ -242,7 +242,7 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
         }
 
         return new GrantRecord(
-            reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader[3],
+            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<byte[]>(3),
             reader.IsDBNull(4) ? null : FromUnix(reader.GetInt64(4)), reader.GetInt64(5), FromUnix(reader.GetInt64(6)));
     }
 
