@@ -11,11 +11,20 @@ catch (Exception exception) when (exception is OptionsValidationException or Gat
 {
     // Misconfiguration: say which keys are wrong and stop (SECURITY.md item 34).
     Console.Error.WriteLine("Portcullis cannot start because of its configuration:");
-    var messages = exception is OptionsValidationException validation ? validation.Failures : [exception.Message];
+    var messages = exception is OptionsValidationException validation ? validation.Failures : MessageChain(exception);
     foreach (var message in messages)
     {
         Console.Error.WriteLine($"  - {message}");
     }
 
     return 2;
+}
+
+// The binder names an unknown key only in an inner exception's message.
+static IEnumerable<string> MessageChain(Exception exception)
+{
+    for (var current = exception; current is not null; current = current.InnerException)
+    {
+        yield return current.Message;
+    }
 }
