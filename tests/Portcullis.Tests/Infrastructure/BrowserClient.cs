@@ -87,11 +87,12 @@ public sealed partial class BrowserClient : IDisposable
             else if (response.Status == HttpStatusCode.OK && LoginForm().Match(response.Body) is { Success: true } form)
             {
                 var action = new Uri(response.Uri, WebUtility.HtmlDecode(form.Groups[1].Value)).ToString();
-                response = await SendAsync(HttpMethod.Post, action, new FormUrlEncodedContent(new Dictionary<string, string>
-                {
-                    ["username"] = username,
-                    ["password"] = password,
-                }));
+                // Keep the form's hidden fields (return URLs, anti-forgery tokens) as a browser would.
+                var fields = HiddenInput().Matches(response.Body)
+                    .ToDictionary(m => WebUtility.HtmlDecode(m.Groups["name"].Value), m => WebUtility.HtmlDecode(m.Groups["value"].Value));
+                fields["username"] = username;
+                fields["password"] = password;
+                response = await SendAsync(HttpMethod.Post, action, new FormUrlEncodedContent(fields));
             }
             else
             {
@@ -103,9 +104,9 @@ public sealed partial class BrowserClient : IDisposable
     }
 
     /// <summary>A full login: authorize at the provider, then let the gateway's callback complete it.</summary>
-    public async Task<RecordedResponse> LoginAsync(string gatewayOrigin, string username = "alice", string returnUrl = "/")
+    public async Task<RecordedResponse> LoginAsync(string gatewayOrigin, string username = "alice", string returnUrl = "/", string password = TestIdp.Password)
     {
-        var callback = await AuthorizeAtProviderAsync($"{gatewayOrigin}/bff/login?returnUrl={Uri.EscapeDataString(returnUrl)}", username);
+        var callback = await AuthorizeAtProviderAsync($"{gatewayOrigin}/bff/login?returnUrl={Uri.EscapeDataString(returnUrl)}", username, password);
         return await GetAsync(callback);
     }
 
@@ -131,8 +132,11 @@ public sealed partial class BrowserClient : IDisposable
         }
     }
 
-    [GeneratedRegex("<form[^>]*action=\"([^\"]*/login)\"", RegexOptions.IgnoreCase)]
+    [GeneratedRegex("<form[^>]*action=\"([^\"]*/login[^\"]*)\"", RegexOptions.IgnoreCase)]
     private static partial Regex LoginForm();
+
+    [GeneratedRegex("<input[^>]*type=\"hidden\"[^>]*name=\"(?<name>[^\"]*)\"[^>]*value=\"(?<value>[^\"]*)\"", RegexOptions.IgnoreCase)]
+    private static partial Regex HiddenInput();
 }
 
 public sealed record RecordedResponse(Uri Uri, HttpStatusCode Status, Dictionary<string, string> Headers, string[] SetCookies, string Body)

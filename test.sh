@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The one test command (README, DESIGN.md §2). On a fresh Debian/Ubuntu machine (root, registries reachable) it
+# installs what the tests need, runs every test project, and exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+log() { printf '\n== %s\n' "$*"; }
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: missing $* and not root; install them (apt-get install $*) and rerun." >&2
+    exit 1
+  fi
+  if [ "$apt_updated" -eq 0 ]; then
+    apt-get update -q
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+}
+
+log "Checking prerequisites"
+if ! command -v dotnet >/dev/null; then
+  echo "test.sh: the .NET 10 SDK is required (https://dotnet.microsoft.com/download); it is not on PATH." >&2
+  exit 1
+fi
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+# Debian's Chromium: browser tests cannot download their own browser here.
+[ -x /usr/bin/chromium ] || apt_install chromium
+
+log "Installing the test identity provider (npm oidc-provider)"
+(cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
+
+log "Building"
+dotnet build Portcullis.slnx -c Release --nologo -v q -warnaserror
+
+export PORTCULLIS_CHROMIUM=/usr/bin/chromium
+status=0
+for project in tests/*/*.Tests.csproj; do
+  log "Testing $project"
+  dotnet test "$project" -c Release --no-build --nologo \
+    --logger "console;verbosity=normal" --results-directory TestResults || status=1
+done
+
+if [ "$status" -ne 0 ]; then
+  log "Some tests failed."
+else
+  log "All tests passed."
+fi
+exit "$status"
