@@ -22,6 +22,7 @@ internal sealed class OAuthAgent(
     IdTokenValidator idTokenValidator,
     RecordProtector<LoginTransactionData> transactionProtector,
     TimeProvider time,
+    Microsoft.Extensions.Options.IOptions<Configuration.PortcullisOptions> options,
     ILogger<OAuthAgent> logger)
 {
     /// <summary>How long a started login may take (the 10 minutes).</summary>
@@ -142,12 +143,8 @@ internal sealed class OAuthAgent(
         }
 
         var now = time.GetUtcNow();
-        var tokens = new TokenSet(
-            tokenResponse.AccessToken,
-            tokenResponse.RefreshToken,
-            tokenResponse.IdentityToken,
-            tokenResponse.ExpiresIn > 0 ? now.AddSeconds(tokenResponse.ExpiresIn) : null,
-            tokenResponse.Scope);
+        var tokens = TokenSet.Create(
+            tokenResponse.AccessToken, tokenResponse.RefreshToken, tokenResponse.IdentityToken, tokenResponse.ExpiresIn, tokenResponse.Scope, now, options.Value.Refresh.Skew);
         return new AuthenticatedLogin(provider.Name, idToken.Value.Subject, idToken.Value.SessionId, claims, tokens, transaction.ReturnUrl);
     }
 

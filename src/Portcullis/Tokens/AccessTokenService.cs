@@ -48,6 +48,7 @@ internal sealed class AccessTokenService(
         try
         {
             // Someone else may have refreshed while we waited: re-read before spending the refresh token.
+            var seenVersion = grant.Version;
             grant = await store.GetGrantAsync(grant.Id, cancellationToken);
             tokens = grant is null ? null : grants.ReadTokens(grant);
             if (grant is null || tokens is null)
@@ -55,7 +56,10 @@ internal sealed class AccessTokenService(
                 return PortcullisError.ReauthenticationRequired;
             }
 
-            return IsFresh(tokens) ? tokens.AccessToken : await RefreshAsync(session, grant, tokens, cancellationToken);
+            // A token refreshed while we waited is used as long as it is valid, even when its whole lifetime is
+            // shorter than the skew: otherwise every waiter would refresh again, one after the other.
+            var refreshedMeanwhile = grant.Version != seenVersion && tokens.AccessTokenExpiresAt > time.GetUtcNow();
+            return IsFresh(tokens) || refreshedMeanwhile ? tokens.AccessToken : await RefreshAsync(session, grant, tokens, cancellationToken);
         }
         finally
         {
@@ -64,7 +68,7 @@ internal sealed class AccessTokenService(
     }
 
     private bool IsFresh(TokenSet tokens) =>
-        tokens.AccessTokenExpiresAt is not { } expiresAt || expiresAt - _skew > time.GetUtcNow();
+        (tokens.RefreshDueAt ?? tokens.AccessTokenExpiresAt - _skew) is not { } dueAt || dueAt > time.GetUtcNow();
 
     private async Task<Outcome<string>> RefreshAsync(CurrentSession session, GrantRecord grant, TokenSet tokens, CancellationToken cancellationToken)
     {
@@ -98,13 +102,15 @@ internal sealed class AccessTokenService(
         }
 
         var now = time.GetUtcNow();
-        var refreshed = new TokenSet(
+        var refreshed = TokenSet.Create(
             response.AccessToken!,
             // Rotation: keep the old refresh token only when the provider did not send a new one.
             response.RefreshToken ?? tokens.RefreshToken,
             response.IdentityToken ?? tokens.IdToken,
-            response.ExpiresIn > 0 ? now.AddSeconds(response.ExpiresIn) : null,
-            response.Scope ?? tokens.Scope);
+            response.ExpiresIn,
+            response.Scope ?? tokens.Scope,
+            now,
+            _skew);
         var saved = await store.SaveGrantAsync(
             grant with { Tokens = grants.Protect(refreshed, grant.Id), AccessTokenExpiresAt = refreshed.AccessTokenExpiresAt, Version = grant.Version + 1, UpdatedAt = now },
             grant.Version,

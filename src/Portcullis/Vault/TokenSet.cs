@@ -6,4 +6,21 @@ internal sealed record TokenSet(
     string? RefreshToken,
     string? IdToken,
     DateTimeOffset? AccessTokenExpiresAt,
-    string? Scope);
+    string? Scope)
+{
+    /// <summary>When to refresh proactively: <c>Refresh:Skew</c> before expiry, but never in the first half of a
+    /// short-lived token's life (otherwise a token living less than the skew would be refreshed on every request).</summary>
+    public DateTimeOffset? RefreshDueAt { get; init; }
+
+    public static TokenSet Create(string accessToken, string? refreshToken, string? idToken, int expiresIn, string? scope, DateTimeOffset now, TimeSpan skew)
+    {
+        if (expiresIn <= 0)
+        {
+            return new TokenSet(accessToken, refreshToken, idToken, null, scope);
+        }
+
+        var lifetime = TimeSpan.FromSeconds(expiresIn);
+        var lead = skew < lifetime / 2 ? skew : lifetime / 2;
+        return new TokenSet(accessToken, refreshToken, idToken, now + lifetime, scope) { RefreshDueAt = now + lifetime - lead };
+    }
+}

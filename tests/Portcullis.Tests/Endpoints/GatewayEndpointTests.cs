@@ -1,0 +1,48 @@
+using System.Net;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Endpoints;
+
+public sealed class GatewayEndpointTests
+{
+    [Fact]
+    public async Task HealthReportsTheStore()
+    {
+        await using var stack = await TestStack.StartAsync();
+        using var browser = new BrowserClient();
+
+        var healthy = await browser.GetAsync($"{stack.Origin}/healthz");
+        Assert.Equal(HttpStatusCode.OK, healthy.Status);
+        Assert.Contains("\"store\":\"healthy\"", healthy.Body);
+    }
+
+    [Fact]
+    public async Task ProvidersListsNamesAndDisplayNamesOnly()
+    {
+        await using var stack = await TestStack.StartAsync(adjust: s => s["Portcullis:Providers:main:DisplayName"] = "Main login");
+        using var browser = new BrowserClient();
+
+        var response = await browser.GetAsync($"{stack.Origin}/bff/providers", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        Assert.Equal("[{\"name\":\"main\",\"displayName\":\"Main login\"}]", response.Body);
+    }
+
+    [Fact]
+    public async Task GatewayResponsesCarrySecurityHeadersAndUnknownBffPathsAreJson404()
+    {
+        await using var stack = await TestStack.StartAsync();
+        using var browser = new BrowserClient();
+
+        var response = await browser.GetAsync($"{stack.Origin}/bff/nothing-here");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.Status);
+        Assert.StartsWith("application/json", response.Headers["Content-Type"]);
+        Assert.Equal("nosniff", response.Headers["X-Content-Type-Options"]);
+        Assert.Equal("DENY", response.Headers["X-Frame-Options"]);
+        Assert.Contains("frame-ancestors 'none'", response.Headers["Content-Security-Policy"]);
+        Assert.True(response.Headers.ContainsKey("Referrer-Policy"));
+        var login = await browser.GetAsync($"{stack.Origin}/bff/login");
+        Assert.Equal("no-referrer", login.Headers["Referrer-Policy"]);
+    }
+}

@@ -1,0 +1,74 @@
+using System.Net;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Tokens;
+
+public sealed class RefreshTests
+{
+    [Fact]
+    public async Task ConcurrentRequestsNeedingAnExpiringTokenCauseExactlyOneRefreshAndAllSucceed()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        // Access tokens live 4 s; with the skew capped at half the lifetime a refresh is due after 2 s.
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 4, adjust: s =>
+        {
+            s["Portcullis:Apis:orders:Path"] = "/api/orders";
+            s["Portcullis:Apis:orders:Upstream"] = upstream.Url;
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders/warm", BrowserClient.Csrf)).Status);
+        Assert.DoesNotContain(await stack.Idp.EventsAsync("token"), e => e.GetProperty("grant_type").GetString() == "refresh_token");
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+
+        using var http = new HttpClient();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"{stack.Origin}/api/orders/{i}");
+            request.Headers.Add("Cookie", $"__Host-portcullis={cookie}");
+            request.Headers.Add("X-CSRF", "1");
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
+        }));
+
+        Assert.All(responses, status => Assert.Equal(HttpStatusCode.OK, status));
+        var refreshes = (await stack.Idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "refresh_token").ToArray();
+        Assert.Single(refreshes);
+        Assert.Equal("success", refreshes[0].GetProperty("outcome").GetString());
+
+        // The upstream got the refreshed access token, never the browser's cookie or CSRF header.
+        var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token").AccessToken;
+        Assert.Equal(51, upstream.Requests.Count);
+        Assert.All(upstream.Requests.Skip(1), r =>
+        {
+            Assert.Equal($"Bearer {refreshed}", r.Headers["Authorization"]);
+            Assert.False(r.Headers.ContainsKey("Cookie"));
+            Assert.False(r.Headers.ContainsKey("X-CSRF"));
+        });
+        Assert.True(await stack.Idp.IsActiveAsync(refreshed!));
+    }
+
+    [Fact]
+    public async Task ARevokedGrantEndsTheSessionWithReauthenticationRequired()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: s =>
+        {
+            s["Portcullis:Apis:orders:Path"] = "/api/orders";
+            s["Portcullis:Apis:orders:Upstream"] = upstream.Url;
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        await stack.Idp.RevokeGrantAsync("alice");
+        await Task.Delay(TimeSpan.FromSeconds(1.2)); // past the refresh point (half of the 2 s lifetime)
+        var response = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
+        Assert.Contains("\"error\":\"reauthentication_required\"", response.Body);
+        Assert.Empty(upstream.Requests);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM grants"));
+    }
+}
