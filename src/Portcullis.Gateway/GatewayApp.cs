@@ -16,7 +16,15 @@ public static class GatewayApp
     /// </summary>
     public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        // Relative paths (store, static root) resolve against the working directory, like any server's data folder;
+        // the defaults shipped beside the binary are the lowest configuration layer.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+        {
+            Path = Path.Combine(AppContext.BaseDirectory, "appsettings.json"),
+            Optional = true,
+            FileProvider = null,
+        });
         AddConfigFile(builder, args);
         configure?.Invoke(builder);
 
@@ -61,7 +69,7 @@ public static class GatewayApp
             return; // The validator reports a missing folder at start.
         }
 
-        var files = new PhysicalFileProvider(Path.GetFullPath(root));
+        var files = new PhysicalFileProvider(root);
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions { FileProvider = files });
     }
