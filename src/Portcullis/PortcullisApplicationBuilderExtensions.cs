@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Portcullis.Http;
 using Portcullis.Proxy;
@@ -9,9 +10,11 @@ public static class PortcullisApplicationBuilderExtensions
 {
     /// <summary>
     /// Adds the gateway's security response headers to everything it answers itself (pages, static files, JSON);
-    /// proxied API answers pass through as the upstream sent them. Call before static files and routing.
+    /// proxied API answers pass through as the upstream sent them, and the login rate limits.
+    /// Call before static files; routing must run before the rate limiter, so this adds it too.
     /// </summary>
-    public static IApplicationBuilder UsePortcullis(this IApplicationBuilder app) =>
+    public static IApplicationBuilder UsePortcullis(this IApplicationBuilder app)
+    {
         app.Use((context, next) =>
         {
             context.Response.OnStarting(static state =>
@@ -26,4 +29,8 @@ public static class PortcullisApplicationBuilderExtensions
             }, context);
             return next(context);
         });
+        app.UseRouting();
+        app.UseRateLimiter();
+        return app;
+    }
 }

@@ -19,8 +19,8 @@ public static class PortcullisEndpointRouteBuilderExtensions
     {
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
         var bff = endpoints.MapGroup(options.BasePath);
-        bff.MapGet("/login", LoginEndpoints.LoginAsync);
-        bff.MapGet("/callback/{provider}", LoginEndpoints.CallbackAsync);
+        bff.MapGet("/login", LoginEndpoints.LoginAsync).RequireRateLimiting(LoginRateLimiting.PolicyName);
+        bff.MapGet("/callback/{provider}", LoginEndpoints.CallbackAsync).RequireRateLimiting(LoginRateLimiting.PolicyName);
 
         // JSON endpoints: the anti-forgery check runs before anything else (SECURITY.md item 6).
         var json = bff.MapGroup("/").AddEndpointFilter(async (context, next) =>

@@ -50,6 +50,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<RevocationService>();
         services.TryAddSingleton<AccessTokenService>();
         services.TryAddSingleton<CsrfGuard>();
+        LoginRateLimiting.Add(services);
         services.AddHttpForwarder();
         services.TryAddSingleton<ApiProxy>();
         return new PortcullisBuilder(services);
@@ -64,7 +65,9 @@ public static class PortcullisServiceCollectionExtensions
                 // Beside the store by default, so a restart (or a copy of the data folder) keeps every session readable.
                 var directory = StorePaths.KeyRingDirectory(provider);
                 DataProtectionSetup.CreatePrivateDirectory(directory);
-                keyManagement.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(directory), provider.GetRequiredService<ILoggerFactory>());
+                var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
+                keyManagement.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(directory), loggerFactory);
+                Diagnostics.Log.KeyRingUnprotected(loggerFactory.CreateLogger("Portcullis.Vault"), directory);
             });
         services.TryAddSingleton(p => new RecordProtector<TokenSet>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.Tokens, VaultJsonContext.Default.TokenSet));
         services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, VaultJsonContext.Default.SessionData));

@@ -91,7 +91,7 @@ internal sealed class OAuthAgent(
 
         if (response.GetValueOrDefault("error") is { Length: > 0 } providerError)
         {
-            var code = SafeErrorCode(providerError);
+            var code = ProviderErrors.Sanitize(providerError);
             Log.ProviderReturnedError(logger, provider.Name, code);
             return PortcullisError.LoginFailed($"The identity provider did not sign you in ({code}).");
         }
@@ -113,10 +113,20 @@ internal sealed class OAuthAgent(
             return Refuse(provider, "no authorization code", "The identity provider's answer is incomplete. Start the sign-in again.");
         }
 
-        var tokenResponse = await providerClient.RedeemCodeAsync(provider, metadata.Value!.TokenEndpoint, authorizationCode, transaction.CodeVerifier, cancellationToken);
+        Duende.IdentityModel.Client.TokenResponse tokenResponse;
+        try
+        {
+            tokenResponse = await providerClient.RedeemCodeAsync(provider, metadata.Value!.TokenEndpoint, authorizationCode, transaction.CodeVerifier, cancellationToken);
+        }
+        catch (Exception exception) when (ProviderErrors.IsTransient(exception))
+        {
+            Log.TokenRequestFailed(logger, provider.Name, exception.GetType().Name, 0);
+            return PortcullisError.ProviderUnavailable;
+        }
+
         if (tokenResponse.IsError || string.IsNullOrEmpty(tokenResponse.AccessToken))
         {
-            Log.TokenRequestFailed(logger, provider.Name, SafeErrorCode(tokenResponse.Error ?? "no access_token"), (int)tokenResponse.HttpStatusCode);
+            Log.TokenRequestFailed(logger, provider.Name, ProviderErrors.Sanitize(tokenResponse.Error ?? "no access_token"), (int)tokenResponse.HttpStatusCode);
             return tokenResponse.ErrorType == Duende.IdentityModel.Client.ResponseErrorType.Protocol
                 ? PortcullisError.LoginFailed("The identity provider refused to complete the sign-in. Start the sign-in again.")
                 : PortcullisError.ProviderUnavailable;
@@ -131,7 +141,17 @@ internal sealed class OAuthAgent(
         var claims = idToken.Value!.Claims;
         if (provider.Options.UseUserInfo && !string.IsNullOrEmpty(metadata.Value.UserInfoEndpoint))
         {
-            var userInfo = await providerClient.GetUserInfoAsync(metadata.Value.UserInfoEndpoint, tokenResponse.AccessToken, cancellationToken);
+            // Userinfo only adds claims: when the provider cannot answer it, the login goes on with the ID token's.
+            Dictionary<string, JsonElement>? userInfo;
+            try
+            {
+                userInfo = await providerClient.GetUserInfoAsync(metadata.Value.UserInfoEndpoint, tokenResponse.AccessToken, cancellationToken);
+            }
+            catch (Exception exception) when (ProviderErrors.IsTransient(exception))
+            {
+                userInfo = null;
+            }
+
             // OpenID Connect Core §5.3.4: userinfo's sub must be the ID token's, or the response must not be used.
             if (userInfo is not null && userInfo.TryGetValue("sub", out var sub) && sub.ValueKind == JsonValueKind.String && sub.GetString() == idToken.Value.Subject)
             {
@@ -173,7 +193,7 @@ internal sealed class OAuthAgent(
         {
             metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
         }
-        catch (Exception exception) when (exception is InvalidOperationException or IOException or HttpRequestException or TaskCanceledException)
+        catch (Exception exception) when (ProviderErrors.IsTransient(exception))
         {
             Log.ProviderMetadataFailed(logger, provider.Name, exception.GetType().Name);
             return PortcullisError.ProviderUnavailable;
@@ -199,12 +219,5 @@ internal sealed class OAuthAgent(
     {
         Log.CallbackRefused(logger, provider.Name, reason);
         return PortcullisError.InvalidRequest(message);
-    }
-
-    /// <summary>Provider error codes are ASCII tokens (RFC 6749 §4.1.2.1); anything else is not echoed into logs or pages.</summary>
-    private static string SafeErrorCode(string value)
-    {
-        var clean = value.Length <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ' ');
-        return clean ? value : "unrecognized_error";
     }
 }

@@ -34,6 +34,8 @@ public sealed class PortcullisOptions
 
     public FrontendOptions Frontend { get; set; } = new();
 
+    public RateLimitOptions RateLimit { get; set; } = new();
+
     /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
     public string? DataDirectory { get; set; }
 }
@@ -144,4 +146,10 @@ public sealed class FrontendOptions
 {
     /// <summary>Folder of the single-page app's static files served by the gateway; none when empty.</summary>
     public string? StaticRoot { get; set; }
+}
+
+public sealed class RateLimitOptions
+{
+    /// <summary>Login and callback requests allowed per client address per minute; more get 429. The default value is 60.</summary>
+    public int LoginPerMinute { get; set; } = 60;
 }

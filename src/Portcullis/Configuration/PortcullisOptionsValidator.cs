@@ -23,6 +23,11 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
             errors.Add($"{Root}:BasePath must start with '/' and not end with '/' (got '{options.BasePath}').");
         }
 
+        if (options.RateLimit.LoginPerMinute <= 0)
+        {
+            errors.Add($"{Root}:RateLimit:LoginPerMinute must be positive.");
+        }
+
         if (options.Refresh.Skew < TimeSpan.Zero)
         {
             errors.Add($"{Root}:Refresh:Skew must not be negative.");

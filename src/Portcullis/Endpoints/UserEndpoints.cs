@@ -56,21 +56,35 @@ internal static class UserEndpoints
             return Results.Json(new LogoutResponse(returnUrl.Length > 0 ? returnUrl : null), EndpointJsonContext.Default.LogoutResponse);
         }
 
+        var everywhere = string.Equals(context.Request.Query["everywhere"], "true", StringComparison.OrdinalIgnoreCase);
         await sessions.EndAsync(context, session);
+        if (everywhere)
+        {
+            await store.DeleteSessionsForUserAsync(session.Record.UserId, CancellationToken.None);
+        }
+
         Log.LoggedOut(logger, session.Record.Handle, session.Record.UserId);
         var provider = providers.Find(session.Record.Provider);
-        var grant = await store.GetGrantAsync(session.Record.GrantId, CancellationToken.None);
 
-        // The grant is shared by the user's sessions on other devices; it goes only with the last of them.
-        if (grant is not null && await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), CancellationToken.None) == 0)
+        // A grant is shared by the user's sessions on other devices: it goes with the last of them, or with all of
+        // them when the user logs out everywhere.
+        var ending = everywhere
+            ? await Task.WhenAll(providers.All.Select(p => store.FindGrantAsync(session.Record.UserId, p.Name, CancellationToken.None)))
+            : [await store.GetGrantAsync(session.Record.GrantId, CancellationToken.None)];
+        foreach (var grant in ending.OfType<GrantRecord>())
         {
+            if (!everywhere && await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), CancellationToken.None) > 0)
+            {
+                continue;
+            }
+
             var tokens = grants.ReadTokens(grant);
             await store.DeleteGrantAsync(grant.Id, CancellationToken.None);
-            if (provider is not null && tokens is not null)
+            if (providers.Find(grant.Provider) is { } grantProvider && tokens is not null)
             {
                 await (tokens.RefreshToken is { } refresh
-                    ? revocation.RevokeAsync(provider, refresh, "refresh_token", CancellationToken.None)
-                    : revocation.RevokeAsync(provider, tokens.AccessToken, "access_token", CancellationToken.None));
+                    ? revocation.RevokeAsync(grantProvider, refresh, "refresh_token", CancellationToken.None)
+                    : revocation.RevokeAsync(grantProvider, tokens.AccessToken, "access_token", CancellationToken.None));
             }
         }
 

@@ -7,8 +7,20 @@ namespace Portcullis.Http;
 /// <summary>Writes a <see cref="PortcullisError"/> as JSON (APIs) or as a small page (browser navigations).</summary>
 internal static class ErrorResponses
 {
-    public static IResult Json(PortcullisError error) =>
-        Results.Json(new ErrorBody(error.Code, error.Message), ErrorBodyJsonContext.Default.ErrorBody, statusCode: error.StatusCode);
+    public static IResult Json(PortcullisError error)
+    {
+        var json = Results.Json(new ErrorBody(error.Code, error.Message), ErrorBodyJsonContext.Default.ErrorBody, statusCode: error.StatusCode);
+        return error.RetryAfterSeconds is { } seconds ? new RetryAfterResult(json, seconds) : json;
+    }
+
+    private sealed class RetryAfterResult(IResult inner, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
 
     /// <summary>For endpoints a person reaches by navigation (login, callback): a page when the browser asks for HTML.</summary>
     public static IResult ForNavigation(HttpContext context, PortcullisError error)

@@ -6,6 +6,9 @@ namespace Portcullis.Http;
 /// </summary>
 public sealed record PortcullisError(int StatusCode, string Code, string Message)
 {
+    /// <summary>Seconds after which retrying makes sense; sent as <c>Retry-After</c> when set.</summary>
+    public int? RetryAfterSeconds { get; init; }
+
     public static PortcullisError Unauthenticated { get; } =
         new(401, "unauthenticated", "There is no valid session. Sign in again.");
 
@@ -20,6 +23,10 @@ public sealed record PortcullisError(int StatusCode, string Code, string Message
 
     public static PortcullisError ProviderUnavailable { get; } =
         new(502, "provider_unavailable", "The identity provider could not be reached. Try again shortly.");
+
+    /// <summary>A refresh could not reach the provider: the session and its tokens are kept; try again shortly (SECURITY.md item 27).</summary>
+    public static PortcullisError RefreshUnavailable { get; } =
+        new(503, "provider_unavailable", "The identity provider could not be reached to renew access. Try again shortly.") { RetryAfterSeconds = 5 };
 
     public static PortcullisError UpstreamUnavailable { get; } =
         new(502, "upstream_unavailable", "The API could not be reached.");

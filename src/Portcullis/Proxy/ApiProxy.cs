@@ -55,6 +55,12 @@ internal sealed class ApiProxy : IDisposable
             return;
         }
 
+        if (HasAmbiguousPath(context))
+        {
+            await WriteErrorAsync(context, PortcullisError.InvalidRequest("The path contains an encoded slash, backslash or dot segment."));
+            return;
+        }
+
         string? accessToken = null;
         if (route.TokenMode != ApiTokenModes.None)
         {
@@ -89,6 +95,21 @@ internal sealed class ApiProxy : IDisposable
     }
 
     public void Dispose() => _client.Dispose();
+
+    /// <summary>
+    /// Encoded separators survive Kestrel's normalisation and some upstreams decode them into real ones, which would
+    /// let a path escape the route's prefix there (SECURITY.md item 31); such requests are refused, not forwarded.
+    /// </summary>
+    private static bool HasAmbiguousPath(HttpContext context)
+    {
+        var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? string.Empty;
+        var path = raw.Split('?', 2)[0];
+        return path.Contains("%2f", StringComparison.OrdinalIgnoreCase)
+            || path.Contains("%5c", StringComparison.OrdinalIgnoreCase)
+            || path.Contains("%2e", StringComparison.OrdinalIgnoreCase)
+            || path.Contains('\\')
+            || context.Request.Path.Value?.Contains('\\') == true;
+    }
 
     private static Task WriteErrorAsync(HttpContext context, PortcullisError error) =>
         ErrorResponses.Json(error).ExecuteAsync(context);

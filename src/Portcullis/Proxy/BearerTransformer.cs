@@ -41,14 +41,17 @@ internal sealed class BearerTransformer(string csrfHeaderName) : HttpTransformer
     internal static bool IsStripped(string name)
     {
         var normalized = name.Replace('_', '-').ToLowerInvariant();
-        return normalized is "authorization" or "cookie" or "forwarded" or "proxy-authorization" or "x-real-ip" or "x-client-ip" or "true-client-ip"
-            || normalized.StartsWith("x-forwarded-", StringComparison.Ordinal)
-            || normalized.StartsWith("x-original-", StringComparison.Ordinal)
-            || normalized.StartsWith("x-auth-", StringComparison.Ordinal)
-            || normalized.StartsWith("x-user", StringComparison.Ordinal)
-            || normalized.StartsWith("x-remote-", StringComparison.Ordinal)
-            || normalized.StartsWith("remote-user", StringComparison.Ordinal)
-            || normalized.StartsWith("x-email", StringComparison.Ordinal)
-            || normalized.StartsWith("x-portcullis-", StringComparison.Ordinal);
+        return normalized is "authorization" or "cookie" or "forwarded" or "proxy-authorization" or "via"
+                or "x-real-ip" or "x-client-ip" or "true-client-ip" or "x-cluster-client-ip" or "fastly-client-ip"
+            || StrippedPrefixes.Any(prefix => normalized.StartsWith(prefix, StringComparison.Ordinal));
     }
+
+    // Identity and client-address headers that common auth proxies and platforms set for their upstreams
+    // (oauth2-proxy, Grafana, Azure App Service, Google IAP, AWS ALB, Kong, Cloudflare, TLS terminators).
+    private static readonly string[] StrippedPrefixes =
+    [
+        "x-forwarded-", "x-original-", "x-auth", "x-user", "x-remote-", "remote-user", "x-email", "x-preferred-",
+        "x-webauth-", "x-ms-client-principal", "x-ms-token-", "x-goog-", "x-amzn-oidc-", "x-consumer-",
+        "x-credential-", "x-ssl-", "x-client-cert", "x-client-dn", "x-id-token", "x-access-token", "cf-", "x-portcullis-",
+    ];
 }

@@ -36,7 +36,7 @@ internal sealed class SessionService(
 
         var cookieValue = Identifiers.NewSecret();
         var key = Identifiers.Hash(cookieValue);
-        var data = new SessionData(login.Subject, login.Claims, Truncate(userAgent, 256));
+        var data = new SessionData(user.Id, grant.Id, login.Subject, login.Claims, Truncate(userAgent, 256));
         await store.CreateSessionAsync(
             new SessionRecord(
                 key,
@@ -91,7 +91,7 @@ internal sealed class SessionService(
         }
 
         var data = dataProtector.Unprotect(record.Data, key);
-        if (data is null)
+        if (data is null || data.UserId != record.UserId || data.GrantId != record.GrantId)
         {
             Log.VaultDecryptFailed(logger, record.Handle);
             return null;

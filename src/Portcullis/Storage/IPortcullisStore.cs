@@ -41,6 +41,9 @@ public interface IPortcullisStore
     /// <summary>Deletes the session; returns false when it did not exist.</summary>
     Task<bool> DeleteSessionAsync(string key, CancellationToken cancellationToken);
 
+    /// <summary>Deletes every session of the user ("log out everywhere"); returns how many went.</summary>
+    Task<int> DeleteSessionsForUserAsync(string userId, CancellationToken cancellationToken);
+
     Task<int> CountSessionsForGrantAsync(string grantId, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>Deletes expired sessions and login transactions; returns how many rows went.</summary>

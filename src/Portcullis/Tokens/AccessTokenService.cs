@@ -26,6 +26,13 @@ internal sealed class AccessTokenService(
     TimeProvider time,
     ILogger<AccessTokenService> logger)
 {
+    /// <summary>How long a request waits for another request's refresh of the same grant before giving up with 503.</summary>
+    public static readonly TimeSpan RefreshWaitLimit = TimeSpan.FromSeconds(15);
+
+    /// <summary>Bound of one refresh (token request plus save); it runs to completion even if the browser goes away,
+    /// because a rotated refresh token the provider already issued must not be lost (SECURITY.md item 25).</summary>
+    public static readonly TimeSpan RefreshTimeout = TimeSpan.FromSeconds(10);
+
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _refreshLocks = new(StringComparer.Ordinal);
     private readonly TimeSpan _skew = options.Value.Refresh.Skew;
 
@@ -44,7 +51,11 @@ internal sealed class AccessTokenService(
         }
 
         var gate = _refreshLocks.GetOrAdd(grant.Id, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken);
+        if (!await gate.WaitAsync(RefreshWaitLimit, cancellationToken))
+        {
+            return PortcullisError.RefreshUnavailable;
+        }
+
         try
         {
             // Someone else may have refreshed while we waited: re-read before spending the refresh token.
@@ -59,7 +70,13 @@ internal sealed class AccessTokenService(
             // A token refreshed while we waited is used as long as it is valid, even when its whole lifetime is
             // shorter than the skew: otherwise every waiter would refresh again, one after the other.
             var refreshedMeanwhile = grant.Version != seenVersion && tokens.AccessTokenExpiresAt > time.GetUtcNow();
-            return IsFresh(tokens) || refreshedMeanwhile ? tokens.AccessToken : await RefreshAsync(session, grant, tokens, cancellationToken);
+            if (IsFresh(tokens) || refreshedMeanwhile)
+            {
+                return tokens.AccessToken;
+            }
+
+            using var refreshTimeout = new CancellationTokenSource(RefreshTimeout);
+            return await RefreshAsync(session, grant, tokens, refreshTimeout.Token);
         }
         finally
         {
@@ -87,18 +104,18 @@ internal sealed class AccessTokenService(
             ProviderClient.Authenticate(request, provider.Options);
             response = await httpClientFactory.CreateClient(ProviderRegistry.HttpClientName).RequestRefreshTokenAsync(request, cancellationToken);
         }
-        catch (Exception exception) when (exception is InvalidOperationException or IOException or HttpRequestException or TaskCanceledException)
+        catch (Exception exception) when (ProviderErrors.IsTransient(exception))
         {
             Log.TokenRequestFailed(logger, grant.Provider, exception.GetType().Name, 0);
-            return PortcullisError.ProviderUnavailable;
+            return PortcullisError.RefreshUnavailable;
         }
 
         if (response.IsError)
         {
-            Log.TokenRequestFailed(logger, grant.Provider, response.Error ?? "unknown", (int)response.HttpStatusCode);
+            Log.TokenRequestFailed(logger, grant.Provider, ProviderErrors.Sanitize(response.Error), (int)response.HttpStatusCode);
             return response.ErrorType == ResponseErrorType.Protocol && response.Error == "invalid_grant"
                 ? await EndGrantAsync(session, grant)
-                : PortcullisError.ProviderUnavailable;
+                : PortcullisError.RefreshUnavailable;
         }
 
         var now = time.GetUtcNow();
@@ -115,7 +132,7 @@ internal sealed class AccessTokenService(
             grant with { Tokens = grants.Protect(refreshed, grant.Id), AccessTokenExpiresAt = refreshed.AccessTokenExpiresAt, Version = grant.Version + 1, UpdatedAt = now },
             grant.Version,
             cancellationToken);
-        return saved ? refreshed.AccessToken : PortcullisError.ProviderUnavailable;
+        return saved ? refreshed.AccessToken : PortcullisError.RefreshUnavailable;
     }
 
     /// <summary><c>invalid_grant</c>: the provider no longer honours this grant, so neither do we (SECURITY.md item 26).</summary>

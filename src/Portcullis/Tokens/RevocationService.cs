@@ -18,7 +18,7 @@ internal sealed class RevocationService(ProviderClient providerClient, ILogger<R
             var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
             endpoint = metadata.RevocationEndpoint;
         }
-        catch (Exception exception) when (exception is InvalidOperationException or IOException or HttpRequestException or TaskCanceledException)
+        catch (Exception exception) when (ProviderErrors.IsTransient(exception))
         {
             Log.RevocationFailed(logger, provider.Name, "metadata unavailable");
             return false;
@@ -36,16 +36,16 @@ internal sealed class RevocationService(ProviderClient providerClient, ILogger<R
             var response = await providerClient.RevokeAsync(provider, endpoint, token, tokenTypeHint, timeout.Token);
             if (response.IsError)
             {
-                Log.RevocationFailed(logger, provider.Name, response.Error ?? $"HTTP {(int)response.HttpStatusCode}");
+                Log.RevocationFailed(logger, provider.Name, ProviderErrors.Sanitize(response.Error ?? $"HTTP {(int)response.HttpStatusCode}"));
                 return false;
             }
 
             Log.TokenRevoked(logger, tokenTypeHint, provider.Name);
             return true;
         }
-        catch (OperationCanceledException)
+        catch (Exception exception) when (ProviderErrors.IsTransient(exception) || exception is OperationCanceledException)
         {
-            Log.RevocationFailed(logger, provider.Name, "timed out");
+            Log.RevocationFailed(logger, provider.Name, exception.GetType().Name);
             return false;
         }
     }

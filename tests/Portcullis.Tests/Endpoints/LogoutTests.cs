@@ -57,3 +57,66 @@ public sealed class LogoutTests
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
     }
 }
+
+public sealed class LogoutEverywhereAndRateLimitTests
+{
+    [Fact]
+    public async Task LogoutEverywhereEndsEverySessionOfTheUserAndRevokesTheGrant()
+    {
+        await using var stack = await TestStack.StartAsync();
+        using var laptop = new BrowserClient();
+        using var phone = new BrowserClient();
+        using var bob = new BrowserClient();
+        await laptop.LoginAsync(stack.Origin, "alice");
+        await phone.LoginAsync(stack.Origin, "alice");
+        await bob.LoginAsync(stack.Origin, "bob");
+
+        var response = await laptop.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout?everywhere=true", null, BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await phone.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await bob.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        // Alice's current refresh token (from her latest login) is revoked; her earlier one was revoked when superseded.
+        var alicesTokens = (await stack.Idp.TokensAsync()).Where(t => t.GrantType == "authorization_code").Take(2).Select(t => t.RefreshToken).ToArray();
+        var revoked = (await stack.Idp.EventsAsync("revocation")).Select(e => e.GetProperty("token").GetString()).ToArray();
+        Assert.Equal(alicesTokens, revoked);
+        Assert.False(await stack.Idp.IsActiveAsync(alicesTokens[1]!));
+    }
+
+    [Fact]
+    public async Task PlainLogoutOnOneDeviceKeepsTheOtherDevicesGrant()
+    {
+        await using var stack = await TestStack.StartAsync();
+        using var laptop = new BrowserClient();
+        using var phone = new BrowserClient();
+        await laptop.LoginAsync(stack.Origin, "alice");
+        await phone.LoginAsync(stack.Origin, "alice");
+
+        await laptop.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout", null, BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, (await phone.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await laptop.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        // The second login superseded the first refresh token, which was revoked then; logout revoked nothing more.
+        var revocations = await stack.Idp.EventsAsync("revocation");
+        var firstRefreshToken = (await stack.Idp.TokensAsync()).First().RefreshToken;
+        Assert.Equal(firstRefreshToken, Assert.Single(revocations).GetProperty("token").GetString());
+    }
+
+    [Fact]
+    public async Task ALoginFloodFromOneAddressGets429()
+    {
+        await using var stack = await TestStack.StartAsync(adjust: s => s["Portcullis:RateLimit:LoginPerMinute"] = "5");
+        using var browser = new BrowserClient();
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 7; i++)
+        {
+            using var fresh = new BrowserClient();
+            statuses.Add((await fresh.GetAsync($"{stack.Origin}/bff/login")).Status);
+        }
+
+        Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.Found));
+        Assert.Equal(2, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
+        Assert.Equal(5, (await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM login_transactions")).Count);
+    }
+}

@@ -131,8 +131,16 @@ public sealed class TestIdp : IAsyncDisposable
         return body.GetProperty("active").GetBoolean();
     }
 
+    private bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         Http.Dispose();
         if (!_process.HasExited)
         {

@@ -202,6 +202,9 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
     public async Task<bool> DeleteSessionAsync(string key, CancellationToken cancellationToken) =>
         await NonQueryAsync("DELETE FROM sessions WHERE key = $a;", key, cancellationToken) == 1;
 
+    public Task<int> DeleteSessionsForUserAsync(string userId, CancellationToken cancellationToken) =>
+        NonQueryAsync("DELETE FROM sessions WHERE user_id = $a;", userId, cancellationToken);
+
     public async Task<int> CountSessionsForGrantAsync(string grantId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);

@@ -1,0 +1,21 @@
+namespace Portcullis.Agent;
+
+/// <summary>What of a provider's error answers may be echoed into logs and pages.</summary>
+internal static class ProviderErrors
+{
+    /// <summary>Provider error codes are ASCII tokens (RFC 6749 §5.2); anything else is replaced, so a provider cannot inject log lines.</summary>
+    public static string Sanitize(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "unknown_error";
+        }
+
+        var clean = value.Length <= 64 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or ' ');
+        return clean ? value : "unrecognized_error";
+    }
+
+    /// <summary>Failures of a back-channel call that mean "the provider is unreachable or too slow", not a bug.</summary>
+    public static bool IsTransient(Exception exception) =>
+        exception is HttpRequestException or IOException or TaskCanceledException or InvalidOperationException or TimeoutException;
+}

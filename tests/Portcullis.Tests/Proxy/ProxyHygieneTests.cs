@@ -1,0 +1,91 @@
+using System.Net;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Proxy;
+
+public sealed class ProxyHygieneTests
+{
+    [Fact]
+    public async Task TheUpstreamGetsTheBearerTokenAndNoneOfTheBrowsersCredentialsOrForgedIdentityHeaders()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            s["Portcullis:Apis:orders:Path"] = "/api/orders";
+            s["Portcullis:Apis:orders:Upstream"] = upstream.Url;
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        string[] forged =
+        [
+            "X-Forwarded-User", "x-forwarded-user", "X_Forwarded_User", "X-Forwarded-For", "X-Real-IP", "Forwarded",
+            "X-Authenticated-User", "X-WEBAUTH-USER", "X-MS-CLIENT-PRINCIPAL-NAME", "X-Goog-Authenticated-User-Email",
+            "X-Amzn-Oidc-Identity", "X-Consumer-Username", "X-Email", "X-User", "Remote-User", "X-Access-Token",
+        ];
+        var headers = forged.ToDictionary(h => h, _ => "admin");
+        headers["X-CSRF"] = "1";
+        headers["Authorization"] = "Bearer forged-by-the-browser";
+        headers["Accept"] = "application/json";
+
+        var response = await browser.SendAsync(HttpMethod.Get, $"{stack.Origin}/api/orders/7?x=1", null, headers);
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        var received = Assert.Single(upstream.Requests);
+        Assert.Equal("/api/orders/7?x=1", received.PathAndQuery);
+        var accessToken = (await stack.Idp.TokensAsync()).Single().AccessToken;
+        Assert.Equal($"Bearer {accessToken}", received.Headers["Authorization"]);
+        Assert.True(await stack.Idp.IsActiveAsync(accessToken!));
+        Assert.False(received.Headers.ContainsKey("Cookie"));
+        Assert.False(received.Headers.ContainsKey("X-CSRF"));
+        Assert.Equal("application/json", received.Headers["Accept"]);
+        foreach (var name in forged)
+        {
+            Assert.DoesNotContain(received.Headers.Keys, k => k.Replace('_', '-').Equals(name.Replace('_', '-'), StringComparison.OrdinalIgnoreCase));
+        }
+    }
+
+    [Theory]
+    [InlineData("/api/orders/..%2F..%2Fadmin")]
+    [InlineData("/api/orders/..%5C..%5Cadmin")]
+    [InlineData("/api/orders/%2e%2e/admin")]
+    public async Task EncodedSeparatorsAreRefusedAndNeverForwarded(string path)
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            s["Portcullis:Apis:orders:Path"] = "/api/orders";
+            s["Portcullis:Apis:orders:Upstream"] = upstream.Url;
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        var response = await browser.GetAsync(stack.Origin + path, BrowserClient.Csrf);
+
+        Assert.True(response.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"got {(int)response.Status}");
+        Assert.Empty(upstream.Requests);
+    }
+
+    [Fact]
+    public async Task AProviderThatIsDownDuringRefreshGives503WithRetryAfterAndKeepsTheSession()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: s =>
+        {
+            s["Portcullis:Apis:orders:Path"] = "/api/orders";
+            s["Portcullis:Apis:orders:Upstream"] = upstream.Url;
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        await stack.Idp.DisposeAsync(); // the provider goes away
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var response = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.Status);
+        Assert.Contains("\"error\":\"provider_unavailable\"", response.Body);
+        Assert.True(int.Parse(response.Headers["Retry-After"]) > 0);
+        Assert.Empty(upstream.Requests);
+        Assert.Single(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM sessions"));
+        Assert.Single(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM grants"));
+    }
+}
