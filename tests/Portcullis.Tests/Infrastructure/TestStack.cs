@@ -36,6 +36,13 @@ public sealed class TestStack : IAsyncDisposable
         return new TestStack(idp, gateway, settings);
     }
 
+    /// <summary>Settings adding an API route <c>/api/orders</c> forwarded to <paramref name="upstreamUrl"/> with the user's token.</summary>
+    public static Action<Dictionary<string, string?>> OrdersRoute(string upstreamUrl) => settings =>
+    {
+        settings["Portcullis:Apis:orders:Path"] = "/api/orders";
+        settings["Portcullis:Apis:orders:Upstream"] = upstreamUrl;
+    };
+
     /// <summary>Stops the gateway and starts a new one on the same port and store, as after a deployment.</summary>
     public async Task RestartGatewayAsync()
     {

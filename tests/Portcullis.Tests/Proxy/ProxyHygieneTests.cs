@@ -9,11 +9,7 @@ public sealed class ProxyHygieneTests
     public async Task TheUpstreamGetsTheBearerTokenAndNoneOfTheBrowsersCredentialsOrForgedIdentityHeaders()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await TestStack.StartAsync(adjust: s =>
-        {
-            s["Portcullis:Apis:orders:Path"] = "/api/orders";
-            s["Portcullis:Apis:orders:Upstream"] = upstream.Url;
-        });
+        await using var stack = await TestStack.StartAsync(adjust: TestStack.OrdersRoute(upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
         string[] forged =
@@ -51,11 +47,7 @@ public sealed class ProxyHygieneTests
     public async Task EncodedSeparatorsAreRefusedAndNeverForwarded(string path)
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await TestStack.StartAsync(adjust: s =>
-        {
-            s["Portcullis:Apis:orders:Path"] = "/api/orders";
-            s["Portcullis:Apis:orders:Upstream"] = upstream.Url;
-        });
+        await using var stack = await TestStack.StartAsync(adjust: TestStack.OrdersRoute(upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
 
@@ -69,11 +61,7 @@ public sealed class ProxyHygieneTests
     public async Task AProviderThatIsDownDuringRefreshGives503WithRetryAfterAndKeepsTheSession()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: s =>
-        {
-            s["Portcullis:Apis:orders:Path"] = "/api/orders";
-            s["Portcullis:Apis:orders:Upstream"] = upstream.Url;
-        });
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: TestStack.OrdersRoute(upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
 

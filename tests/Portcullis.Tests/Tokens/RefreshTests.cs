@@ -10,11 +10,7 @@ public sealed class RefreshTests
     {
         await using var upstream = await RecordingUpstream.StartAsync();
         // Access tokens live 4 s; with the skew capped at half the lifetime a refresh is due after 2 s.
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 4, adjust: s =>
-        {
-            s["Portcullis:Apis:orders:Path"] = "/api/orders";
-            s["Portcullis:Apis:orders:Upstream"] = upstream.Url;
-        });
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 4, adjust: TestStack.OrdersRoute(upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
         var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
@@ -53,11 +49,7 @@ public sealed class RefreshTests
     public async Task ARevokedGrantEndsTheSessionWithReauthenticationRequired()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: s =>
-        {
-            s["Portcullis:Apis:orders:Path"] = "/api/orders";
-            s["Portcullis:Apis:orders:Upstream"] = upstream.Url;
-        });
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: TestStack.OrdersRoute(upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
 
