@@ -21,6 +21,8 @@ public static class PortcullisEndpointRouteBuilderExtensions
         var bff = endpoints.MapGroup(options.BasePath);
         bff.MapGet("/login", LoginEndpoints.LoginAsync).RequireRateLimiting(LoginRateLimiting.PolicyName);
         bff.MapGet("/callback/{provider}", LoginEndpoints.CallbackAsync).RequireRateLimiting(LoginRateLimiting.PolicyName);
+        // Called by the provider's server, not a browser: no CSRF header; the signed single-use logout token is the credential.
+        bff.MapPost("/backchannel-logout/{provider}", BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery();
 
         // JSON endpoints: the anti-forgery check runs before anything else (SECURITY.md item 6).
         var json = bff.MapGroup("/").AddEndpointFilter(async (context, next) =>
@@ -31,6 +33,8 @@ public static class PortcullisEndpointRouteBuilderExtensions
         });
         json.MapGet("/user", UserEndpoints.UserAsync);
         json.MapPost("/logout", UserEndpoints.LogoutAsync);
+        json.MapGet("/sessions", SessionEndpoints.ListAsync);
+        json.MapDelete("/sessions/{handle}", SessionEndpoints.DeleteAsync);
         json.MapGet("/providers", (ProviderRegistry providers) =>
             Results.Json(providers.All.Select(p => new ProviderInfo(p.Name, p.Options.DisplayName!)).ToArray(), EndpointJsonContext.Default.ProviderInfoArray));
 

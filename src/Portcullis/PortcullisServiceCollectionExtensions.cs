@@ -48,7 +48,14 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<SessionService>();
         services.TryAddSingleton<GrantService>();
         services.TryAddSingleton<RevocationService>();
+        services.TryAddSingleton<RevocationQueue>();
+        services.AddHostedService<RevocationWorker>();
+        services.TryAddSingleton<SessionTermination>();
         services.TryAddSingleton<AccessTokenService>();
+        services.TryAddSingleton<IUserTokens, UserTokens>();
+        services.TryAddSingleton<LogoutTokenValidator>();
+        services.TryAddSingleton(p => new Audit.AuditLog(
+            p.GetRequiredService<IPortcullisStore>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Audit.AuditLog>>()));
         services.TryAddSingleton<CsrfGuard>();
         LoginRateLimiting.Add(services);
         services.AddHttpForwarder();
@@ -72,5 +79,6 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton(p => new RecordProtector<TokenSet>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.Tokens, VaultJsonContext.Default.TokenSet));
         services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, VaultJsonContext.Default.SessionData));
         services.TryAddSingleton(p => new RecordProtector<LoginTransactionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.LoginTransaction, VaultJsonContext.Default.LoginTransactionData));
+        services.TryAddSingleton(p => new RecordProtector<PendingToken>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.PendingRevocation, VaultJsonContext.Default.PendingToken));
     }
 }

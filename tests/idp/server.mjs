@@ -13,12 +13,14 @@
 //   GET  /test/events             recorded events (token, revocation, end_session, backchannel, grant_revoked, ...)
 //   GET  /test/tokens             every token response the token endpoint returned
 //   POST /test/reset              clears events and tokens
+//   POST /test/sign               {"payload", "header"?}: a JWS signed with the provider's key (forged-token tests)
+//   POST /test/outage             {"mode":"up"|"down"|"hang"}: simulated outage of the protocol endpoints
 //   POST /test/revoke-grant       {"accountId"}: revokes every grant (and its tokens) of that account
 //   POST /test/backchannel-logout {"accountId","clientId"}: sends real logout tokens to the client
 //
 // oidc-provider on Node 20 prints an "unsupported runtime" warning on stderr; that is expected.
 
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
@@ -148,10 +150,23 @@ function findAccountFactory(users) {
   };
 }
 
+// The provider's one signing key, kept so /test/sign can issue tokens "as the provider" for attack tests.
+const signingKey = {};
+
 function generateSigningJwks() {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' });
-  return { keys: [{ ...jwk, kid: `rsa-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' }] };
+  signingKey.privateKey = privateKey;
+  signingKey.kid = `rsa-${randomBytes(4).toString('hex')}`;
+  return { keys: [{ ...jwk, kid: signingKey.kid, alg: 'RS256', use: 'sig' }] };
+}
+
+/** A compact JWS (RS256) over `payload`, signed with the provider's own key; `header` adds or overrides header members. */
+function signWithProviderKey(payload, header = {}) {
+  const encode = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${encode({ alg: 'RS256', kid: signingKey.kid, ...header })}.${encode(payload)}`;
+  const signature = sign('sha256', Buffer.from(input), signingKey.privateKey).toString('base64url');
+  return `${input}.${signature}`;
 }
 
 /**
@@ -509,6 +524,8 @@ async function sendBackchannelLogout(provider, accountId, clientId) {
   return { status: 200, body: { deliveries } };
 }
 
+const outage = { mode: 'up' };
+
 function testRoutes(provider) {
   return async function testEndpoints(ctx, next) {
     if (!ctx.path.startsWith('/test/')) return next();
@@ -523,6 +540,18 @@ function testRoutes(provider) {
           recorded.events.length = 0;
           recorded.tokens.length = 0;
           return sendJson(ctx, 200, { ok: true });
+        case 'POST /test/sign': {
+          const { payload, header } = await readJson(ctx);
+          if (!payload) return sendJson(ctx, 400, { error: 'payload is required' });
+          return sendJson(ctx, 200, { jws: signWithProviderKey(payload, header) });
+        }
+        case 'POST /test/outage': {
+          const { mode } = await readJson(ctx);
+          if (!['up', 'down', 'hang'].includes(mode)) return sendJson(ctx, 400, { error: 'mode must be up, down or hang' });
+          outage.mode = mode;
+          recordEvent('outage', { mode });
+          return sendJson(ctx, 200, { mode });
+        }
         case 'POST /test/revoke-grant': {
           const { accountId } = await readJson(ctx);
           if (!accountId) return sendJson(ctx, 400, { error: 'accountId is required' });
@@ -557,7 +586,16 @@ function main() {
   provider.use(interactionRoutes(provider, cfg.users));
   provider.use(observeEndpoints(provider));
 
-  const server = http.createServer(provider.callback());
+  const callback = provider.callback();
+  const server = http.createServer((req, res) => {
+    // Simulated outage (POST /test/outage): the provider keeps its grants and sessions, but its protocol endpoints
+    // drop the connection (`down`) or never answer (`hang`); /test/* stays reachable so tests can end the outage.
+    if (outage.mode !== 'up' && !req.url.startsWith('/test/')) {
+      if (outage.mode === 'down') req.socket.destroy();
+      return;
+    }
+    callback(req, res);
+  });
   server.on('error', (err) => {
     console.error(`[idp] cannot listen on 127.0.0.1:${cfg.port}: ${err.message}`);
     process.exit(1);

@@ -36,6 +36,10 @@ public sealed class PortcullisOptions
 
     public RateLimitOptions RateLimit { get; set; } = new();
 
+    public RevocationOptions Revocation { get; set; } = new();
+
+    public AuditOptions Audit { get; set; } = new();
+
     /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
     public string? DataDirectory { get; set; }
 }
@@ -113,6 +117,12 @@ public sealed class RefreshOptions
 {
     /// <summary>Refresh an access token this long before it expires. The default value is 1 minute.</summary>
     public TimeSpan Skew { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Bound of one refresh (token request plus save). A request waits at most 1.5 times this for a refresh before it
+    /// gets 503 with <c>Retry-After</c>. The default value is 10 seconds.
+    /// </summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 public sealed class CsrfOptions
@@ -152,4 +162,30 @@ public sealed class RateLimitOptions
 {
     /// <summary>Login and callback requests allowed per client address per minute; more get 429. The default value is 60.</summary>
     public int LoginPerMinute { get; set; } = 60;
+}
+
+/// <summary>Revocation at the provider: tried at once in the background, retried with backoff while it fails.</summary>
+public sealed class RevocationOptions
+{
+    /// <summary>Bound of one revocation request. The default value is 5 seconds.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Delay before the first retry; it doubles with every failure. The default value is 5 seconds.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Longest delay between two retries. The default value is 10 minutes.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long a refresh token is retried before giving up (access tokens are given up at their expiry).
+    /// The default value is 30 days.
+    /// </summary>
+    public TimeSpan GiveUpAfter { get; set; } = TimeSpan.FromDays(30);
+}
+
+/// <summary>The audit log in the store.</summary>
+public sealed class AuditOptions
+{
+    /// <summary>How long audit entries are kept. The default value is 90 days.</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(90);
 }

@@ -33,12 +33,30 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
             errors.Add($"{Root}:Refresh:Skew must not be negative.");
         }
 
+        RequirePositive($"{Root}:Refresh:Timeout", options.Refresh.Timeout, errors);
+        RequirePositive($"{Root}:Revocation:Timeout", options.Revocation.Timeout, errors);
+        RequirePositive($"{Root}:Revocation:RetryDelay", options.Revocation.RetryDelay, errors);
+        RequirePositive($"{Root}:Revocation:GiveUpAfter", options.Revocation.GiveUpAfter, errors);
+        RequirePositive($"{Root}:Audit:Retention", options.Audit.Retention, errors);
+        if (options.Revocation.MaxRetryDelay < options.Revocation.RetryDelay)
+        {
+            errors.Add($"{Root}:Revocation:MaxRetryDelay must not be shorter than {Root}:Revocation:RetryDelay.");
+        }
+
         if (!string.IsNullOrEmpty(options.Frontend.StaticRoot) && !Directory.Exists(options.Frontend.StaticRoot))
         {
             errors.Add($"{Root}:Frontend:StaticRoot: the folder '{options.Frontend.StaticRoot}' does not exist.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void RequirePositive(string key, TimeSpan value, List<string> errors)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{key} must be a positive duration such as 00:00:10 (got '{value}').");
+        }
     }
 
     private static void ValidateOrigin(PortcullisOptions options, List<string> errors)

@@ -41,6 +41,24 @@ internal static partial class Log
     [LoggerMessage(1103, LogLevel.Warning, "Stored tokens of session {Handle} could not be decrypted; the session is refused.", EventName = "VaultDecryptFailed")]
     public static partial void VaultDecryptFailed(ILogger logger, string handle);
 
+    [LoggerMessage(1104, LogLevel.Warning, "Gave up revoking a {TokenKind} at provider {Provider} after {Attempts} attempts: {Reason}.", EventName = "RevocationAbandoned")]
+    public static partial void RevocationAbandoned(ILogger logger, string tokenKind, string provider, int attempts, string reason);
+
+    [LoggerMessage(1105, LogLevel.Warning, "Back-channel logout from provider {Provider} refused: {Reason}.", EventName = "BackchannelLogoutRefused")]
+    public static partial void BackchannelLogoutRefused(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(1106, LogLevel.Information, "Back-channel logout from provider {Provider} ended {Count} session(s).", EventName = "BackchannelLogoutCompleted")]
+    public static partial void BackchannelLogoutCompleted(ILogger logger, string provider, int count);
+
+    [LoggerMessage(1107, LogLevel.Information, "Provider {Provider} no longer accepts the grant of user {UserId}; its sessions were ended.", EventName = "ReauthenticationRequired")]
+    public static partial void ReauthenticationRequired(ILogger logger, string provider, string userId);
+
+    [LoggerMessage(1108, LogLevel.Information, "Session {Handle} of user {UserId} ended by the user.", EventName = "SessionEndedByUser")]
+    public static partial void SessionEndedByUser(ILogger logger, string handle, string userId);
+
+    [LoggerMessage(1109, LogLevel.Information, "{Actor} obtained an access token of user {UserId} at provider {Provider}.", EventName = "UserTokenIssued")]
+    public static partial void UserTokenIssued(ILogger logger, string actor, string userId, string provider);
+
     [LoggerMessage(1200, LogLevel.Warning, "Request refused by the anti-forgery check: {Reason}.", EventName = "CsrfRefused")]
     public static partial void CsrfRefused(ILogger logger, string reason);
 
@@ -49,4 +67,13 @@ internal static partial class Log
 
     [LoggerMessage(1400, LogLevel.Warning, "No key material was configured: the Data Protection key ring is kept unencrypted in {Directory} (mode 0700). Configure a protected key store for production.", EventName = "KeyRingUnprotected")]
     public static partial void KeyRingUnprotected(ILogger logger, string directory);
+
+    [LoggerMessage(1401, LogLevel.Warning, "Cleaning expired rows from the store failed: {Error}; trying again later.", EventName = "StoreCleanupFailed")]
+    public static partial void StoreCleanupFailed(ILogger logger, string error);
+
+    [LoggerMessage(1402, LogLevel.Error, "Writing the audit entry '{AuditEvent}' failed: {Error}.", EventName = "AuditWriteFailed")]
+    public static partial void AuditWriteFailed(ILogger logger, string auditEvent, string error);
+
+    [LoggerMessage(1403, LogLevel.Error, "Background revocation work failed: {Error}; trying again later.", EventName = "RevocationWorkFailed")]
+    public static partial void RevocationWorkFailed(ILogger logger, string error);
 }

@@ -2,10 +2,10 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Portcullis.Agent;
+using Portcullis.Audit;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
 using Portcullis.Sessions;
-using Portcullis.Storage;
 using Portcullis.Tokens;
 
 namespace Portcullis.Endpoints;
@@ -36,11 +36,8 @@ internal static class UserEndpoints
         HttpContext context,
         SessionService sessions,
         SessionCookies cookies,
-        GrantService grants,
+        SessionTermination termination,
         ProviderRegistry providers,
-        RevocationService revocation,
-        IPortcullisStore store,
-        TimeProvider time,
         ILogger<SessionService> logger)
     {
         var returnUrl = context.Request.Query["returnUrl"].ToString();
@@ -56,38 +53,18 @@ internal static class UserEndpoints
             return Results.Json(new LogoutResponse(returnUrl.Length > 0 ? returnUrl : null), EndpointJsonContext.Default.LogoutResponse);
         }
 
-        var everywhere = string.Equals(context.Request.Query["everywhere"], "true", StringComparison.OrdinalIgnoreCase);
-        await sessions.EndAsync(context, session);
-        if (everywhere)
+        sessions.Forget(context);
+        if (string.Equals(context.Request.Query["everywhere"], "true", StringComparison.OrdinalIgnoreCase))
         {
-            await store.DeleteSessionsForUserAsync(session.Record.UserId, CancellationToken.None);
+            await termination.EndEverywhereAsync(session.Record.UserId);
+        }
+        else
+        {
+            await termination.EndAsync(session.Record, AuditEvents.Logout);
         }
 
         Log.LoggedOut(logger, session.Record.Handle, session.Record.UserId);
         var provider = providers.Find(session.Record.Provider);
-
-        // A grant is shared by the user's sessions on other devices: it goes with the last of them, or with all of
-        // them when the user logs out everywhere.
-        var ending = everywhere
-            ? await Task.WhenAll(providers.All.Select(p => store.FindGrantAsync(session.Record.UserId, p.Name, CancellationToken.None)))
-            : [await store.GetGrantAsync(session.Record.GrantId, CancellationToken.None)];
-        foreach (var grant in ending.OfType<GrantRecord>())
-        {
-            if (!everywhere && await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), CancellationToken.None) > 0)
-            {
-                continue;
-            }
-
-            var tokens = grants.ReadTokens(grant);
-            await store.DeleteGrantAsync(grant.Id, CancellationToken.None);
-            if (providers.Find(grant.Provider) is { } grantProvider && tokens is not null)
-            {
-                await (tokens.RefreshToken is { } refresh
-                    ? revocation.RevokeAsync(grantProvider, refresh, "refresh_token", CancellationToken.None)
-                    : revocation.RevokeAsync(grantProvider, tokens.AccessToken, "access_token", CancellationToken.None));
-            }
-        }
-
         var logoutUrl = provider is null ? null : await EndSessionUrlAsync(provider, context.RequestAborted);
         return Results.Json(new LogoutResponse(logoutUrl ?? (returnUrl.Length > 0 ? returnUrl : null)), EndpointJsonContext.Default.LogoutResponse);
     }
@@ -134,4 +111,5 @@ internal sealed record HealthReport(string Status, string Store);
 [System.Text.Json.Serialization.JsonSerializable(typeof(LogoutResponse))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ProviderInfo[]))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(HealthReport))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(SessionSummary[]))]
 internal sealed partial class EndpointJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Agent;
+using Portcullis.Audit;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 using Portcullis.Storage;
@@ -16,6 +17,7 @@ internal sealed class SessionService(
     SessionCookies cookies,
     GrantService grants,
     RecordProtector<SessionData> dataProtector,
+    AuditLog audit,
     IOptions<PortcullisOptions> options,
     TimeProvider time,
     ILogger<SessionService> logger)
@@ -37,10 +39,11 @@ internal sealed class SessionService(
         var cookieValue = Identifiers.NewSecret();
         var key = Identifiers.Hash(cookieValue);
         var data = new SessionData(user.Id, grant.Id, login.Subject, login.Claims, Truncate(userAgent, 256));
+        var handle = Identifiers.NewId();
         await store.CreateSessionAsync(
             new SessionRecord(
                 key,
-                Identifiers.NewId(),
+                handle,
                 user.Id,
                 grant.Id,
                 login.Provider,
@@ -52,6 +55,7 @@ internal sealed class SessionService(
                 now + _options.AbsoluteTimeout),
             cancellationToken);
         Log.LoginCompleted(logger, user.Id, login.Provider);
+        await audit.RecordAsync(AuditEvents.Login, AuditOutcomes.Success, user.Id, login.Provider, handle);
         return cookieValue;
     }
 
@@ -68,11 +72,11 @@ internal sealed class SessionService(
         return session;
     }
 
-    public async Task EndAsync(HttpContext context, CurrentSession session)
-    {
-        await store.DeleteSessionAsync(session.Record.Key, CancellationToken.None);
-        context.Items[CurrentSessionKey] = null;
-    }
+    /// <summary>Drops the request's cached session after it has been ended, so nothing later in the request uses it.</summary>
+    public void Forget(HttpContext context) => context.Items[CurrentSessionKey] = null;
+
+    /// <summary>The data of another of the user's sessions, for listing it; null when it does not decrypt.</summary>
+    public SessionData? ReadData(SessionRecord record) => dataProtector.Unprotect(record.Data, record.Key);
 
     private async Task<CurrentSession?> LoadAsync(string? cookieValue, CancellationToken cancellationToken)
     {

@@ -1,7 +1,7 @@
 namespace Portcullis.Storage;
 
 /// <summary>
-/// Persistence for users, grants, sessions and login transactions. Every backend implements this one interface
+/// Persistence for users, grants, sessions, login transactions, pending revocations, leases and the audit log. Every backend implements this one interface
 /// and passes the same abstract test suite. Values that are secret arrive here already encrypted or hashed.
 /// </summary>
 public interface IPortcullisStore
@@ -13,6 +13,9 @@ public interface IPortcullisStore
 
     /// <summary>Returns the user for (provider, subject), creating it on first sight; safe under concurrent calls.</summary>
     Task<UserRecord> GetOrCreateUserAsync(string provider, string subject, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>The user for (provider, subject), or null when the gateway has never seen them.</summary>
+    Task<UserRecord?> FindUserAsync(string provider, string subject, CancellationToken cancellationToken);
 
     Task SaveLoginTransactionAsync(LoginTransactionRecord transaction, int maxPerBinding, DateTimeOffset now, CancellationToken cancellationToken);
 
@@ -41,11 +44,62 @@ public interface IPortcullisStore
     /// <summary>Deletes the session; returns false when it did not exist.</summary>
     Task<bool> DeleteSessionAsync(string key, CancellationToken cancellationToken);
 
-    /// <summary>Deletes every session of the user ("log out everywhere"); returns how many went.</summary>
-    Task<int> DeleteSessionsForUserAsync(string userId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Deletes every session of the user ("log out everywhere"), or only those signed in through
+    /// <paramref name="provider"/> when it is given (back-channel logout by <c>sub</c>); returns how many went.
+    /// </summary>
+    Task<int> DeleteSessionsForUserAsync(string userId, string? provider, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the sessions that use the grant (the provider no longer honours it); returns how many went.</summary>
+    Task<int> DeleteSessionsForGrantAsync(string grantId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the sessions of one provider-side session (<c>sid</c>, back-channel logout); returns how many went.</summary>
+    Task<int> DeleteSessionsForProviderSessionAsync(string provider, string providerSessionId, CancellationToken cancellationToken);
+
+    /// <summary>The user's sessions that have not expired at <paramref name="now"/>, newest first.</summary>
+    Task<IReadOnlyList<SessionRecord>> ListSessionsForUserAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the user's session with this handle; false when the user has no such session.</summary>
+    Task<bool> DeleteSessionByHandleAsync(string userId, string handle, CancellationToken cancellationToken);
 
     Task<int> CountSessionsForGrantAsync(string grantId, DateTimeOffset now, CancellationToken cancellationToken);
 
-    /// <summary>Deletes expired sessions and login transactions; returns how many rows went.</summary>
-    Task<int> DeleteExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>
+    /// Takes the named lease for <paramref name="owner"/> until <paramref name="now"/> + <paramref name="duration"/>
+    /// when nobody holds it or the holder's lease has run out; false when someone else holds it. Leases make work
+    /// such as a refresh happen once across every gateway node sharing the store.
+    /// </summary>
+    Task<bool> TryAcquireLeaseAsync(string name, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken);
+
+    /// <summary>Gives the lease back if <paramref name="owner"/> still holds it.</summary>
+    Task ReleaseLeaseAsync(string name, string owner, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records <paramref name="key"/> as used until <paramref name="expiresAt"/>; false when it was already recorded
+    /// and has not expired (replay detection, e.g. a logout token's <c>jti</c>). Atomic across nodes.
+    /// </summary>
+    Task<bool> TryMarkUsedAsync(string key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task SavePendingRevocationAsync(PendingRevocationRecord revocation, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Returns up to <paramref name="limit"/> revocations due at <paramref name="now"/> and, in the same atomic step,
+    /// moves their next attempt to <paramref name="claimUntil"/> so no other node works on them meanwhile.
+    /// </summary>
+    Task<IReadOnlyList<PendingRevocationRecord>> ClaimDueRevocationsAsync(DateTimeOffset now, DateTimeOffset claimUntil, int limit, CancellationToken cancellationToken);
+
+    Task UpdatePendingRevocationAsync(string id, int attempts, DateTimeOffset nextAttemptAt, CancellationToken cancellationToken);
+
+    Task DeletePendingRevocationAsync(string id, CancellationToken cancellationToken);
+
+    Task AppendAuditAsync(AuditRecord entry, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<AuditRecord>> QueryAuditAsync(AuditQuery query, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes expired sessions, login transactions, leases and used-markers, grants that can no longer be used
+    /// (no refresh token, access token expired, no session left), and audit entries older than
+    /// <paramref name="auditBefore"/>; returns how many rows went.
+    /// </summary>
+    Task<int> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken);
 }

@@ -6,6 +6,7 @@ public sealed record UserRecord(string Id, string Provider, string Subject, Date
 /// <summary>
 /// The tokens one user granted the gateway at one provider. <see cref="Tokens"/> is ciphertext bound to
 /// <see cref="Id"/>; <see cref="Version"/> increases with every write (optimistic concurrency).
+/// <see cref="HasRefreshToken"/> tells, without decrypting, whether the user granted offline access.
 /// </summary>
 public sealed record GrantRecord(
     string Id,
@@ -14,7 +15,8 @@ public sealed record GrantRecord(
     byte[] Tokens,
     DateTimeOffset? AccessTokenExpiresAt,
     long Version,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    bool HasRefreshToken = false);
 
 /// <summary>
 /// A browser session. <see cref="Key"/> is the hash of the cookie value, never the value itself;
@@ -36,3 +38,32 @@ public sealed record SessionRecord(
 
 /// <summary>A login in progress: <see cref="Key"/> is the hash of <c>state</c>; <see cref="Data"/> is ciphertext bound to it.</summary>
 public sealed record LoginTransactionRecord(string Key, string BindingHash, byte[] Data, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// A token whose revocation at the provider has not succeeded yet (DESIGN.md invariant 7). <see cref="Token"/> is
+/// ciphertext bound to <see cref="Id"/>; the worker retries it with backoff until it succeeds or <see cref="GiveUpAt"/>.
+/// </summary>
+public sealed record PendingRevocationRecord(
+    string Id,
+    string Provider,
+    string? UserId,
+    byte[] Token,
+    int Attempts,
+    DateTimeOffset NextAttemptAt,
+    DateTimeOffset GiveUpAt,
+    DateTimeOffset CreatedAt);
+
+/// <summary>One audited event. It names who and what, never a secret: no token, cookie value or session key.</summary>
+public sealed record AuditRecord(
+    long Id,
+    DateTimeOffset At,
+    string Event,
+    string Outcome,
+    string? UserId = null,
+    string? Provider = null,
+    string? SessionHandle = null,
+    string? Actor = null,
+    string? Detail = null);
+
+/// <summary>A filter over the audit log; newest first.</summary>
+public sealed record AuditQuery(string? UserId = null, string? Event = null, DateTimeOffset? Since = null, int Limit = 100);

@@ -1,12 +1,16 @@
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Portcullis.Configuration;
 
 namespace Portcullis.Storage;
 
 /// <summary>
 /// Creates or migrates the schema before the gateway takes requests (an unreachable store stops start-up), then
-/// deletes expired sessions and login transactions periodically.
+/// deletes expired rows periodically. A failed cleanup is logged and tried again at the next tick.
 /// </summary>
-internal sealed class StoreInitializer(IPortcullisStore store, TimeProvider time) : BackgroundService
+internal sealed class StoreInitializer(IPortcullisStore store, IOptions<PortcullisOptions> options, TimeProvider time, ILogger<StoreInitializer> logger)
+    : BackgroundService
 {
     private static readonly TimeSpan CleanupInterval = TimeSpan.FromMinutes(5);
 
@@ -21,7 +25,15 @@ internal sealed class StoreInitializer(IPortcullisStore store, TimeProvider time
         using var timer = new PeriodicTimer(CleanupInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            await store.DeleteExpiredAsync(time.GetUtcNow(), stoppingToken);
+            try
+            {
+                var now = time.GetUtcNow();
+                await store.DeleteExpiredAsync(now, now - options.Value.Audit.Retention, stoppingToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                Diagnostics.Log.StoreCleanupFailed(logger, exception.GetType().Name);
+            }
         }
     }
 }

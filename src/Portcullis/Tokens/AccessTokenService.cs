@@ -1,8 +1,9 @@
-using System.Collections.Concurrent;
+using System.Diagnostics;
 using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Agent;
+using Portcullis.Audit;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
@@ -13,32 +14,43 @@ using Portcullis.Vault;
 namespace Portcullis.Tokens;
 
 /// <summary>
-/// Gives a session's current access token, refreshing it first when it expires within <c>Refresh:Skew</c>.
-/// Concurrent requests of one grant share a single refresh (single-flight per grant), and the new tokens are
-/// persisted before any request uses them (SECURITY.md items 24–27).
+/// Gives a grant's current access token, refreshing it first when it is due (<c>Refresh:Skew</c>). A refresh happens
+/// once however many requests need it: requests in this process share one refresh (<see cref="SingleFlight{T}"/>),
+/// and nodes sharing the store take a lease in it before spending the refresh token, re-reading the grant after
+/// they get it. The new tokens are persisted before any request uses them (SECURITY.md items 24–27).
 /// </summary>
 internal sealed class AccessTokenService(
     IPortcullisStore store,
     GrantService grants,
     ProviderRegistry providers,
     IHttpClientFactory httpClientFactory,
+    AuditLog audit,
     IOptions<PortcullisOptions> options,
     TimeProvider time,
     ILogger<AccessTokenService> logger)
 {
-    /// <summary>How long a request waits for another request's refresh of the same grant before giving up with 503.</summary>
-    public static readonly TimeSpan RefreshWaitLimit = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan LeasePollInterval = TimeSpan.FromMilliseconds(50);
+
+    private readonly SingleFlight<Outcome<string>> _refreshes = new();
+    private readonly TimeSpan _skew = options.Value.Refresh.Skew;
 
     /// <summary>Bound of one refresh (token request plus save); it runs to completion even if the browser goes away,
     /// because a rotated refresh token the provider already issued must not be lost (SECURITY.md item 25).</summary>
-    public static readonly TimeSpan RefreshTimeout = TimeSpan.FromSeconds(10);
+    private readonly TimeSpan _refreshTimeout = options.Value.Refresh.Timeout;
 
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _refreshLocks = new(StringComparer.Ordinal);
-    private readonly TimeSpan _skew = options.Value.Refresh.Skew;
+    /// <summary>How long a request waits for a refresh of its grant (its own, another request's or another node's) before 503.</summary>
+    private readonly TimeSpan _waitLimit = options.Value.Refresh.Timeout * 1.5;
 
-    public async Task<Outcome<string>> GetAccessTokenAsync(CurrentSession session, CancellationToken cancellationToken)
+    // Longer than a refresh can take, so the lease outlives its holder's work; short enough that a crashed node
+    // holds up its users' refreshes only briefly.
+    private readonly TimeSpan _leaseDuration = options.Value.Refresh.Timeout + TimeSpan.FromSeconds(5);
+
+    public Task<Outcome<string>> GetAccessTokenAsync(CurrentSession session, CancellationToken cancellationToken) =>
+        GetAccessTokenAsync(session.Record.GrantId, cancellationToken);
+
+    public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken)
     {
-        var grant = await store.GetGrantAsync(session.Record.GrantId, cancellationToken);
+        var grant = await store.GetGrantAsync(grantId, cancellationToken);
         var tokens = grant is null ? null : grants.ReadTokens(grant);
         if (grant is null || tokens is null)
         {
@@ -50,50 +62,96 @@ internal sealed class AccessTokenService(
             return tokens.AccessToken;
         }
 
-        var gate = _refreshLocks.GetOrAdd(grant.Id, _ => new SemaphoreSlim(1, 1));
-        if (!await gate.WaitAsync(RefreshWaitLimit, cancellationToken))
-        {
-            return PortcullisError.RefreshUnavailable;
-        }
-
+        var seenVersion = grant.Version;
         try
         {
-            // Someone else may have refreshed while we waited: re-read before spending the refresh token.
-            var seenVersion = grant.Version;
-            grant = await store.GetGrantAsync(grant.Id, cancellationToken);
-            tokens = grant is null ? null : grants.ReadTokens(grant);
-            if (grant is null || tokens is null)
-            {
-                return PortcullisError.ReauthenticationRequired;
-            }
-
-            // A token refreshed while we waited is used as long as it is valid, even when its whole lifetime is
-            // shorter than the skew: otherwise every waiter would refresh again, one after the other.
-            var refreshedMeanwhile = grant.Version != seenVersion && tokens.AccessTokenExpiresAt > time.GetUtcNow();
-            if (IsFresh(tokens) || refreshedMeanwhile)
-            {
-                return tokens.AccessToken;
-            }
-
-            using var refreshTimeout = new CancellationTokenSource(RefreshTimeout);
-            return await RefreshAsync(session, grant, tokens, refreshTimeout.Token);
+            // The refresh runs detached from this request: a browser that goes away must not cancel a token
+            // request whose rotated refresh token the provider has already issued.
+            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, seenVersion)).WaitAsync(_waitLimit, cancellationToken);
         }
-        finally
+        catch (TimeoutException)
         {
-            gate.Release();
+            return PortcullisError.RefreshUnavailable;
         }
     }
 
     private bool IsFresh(TokenSet tokens) =>
         (tokens.RefreshDueAt ?? tokens.AccessTokenExpiresAt - _skew) is not { } dueAt || dueAt > time.GetUtcNow();
 
-    private async Task<Outcome<string>> RefreshAsync(CurrentSession session, GrantRecord grant, TokenSet tokens, CancellationToken cancellationToken)
+    /// <summary>
+    /// A token refreshed by someone else since <paramref name="seenVersion"/> is used as long as it is valid, even when
+    /// its whole lifetime is shorter than the skew: otherwise every waiter would refresh again, one after the other.
+    /// </summary>
+    private bool IsUsable(GrantRecord grant, TokenSet tokens, long seenVersion) =>
+        IsFresh(tokens) || (grant.Version != seenVersion && tokens.AccessTokenExpiresAt > time.GetUtcNow());
+
+    private async Task<Outcome<string>> RefreshOnceAsync(string grantId, long seenVersion)
+    {
+        var leaseName = "refresh:" + grantId;
+        var owner = Identifiers.NewId();
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            var (grant, tokens) = await ReadAsync(grantId);
+            if (grant is null || tokens is null)
+            {
+                return PortcullisError.ReauthenticationRequired; // ended meanwhile (invalid_grant elsewhere, logout everywhere)
+            }
+
+            if (IsUsable(grant, tokens, seenVersion))
+            {
+                return tokens.AccessToken;
+            }
+
+            if (await store.TryAcquireLeaseAsync(leaseName, owner, time.GetUtcNow(), _leaseDuration, CancellationToken.None))
+            {
+                break;
+            }
+
+            if (waited.Elapsed > _waitLimit)
+            {
+                return PortcullisError.RefreshUnavailable;
+            }
+
+            await Task.Delay(LeasePollInterval);
+        }
+
+        try
+        {
+            // Another node may have refreshed and released its lease between our read and our acquisition.
+            var (grant, tokens) = await ReadAsync(grantId);
+            if (grant is null || tokens is null)
+            {
+                return PortcullisError.ReauthenticationRequired;
+            }
+
+            if (IsUsable(grant, tokens, seenVersion))
+            {
+                return tokens.AccessToken;
+            }
+
+            using var refreshTimeout = new CancellationTokenSource(_refreshTimeout);
+            return await RefreshAsync(grant, tokens, refreshTimeout.Token);
+        }
+        finally
+        {
+            await store.ReleaseLeaseAsync(leaseName, owner, CancellationToken.None);
+        }
+    }
+
+    private async Task<(GrantRecord? Grant, TokenSet? Tokens)> ReadAsync(string grantId)
+    {
+        var grant = await store.GetGrantAsync(grantId, CancellationToken.None);
+        return (grant, grant is null ? null : grants.ReadTokens(grant));
+    }
+
+    private async Task<Outcome<string>> RefreshAsync(GrantRecord grant, TokenSet tokens, CancellationToken cancellationToken)
     {
         var provider = providers.Find(grant.Provider);
         if (tokens.RefreshToken is null || provider is null)
         {
             // Nothing to refresh with: the access token is still usable until it really expires.
-            return tokens.AccessTokenExpiresAt > time.GetUtcNow() ? tokens.AccessToken : await EndGrantAsync(session, grant);
+            return tokens.AccessTokenExpiresAt > time.GetUtcNow() ? tokens.AccessToken : await EndGrantAsync(grant, "no refresh token");
         }
 
         TokenResponse response;
@@ -107,15 +165,21 @@ internal sealed class AccessTokenService(
         catch (Exception exception) when (ProviderErrors.IsTransient(exception))
         {
             Log.TokenRequestFailed(logger, grant.Provider, exception.GetType().Name, 0);
+            await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: exception.GetType().Name);
             return PortcullisError.RefreshUnavailable;
         }
 
         if (response.IsError)
         {
-            Log.TokenRequestFailed(logger, grant.Provider, ProviderErrors.Sanitize(response.Error), (int)response.HttpStatusCode);
-            return response.ErrorType == ResponseErrorType.Protocol && response.Error == "invalid_grant"
-                ? await EndGrantAsync(session, grant)
-                : PortcullisError.RefreshUnavailable;
+            var error = ProviderErrors.Sanitize(response.Error);
+            Log.TokenRequestFailed(logger, grant.Provider, error, (int)response.HttpStatusCode);
+            if (response.ErrorType == ResponseErrorType.Protocol && response.Error == "invalid_grant")
+            {
+                return await EndGrantAsync(grant, "invalid_grant");
+            }
+
+            await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: $"{error} (HTTP {(int)response.HttpStatusCode})");
+            return PortcullisError.RefreshUnavailable;
         }
 
         var now = time.GetUtcNow();
@@ -128,18 +192,19 @@ internal sealed class AccessTokenService(
             response.Scope ?? tokens.Scope,
             now,
             _skew);
-        var saved = await store.SaveGrantAsync(
-            grant with { Tokens = grants.Protect(refreshed, grant.Id), AccessTokenExpiresAt = refreshed.AccessTokenExpiresAt, Version = grant.Version + 1, UpdatedAt = now },
-            grant.Version,
-            cancellationToken);
+        var saved = await store.SaveGrantAsync(grants.NextVersion(grant, refreshed, now), grant.Version, CancellationToken.None);
+        await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,
+            detail: saved ? (response.RefreshToken is null ? "refresh token kept" : "refresh token rotated") : "lost a write race");
         return saved ? refreshed.AccessToken : PortcullisError.RefreshUnavailable;
     }
 
     /// <summary><c>invalid_grant</c>: the provider no longer honours this grant, so neither do we (SECURITY.md item 26).</summary>
-    private async Task<PortcullisError> EndGrantAsync(CurrentSession session, GrantRecord grant)
+    private async Task<PortcullisError> EndGrantAsync(GrantRecord grant, string reason)
     {
         await store.DeleteGrantAsync(grant.Id, CancellationToken.None);
-        await store.DeleteSessionAsync(session.Record.Key, CancellationToken.None);
+        await store.DeleteSessionsForGrantAsync(grant.Id, CancellationToken.None);
+        Log.ReauthenticationRequired(logger, grant.Provider, grant.UserId);
+        await audit.RecordAsync(AuditEvents.ReauthenticationRequired, AuditOutcomes.Success, grant.UserId, grant.Provider, detail: reason);
         return PortcullisError.ReauthenticationRequired;
     }
 }

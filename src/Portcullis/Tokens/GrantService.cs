@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Portcullis.Agent;
 using Portcullis.Storage;
 using Portcullis.Vault;
 
@@ -7,13 +6,12 @@ namespace Portcullis.Tokens;
 
 /// <summary>
 /// One grant per user and provider (seed 002): a new login replaces the grant's tokens, and the refresh token it
-/// supersedes is revoked so grants do not pile up at the provider.
+/// supersedes is queued for revocation so grants do not pile up at the provider.
 /// </summary>
 internal sealed class GrantService(
     IPortcullisStore store,
     RecordProtector<TokenSet> tokenProtector,
-    RevocationService revocation,
-    ProviderRegistry providers,
+    RevocationQueue revocations,
     TimeProvider time,
     ILogger<GrantService> logger)
 {
@@ -23,22 +21,33 @@ internal sealed class GrantService(
         {
             var now = time.GetUtcNow();
             var existing = await store.FindGrantAsync(userId, provider, cancellationToken);
-            var id = existing?.Id ?? Identifiers.NewId();
-            var grant = new GrantRecord(id, userId, provider, tokenProtector.Protect(tokens, id), tokens.AccessTokenExpiresAt, (existing?.Version ?? 0) + 1, now);
+            var grant = existing is null
+                ? NewGrant(Identifiers.NewId(), userId, provider, tokens, now)
+                : NextVersion(existing, tokens, now);
             if (!await store.SaveGrantAsync(grant, existing?.Version ?? 0, cancellationToken))
             {
                 continue; // Another login or refresh of the same grant won the race: re-read and try again.
             }
 
-            if (existing is not null && ReadTokens(existing) is { RefreshToken: { } superseded } && superseded != tokens.RefreshToken
-                && providers.Find(provider) is { } runtime)
+            if (existing is not null && ReadTokens(existing) is { RefreshToken: { } superseded } && superseded != tokens.RefreshToken)
             {
-                await revocation.RevokeAsync(runtime, superseded, "refresh_token", cancellationToken);
+                await revocations.EnqueueAsync(provider, userId, superseded, "refresh_token", tokenExpiresAt: null);
             }
 
             return grant;
         }
     }
+
+    /// <summary>The grant with <paramref name="tokens"/> as its next version (optimistic concurrency on <see cref="GrantRecord.Version"/>).</summary>
+    public GrantRecord NextVersion(GrantRecord grant, TokenSet tokens, DateTimeOffset now) =>
+        grant with
+        {
+            Tokens = tokenProtector.Protect(tokens, grant.Id),
+            AccessTokenExpiresAt = tokens.AccessTokenExpiresAt,
+            Version = grant.Version + 1,
+            UpdatedAt = now,
+            HasRefreshToken = tokens.RefreshToken is not null,
+        };
 
     public TokenSet? ReadTokens(GrantRecord grant)
     {
@@ -54,5 +63,6 @@ internal sealed class GrantService(
     public async Task<TokenSet?> ReadTokensAsync(string grantId, CancellationToken cancellationToken) =>
         await store.GetGrantAsync(grantId, cancellationToken) is { } grant ? ReadTokens(grant) : null;
 
-    public byte[] Protect(TokenSet tokens, string grantId) => tokenProtector.Protect(tokens, grantId);
+    private GrantRecord NewGrant(string id, string userId, string provider, TokenSet tokens, DateTimeOffset now) =>
+        new(id, userId, provider, tokenProtector.Protect(tokens, id), tokens.AccessTokenExpiresAt, 1, now, tokens.RefreshToken is not null);
 }

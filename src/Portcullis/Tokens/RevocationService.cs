@@ -1,52 +1,49 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Portcullis.Agent;
+using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 
 namespace Portcullis.Tokens;
 
-/// <summary>RFC 7009 token revocation at the provider, bounded in time so a slow provider never holds up a logout.</summary>
-internal sealed class RevocationService(ProviderClient providerClient, ILogger<RevocationService> logger)
+internal enum RevocationResult
 {
-    /// <summary>How long a logout waits for the provider's revocation endpoint.</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    Revoked,
+    Failed,
+    NotSupported,
+}
 
-    public async Task<bool> RevokeAsync(ProviderRuntime provider, string token, string tokenTypeHint, CancellationToken cancellationToken)
+/// <summary>One RFC 7009 revocation request at the provider, bounded by <c>Revocation:Timeout</c>.</summary>
+internal sealed class RevocationService(ProviderClient providerClient, IOptions<PortcullisOptions> options, ILogger<RevocationService> logger)
+{
+    private readonly TimeSpan _timeout = options.Value.Revocation.Timeout;
+
+    public async Task<RevocationResult> RevokeAsync(ProviderRuntime provider, string token, string tokenTypeHint, CancellationToken cancellationToken)
     {
-        string? endpoint;
-        try
-        {
-            var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
-            endpoint = metadata.RevocationEndpoint;
-        }
-        catch (Exception exception) when (ProviderErrors.IsTransient(exception))
-        {
-            Log.RevocationFailed(logger, provider.Name, "metadata unavailable");
-            return false;
-        }
-
-        if (string.IsNullOrEmpty(endpoint))
-        {
-            return false;
-        }
-
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Timeout);
+        timeout.CancelAfter(_timeout);
         try
         {
-            var response = await providerClient.RevokeAsync(provider, endpoint, token, tokenTypeHint, timeout.Token);
+            var metadata = await provider.Metadata.GetConfigurationAsync(timeout.Token);
+            if (string.IsNullOrEmpty(metadata.RevocationEndpoint))
+            {
+                return RevocationResult.NotSupported;
+            }
+
+            var response = await providerClient.RevokeAsync(provider, metadata.RevocationEndpoint, token, tokenTypeHint, timeout.Token);
             if (response.IsError)
             {
                 Log.RevocationFailed(logger, provider.Name, ProviderErrors.Sanitize(response.Error ?? $"HTTP {(int)response.HttpStatusCode}"));
-                return false;
+                return RevocationResult.Failed;
             }
 
             Log.TokenRevoked(logger, tokenTypeHint, provider.Name);
-            return true;
+            return RevocationResult.Revoked;
         }
         catch (Exception exception) when (ProviderErrors.IsTransient(exception) || exception is OperationCanceledException)
         {
             Log.RevocationFailed(logger, provider.Name, exception.GetType().Name);
-            return false;
+            return RevocationResult.Failed;
         }
     }
 }

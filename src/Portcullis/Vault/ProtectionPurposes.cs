@@ -9,4 +9,5 @@ internal static class ProtectionPurposes
     public const string Tokens = "Portcullis.Vault.Tokens.v1";
     public const string SessionData = "Portcullis.Sessions.Data.v1";
     public const string LoginTransaction = "Portcullis.Agent.LoginTransaction.v1";
+    public const string PendingRevocation = "Portcullis.Tokens.PendingRevocation.v1";
 }

@@ -26,6 +26,7 @@ public sealed class LogoutTests
         Assert.Contains("samesite=strict", expired);
         Assert.Contains("httponly", expired);
 
+        await Eventually.RevocationsSentAsync(stack.Gateway);
         var revocation = Assert.Single(await stack.Idp.EventsAsync("revocation"));
         Assert.Equal(refreshToken, revocation.GetProperty("token").GetString());
         Assert.False(await stack.Idp.IsActiveAsync(refreshToken));
@@ -77,6 +78,7 @@ public sealed class LogoutEverywhereAndRateLimitTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await phone.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
         Assert.Equal(HttpStatusCode.OK, (await bob.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
         // Alice's current refresh token (from her latest login) is revoked; her earlier one was revoked when superseded.
+        await Eventually.RevocationsSentAsync(stack.Gateway);
         var alicesTokens = (await stack.Idp.TokensAsync()).Where(t => t.GrantType == "authorization_code").Take(2).Select(t => t.RefreshToken).ToArray();
         var revoked = (await stack.Idp.EventsAsync("revocation")).Select(e => e.GetProperty("token").GetString()).ToArray();
         Assert.Equal(alicesTokens, revoked);
@@ -97,6 +99,7 @@ public sealed class LogoutEverywhereAndRateLimitTests
         Assert.Equal(HttpStatusCode.OK, (await phone.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
         Assert.Equal(HttpStatusCode.Unauthorized, (await laptop.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
         // The second login superseded the first refresh token, which was revoked then; logout revoked nothing more.
+        await Eventually.RevocationsSentAsync(stack.Gateway);
         var revocations = await stack.Idp.EventsAsync("revocation");
         var firstRefreshToken = (await stack.Idp.TokensAsync()).First().RefreshToken;
         Assert.Equal(firstRefreshToken, Assert.Single(revocations).GetProperty("token").GetString());

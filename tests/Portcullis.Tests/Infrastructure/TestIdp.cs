@@ -57,6 +57,8 @@ public sealed class TestIdp : IAsyncDisposable
                 ["token_endpoint_auth_method"] = clientAuthentication,
                 ["redirect_uris"] = new JsonArray(origins.Select(o => (JsonNode)JsonValue.Create($"{o}/bff/callback/main")!).ToArray()),
                 ["post_logout_redirect_uris"] = new JsonArray(origins.Select(o => (JsonNode)JsonValue.Create($"{o}/")!).ToArray()),
+                ["backchannel_logout_uri"] = $"{origins[0]}/bff/backchannel-logout/main",
+                ["backchannel_logout_session_required"] = true,
                 ["grant_types"] = new JsonArray("authorization_code", "refresh_token"),
                 ["response_types"] = new JsonArray("code"),
             }),
@@ -114,6 +116,32 @@ public sealed class TestIdp : IAsyncDisposable
         (await TokensAsync()).SelectMany(t => new[] { t.AccessToken, t.RefreshToken, t.IdToken }).OfType<string>().ToArray();
 
     public Task ResetAsync() => Http.PostAsync("/test/reset", null);
+
+    /// <summary>
+    /// Simulates an outage of the provider's protocol endpoints while it keeps its state: <c>down</c> drops every
+    /// connection, <c>hang</c> never answers, <c>up</c> serves again. The /test endpoints always answer.
+    /// </summary>
+    public async Task SetOutageAsync(string mode)
+    {
+        using var response = await Http.PostAsJsonAsync("/test/outage", new { mode });
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Makes the provider send real logout tokens for the account's sessions to the client's back-channel URI.</summary>
+    public async Task<JsonElement> SendBackchannelLogoutAsync(string accountId)
+    {
+        using var response = await Http.PostAsJsonAsync("/test/backchannel-logout", new { accountId, clientId = ClientId });
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>A JWS signed with the provider's own signing key: lets a test forge tokens the provider never issued.</summary>
+    public async Task<string> SignAsync(object payload, object? header = null)
+    {
+        using var response = await Http.PostAsJsonAsync("/test/sign", new { payload, header });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jws").GetString()!;
+    }
 
     public Task RevokeGrantAsync(string accountId) => Http.PostAsJsonAsync("/test/revoke-grant", new { accountId });
 

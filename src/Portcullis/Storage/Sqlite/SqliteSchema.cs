@@ -50,5 +50,42 @@ internal static class SqliteSchema
             expires_at INTEGER NOT NULL);
         CREATE INDEX login_transactions_binding ON login_transactions(binding_hash, created_at);
         """,
+        // 2: token lifecycle (issue 3). Grants stored before this step are assumed refreshable so cleanup keeps them.
+        """
+        ALTER TABLE grants ADD COLUMN has_refresh_token INTEGER NOT NULL DEFAULT 1;
+
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            expires_at INTEGER NOT NULL);
+
+        CREATE TABLE used_markers (
+            key TEXT PRIMARY KEY,
+            expires_at INTEGER NOT NULL);
+
+        CREATE TABLE pending_revocations (
+            id TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            user_id TEXT,
+            token BLOB NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            give_up_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL);
+        CREATE INDEX pending_revocations_due ON pending_revocations(next_attempt_at);
+
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            user_id TEXT,
+            provider TEXT,
+            session_handle TEXT,
+            actor TEXT,
+            detail TEXT);
+        CREATE INDEX audit_user ON audit(user_id, id);
+        CREATE INDEX audit_at ON audit(at);
+        """,
     ];
 }

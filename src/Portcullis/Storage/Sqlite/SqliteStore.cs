@@ -6,7 +6,7 @@ namespace Portcullis.Storage.Sqlite;
 /// The embedded default store: one SQLite file in WAL mode. Each call opens a pooled connection, so the store
 /// is safe to share between requests; SQLite's own locking serialises writers.
 /// </summary>
-internal sealed class SqliteStore(string connectionString) : IPortcullisStore
+internal sealed partial class SqliteStore(string connectionString) : IPortcullisStore
 {
     private readonly string _connectionString = new SqliteConnectionStringBuilder(connectionString)
     {
@@ -111,6 +111,17 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
         return new LoginTransactionRecord(reader.GetString(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2), FromUnix(reader.GetInt64(3)));
     }
 
+    public async Task<UserRecord?> FindUserAsync(string provider, string subject, CancellationToken cancellationToken)
+    {
+        var users = await QueryAsync(
+            "SELECT id, created_at FROM users WHERE provider = $provider AND subject = $subject;",
+            reader => new UserRecord(reader.GetString(0), provider, subject, FromUnix(reader.GetInt64(1))),
+            cancellationToken,
+            ("$provider", provider),
+            ("$subject", subject));
+        return users.Count == 1 ? users[0] : null;
+    }
+
     public Task<GrantRecord?> GetGrantAsync(string id, CancellationToken cancellationToken) =>
         QueryGrantAsync("SELECT * FROM grants WHERE id = $a;", id, null, cancellationToken);
 
@@ -123,11 +134,12 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
         await using var command = connection.CreateCommand();
         command.CommandText = expectedVersion == 0
             ? """
-              INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at)
-              VALUES ($id, $user, $provider, $tokens, $expires, $version, $now) ON CONFLICT DO NOTHING;
+              INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token)
+              VALUES ($id, $user, $provider, $tokens, $expires, $version, $now, $refreshable) ON CONFLICT DO NOTHING;
               """
             : """
-              UPDATE grants SET tokens = $tokens, access_token_expires_at = $expires, version = $version, updated_at = $now
+              UPDATE grants SET tokens = $tokens, access_token_expires_at = $expires, version = $version, updated_at = $now,
+                  has_refresh_token = $refreshable
               WHERE id = $id AND version = $expected;
               """;
         command.Parameters.AddWithValue("$id", grant.Id);
@@ -138,11 +150,12 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
         command.Parameters.AddWithValue("$version", grant.Version);
         command.Parameters.AddWithValue("$now", grant.UpdatedAt.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$expected", expectedVersion);
+        command.Parameters.AddWithValue("$refreshable", grant.HasRefreshToken);
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     public Task DeleteGrantAsync(string id, CancellationToken cancellationToken) =>
-        NonQueryAsync("DELETE FROM grants WHERE id = $a;", id, cancellationToken);
+        ExecuteAsync("DELETE FROM grants WHERE id = $id;", cancellationToken, ("$id", id));
 
     public async Task CreateSessionAsync(SessionRecord session, CancellationToken cancellationToken)
     {
@@ -168,25 +181,42 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
 
     public async Task<SessionRecord?> GetSessionAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT key, handle, user_id, grant_id, provider, provider_sid, data, created_at, last_seen_at, idle_expires_at, absolute_expires_at
-            FROM sessions WHERE key = $key AND idle_expires_at > $now AND absolute_expires_at > $now;
-            """;
-        command.Parameters.AddWithValue("$key", key);
-        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-
-        return new SessionRecord(
-            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-            reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetFieldValue<byte[]>(6),
-            FromUnix(reader.GetInt64(7)), FromUnix(reader.GetInt64(8)), FromUnix(reader.GetInt64(9)), FromUnix(reader.GetInt64(10)));
+        var sessions = await QueryAsync(
+            $"SELECT {SessionColumns} FROM sessions WHERE key = $key AND idle_expires_at > $now AND absolute_expires_at > $now;",
+            ReadSession,
+            cancellationToken,
+            ("$key", key),
+            ("$now", now.ToUnixTimeMilliseconds()));
+        return sessions.Count == 1 ? sessions[0] : null;
     }
+
+    public Task<IReadOnlyList<SessionRecord>> ListSessionsForUserAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        QueryAsync(
+            $"""
+            SELECT {SessionColumns} FROM sessions WHERE user_id = $user AND idle_expires_at > $now AND absolute_expires_at > $now
+            ORDER BY created_at DESC;
+            """,
+            ReadSession,
+            cancellationToken,
+            ("$user", userId),
+            ("$now", now.ToUnixTimeMilliseconds()));
+
+    public async Task<bool> DeleteSessionByHandleAsync(string userId, string handle, CancellationToken cancellationToken) =>
+        await ExecuteAsync("DELETE FROM sessions WHERE user_id = $user AND handle = $handle;", cancellationToken, ("$user", userId), ("$handle", handle)) == 1;
+
+    public Task<int> DeleteSessionsForGrantAsync(string grantId, CancellationToken cancellationToken) =>
+        ExecuteAsync("DELETE FROM sessions WHERE grant_id = $grant;", cancellationToken, ("$grant", grantId));
+
+    public Task<int> DeleteSessionsForProviderSessionAsync(string provider, string providerSessionId, CancellationToken cancellationToken) =>
+        ExecuteAsync("DELETE FROM sessions WHERE provider = $provider AND provider_sid = $sid;", cancellationToken, ("$provider", provider), ("$sid", providerSessionId));
+
+    private const string SessionColumns =
+        "key, handle, user_id, grant_id, provider, provider_sid, data, created_at, last_seen_at, idle_expires_at, absolute_expires_at";
+
+    private static SessionRecord ReadSession(SqliteDataReader reader) => new(
+        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+        reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetFieldValue<byte[]>(6),
+        FromUnix(reader.GetInt64(7)), FromUnix(reader.GetInt64(8)), FromUnix(reader.GetInt64(9)), FromUnix(reader.GetInt64(10)));
 
     public async Task TouchSessionAsync(string key, DateTimeOffset lastSeenAt, DateTimeOffset idleExpiresAt, CancellationToken cancellationToken)
     {
@@ -200,10 +230,14 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
     }
 
     public async Task<bool> DeleteSessionAsync(string key, CancellationToken cancellationToken) =>
-        await NonQueryAsync("DELETE FROM sessions WHERE key = $a;", key, cancellationToken) == 1;
+        await ExecuteAsync("DELETE FROM sessions WHERE key = $key;", cancellationToken, ("$key", key)) == 1;
 
-    public Task<int> DeleteSessionsForUserAsync(string userId, CancellationToken cancellationToken) =>
-        NonQueryAsync("DELETE FROM sessions WHERE user_id = $a;", userId, cancellationToken);
+    public Task<int> DeleteSessionsForUserAsync(string userId, string? provider, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "DELETE FROM sessions WHERE user_id = $user AND ($provider IS NULL OR provider = $provider);",
+            cancellationToken,
+            ("$user", userId),
+            ("$provider", provider));
 
     public async Task<int> CountSessionsForGrantAsync(string grantId, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -215,23 +249,26 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
     }
 
-    public async Task<int> DeleteExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
+    public Task<int> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
             DELETE FROM sessions WHERE idle_expires_at <= $now OR absolute_expires_at <= $now;
             DELETE FROM login_transactions WHERE expires_at <= $now;
-            """;
-        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+            DELETE FROM leases WHERE expires_at <= $now;
+            DELETE FROM used_markers WHERE expires_at <= $now;
+            DELETE FROM grants WHERE has_refresh_token = 0 AND access_token_expires_at <= $now
+                AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.grant_id = grants.id);
+            DELETE FROM audit WHERE at < $auditBefore;
+            """,
+            cancellationToken,
+            ("$now", now.ToUnixTimeMilliseconds()),
+            ("$auditBefore", auditBefore.ToUnixTimeMilliseconds()));
 
     private async Task<GrantRecord?> QueryGrantAsync(string sql, string a, string? b, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = sql.Replace("SELECT *", "SELECT id, user_id, provider, tokens, access_token_expires_at, version, updated_at", StringComparison.Ordinal);
+        command.CommandText = sql.Replace("SELECT *", "SELECT id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token", StringComparison.Ordinal);
         command.Parameters.AddWithValue("$a", a);
         if (b is not null)
         {
@@ -246,16 +283,7 @@ internal sealed class SqliteStore(string connectionString) : IPortcullisStore
 
         return new GrantRecord(
             reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<byte[]>(3),
-            reader.IsDBNull(4) ? null : FromUnix(reader.GetInt64(4)), reader.GetInt64(5), FromUnix(reader.GetInt64(6)));
-    }
-
-    private async Task<int> NonQueryAsync(string sql, string a, CancellationToken cancellationToken)
-    {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Parameters.AddWithValue("$a", a);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+            reader.IsDBNull(4) ? null : FromUnix(reader.GetInt64(4)), reader.GetInt64(5), FromUnix(reader.GetInt64(6)), reader.GetBoolean(7));
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
