@@ -19,7 +19,7 @@ public sealed class RefreshTests
         await Task.Delay(TimeSpan.FromSeconds(2.5));
 
         using var http = new HttpClient();
-        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i =>
+        var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, $"{stack.Origin}/api/orders/{i}");
             request.Headers.Add("Cookie", $"__Host-portcullis={cookie}");
@@ -35,7 +35,7 @@ public sealed class RefreshTests
 
         // The upstream got the refreshed access token, never the browser's cookie or CSRF header.
         var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token").AccessToken;
-        Assert.Equal(51, upstream.Requests.Count);
+        Assert.Equal(201, upstream.Requests.Count);
         Assert.All(upstream.Requests.Skip(1), r =>
         {
             Assert.Equal($"Bearer {refreshed}", r.Headers["Authorization"]);
@@ -62,5 +62,6 @@ public sealed class RefreshTests
         Assert.Empty(upstream.Requests);
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
         Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM grants"));
+        Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM sessions"));
     }
 }
