@@ -22,8 +22,6 @@ internal sealed class IdTokenValidator(ILogger<IdTokenValidator> logger)
     private static readonly HashSet<string> ProtocolClaims =
         ["iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti", "sid", "s_hash", "auth_time", "acr", "amr"];
 
-    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
-
     public async Task<Outcome<ValidatedIdToken>> ValidateAsync(ProviderRuntime provider, string? idToken, string expectedNonce, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(idToken))
@@ -31,13 +29,7 @@ internal sealed class IdTokenValidator(ILogger<IdTokenValidator> logger)
             return Refuse(provider, "the token response has no id_token");
         }
 
-        var result = await ValidateSignatureAndClaimsAsync(provider, idToken, cancellationToken);
-        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
-        {
-            // The provider may have rotated its keys since we cached them: fetch once more, then decide.
-            provider.Metadata.RequestRefresh();
-            result = await ValidateSignatureAndClaimsAsync(provider, idToken, cancellationToken);
-        }
+        var result = await ProviderSignedJwt.ValidateAsync(provider, idToken, requireExpiration: true, cancellationToken);
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
         {
@@ -70,21 +62,6 @@ internal sealed class IdTokenValidator(ILogger<IdTokenValidator> logger)
 
         token.TryGetPayloadValue<string>("sid", out var sid);
         return new ValidatedIdToken(token.Subject, sid, claims);
-    }
-
-    private async Task<TokenValidationResult> ValidateSignatureAndClaimsAsync(ProviderRuntime provider, string idToken, CancellationToken cancellationToken)
-    {
-        var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
-        return await _handler.ValidateTokenAsync(idToken, new TokenValidationParameters
-        {
-            ValidIssuer = metadata.Issuer,
-            ValidAudience = provider.Options.ClientId,
-            IssuerSigningKeys = metadata.SigningKeys,
-            RequireSignedTokens = true,
-            RequireExpirationTime = true,
-            ValidateLifetime = true,
-            ClockSkew = TimeSpan.FromMinutes(1),
-        });
     }
 
     private PortcullisError Refuse(ProviderRuntime provider, string reason)

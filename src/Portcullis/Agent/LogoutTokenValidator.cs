@@ -21,17 +21,11 @@ internal sealed class LogoutTokenValidator(TimeProvider time)
 
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
 
-    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
-
     /// <summary>The token's subject, or the reason it was refused (never containing the token itself).</summary>
     public async Task<(LogoutTokenSubject? Subject, string? Refusal)> ValidateAsync(ProviderRuntime provider, string logoutToken, CancellationToken cancellationToken)
     {
-        var result = await ValidateSignatureAsync(provider, logoutToken, cancellationToken);
-        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
-        {
-            provider.Metadata.RequestRefresh(); // the provider may have rotated its signing keys
-            result = await ValidateSignatureAsync(provider, logoutToken, cancellationToken);
-        }
+        // exp is optional in the specification; when present it is checked.
+        var result = await ProviderSignedJwt.ValidateAsync(provider, logoutToken, requireExpiration: false, cancellationToken);
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
         {
@@ -79,22 +73,6 @@ internal sealed class LogoutTokenValidator(TimeProvider time)
         }
 
         return (new LogoutTokenSubject(subject, string.IsNullOrEmpty(sid) ? null : sid, token.Id, now + MaxAge + ClockSkew), null);
-    }
-
-    private async Task<TokenValidationResult> ValidateSignatureAsync(ProviderRuntime provider, string logoutToken, CancellationToken cancellationToken)
-    {
-        var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
-        return await _handler.ValidateTokenAsync(logoutToken, new TokenValidationParameters
-        {
-            ValidIssuer = metadata.Issuer,
-            ValidAudience = provider.Options.ClientId,
-            IssuerSigningKeys = metadata.SigningKeys,
-            RequireSignedTokens = true,
-            // exp is optional in the specification; when present it is checked.
-            RequireExpirationTime = false,
-            ValidateLifetime = true,
-            ClockSkew = ClockSkew,
-        });
     }
 
     private static bool HasBackchannelLogoutEvent(JsonWebToken token)

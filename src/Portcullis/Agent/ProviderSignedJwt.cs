@@ -1,0 +1,41 @@
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Portcullis.Agent;
+
+/// <summary>
+/// Validation shared by every JWT a provider signs for this client (ID tokens, logout tokens): signature against the
+/// provider's JWKS, <c>iss</c>, <c>aud</c> and lifetime, fetching the JWKS once more when the signing key is unknown
+/// (the provider may have rotated its keys since they were cached).
+/// </summary>
+internal static class ProviderSignedJwt
+{
+    private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
+
+    public static async Task<TokenValidationResult> ValidateAsync(ProviderRuntime provider, string jwt, bool requireExpiration, CancellationToken cancellationToken)
+    {
+        var result = await ValidateOnceAsync(provider, jwt, requireExpiration, cancellationToken);
+        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
+        {
+            provider.Metadata.RequestRefresh();
+            result = await ValidateOnceAsync(provider, jwt, requireExpiration, cancellationToken);
+        }
+
+        return result;
+    }
+
+    private static async Task<TokenValidationResult> ValidateOnceAsync(ProviderRuntime provider, string jwt, bool requireExpiration, CancellationToken cancellationToken)
+    {
+        var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
+        return await Handler.ValidateTokenAsync(jwt, new TokenValidationParameters
+        {
+            ValidIssuer = metadata.Issuer,
+            ValidAudience = provider.Options.ClientId,
+            IssuerSigningKeys = metadata.SigningKeys,
+            RequireSignedTokens = true,
+            RequireExpirationTime = requireExpiration,
+            ValidateLifetime = true,
+            ClockSkew = TimeSpan.FromMinutes(1),
+        });
+    }
+}
