@@ -43,6 +43,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<ProviderRegistry>();
         services.TryAddSingleton<ProviderClient>();
         services.TryAddSingleton<IdTokenValidator>();
+        services.TryAddSingleton<ProviderIdentityReader>();
         services.TryAddSingleton<OAuthAgent>();
         services.TryAddSingleton<SessionCookies>();
         services.TryAddSingleton<SessionService>();

@@ -23,4 +23,16 @@ internal sealed record AuthenticatedLogin(
     string? ProviderSessionId,
     Dictionary<string, JsonElement> Claims,
     TokenSet Tokens,
-    string ReturnUrl);
+    string ReturnUrl)
+{
+    /// <summary>When the user authenticated at the provider (<c>auth_time</c>, seconds since the epoch), if it said.</summary>
+    public long? AuthTime { get; init; }
+
+    /// <summary>The authentication context class the provider reports (<c>acr</c>), if any.</summary>
+    public string? Acr { get; init; }
+
+    /// <summary>Set when this login links a new identity to an already signed-in user.</summary>
+    public string? LinkUserId { get; init; }
+
+    public string? LinkSessionKey { get; init; }
+}

@@ -10,7 +10,13 @@ using Portcullis.Http;
 namespace Portcullis.Agent;
 
 /// <summary>A validated ID token: who it names and the claims worth keeping with the session.</summary>
-internal sealed record ValidatedIdToken(string Subject, string? SessionId, Dictionary<string, JsonElement> Claims);
+internal sealed record ValidatedIdToken(string Subject, string? SessionId, Dictionary<string, JsonElement> Claims)
+{
+    /// <summary><c>auth_time</c>, seconds since the epoch, when present.</summary>
+    public long? AuthTime { get; init; }
+
+    public string? Acr { get; init; }
+}
 
 /// <summary>
 /// ID token validation (OpenID Connect Core §3.1.3.7) on Microsoft.IdentityModel: signature against the provider's
@@ -61,7 +67,9 @@ internal sealed class IdTokenValidator(ILogger<IdTokenValidator> logger)
         }
 
         token.TryGetPayloadValue<string>("sid", out var sid);
-        return new ValidatedIdToken(token.Subject, sid, claims);
+        token.TryGetPayloadValue<string>("acr", out var acr);
+        long? authTimeValue = authTime.ValueKind == JsonValueKind.Number && authTime.TryGetInt64(out var seconds) ? seconds : null;
+        return new ValidatedIdToken(token.Subject, sid, claims) { AuthTime = authTimeValue, Acr = acr };
     }
 
     private PortcullisError Refuse(ProviderRuntime provider, string reason)

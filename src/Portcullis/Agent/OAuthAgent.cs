@@ -19,7 +19,7 @@ namespace Portcullis.Agent;
 internal sealed class OAuthAgent(
     IPortcullisStore store,
     ProviderClient providerClient,
-    IdTokenValidator idTokenValidator,
+    ProviderIdentityReader identityReader,
     RecordProtector<LoginTransactionData> transactionProtector,
     TimeProvider time,
     Microsoft.Extensions.Options.IOptions<Configuration.PortcullisOptions> options,
@@ -31,7 +31,8 @@ internal sealed class OAuthAgent(
     /// <summary>Pending logins kept per browser; older abandoned ones are dropped.</summary>
     public const int MaxTransactionsPerBrowser = 20;
 
-    public async Task<Outcome<LoginStart>> StartLoginAsync(ProviderRuntime provider, string returnUrl, string? existingBinding, CancellationToken cancellationToken)
+    public async Task<Outcome<LoginStart>> StartLoginAsync(
+        ProviderRuntime provider, string returnUrl, string? existingBinding, CancellationToken cancellationToken, LoginRequestExtras? extras = null)
     {
         var metadata = await GetMetadataAsync(provider, cancellationToken);
         if (metadata.Error is { } error)
@@ -45,7 +46,13 @@ internal sealed class OAuthAgent(
         var binding = Identifiers.IsWellFormedSecret(existingBinding) ? existingBinding! : Identifiers.NewSecret();
         var now = time.GetUtcNow();
         var stateHash = Identifiers.Hash(state);
-        var data = new LoginTransactionData(provider.Name, verifier, nonce, returnUrl, now);
+        var data = new LoginTransactionData(provider.Name, verifier, nonce, returnUrl, now)
+        {
+            MaxAge = extras?.MaxAge,
+            Acr = extras?.Acr,
+            LinkUserId = extras?.LinkUserId,
+            LinkSessionKey = extras?.LinkSessionKey,
+        };
         await store.SaveLoginTransactionAsync(
             new LoginTransactionRecord(stateHash, Identifiers.Hash(binding), transactionProtector.Protect(data, stateHash), now + TransactionLifetime),
             MaxTransactionsPerBrowser,
@@ -59,10 +66,26 @@ internal sealed class OAuthAgent(
             ["redirect_uri"] = provider.RedirectUri,
             ["scope"] = string.Join(' ', provider.Options.Scopes),
             ["state"] = state,
-            ["nonce"] = nonce,
             ["code_challenge"] = Pkce.Challenge(verifier),
             ["code_challenge_method"] = Pkce.Method,
         };
+        if (provider.Preset.IsOpenIdConnect)
+        {
+            // Plain OAuth 2.0 providers issue no ID token, so there is nothing a nonce could bind.
+            parameters["nonce"] = nonce;
+        }
+
+        // Step-up (OpenID Connect Core §3.1.2.1): the callback checks that the ID token honours both.
+        if (extras?.MaxAge is { } maxAge)
+        {
+            parameters["max_age"] = maxAge.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (extras?.Acr is { } acr)
+        {
+            parameters["acr_values"] = acr;
+        }
+
         foreach (var (key, value) in provider.Options.AuthorizationParameters)
         {
             parameters.TryAdd(key, value);
@@ -117,6 +140,7 @@ internal sealed class OAuthAgent(
         try
         {
             tokenResponse = await providerClient.RedeemCodeAsync(provider, metadata.Value!.TokenEndpoint, authorizationCode, transaction.CodeVerifier, cancellationToken);
+            tokenResponse = await provider.Preset.AfterCodeRedemptionAsync(providerClient.Http(), provider, tokenResponse, cancellationToken);
         }
         catch (Exception exception) when (ProviderErrors.IsTransient(exception))
         {
@@ -127,45 +151,29 @@ internal sealed class OAuthAgent(
         if (tokenResponse.IsError || string.IsNullOrEmpty(tokenResponse.AccessToken))
         {
             Log.TokenRequestFailed(logger, provider.Name, ProviderErrors.Sanitize(tokenResponse.Error ?? "no access_token"), (int)tokenResponse.HttpStatusCode);
-            return tokenResponse.ErrorType == Duende.IdentityModel.Client.ResponseErrorType.Protocol
+            // An error in the body is the provider's answer (GitHub sends those with HTTP 200); anything else means it is unwell.
+            return tokenResponse.ErrorType is Duende.IdentityModel.Client.ResponseErrorType.Protocol or Duende.IdentityModel.Client.ResponseErrorType.None
                 ? PortcullisError.LoginFailed("The identity provider refused to complete the sign-in. Start the sign-in again.")
                 : PortcullisError.ProviderUnavailable;
         }
 
-        var idToken = await idTokenValidator.ValidateAsync(provider, tokenResponse.IdentityToken, transaction.Nonce, cancellationToken);
-        if (idToken.Error is { } idTokenError)
+        var identity = await identityReader.ReadAsync(provider, metadata.Value, tokenResponse, transaction, cancellationToken);
+        if (identity.Error is { } identityError)
         {
-            return idTokenError;
-        }
-
-        var claims = idToken.Value!.Claims;
-        if (provider.Options.UseUserInfo && !string.IsNullOrEmpty(metadata.Value.UserInfoEndpoint))
-        {
-            // Userinfo only adds claims: when the provider cannot answer it, the login goes on with the ID token's.
-            Dictionary<string, JsonElement>? userInfo;
-            try
-            {
-                userInfo = await providerClient.GetUserInfoAsync(metadata.Value.UserInfoEndpoint, tokenResponse.AccessToken, cancellationToken);
-            }
-            catch (Exception exception) when (ProviderErrors.IsTransient(exception))
-            {
-                userInfo = null;
-            }
-
-            // OpenID Connect Core §5.3.4: userinfo's sub must be the ID token's, or the response must not be used.
-            if (userInfo is not null && userInfo.TryGetValue("sub", out var sub) && sub.ValueKind == JsonValueKind.String && sub.GetString() == idToken.Value.Subject)
-            {
-                foreach (var (name, value) in userInfo)
-                {
-                    claims[name] = value;
-                }
-            }
+            return identityError;
         }
 
         var now = time.GetUtcNow();
+        var user = identity.Value!;
         var tokens = TokenSet.Create(
             tokenResponse.AccessToken, tokenResponse.RefreshToken, tokenResponse.IdentityToken, tokenResponse.ExpiresIn, tokenResponse.Scope, now, options.Value.Refresh.Skew);
-        return new AuthenticatedLogin(provider.Name, idToken.Value.Subject, idToken.Value.SessionId, claims, tokens, transaction.ReturnUrl);
+        return new AuthenticatedLogin(provider.Name, user.Subject, user.SessionId, user.Claims, tokens, transaction.ReturnUrl)
+        {
+            AuthTime = user.AuthTime,
+            Acr = user.Acr,
+            LinkUserId = transaction.LinkUserId,
+            LinkSessionKey = transaction.LinkSessionKey,
+        };
     }
 
     /// <summary>
@@ -200,7 +208,7 @@ internal sealed class OAuthAgent(
         }
 
         // The configured issuer must be the discovered one exactly (SECURITY.md item 14; OpenID Discovery §4.3).
-        if (!string.Equals(metadata.Issuer, provider.Options.Authority, StringComparison.Ordinal))
+        if (provider.Preset.IsOpenIdConnect && !string.Equals(metadata.Issuer, provider.Options.Authority, StringComparison.Ordinal))
         {
             Log.ProviderMetadataFailed(logger, provider.Name, $"discovered issuer '{metadata.Issuer}' differs from Portcullis:Providers:{provider.Name}:Authority '{provider.Options.Authority}'");
             return PortcullisError.ProviderUnavailable;

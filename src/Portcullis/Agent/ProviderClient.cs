@@ -39,7 +39,7 @@ internal sealed class ProviderClient(IHttpClientFactory httpClientFactory)
         return await Http().RevokeTokenAsync(request, cancellationToken);
     }
 
-    private HttpClient Http() => httpClientFactory.CreateClient(ProviderRegistry.HttpClientName);
+    public HttpClient Http() => httpClientFactory.CreateClient(ProviderRegistry.HttpClientName);
 
     public static void Authenticate(ProtocolRequest request, ProviderOptions options)
     {

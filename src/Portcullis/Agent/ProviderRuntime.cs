@@ -1,18 +1,33 @@
 using Microsoft.IdentityModel.Protocols;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Portcullis.Agent.Presets;
 using Portcullis.Configuration;
 
 namespace Portcullis.Agent;
 
-/// <summary>One configured provider with what was derived from it at start: its redirect URI and metadata cache.</summary>
+/// <summary>One configured provider with what was derived from it at start: its preset, redirect URI and metadata.</summary>
 internal sealed class ProviderRuntime
 {
     public ProviderRuntime(string name, ProviderOptions options, string publicOrigin, string basePath, HttpClient backchannel)
     {
         Name = name;
         Options = options;
+        Preset = ProviderPresets.For(options);
         // Fixed from configuration, never from the Host header (SECURITY.md item 15).
         RedirectUri = $"{publicOrigin}{basePath}/callback/{name}";
+        Endpoints = Preset.ResolveEndpoints(options.Endpoints);
+        if (Endpoints is { } endpoints)
+        {
+            // A plain OAuth 2.0 provider publishes no metadata: its endpoint table stands in for it, without issuer or keys.
+            Metadata = new StaticConfigurationManager<OpenIdConnectConfiguration>(new OpenIdConnectConfiguration
+            {
+                AuthorizationEndpoint = endpoints.Authorization,
+                TokenEndpoint = endpoints.Token,
+                RevocationEndpoint = endpoints.Revocation,
+            });
+            return;
+        }
+
         var authority = new Uri(options.Authority!);
         var metadataAddress = options.Authority!.TrimEnd('/') + "/.well-known/openid-configuration";
         Metadata = new ConfigurationManager<OpenIdConnectConfiguration>(
@@ -25,8 +40,13 @@ internal sealed class ProviderRuntime
 
     public ProviderOptions Options { get; }
 
+    public ProviderPreset Preset { get; }
+
     public string RedirectUri { get; }
 
-    /// <summary>Discovery document and signing keys, cached and refreshed by the library.</summary>
-    public ConfigurationManager<OpenIdConnectConfiguration> Metadata { get; }
+    /// <summary>The endpoint table of a plain OAuth 2.0 preset; null for OpenID Connect providers.</summary>
+    public OAuthEndpoints? Endpoints { get; }
+
+    /// <summary>Discovery document and signing keys, cached and refreshed by the library (a fixed table for plain OAuth 2.0).</summary>
+    public IConfigurationManager<OpenIdConnectConfiguration> Metadata { get; }
 }

@@ -29,7 +29,7 @@ internal static class ProviderSignedJwt
         var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
         return await Handler.ValidateTokenAsync(jwt, new TokenValidationParameters
         {
-            ValidIssuer = metadata.Issuer,
+            ValidIssuers = [metadata.Issuer, .. provider.Preset.AlternateIssuers],
             ValidAudience = provider.Options.ClientId,
             IssuerSigningKeys = metadata.SigningKeys,
             RequireSignedTokens = true,

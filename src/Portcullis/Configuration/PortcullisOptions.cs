@@ -47,7 +47,10 @@ public sealed class PortcullisOptions
 /// <summary>One identity provider the gateway signs users in with.</summary>
 public sealed class ProviderOptions
 {
-    /// <summary><c>oidc</c> (discovery-based OpenID Connect). The default value is <c>oidc</c>.</summary>
+    /// <summary>
+    /// <c>oidc</c> (discovery-based OpenID Connect) or a preset: <c>google</c>, <c>github</c>, <c>discord</c>,
+    /// <c>facebook</c> (docs/providers.md). The default value is <c>oidc</c>.
+    /// </summary>
     public string Kind { get; set; } = ProviderKinds.Oidc;
 
     /// <summary>Name shown on the app's login button. The default value is the provider's configuration name.</summary>
@@ -60,10 +63,13 @@ public sealed class ProviderOptions
 
     public string? ClientSecret { get; set; }
 
-    /// <summary><c>client_secret_basic</c> or <c>client_secret_post</c>. The default value is <c>client_secret_basic</c>.</summary>
-    public string ClientAuthentication { get; set; } = ClientAuthenticationMethods.ClientSecretBasic;
+    /// <summary>
+    /// <c>client_secret_basic</c> or <c>client_secret_post</c>. The default value is the preset's (GitHub and Facebook
+    /// take the secret in the body), otherwise <c>client_secret_basic</c>.
+    /// </summary>
+    public string? ClientAuthentication { get; set; }
 
-    /// <summary>The default value is <c>openid profile email offline_access</c>.</summary>
+    /// <summary>The default value is the preset's scopes; for <c>oidc</c> <c>openid profile email offline_access</c>.</summary>
     public List<string> Scopes { get; set; } = [];
 
     /// <summary>Extra parameters of the authorization request (e.g. <c>prompt</c>, <c>access_type</c>).</summary>
@@ -74,11 +80,38 @@ public sealed class ProviderOptions
 
     /// <summary>Whether to fetch claims from the userinfo endpoint after login. The default value is <c>true</c>.</summary>
     public bool UseUserInfo { get; set; } = true;
+
+    /// <summary>Endpoints of a plain OAuth 2.0 preset (<c>github</c>, <c>discord</c>, <c>facebook</c>); each defaults to the provider's public one.</summary>
+    public ProviderEndpointOptions Endpoints { get; set; } = new();
+
+    /// <summary><c>facebook</c> only: exchange the short-lived user token for a long-lived one at login. The default value is <c>false</c>.</summary>
+    public bool ExchangeForLongLivedToken { get; set; }
+}
+
+/// <summary>
+/// Where a plain OAuth 2.0 preset talks to its provider. Unset values take the provider's public endpoints; tests and
+/// proxies point them elsewhere. <see cref="Api"/> is the base the user, e-mail, revocation and membership calls hang off.
+/// </summary>
+public sealed class ProviderEndpointOptions
+{
+    public string? Authorization { get; set; }
+
+    public string? Token { get; set; }
+
+    public string? Revocation { get; set; }
+
+    public string? Api { get; set; }
 }
 
 public static class ProviderKinds
 {
     public const string Oidc = "oidc";
+    public const string Google = "google";
+    public const string GitHub = "github";
+    public const string Discord = "discord";
+    public const string Facebook = "facebook";
+
+    public static readonly IReadOnlyList<string> All = [Oidc, Google, GitHub, Discord, Facebook];
 }
 
 public static class ClientAuthenticationMethods

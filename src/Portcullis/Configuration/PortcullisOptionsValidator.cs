@@ -92,22 +92,18 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
                 errors.Add($"{key}: a provider name may contain only letters, digits, '-' and '_'.");
             }
 
-            if (provider.Kind != ProviderKinds.Oidc)
+            var preset = Agent.Presets.ProviderPresets.Find(provider.Kind);
+            if (preset is null)
             {
-                errors.Add($"{key}:Kind '{provider.Kind}' is unknown; supported: {ProviderKinds.Oidc}.");
+                errors.Add($"{key}:Kind '{provider.Kind}' is unknown; supported: {string.Join(", ", ProviderKinds.All)}.");
             }
-
-            if (string.IsNullOrWhiteSpace(provider.Authority))
+            else if (preset.IsOpenIdConnect)
             {
-                errors.Add($"{key}:Authority is required.");
-            }
-            else if (!Uri.TryCreate(provider.Authority, UriKind.Absolute, out var authority) || authority.Scheme is not ("http" or "https"))
-            {
-                errors.Add($"{key}:Authority must be an absolute http(s) URL (got '{provider.Authority}').");
+                ValidateAuthority(key, provider, errors);
             }
             else
             {
-                CheckTransport($"{key}:Authority", authority, errors);
+                ProviderPresetValidator.ValidatePlainOAuth(key, provider, preset, errors);
             }
 
             if (string.IsNullOrWhiteSpace(provider.ClientId))
@@ -125,15 +121,55 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
                 errors.Add($"{key}:ClientAuthentication '{provider.ClientAuthentication}' is unknown; supported: client_secret_basic, client_secret_post.");
             }
 
-            if (!provider.Scopes.Contains("openid"))
+            if (preset is { IsOpenIdConnect: true } && !provider.Scopes.Contains("openid"))
             {
                 errors.Add($"{key}:Scopes must include 'openid' for an OpenID Connect provider.");
+            }
+
+            if (provider.ExchangeForLongLivedToken && provider.Kind != ProviderKinds.Facebook)
+            {
+                errors.Add($"{key}:ExchangeForLongLivedToken applies only to Kind 'facebook'.");
             }
 
             if (provider.PostLogoutRedirectUri is { } postLogout && !Uri.TryCreate(postLogout, UriKind.Absolute, out _))
             {
                 errors.Add($"{key}:PostLogoutRedirectUri must be an absolute URL (got '{postLogout}').");
             }
+        }
+    }
+
+    private static void ValidateAuthority(string key, ProviderOptions provider, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(provider.Authority))
+        {
+            errors.Add($"{key}:Authority is required.");
+        }
+        else if (!Uri.TryCreate(provider.Authority, UriKind.Absolute, out var authority) || authority.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"{key}:Authority must be an absolute http(s) URL (got '{provider.Authority}').");
+        }
+        else
+        {
+            CheckTransport($"{key}:Authority", authority, errors);
+        }
+
+        var endpoints = provider.Endpoints;
+        if (endpoints.Authorization is not null || endpoints.Token is not null || endpoints.Revocation is not null || endpoints.Api is not null)
+        {
+            errors.Add($"{key}:Endpoints apply only to Kind github, discord and facebook; an OpenID Connect provider's endpoints come from its Authority's discovery document.");
+        }
+    }
+
+    // Plain http leaks codes and tokens on the wire; allow it only where the wire never leaves the machine.
+    internal static void CheckTransport(string key, Uri uri, List<string> errors)
+    {
+        if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
+        {
+            errors.Add($"{key} must use https unless it is a loopback address (got '{uri}').");
+        }
+        else if (uri.Scheme is not ("http" or "https"))
+        {
+            errors.Add($"{key} must be an http(s) URL (got '{uri}').");
         }
     }
 
@@ -202,19 +238,6 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
             {
                 errors.Add($"{key}:Token '{api.Token}' is unknown; supported: user, user-optional, none.");
             }
-        }
-    }
-
-    // Plain http leaks codes and tokens on the wire; allow it only where the wire never leaves the machine.
-    private static void CheckTransport(string key, Uri uri, List<string> errors)
-    {
-        if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
-        {
-            errors.Add($"{key} must use https unless it is a loopback address (got '{uri}').");
-        }
-        else if (uri.Scheme is not ("http" or "https"))
-        {
-            errors.Add($"{key} must be an http(s) URL (got '{uri}').");
         }
     }
 

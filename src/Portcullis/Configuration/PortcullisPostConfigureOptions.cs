@@ -6,8 +6,6 @@ namespace Portcullis.Configuration;
 /// <summary>Derived defaults that depend on other values (ASP.NET's post-configure layer).</summary>
 internal sealed class PortcullisPostConfigureOptions(IHostEnvironment environment) : IPostConfigureOptions<PortcullisOptions>
 {
-    private static readonly string[] DefaultScopes = ["openid", "profile", "email", "offline_access"];
-
     public void PostConfigure(string? name, PortcullisOptions options)
     {
         options.PublicOrigin = options.PublicOrigin?.TrimEnd('/');
@@ -19,15 +17,32 @@ internal sealed class PortcullisPostConfigureOptions(IHostEnvironment environmen
         foreach (var (providerName, provider) in options.Providers)
         {
             provider.DisplayName ??= providerName;
-            if (provider.Scopes.Count == 0)
+            // An unknown kind gets no defaults; the validator names it.
+            if (Agent.Presets.ProviderPresets.Find(provider.Kind) is { } preset)
             {
-                provider.Scopes.AddRange(DefaultScopes);
+                ApplyPreset(provider, preset);
             }
 
             if (provider.PostLogoutRedirectUri is null && options.PublicOrigin is not null)
             {
                 provider.PostLogoutRedirectUri = options.PublicOrigin + "/";
             }
+        }
+    }
+
+    /// <summary>A preset's defaults fill what configuration left out; what configuration says always wins.</summary>
+    private static void ApplyPreset(ProviderOptions provider, Agent.Presets.ProviderPreset preset)
+    {
+        if (provider.Scopes.Count == 0)
+        {
+            provider.Scopes.AddRange(preset.DefaultScopes);
+        }
+
+        provider.ClientAuthentication ??= preset.DefaultClientAuthentication;
+        provider.Authority ??= preset.DefaultAuthority;
+        foreach (var (key, value) in preset.DefaultAuthorizationParameters)
+        {
+            provider.AuthorizationParameters.TryAdd(key, value);
         }
     }
 }

@@ -76,4 +76,23 @@ internal static partial class Log
 
     [LoggerMessage(1403, LogLevel.Error, "Background revocation work failed: {Error}; trying again later.", EventName = "RevocationWorkFailed")]
     public static partial void RevocationWorkFailed(ILogger logger, string error);
+
+    // 3000–3099: provider presets, identity linking, step-up and session anomaly checks (issue 5).
+    [LoggerMessage(3000, LogLevel.Warning, "User endpoint of provider {Provider} failed: {Error}.", EventName = "UserEndpointFailed")]
+    public static partial void UserEndpointFailed(ILogger logger, string provider, string error);
+
+    [LoggerMessage(3001, LogLevel.Warning, "Step-up login with provider {Provider} refused: {Reason}.", EventName = "StepUpRefused")]
+    public static partial void StepUpRefused(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(3002, LogLevel.Information, "Identity at provider {Provider} linked to user {UserId}.", EventName = "IdentityLinked")]
+    public static partial void IdentityLinked(ILogger logger, string provider, string userId);
+
+    [LoggerMessage(3003, LogLevel.Warning, "Linking an identity at provider {Provider} to user {UserId} refused: {Reason}.", EventName = "IdentityLinkRefused")]
+    public static partial void IdentityLinkRefused(ILogger logger, string provider, string userId, string reason);
+
+    [LoggerMessage(3004, LogLevel.Warning, "Session {Handle} of user {UserId}: {Anomaly} changed within the session; reaction: {Reaction}.", EventName = "SessionAnomaly")]
+    public static partial void SessionAnomaly(ILogger logger, string handle, string userId, string anomaly, string reaction);
+
+    [LoggerMessage(3005, LogLevel.Warning, "Provider {Provider} is rate limiting the gateway; retry after {Seconds} s.", EventName = "ProviderRateLimited")]
+    public static partial void ProviderRateLimited(ILogger logger, string provider, int seconds);
 }

@@ -54,7 +54,9 @@ internal sealed class SessionTermination(
         }
 
         // Revoking the refresh token ends the whole grant at the provider; without one, the access token is all there is.
-        await (tokens.RefreshToken is { } refreshToken
+        // Providers without RFC 7009 (GitHub, Facebook) withdraw the whole authorization, named by the access token.
+        var revokesTokens = providers.Find(grant.Provider)?.Preset.UsesTokenRevocation != false;
+        await (tokens.RefreshToken is { } refreshToken && revokesTokens
             ? revocations.EnqueueAsync(grant.Provider, grant.UserId, refreshToken, "refresh_token", tokenExpiresAt: null)
             : revocations.EnqueueAsync(grant.Provider, grant.UserId, tokens.AccessToken, "access_token", tokens.AccessTokenExpiresAt));
     }

@@ -173,12 +173,20 @@ internal sealed class AccessTokenService(
         {
             var error = ProviderErrors.Sanitize(response.Error);
             Log.TokenRequestFailed(logger, grant.Provider, error, (int)response.HttpStatusCode);
-            if (response.ErrorType == ResponseErrorType.Protocol && response.Error == "invalid_grant")
+            if (provider.Preset.IsInvalidGrant(response))
             {
                 return await EndGrantAsync(grant, "invalid_grant");
             }
 
             await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: $"{error} (HTTP {(int)response.HttpStatusCode})");
+
+            // Rate limited (Discord's 429 with retry_after): the session stays; tell the app when to retry.
+            if (ProviderRetry.RetryAfterSeconds(response) is { } retryAfter)
+            {
+                Log.ProviderRateLimited(logger, grant.Provider, retryAfter);
+                return PortcullisError.RefreshUnavailable with { RetryAfterSeconds = retryAfter };
+            }
+
             return PortcullisError.RefreshUnavailable;
         }
 
