@@ -47,6 +47,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<OAuthAgent>();
         services.TryAddSingleton<SessionCookies>();
         services.TryAddSingleton<SessionService>();
+        services.TryAddSingleton<SessionAnomalyDetector>();
         services.TryAddSingleton<GrantService>();
         services.TryAddSingleton<RevocationService>();
         services.TryAddSingleton<RevocationQueue>();

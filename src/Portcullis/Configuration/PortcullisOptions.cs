@@ -144,6 +144,36 @@ public sealed class SessionOptions
 
     /// <summary>A session ends this long after login, used or not. The default value is 12 hours.</summary>
     public TimeSpan AbsoluteTimeout { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>What happens when a session's browser or network changes (seed 000).</summary>
+    public SessionAnomalyOptions Anomalies { get; set; } = new();
+}
+
+/// <summary>
+/// Reactions to signs that a session cookie is used somewhere else than where it was issued: <c>log</c> (a warning,
+/// the request goes on), <c>reauthenticate</c> (the session ends; the app gets 401 <c>reauthentication_required</c>)
+/// or <c>end</c> (the session ends; 401 <c>unauthenticated</c>).
+/// </summary>
+public sealed class SessionAnomalyOptions
+{
+    /// <summary>Reaction when the <c>User-Agent</c> differs from the one at login. The default value is <c>log</c>.</summary>
+    public string UserAgentChange { get; set; } = SessionAnomalyReactions.Log;
+
+    /// <summary>Reaction when the client address leaves the network it logged in from. The default value is <c>log</c>.</summary>
+    public string ClientNetworkChange { get; set; } = SessionAnomalyReactions.Log;
+
+    /// <summary>Prefix length that makes two IPv4 addresses "the same network". The default value is 24.</summary>
+    public int Ipv4PrefixLength { get; set; } = 24;
+
+    /// <summary>Prefix length that makes two IPv6 addresses "the same network". The default value is 64.</summary>
+    public int Ipv6PrefixLength { get; set; } = 64;
+}
+
+public static class SessionAnomalyReactions
+{
+    public const string Log = "log";
+    public const string Reauthenticate = "reauthenticate";
+    public const string End = "end";
 }
 
 public sealed class RefreshOptions

@@ -202,6 +202,25 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         {
             errors.Add($"{Root}:Session:CookieName must keep the '__Host-' prefix, which pins the cookie to this origin.");
         }
+
+        var anomalies = session.Anomalies;
+        foreach (var (name, reaction) in new[] { ("UserAgentChange", anomalies.UserAgentChange), ("ClientNetworkChange", anomalies.ClientNetworkChange) })
+        {
+            if (reaction is not (SessionAnomalyReactions.Log or SessionAnomalyReactions.Reauthenticate or SessionAnomalyReactions.End))
+            {
+                errors.Add($"{Root}:Session:Anomalies:{name} '{reaction}' is unknown; supported: log, reauthenticate, end.");
+            }
+        }
+
+        if (anomalies.Ipv4PrefixLength is < 0 or > 32)
+        {
+            errors.Add($"{Root}:Session:Anomalies:Ipv4PrefixLength must be between 0 and 32.");
+        }
+
+        if (anomalies.Ipv6PrefixLength is < 0 or > 128)
+        {
+            errors.Add($"{Root}:Session:Anomalies:Ipv6PrefixLength must be between 0 and 128.");
+        }
     }
 
     private static void ValidateApis(PortcullisOptions options, List<string> errors)

@@ -9,7 +9,7 @@ namespace Portcullis.Endpoints;
 /// <summary><c>GET /bff/login</c> and <c>GET /bff/callback/{provider}</c>: the browser-facing half of the OAuth agent.</summary>
 internal static class LoginEndpoints
 {
-    public static async Task<IResult> LoginAsync(HttpContext context, ProviderRegistry providers, OAuthAgent agent, SessionCookies cookies)
+    public static async Task<IResult> LoginAsync(HttpContext context, ProviderRegistry providers, OAuthAgent agent, SessionCookies cookies, SessionService sessions)
     {
         SecurityHeaders.NoReferrerNoStore(context.Response);
         var query = context.Request.Query;
@@ -25,7 +25,13 @@ internal static class LoginEndpoints
             return ErrorResponses.ForNavigation(context, PortcullisError.UnknownProvider);
         }
 
-        var start = await agent.StartLoginAsync(provider, returnUrl, cookies.ReadLoginBinding(context.Request), context.RequestAborted);
+        var extras = await LoginRequestParser.ParseAsync(context, provider, sessions);
+        if (extras.Error is { } extrasError)
+        {
+            return ErrorResponses.ForNavigation(context, extrasError);
+        }
+
+        var start = await agent.StartLoginAsync(provider, returnUrl, cookies.ReadLoginBinding(context.Request), context.RequestAborted, extras.Value);
         if (start.Error is { } error)
         {
             return ErrorResponses.ForNavigation(context, error);
@@ -52,8 +58,13 @@ internal static class LoginEndpoints
             return ErrorResponses.ForNavigation(context, error);
         }
 
-        var cookieValue = await sessions.SignInAsync(login.Value!, context.Request.Headers.UserAgent.ToString(), context.RequestAborted);
-        cookies.WriteSession(context.Response, cookieValue);
+        var cookieValue = await sessions.SignInAsync(login.Value!, context, context.RequestAborted);
+        if (cookieValue.Error is { } signInError)
+        {
+            return ErrorResponses.ForNavigation(context, signInError);
+        }
+
+        cookies.WriteSession(context.Response, cookieValue.Value!);
         return LandingPage(login.Value!.ReturnUrl);
     }
 

@@ -19,7 +19,7 @@ internal static class UserEndpoints
         // A session whose tokens no longer decrypt is not signed in: never "signed in" while every API call would fail.
         if (session is null || await grants.ReadTokensAsync(session.Record.GrantId, context.RequestAborted) is null)
         {
-            return ErrorResponses.Json(PortcullisError.Unauthenticated);
+            return ErrorResponses.Json(SessionService.RefusalFor(context));
         }
 
         var record = session.Record;
@@ -28,7 +28,10 @@ internal static class UserEndpoints
                 session.Data.Subject,
                 record.Provider,
                 session.Data.Claims,
-                new SessionInfo(record.Handle, record.CreatedAt, record.IdleExpiresAt, record.AbsoluteExpiresAt)),
+                new SessionInfo(record.Handle, record.CreatedAt, record.IdleExpiresAt, record.AbsoluteExpiresAt) { AuthTime = session.Data.AuthTime, Acr = session.Data.Acr })
+            {
+                UserId = record.UserId,
+            },
             EndpointJsonContext.Default.UserResponse);
     }
 
@@ -96,9 +99,20 @@ internal static class UserEndpoints
     }
 }
 
-internal sealed record UserResponse(string Sub, string Provider, Dictionary<string, JsonElement> Claims, SessionInfo Session);
+internal sealed record UserResponse(string Sub, string Provider, Dictionary<string, JsonElement> Claims, SessionInfo Session)
+{
+    /// <summary>The gateway's id of the person, the same whichever linked provider they signed in with.</summary>
+    public string? UserId { get; init; }
+}
 
-internal sealed record SessionInfo(string Handle, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset AbsoluteExpiresAt);
+internal sealed record SessionInfo(string Handle, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset AbsoluteExpiresAt)
+{
+    /// <summary>When the user last authenticated at the provider (<c>auth_time</c>), when it said.</summary>
+    public DateTimeOffset? AuthTime { get; init; }
+
+    /// <summary>The authentication context class (<c>acr</c>) the provider reported.</summary>
+    public string? Acr { get; init; }
+}
 
 internal sealed record LogoutResponse(string? LogoutUrl);
 

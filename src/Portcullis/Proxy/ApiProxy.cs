@@ -67,7 +67,7 @@ internal sealed class ApiProxy : IDisposable
             var session = await _sessions.ResolveAsync(context);
             if (session is null && route.TokenMode == ApiTokenModes.User)
             {
-                await WriteErrorAsync(context, PortcullisError.Unauthenticated);
+                await WriteErrorAsync(context, SessionService.RefusalFor(context));
                 return;
             }
 

@@ -5,6 +5,7 @@ using Portcullis.Agent;
 using Portcullis.Audit;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
+using Portcullis.Http;
 using Portcullis.Storage;
 using Portcullis.Tokens;
 using Portcullis.Vault;
@@ -18,33 +19,59 @@ internal sealed class SessionService(
     GrantService grants,
     RecordProtector<SessionData> dataProtector,
     AuditLog audit,
+    SessionAnomalyDetector anomalies,
     IOptions<PortcullisOptions> options,
     TimeProvider time,
     ILogger<SessionService> logger)
 {
     private static readonly object CurrentSessionKey = new();
+    private static readonly object RefusalKey = new();
 
     // Writing "last seen" on every request would turn every API call into a store write; sliding by this step is enough.
     private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
 
     private readonly SessionOptions _options = options.Value.Session;
 
-    /// <summary>Stores the login's tokens in the user's grant, creates a session and returns the cookie value for it.</summary>
-    public async Task<string> SignInAsync(AuthenticatedLogin login, string? userAgent, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores the login's tokens in the user's grant, creates a session and returns the cookie value for it. A login
+    /// that links a new identity adds it to the user who asked (only while that user's session is alive) and replaces
+    /// that session; an identity that belongs to someone else is never moved.
+    /// </summary>
+    public async Task<Outcome<string>> SignInAsync(AuthenticatedLogin login, HttpContext context, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var user = await store.GetOrCreateUserAsync(login.Provider, login.Subject, now, cancellationToken);
-        var grant = await grants.StoreLoginTokensAsync(user.Id, login.Provider, login.Tokens, cancellationToken);
+        string userId;
+        if (login.LinkUserId is { } linkUserId)
+        {
+            var linked = await LinkAsync(login, linkUserId, now, cancellationToken);
+            if (linked is not null)
+            {
+                return linked;
+            }
+
+            userId = linkUserId;
+        }
+        else
+        {
+            userId = (await store.GetOrCreateUserAsync(login.Provider, login.Subject, now, cancellationToken)).Id;
+        }
+
+        var grant = await grants.StoreLoginTokensAsync(userId, login.Provider, login.Tokens, cancellationToken);
 
         var cookieValue = Identifiers.NewSecret();
         var key = Identifiers.Hash(cookieValue);
-        var data = new SessionData(user.Id, grant.Id, login.Subject, login.Claims, Truncate(userAgent, 256));
+        var data = new SessionData(userId, grant.Id, login.Subject, login.Claims, SessionAnomalyDetector.UserAgentOf(context))
+        {
+            ClientNetwork = anomalies.ClientNetworkOf(context),
+            AuthTime = login.AuthTime is { } authTime ? DateTimeOffset.FromUnixTimeSeconds(authTime) : null,
+            Acr = login.Acr,
+        };
         var handle = Identifiers.NewId();
         await store.CreateSessionAsync(
             new SessionRecord(
                 key,
                 handle,
-                user.Id,
+                userId,
                 grant.Id,
                 login.Provider,
                 login.ProviderSessionId,
@@ -54,9 +81,33 @@ internal sealed class SessionService(
                 now + _options.IdleTimeout,
                 now + _options.AbsoluteTimeout),
             cancellationToken);
-        Log.LoginCompleted(logger, user.Id, login.Provider);
-        await audit.RecordAsync(AuditEvents.Login, AuditOutcomes.Success, user.Id, login.Provider, handle);
+        Log.LoginCompleted(logger, userId, login.Provider);
+        await audit.RecordAsync(AuditEvents.Login, AuditOutcomes.Success, userId, login.Provider, handle);
         return cookieValue;
+    }
+
+    /// <summary>Null when the identity now belongs to <paramref name="userId"/>; otherwise why it was not linked.</summary>
+    private async Task<PortcullisError?> LinkAsync(AuthenticatedLogin login, string userId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // The session that asked must still be alive: a logout (or expiry) in between cancels the link.
+        var asking = login.LinkSessionKey is { } sessionKey ? await store.GetSessionAsync(sessionKey, now, cancellationToken) : null;
+        if (asking is null || asking.UserId != userId)
+        {
+            Log.IdentityLinkRefused(logger, login.Provider, userId, "the session that asked for the link has ended");
+            return PortcullisError.LoginFailed("The session that asked to link this account has ended. Sign in and try again.");
+        }
+
+        var result = await store.LinkIdentityAsync(userId, login.Provider, login.Subject, now, cancellationToken);
+        if (result == IdentityLinkResult.BelongsToAnotherUser)
+        {
+            Log.IdentityLinkRefused(logger, login.Provider, userId, "the identity belongs to another user");
+            return PortcullisError.LoginFailed("This account already belongs to another user of this site, so it was not linked.");
+        }
+
+        Log.IdentityLinked(logger, login.Provider, userId);
+        // The new session replaces the one that asked.
+        await store.DeleteSessionAsync(asking.Key, cancellationToken);
+        return null;
     }
 
     /// <summary>The request's session, or null when the cookie is absent, malformed, unknown, expired or undecryptable.</summary>
@@ -68,6 +119,13 @@ internal sealed class SessionService(
         }
 
         var session = await LoadAsync(cookies.ReadSession(context.Request), context.RequestAborted);
+        if (session is not null && anomalies.Check(context, session) is { } refusal)
+        {
+            await store.DeleteSessionAsync(session.Record.Key, CancellationToken.None);
+            context.Items[RefusalKey] = refusal;
+            session = null;
+        }
+
         context.Items[CurrentSessionKey] = session;
         return session;
     }
@@ -77,6 +135,10 @@ internal sealed class SessionService(
 
     /// <summary>The data of another of the user's sessions, for listing it; null when it does not decrypt.</summary>
     public SessionData? ReadData(SessionRecord record) => dataProtector.Unprotect(record.Data, record.Key);
+
+    /// <summary>Why the request has no session: <c>unauthenticated</c>, or what an anomaly check answered.</summary>
+    public static PortcullisError RefusalFor(HttpContext context) =>
+        context.Items.TryGetValue(RefusalKey, out var refusal) && refusal is PortcullisError error ? error : PortcullisError.Unauthenticated;
 
     private async Task<CurrentSession?> LoadAsync(string? cookieValue, CancellationToken cancellationToken)
     {
@@ -112,6 +174,4 @@ internal sealed class SessionService(
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
-
-    private static string? Truncate(string? value, int length) => value is null || value.Length <= length ? value : value[..length];
 }

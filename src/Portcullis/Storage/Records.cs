@@ -67,3 +67,19 @@ public sealed record AuditRecord(
 
 /// <summary>A filter over the audit log; newest first.</summary>
 public sealed record AuditQuery(string? UserId = null, string? Event = null, DateTimeOffset? Since = null, int Limit = 100);
+
+/// <summary>One way a user signs in: the provider's stable subject, mapped to the user it belongs to.</summary>
+public sealed record IdentityRecord(string Provider, string Subject, string UserId, DateTimeOffset CreatedAt);
+
+/// <summary>What linking an identity to a user did.</summary>
+public enum IdentityLinkResult
+{
+    /// <summary>The identity was new and now belongs to the user.</summary>
+    Linked,
+
+    /// <summary>The identity already belonged to this user; nothing changed.</summary>
+    AlreadyLinked,
+
+    /// <summary>The identity belongs to another user; nothing changed (accounts are never merged implicitly).</summary>
+    BelongsToAnotherUser,
+}

@@ -87,5 +87,18 @@ internal static class SqliteSchema
         CREATE INDEX audit_user ON audit(user_id, id);
         CREATE INDEX audit_at ON audit(at);
         """,
+
+        // Identities (issue 5): a user may sign in with several providers. Every existing user keeps the identity it
+        // was created with; users.provider/subject stay as the first identity, for reference only.
+        """
+        CREATE TABLE identities (
+            provider TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (provider, subject));
+        CREATE INDEX identities_user ON identities(user_id);
+        INSERT INTO identities (provider, subject, user_id, created_at) SELECT provider, subject, id, created_at FROM users;
+        """,
     ];
 }

@@ -54,21 +54,87 @@ internal sealed partial class SqliteStore(string connectionString) : IPortcullis
     public async Task<UserRecord> GetOrCreateUserAsync(string provider, string subject, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        await using var insert = connection.CreateCommand();
-        insert.CommandText = "INSERT INTO users (id, provider, subject, created_at) VALUES ($id, $provider, $subject, $now) ON CONFLICT (provider, subject) DO NOTHING;";
-        insert.Parameters.AddWithValue("$id", Identifiers.NewId());
-        insert.Parameters.AddWithValue("$provider", provider);
-        insert.Parameters.AddWithValue("$subject", subject);
-        insert.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        await insert.ExecuteNonQueryAsync(cancellationToken);
+        if (await FindUserByIdentityAsync(connection, provider, subject, cancellationToken) is { } existing)
+        {
+            return existing;
+        }
 
+        // First sight: a user and its identity in one transaction; a concurrent first login of the same identity
+        // inserts nothing (ON CONFLICT) and both read the same row afterwards.
+        await using (var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken))
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO users (id, provider, subject, created_at) VALUES ($id, $provider, $subject, $now) ON CONFLICT (provider, subject) DO NOTHING;
+                INSERT INTO identities (provider, subject, user_id, created_at)
+                SELECT provider, subject, id, created_at FROM users WHERE provider = $provider AND subject = $subject
+                ON CONFLICT (provider, subject) DO NOTHING;
+                """;
+            insert.Parameters.AddWithValue("$id", Identifiers.NewId());
+            insert.Parameters.AddWithValue("$provider", provider);
+            insert.Parameters.AddWithValue("$subject", subject);
+            insert.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return await FindUserByIdentityAsync(connection, provider, subject, cancellationToken)
+            ?? throw new InvalidOperationException("The user just created could not be read back.");
+    }
+
+    public async Task<IdentityLinkResult> LinkIdentityAsync(string userId, string provider, string subject, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        // The primary key (provider, subject) decides races: only one user can ever hold an identity.
+        command.CommandText = """
+            INSERT INTO identities (provider, subject, user_id, created_at)
+            SELECT $provider, $subject, id, $now FROM users WHERE id = $user
+            ON CONFLICT (provider, subject) DO NOTHING;
+            SELECT user_id FROM identities WHERE provider = $provider AND subject = $subject;
+            """;
+        command.Parameters.AddWithValue("$provider", provider);
+        command.Parameters.AddWithValue("$subject", subject);
+        command.Parameters.AddWithValue("$user", userId);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var inserted = reader.RecordsAffected == 1;
+        if (!await reader.ReadAsync(cancellationToken) || reader.GetString(0) != userId)
+        {
+            return IdentityLinkResult.BelongsToAnotherUser;
+        }
+
+        return inserted ? IdentityLinkResult.Linked : IdentityLinkResult.AlreadyLinked;
+    }
+
+    public async Task<IReadOnlyList<IdentityRecord>> GetIdentitiesAsync(string userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT provider, subject, user_id, created_at FROM identities WHERE user_id = $user ORDER BY created_at, provider;";
+        command.Parameters.AddWithValue("$user", userId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var identities = new List<IdentityRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            identities.Add(new IdentityRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), FromUnix(reader.GetInt64(3))));
+        }
+
+        return identities;
+    }
+
+    private static async Task<UserRecord?> FindUserByIdentityAsync(SqliteConnection connection, string provider, string subject, CancellationToken cancellationToken)
+    {
         await using var select = connection.CreateCommand();
-        select.CommandText = "SELECT id, created_at FROM users WHERE provider = $provider AND subject = $subject;";
+        select.CommandText = """
+            SELECT u.id, u.created_at FROM identities i JOIN users u ON u.id = i.user_id
+            WHERE i.provider = $provider AND i.subject = $subject;
+            """;
         select.Parameters.AddWithValue("$provider", provider);
         select.Parameters.AddWithValue("$subject", subject);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return new UserRecord(reader.GetString(0), provider, subject, FromUnix(reader.GetInt64(1)));
+        return await reader.ReadAsync(cancellationToken) ? new UserRecord(reader.GetString(0), provider, subject, FromUnix(reader.GetInt64(1))) : null;
     }
 
     public async Task SaveLoginTransactionAsync(LoginTransactionRecord transaction, int maxPerBinding, DateTimeOffset now, CancellationToken cancellationToken)
@@ -114,7 +180,8 @@ internal sealed partial class SqliteStore(string connectionString) : IPortcullis
     public async Task<UserRecord?> FindUserAsync(string provider, string subject, CancellationToken cancellationToken)
     {
         var users = await QueryAsync(
-            "SELECT id, created_at FROM users WHERE provider = $provider AND subject = $subject;",
+            // Through identities, so a linked identity finds the user it was linked to.
+            "SELECT u.id, u.created_at FROM identities i JOIN users u ON u.id = i.user_id WHERE i.provider = $provider AND i.subject = $subject;",
             reader => new UserRecord(reader.GetString(0), provider, subject, FromUnix(reader.GetInt64(1))),
             cancellationToken,
             ("$provider", provider),

@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Portcullis.Configuration;
+using Portcullis.Diagnostics;
+using Portcullis.Http;
+
+namespace Portcullis.Sessions;
+
+/// <summary>
+/// Seed 000's anomaly checks: a session cookie presented by another browser (<c>User-Agent</c>) or from another network
+/// than at login may have been stolen. Each check reacts as configured; the most severe reaction wins.
+/// The client address is the connection's remote address (behind trusted proxies, the forwarded one).
+/// </summary>
+internal sealed class SessionAnomalyDetector(IOptions<PortcullisOptions> options, ILogger<SessionAnomalyDetector> logger)
+{
+    /// <summary>Longest <c>User-Agent</c> kept with a session.</summary>
+    public const int MaxUserAgentLength = 256;
+
+    private readonly SessionAnomalyOptions _options = options.Value.Session.Anomalies;
+
+    public static string? UserAgentOf(HttpContext context)
+    {
+        var value = context.Request.Headers.UserAgent.ToString();
+        return value.Length <= MaxUserAgentLength ? value : value[..MaxUserAgentLength];
+    }
+
+    public string? ClientNetworkOf(HttpContext context) =>
+        ClientNetwork.Of(context.Connection.RemoteIpAddress, _options.Ipv4PrefixLength, _options.Ipv6PrefixLength);
+
+    /// <summary>Null when the request may use the session; otherwise the error to answer with after the session is ended.</summary>
+    public PortcullisError? Check(HttpContext context, CurrentSession session)
+    {
+        var reaction = SessionAnomalyReactions.Log;
+        var anomalous = false;
+        if (!string.Equals(UserAgentOf(context) ?? string.Empty, session.Data.UserAgent ?? string.Empty, StringComparison.Ordinal))
+        {
+            anomalous = true;
+            reaction = Report(session, "the user agent", _options.UserAgentChange, reaction);
+        }
+
+        // A session from before the check existed (or a connection without an address) has nothing to compare.
+        if (session.Data.ClientNetwork is { } loginNetwork && ClientNetworkOf(context) is { } network && network != loginNetwork)
+        {
+            anomalous = true;
+            reaction = Report(session, "the client network", _options.ClientNetworkChange, reaction);
+        }
+
+        return !anomalous ? null : reaction switch
+        {
+            SessionAnomalyReactions.End => new PortcullisError(401, "unauthenticated", "The session was ended because it was used from another browser or network. Sign in again."),
+            SessionAnomalyReactions.Reauthenticate => new PortcullisError(401, "reauthentication_required", "The session was used from another browser or network; sign in again to continue."),
+            _ => null,
+        };
+    }
+
+    private string Report(CurrentSession session, string anomaly, string reaction, string strongestSoFar)
+    {
+        Log.SessionAnomaly(logger, session.Record.Handle, session.Record.UserId, anomaly, reaction);
+        return Severity(reaction) > Severity(strongestSoFar) ? reaction : strongestSoFar;
+    }
+
+    private static int Severity(string reaction) => reaction switch
+    {
+        SessionAnomalyReactions.End => 2,
+        SessionAnomalyReactions.Reauthenticate => 1,
+        _ => 0,
+    };
+}
+
+/// <summary>The network an address belongs to, as text: the address masked to a prefix (e.g. <c>198.51.100.0/24</c>).</summary>
+internal static class ClientNetwork
+{
+    public static string? Of(IPAddress? address, int ipv4PrefixLength, int ipv6PrefixLength)
+    {
+        if (address is null)
+        {
+            return null;
+        }
+
+        // An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d; it is still an IPv4 client.
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        var prefix = address.AddressFamily == AddressFamily.InterNetwork ? ipv4PrefixLength : ipv6PrefixLength;
+        var bytes = address.GetAddressBytes();
+        for (var bit = prefix; bit < bytes.Length * 8; bit++)
+        {
+            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        }
+
+        return $"{new IPAddress(bytes)}/{prefix}";
+    }
+}
