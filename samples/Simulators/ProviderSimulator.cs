@@ -58,6 +58,12 @@ public abstract class ProviderSimulator : IAsyncDisposable
 
     internal TokenBook Tokens { get; }
 
+    /// <summary>As if the user withdrew the app in the provider's settings: every token of theirs stops working.</summary>
+    public int RevokeUserAuthorization(string userId) => Tokens.RevokeUser(userId);
+
+    /// <summary>Whether an access or refresh token issued here is still accepted.</summary>
+    public bool IsTokenActive(string token) => Tokens.FindAny(token) is not null;
+
     /// <summary>Path of the authorization endpoint on this host.</summary>
     public abstract string AuthorizationPath { get; }
 

@@ -97,7 +97,9 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
             {
                 errors.Add($"{key}:Kind '{provider.Kind}' is unknown; supported: {string.Join(", ", ProviderKinds.All)}.");
             }
-            else if (preset.IsOpenIdConnect)
+
+            // An unknown kind is checked as OpenID Connect, so its other mistakes show up in the same run.
+            if (preset is null || preset.IsOpenIdConnect)
             {
                 ValidateAuthority(key, provider, errors);
             }
