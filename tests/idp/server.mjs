@@ -78,6 +78,9 @@ function readConfig() {
     rotateRefreshToken: raw.rotateRefreshToken ?? true,
     clients: raw.clients ?? DEFAULT_CLIENTS,
     users: raw.users ?? DEFAULT_USERS,
+    // Authentication context classes this provider can satisfy; a login reports the first requested one it
+    // supports (acr_values), else the first of these.
+    acrValues: raw.acrValues ?? ['urn:portcullis:loa:1', 'urn:portcullis:loa:2'],
   };
 }
 
@@ -216,6 +219,7 @@ function buildProviderConfig(cfg) {
   return {
     clients: cfg.clients,
     findAccount: findAccountFactory(cfg.users),
+    acrValues: cfg.acrValues,
     jwks: generateSigningJwks(),
 
     responseTypes: ['code'],
@@ -354,7 +358,7 @@ function sendJson(ctx, status, body) {
 // Interactions: our login page, automatic consent
 // ---------------------------------------------------------------------------------------------------------
 
-function interactionRoutes(provider, users) {
+function interactionRoutes(provider, users, acrValues) {
   // Grants every scope and claim the request asked for (including offline_access) and finishes the
   // interaction: there is no consent page in this test provider.
   async function autoConsent(ctx, interaction) {
@@ -401,7 +405,9 @@ function interactionRoutes(provider, users) {
       return;
     }
     recordEvent('login', { outcome: 'success', username });
-    const result = { login: { accountId: username, amr: ['pwd'] } };
+    const requestedAcr = String(interaction.params.acr_values ?? '').split(' ').filter(Boolean);
+    const acr = requestedAcr.find((value) => acrValues.includes(value)) ?? acrValues[0];
+    const result = { login: { accountId: username, amr: ['pwd'], acr } };
     ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false }));
   }
 
@@ -583,7 +589,7 @@ function main() {
 
   trackProviderEvents(provider);
   provider.use(testRoutes(provider));
-  provider.use(interactionRoutes(provider, cfg.users));
+  provider.use(interactionRoutes(provider, cfg.users, cfg.acrValues));
   provider.use(observeEndpoints(provider));
 
   const callback = provider.callback();

@@ -1,0 +1,163 @@
+using System.Net;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Providers;
+
+public sealed class IdentityLinkingTests
+{
+    [Fact]
+    public async Task AReturningUserIsRecognizedAfterClearingCookies()
+    {
+        await using var stack = await ProviderStack.StartAsync(gitHub: true);
+        string firstUserId;
+        using (var browser = new BrowserClient())
+        {
+            await stack.LoginAsync(browser, "github", "octocat");
+            firstUserId = (await stack.UserAsync(browser)).GetProperty("userId").GetString()!;
+        }
+
+        using var cleared = new BrowserClient();
+        await stack.LoginAsync(cleared, "github", "octocat");
+
+        Assert.Equal(firstUserId, (await stack.UserAsync(cleared)).GetProperty("userId").GetString());
+        Assert.Single(await stack.RowsAsync("SELECT * FROM users"));
+        Assert.Single(await stack.RowsAsync("SELECT * FROM identities"));
+        // One grant per user and provider: the second login replaced the first one's tokens.
+        Assert.Single(await stack.RowsAsync("SELECT * FROM grants"));
+    }
+
+    [Fact]
+    public async Task ASignedInUserCanLinkASecondProviderAndThenSignInWithEither()
+    {
+        await using var stack = await ProviderStack.StartAsync(gitHub: true, discord: true);
+        using var browser = new BrowserClient();
+        await stack.LoginAsync(browser, "github", "octocat");
+        var userId = (await stack.UserAsync(browser)).GetProperty("userId").GetString()!;
+        var firstSession = (await stack.RowsAsync("SELECT key FROM sessions")).Single()[0];
+
+        var linked = await stack.LoginAsync(browser, "discord", "nelly", "&link=true");
+
+        Assert.Equal(HttpStatusCode.OK, linked.Status);
+        var user = await stack.UserAsync(browser);
+        Assert.Equal(userId, user.GetProperty("userId").GetString());
+        Assert.Equal("discord", user.GetProperty("provider").GetString());
+        var identities = await stack.RowsAsync("SELECT provider, subject, user_id FROM identities ORDER BY provider");
+        Assert.Equal(["discord", "github"], identities.Select(r => (string)r[0]!));
+        Assert.All(identities, r => Assert.Equal(userId, r[2]));
+        // The session that asked was replaced by the new one.
+        var sessions = await stack.RowsAsync("SELECT key, user_id FROM sessions");
+        Assert.DoesNotContain(sessions, s => Equals(s[0], firstSession));
+        Assert.Single(sessions);
+
+        // Later, in a fresh browser, either provider signs the same person in.
+        foreach (var (provider, username) in new[] { ("discord", "nelly"), ("github", "octocat") })
+        {
+            using var fresh = new BrowserClient();
+            await stack.LoginAsync(fresh, provider, username);
+            Assert.Equal(userId, (await stack.UserAsync(fresh)).GetProperty("userId").GetString());
+        }
+
+        Assert.Single(await stack.RowsAsync("SELECT * FROM users"));
+    }
+
+    [Fact]
+    public async Task LinkingNeedsASignedInSessionAndASameSiteRequest()
+    {
+        await using var stack = await ProviderStack.StartAsync(gitHub: true, discord: true);
+        using var browser = new BrowserClient();
+
+        // What a navigation started by another site looks like: the SameSite=Strict session cookie is not sent.
+        var anonymous = await browser.GetAsync($"{stack.Origin}/bff/login?provider=discord&link=true");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.Status);
+
+        await stack.LoginAsync(browser, "github", "octocat");
+        var crossSite = await browser.GetAsync($"{stack.Origin}/bff/login?provider=discord&link=true", new Dictionary<string, string> { ["Sec-Fetch-Site"] = "cross-site" });
+        Assert.Equal(HttpStatusCode.Forbidden, crossSite.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await browser.GetAsync($"{stack.Origin}/bff/login?provider=discord&link=yes")).Status);
+
+        Assert.Empty(await stack.RowsAsync("SELECT * FROM login_transactions"));
+        Assert.Single(await stack.RowsAsync("SELECT * FROM identities"));
+    }
+
+    [Fact]
+    public async Task AMatchingVerifiedEmailNeverLinksAccounts()
+    {
+        await using var stack = await ProviderStack.StartAsync(gitHub: true, discord: true, prepare: s =>
+        {
+            // Same verified address at both providers: still two different people to the gateway.
+            s.Discord!.Users["nelly"] = new Portcullis.Simulators.SimulatedUser("80351110224678912", "nelly") { Email = "octocat@example.com", EmailVerified = true };
+        });
+        using var github = new BrowserClient();
+        using var discord = new BrowserClient();
+
+        await stack.LoginAsync(github, "github", "octocat");
+        await stack.LoginAsync(discord, "discord", "nelly");
+
+        var githubUser = await stack.UserAsync(github);
+        var discordUser = await stack.UserAsync(discord);
+        Assert.Equal(githubUser.GetProperty("claims").GetProperty("email").GetString(), discordUser.GetProperty("claims").GetProperty("email").GetString());
+        Assert.True(discordUser.GetProperty("claims").GetProperty("email_verified").GetBoolean());
+        Assert.NotEqual(githubUser.GetProperty("userId").GetString(), discordUser.GetProperty("userId").GetString());
+        Assert.Equal(2, (await stack.RowsAsync("SELECT DISTINCT user_id FROM identities")).Count);
+    }
+
+    [Fact]
+    public async Task AnIdentityThatBelongsToAnotherUserIsNotTakenOverByLinking()
+    {
+        await using var stack = await ProviderStack.StartAsync(gitHub: true, discord: true);
+        using var owner = new BrowserClient();
+        await stack.LoginAsync(owner, "discord", "nelly");
+        var ownerId = (await stack.UserAsync(owner)).GetProperty("userId").GetString();
+        using var other = new BrowserClient();
+        await stack.LoginAsync(other, "github", "octocat");
+        var otherId = (await stack.UserAsync(other)).GetProperty("userId").GetString();
+
+        var refused = await stack.LoginAsync(other, "discord", "nelly", "&link=true");
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Contains("login_failed", refused.Body);
+        var nelly = await stack.RowsAsync("SELECT user_id FROM identities WHERE provider = 'discord'");
+        Assert.Equal(ownerId, Assert.Single(nelly)[0]);
+        Assert.Equal(otherId, (await stack.UserAsync(other)).GetProperty("userId").GetString());
+        Assert.Equal(ownerId, (await stack.UserAsync(owner)).GetProperty("userId").GetString());
+        Assert.Contains("[3003]", stack.Gateway.Logs.All);
+    }
+
+    [Fact]
+    public async Task AnAttackersLinkCallbackOpenedInTheVictimsBrowserLinksNothing()
+    {
+        await using var stack = await ProviderStack.StartAsync(gitHub: true, discord: true);
+        using var victim = new BrowserClient();
+        await stack.LoginAsync(victim, "github", "octocat");
+        var victimId = (await stack.UserAsync(victim)).GetProperty("userId").GetString();
+
+        // The attacker, signed in as someone else, starts a link with their own Discord account and stops before the callback.
+        using var attacker = new BrowserClient();
+        await stack.LoginAsync(attacker, "github", "hubot");
+        var attackerCallback = await attacker.AuthorizeAtProviderAsync($"{stack.Origin}/bff/login?provider=discord&link=true", "mason");
+
+        var forced = await victim.GetAsync(attackerCallback);
+
+        Assert.Equal(HttpStatusCode.BadRequest, forced.Status);
+        Assert.Empty(stack.Discord!.Observed.TokenRequests);
+        Assert.Empty(await stack.RowsAsync("SELECT * FROM identities WHERE provider = 'discord'"));
+        Assert.Equal(victimId, (await stack.UserAsync(victim)).GetProperty("userId").GetString());
+        Assert.Equal("github", (await stack.UserAsync(victim)).GetProperty("provider").GetString());
+    }
+
+    [Fact]
+    public async Task ALinkIsCancelledWhenTheSessionThatAskedForItEndedMeanwhile()
+    {
+        await using var stack = await ProviderStack.StartAsync(gitHub: true, discord: true);
+        using var browser = new BrowserClient();
+        await stack.LoginAsync(browser, "github", "octocat");
+        var callback = await browser.AuthorizeAtProviderAsync($"{stack.Origin}/bff/login?provider=discord&link=true", "nelly");
+
+        Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout", null, BrowserClient.Csrf)).Status);
+        var completed = await browser.GetAsync(callback);
+
+        Assert.Equal(HttpStatusCode.BadRequest, completed.Status);
+        Assert.Empty(await stack.RowsAsync("SELECT * FROM identities WHERE provider = 'discord'"));
+        Assert.Empty(await stack.RowsAsync("SELECT * FROM sessions"));
+    }
+}
