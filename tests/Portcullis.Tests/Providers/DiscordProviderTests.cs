@@ -115,6 +115,8 @@ public sealed class DiscordProviderTests
         var logout = await browser.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout", null, BrowserClient.Csrf);
 
         Assert.Equal(HttpStatusCode.OK, logout.Status);
+        // Revocation is queued and sent in the background; the logout did not wait for it.
+        await Eventually.RevocationsSentAsync(stack.Gateway);
         var revocation = Assert.Single(stack.Discord.Observed.Revocations);
         Assert.Equal("POST /oauth2/token/revoke", revocation.Method);
         Assert.Equal("refresh_token", revocation.TokenTypeHint);

@@ -79,6 +79,8 @@ public sealed class FacebookProviderTests
         var logout = await browser.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout", null, BrowserClient.Csrf);
 
         Assert.Equal(HttpStatusCode.OK, logout.Status);
+        // Revocation is queued and sent in the background; the logout did not wait for it.
+        await Eventually.RevocationsSentAsync(stack.Gateway);
         var revocation = Assert.Single(stack.Facebook.Observed.Revocations);
         Assert.Equal("DELETE /me/permissions", revocation.Method);
         Assert.Equal("10158837210938541", revocation.UserId);

@@ -177,6 +177,8 @@ public sealed class GitHubProviderTests
 
         Assert.Equal(HttpStatusCode.OK, logout.Status);
         Assert.Contains("\"logoutUrl\":null", logout.Body);
+        // Revocation is queued and sent in the background; the logout did not wait for it.
+        await Eventually.RevocationsSentAsync(stack.Gateway);
         var revocation = Assert.Single(stack.GitHub.Observed.Revocations);
         Assert.Equal("DELETE /applications/{client_id}/grant", revocation.Method);
         Assert.Equal("583231", revocation.UserId);

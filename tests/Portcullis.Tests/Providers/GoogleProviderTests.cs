@@ -38,6 +38,8 @@ public sealed class GoogleProviderTests
         // Logout revokes at the discovered revocation endpoint (here the access token: no offline_access, no refresh token).
         var logout = await browser.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout", null, BrowserClient.Csrf);
         Assert.Equal(HttpStatusCode.OK, logout.Status);
+        // Revocation is queued and sent in the background; the logout did not wait for it.
+        await Eventually.RevocationsSentAsync(stack.Gateway);
         var revocation = Assert.Single(await stack.Idp!.EventsAsync("revocation"));
         Assert.Equal("success", revocation.GetProperty("outcome").GetString());
         Assert.Equal("access_token", revocation.GetProperty("token_type_hint").GetString());
