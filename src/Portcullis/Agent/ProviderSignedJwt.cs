@@ -29,7 +29,8 @@ internal static class ProviderSignedJwt
         var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
         return await Handler.ValidateTokenAsync(jwt, new TokenValidationParameters
         {
-            ValidIssuers = [metadata.Issuer, .. provider.Preset.AlternateIssuers],
+            // A plain OAuth 2.0 preset has no issuer and no keys: nothing it could sign validates.
+            ValidIssuers = metadata.Issuer is null ? [] : [metadata.Issuer, .. provider.Preset.AlternateIssuers],
             ValidAudience = provider.Options.ClientId,
             IssuerSigningKeys = metadata.SigningKeys,
             RequireSignedTokens = true,

@@ -87,4 +87,25 @@ public sealed class MultiProviderTests
         Assert.Equal(3, userIds.Count);
         Assert.Equal(3, (await stack.RowsAsync("SELECT * FROM users")).Count);
     }
+
+    [Fact]
+    public async Task BackchannelLogoutForAProviderWithoutIdTokensIsRefusedAndEndsNothing()
+    {
+        await using var stack = await ProviderStack.StartAsync(gitHub: true);
+        using var browser = new BrowserClient();
+        await stack.LoginAsync(browser, "github", "octocat");
+        // A well-formed but unsigned logout token naming the user: GitHub has no keys to sign one with, so nothing can be valid.
+        var header = Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode("{\"alg\":\"none\"}"u8.ToArray());
+        var payload = Microsoft.AspNetCore.WebUtilities.WebEncoders.Base64UrlEncode(
+            System.Text.Encoding.UTF8.GetBytes($"{{\"iss\":null,\"aud\":\"{ProviderStack.ClientId}\",\"sub\":\"583231\",\"iat\":{DateTimeOffset.UtcNow.ToUnixTimeSeconds()},\"jti\":\"j1\",\"events\":{{\"http://schemas.openid.net/event/backchannel-logout\":{{}}}}}}"));
+
+        using var http = new HttpClient();
+        using var response = await http.PostAsync(
+            $"{stack.Origin}/bff/backchannel-logout/github",
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["logout_token"] = $"{header}.{payload}." }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Single(await stack.RowsAsync("SELECT * FROM sessions"));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+    }
 }
