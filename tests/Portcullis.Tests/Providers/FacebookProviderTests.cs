@@ -87,4 +87,19 @@ public sealed class FacebookProviderTests
         Assert.False(stack.Facebook.IsTokenActive(token));
         Assert.DoesNotContain(token, stack.Gateway.Logs.All);
     }
+
+    [Fact]
+    public async Task AGraphOAuthExceptionFromTheTokenEndpointFailsTheLoginCleanly()
+    {
+        await using var stack = await ProviderStack.StartAsync(facebook: true, adjust: s => s["Portcullis:Providers:facebook:ClientSecret"] = "wrong-secret");
+        using var browser = new BrowserClient();
+
+        var callback = await stack.LoginAsync(browser, "facebook", "mark");
+
+        Assert.Equal(HttpStatusCode.BadRequest, callback.Status);
+        Assert.Contains("login_failed", callback.Body);
+        Assert.Equal(400, Assert.Single(stack.Facebook!.Observed.TokenRequests).Status);
+        Assert.Empty(await stack.RowsAsync("SELECT * FROM sessions"));
+        Assert.DoesNotContain("wrong-secret", stack.Gateway.Logs.All);
+    }
 }
