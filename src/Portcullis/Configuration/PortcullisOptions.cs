@@ -53,7 +53,7 @@ public sealed class ProviderOptions
     /// </summary>
     public string Kind { get; set; } = ProviderKinds.Oidc;
 
-    /// <summary>Name shown on the app's login button. The default value is the provider's configuration name.</summary>
+    /// <summary>Name shown on the app's login button. The default value is the preset's (e.g. <c>GitHub</c>), else the provider's configuration name.</summary>
     public string? DisplayName { get; set; }
 
     /// <summary>The issuer; must equal the discovered <c>issuer</c> exactly (mix-up defence, RFC 9700 §4.4).</summary>

@@ -16,12 +16,13 @@ internal sealed class PortcullisPostConfigureOptions(IHostEnvironment environmen
 
         foreach (var (providerName, provider) in options.Providers)
         {
-            provider.DisplayName ??= providerName;
             // An unknown kind gets no defaults; the validator names it.
             if (Agent.Presets.ProviderPresets.Find(provider.Kind) is { } preset)
             {
                 ApplyPreset(provider, preset);
             }
+
+            provider.DisplayName ??= providerName;
 
             if (provider.PostLogoutRedirectUri is null && options.PublicOrigin is not null)
             {
@@ -39,6 +40,7 @@ internal sealed class PortcullisPostConfigureOptions(IHostEnvironment environmen
         }
 
         provider.ClientAuthentication ??= preset.DefaultClientAuthentication;
+        provider.DisplayName ??= preset.DefaultDisplayName;
         provider.Authority ??= preset.DefaultAuthority;
         foreach (var (key, value) in preset.DefaultAuthorizationParameters)
         {

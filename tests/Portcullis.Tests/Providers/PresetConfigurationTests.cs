@@ -16,6 +16,7 @@ public sealed class PresetConfigurationTests
         var options = await StartAndReadOptionsAsync(settings);
 
         Assert.Equal(["read:user", "user:email"], options.Providers["github"].Scopes);
+        Assert.Equal(["GitHub", "Discord", "Facebook", "Google"], new[] { "github", "discord", "facebook", "google" }.Select(p => options.Providers[p].DisplayName));
         Assert.Equal("client_secret_post", options.Providers["github"].ClientAuthentication);
         Assert.Equal(["identify", "email"], options.Providers["discord"].Scopes);
         Assert.Equal("client_secret_basic", options.Providers["discord"].ClientAuthentication);

@@ -12,6 +12,8 @@ internal sealed class DiscordPreset : ProviderPreset
 {
     public override string Kind => ProviderKinds.Discord;
 
+    public override string DefaultDisplayName => "Discord";
+
     public override IReadOnlyList<string> DefaultScopes { get; } = ["identify", "email"];
 
     public override OAuthEndpoints ResolveEndpoints(ProviderEndpointOptions configured)

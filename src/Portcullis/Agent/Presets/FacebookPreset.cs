@@ -19,6 +19,8 @@ internal sealed class FacebookPreset : ProviderPreset
 
     public override string Kind => ProviderKinds.Facebook;
 
+    public override string DefaultDisplayName => "Facebook";
+
     public override IReadOnlyList<string> DefaultScopes { get; } = ["public_profile", "email"];
 
     // Sent in the body of a POST so the secret never sits in a URL.

@@ -27,6 +27,8 @@ internal sealed class GitHubPreset : ProviderPreset
 
     public override string Kind => ProviderKinds.GitHub;
 
+    public override string DefaultDisplayName => "GitHub";
+
     public override IReadOnlyList<string> DefaultScopes { get; } = ["read:user", "user:email"];
 
     // GitHub documents the credentials as body parameters of the token request.

@@ -22,6 +22,9 @@ internal abstract class ProviderPreset
 
     public abstract IReadOnlyList<string> DefaultScopes { get; }
 
+    /// <summary>The name on the login button when configuration gives none; null to use the provider's configuration name.</summary>
+    public virtual string? DefaultDisplayName => null;
+
     public virtual string DefaultClientAuthentication => ClientAuthenticationMethods.ClientSecretBasic;
 
     /// <summary>The issuer used when <c>Authority</c> is not configured (OpenID Connect presets).</summary>
@@ -97,6 +100,8 @@ internal sealed class OidcPreset : ProviderPreset
 internal sealed class GooglePreset : ProviderPreset
 {
     public override string Kind => ProviderKinds.Google;
+
+    public override string DefaultDisplayName => "Google";
 
     public override bool IsOpenIdConnect => true;
 
