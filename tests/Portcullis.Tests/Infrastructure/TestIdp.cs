@@ -76,7 +76,8 @@ public sealed class TestIdp : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { lock (stderr) { stderr.AppendLine(e.Data); } };
         process.BeginErrorReadLine();
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        // Generous: node's start takes seconds on a loaded 2-core machine.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         while (true)
         {
             var line = await process.StandardOutput.ReadLineAsync(timeout.Token);

@@ -12,9 +12,11 @@ public sealed class MultiNodeRefreshTests
         await using var upstream = await RecordingUpstream.StartAsync();
         var (portA, portB) = (FreePort.Next(), FreePort.Next());
         var dataDirectory = Directory.CreateTempSubdirectory("portcullis-nodes-").FullName;
-        // Access tokens live 4 s; a refresh is due after 2 s (half the lifetime).
-        await using var idp = await TestIdp.StartAsync([$"http://localhost:{portA}"], accessTokenTtl: 4);
+        // Access tokens live 6 s and are refreshed 1 s before expiry, so the refreshed token stays fresh for 5 s:
+        // longer than the storm takes even on a loaded machine, and any second refresh would be a real double one.
+        await using var idp = await TestIdp.StartAsync([$"http://localhost:{portA}"], accessTokenTtl: 6);
         var settings = GatewayHost.DefaultSettings(portA, idp, dataDirectory); // both nodes answer for one public origin
+        settings["Portcullis:Refresh:Skew"] = "00:00:01";
         TestStack.OrdersRoute(upstream.Url)(settings);
 
         await using var nodeA = await GatewayProcess.StartAsync(settings, portA, dataDirectory);
@@ -24,7 +26,7 @@ public sealed class MultiNodeRefreshTests
         var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
         Assert.Equal(HttpStatusCode.OK, await CallAsync(nodeB.Origin, cookie, "warm"));
 
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        await Task.Delay(TimeSpan.FromSeconds(5.3));
         var statuses = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => CallAsync(i % 2 == 0 ? nodeA.Origin : nodeB.Origin, cookie, $"storm-{i}")));
 
         Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));

@@ -26,7 +26,7 @@ public sealed class UserTokenTests
 
         var result = await stack.Gateway.Get<IUserTokens>().GetForUserAsync(userId, provider: null, actor: "nightly-report");
 
-        Assert.True(result.Succeeded, result.ToString());
+        Assert.True(result.Succeeded, $"{result.Error}: {result.Message}");
         var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
         Assert.Equal(refreshed.AccessToken, result.AccessToken);
         Assert.True(await stack.Idp.IsActiveAsync(result.AccessToken!));

@@ -9,14 +9,19 @@ public sealed class RefreshTests
     public async Task ConcurrentRequestsNeedingAnExpiringTokenCauseExactlyOneRefreshAndAllSucceed()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        // Access tokens live 4 s; with the skew capped at half the lifetime a refresh is due after 2 s.
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 4, adjust: TestStack.OrdersRoute(upstream.Url));
+        // Access tokens live 6 s and are refreshed 1 s before expiry: the refreshed token stays fresh longer than the
+        // storm takes even on a loaded machine, so a second refresh would be a real double one.
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 6, adjust: s =>
+        {
+            TestStack.OrdersRoute(upstream.Url)(s);
+            s["Portcullis:Refresh:Skew"] = "00:00:01";
+        });
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
         var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders/warm", BrowserClient.Csrf)).Status);
         Assert.DoesNotContain(await stack.Idp.EventsAsync("token"), e => e.GetProperty("grant_type").GetString() == "refresh_token");
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        await Task.Delay(TimeSpan.FromSeconds(5.3));
 
         using var http = new HttpClient();
         var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
