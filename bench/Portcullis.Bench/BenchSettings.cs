@@ -1,0 +1,97 @@
+using System.Globalization;
+
+namespace Portcullis.Bench;
+
+/// <summary>
+/// What a run measures and for how long, from environment variables (bench/run.sh documents them). <c>BENCH_QUICK=1</c>
+/// changes only the defaults, for developing the harness: its numbers are labelled as not representative.
+/// </summary>
+internal sealed record BenchSettings
+{
+    public required bool Quick { get; init; }
+
+    /// <summary>Seconds of one wrk run (BENCH_DURATION).</summary>
+    public required int DurationSeconds { get; init; }
+
+    /// <summary>wrk connections of the loaded runs (BENCH_CONNECTIONS).</summary>
+    public required int Connections { get; init; }
+
+    /// <summary>wrk threads of the loaded runs (BENCH_THREADS); light-load runs use one thread and one connection.</summary>
+    public required int Threads { get; init; }
+
+    /// <summary>Interleaved rounds a b c (BENCH_ROUNDS, at least 3).</summary>
+    public required int Rounds { get; init; }
+
+    /// <summary>Concurrent requests of one refresh storm (BENCH_STORM_REQUESTS).</summary>
+    public required int StormRequests { get; init; }
+
+    /// <summary>Storms per configuration (BENCH_STORM_ROUNDS).</summary>
+    public required int StormRounds { get; init; }
+
+    /// <summary>Access-token lifetime at the provider during the storm phase, seconds (BENCH_STORM_TOKEN_TTL).</summary>
+    public required int StormTokenTtlSeconds { get; init; }
+
+    /// <summary>Filler sessions in the store for the scale phase (BENCH_SESSIONS).</summary>
+    public required int Sessions { get; init; }
+
+    /// <summary>Concurrent login loops (BENCH_LOGIN_CONCURRENCY).</summary>
+    public required int LoginConcurrency { get; init; }
+
+    /// <summary>Seconds the login loops run (BENCH_LOGIN_DURATION).</summary>
+    public required int LoginDurationSeconds { get; init; }
+
+    /// <summary>Which phases run (BENCH_PHASES, comma-separated: overhead, scale, storm, login).</summary>
+    public required IReadOnlySet<string> Phases { get; init; }
+
+    public static readonly string[] AllPhases = ["overhead", "scale", "storm", "login"];
+
+    /// <summary>Access-token lifetime outside the storm phase: long enough that no refresh happens during a run.</summary>
+    public const int LongTokenTtlSeconds = 3 * 3600;
+
+    public static BenchSettings FromEnvironment()
+    {
+        var quick = Environment.GetEnvironmentVariable("BENCH_QUICK") is "1" or "true";
+        var duration = Int("BENCH_DURATION", quick ? 3 : 15, 1);
+        var phases = (Environment.GetEnvironmentVariable("BENCH_PHASES") ?? string.Join(',', AllPhases))
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (phases.Except(AllPhases, StringComparer.OrdinalIgnoreCase).FirstOrDefault() is { } unknown)
+        {
+            throw new ArgumentException($"BENCH_PHASES: unknown phase '{unknown}'; known: {string.Join(", ", AllPhases)}.");
+        }
+
+        return new BenchSettings
+        {
+            Quick = quick,
+            DurationSeconds = duration,
+            Connections = Int("BENCH_CONNECTIONS", quick ? 16 : 64, 1),
+            Threads = Int("BENCH_THREADS", 2, 1),
+            Rounds = Int("BENCH_ROUNDS", quick ? 3 : 5, 3),
+            StormRequests = Int("BENCH_STORM_REQUESTS", 500, 2),
+            StormRounds = Int("BENCH_STORM_ROUNDS", quick ? 1 : 3, 1),
+            StormTokenTtlSeconds = Int("BENCH_STORM_TOKEN_TTL", 5, 2),
+            Sessions = Int("BENCH_SESSIONS", 100_000, 0),
+            LoginConcurrency = Int("BENCH_LOGIN_CONCURRENCY", 4, 1),
+            LoginDurationSeconds = Int("BENCH_LOGIN_DURATION", quick ? 5 : 30, 1),
+            Phases = phases,
+        };
+    }
+
+    public bool Runs(string phase) => Phases.Contains(phase);
+
+    private static int Int(string name, int fallback, int minimum)
+    {
+        var raw = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return fallback;
+        }
+
+        if (!int.TryParse(raw.TrimEnd('s'), NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < minimum)
+        {
+            throw new ArgumentException($"{name}: '{raw}' is not a whole number of at least {minimum}.");
+        }
+
+        return value;
+    }
+}

@@ -1,0 +1,123 @@
+using System.Text.Json;
+using Portcullis.Bench.Load;
+using Portcullis.Bench.Processes;
+using Portcullis.Bench.Servers;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Bench.Phases;
+
+/// <summary>
+/// The same upstream three ways — directly, through bare YARP, through Portcullis with a real session — under load and
+/// at light load (one connection). Rounds are interleaved a b c a b c … so drift of a shared machine hits all alike.
+/// </summary>
+internal static class ProxyOverheadPhase
+{
+    public const string DirectTarget = "direct";
+    public const string YarpTarget = "bare YARP";
+    public const string PortcullisTarget = "Portcullis";
+
+    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort)
+    {
+        var settings = context.Settings;
+        var dataDirectory = BenchContext.NewDataDirectory("overhead");
+        var origin = $"http://localhost:{gatewayPort}";
+        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, Gateway.Settings(origin, idp, dataDirectory, context.UpstreamUrl), dataDirectory);
+        var cookie = await Gateway.LoginAsync(origin);
+        var gatewayUrl = $"http://127.0.0.1:{gatewayPort}";
+        var targets = new (string Name, string BaseUrl, Dictionary<string, string>? Headers)[]
+        {
+            (DirectTarget, context.UpstreamUrl, null),
+            (YarpTarget, context.YarpUrl, null),
+            (PortcullisTarget, gatewayUrl, Gateway.AuthenticatedHeaders(cookie)),
+        };
+        await CheckTargetsAsync(targets);
+        var linesBefore = new[] { context.Yarp.OutputLines, gateway.OutputLines };
+
+        var payloads = new (string Name, string Path)[] { ("small JSON", UpstreamServer.SmallPath), ("64 KiB", UpstreamServer.LargePath) };
+        var loads = new (string Name, int Connections, int Threads)[] { ("loaded", settings.Connections, settings.Threads), ("light", 1, 1) };
+        var series = new List<Series>();
+        foreach (var load in loads)
+        {
+            foreach (var payload in payloads)
+            {
+                var runs = targets.ToDictionary(t => t.Name, _ => new List<WrkResult>());
+                for (var round = 1; round <= settings.Rounds; round++)
+                {
+                    foreach (var target in targets)
+                    {
+                        var result = await Wrk.RunAsync(target.BaseUrl + payload.Path, load.Connections, load.Threads, settings.DurationSeconds, target.Headers);
+                        BenchContext.Log($"{load.Name} {payload.Name} round {round} {target.Name}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Ms:F3} ms, p99 {result.P99Ms:F3} ms, errors {result.Errors}");
+                        runs[target.Name].Add(result);
+                    }
+                }
+
+                series.Add(new Series(load.Name, payload.Name, string.Join(' ', Wrk.WrkArguments(load.Connections, load.Threads, settings.DurationSeconds)), runs));
+            }
+        }
+
+        var proxied = series.Sum(s => s.Runs[PortcullisTarget].Sum(r => r.Requests));
+        var memory = new List<ServerMemory>
+        {
+            new(DirectTarget + " (upstream)", context.Upstream.PeakMemoryBytes, null),
+            new(YarpTarget, context.Yarp.PeakMemoryBytes, (context.Yarp.OutputLines - linesBefore[0]) / (double)series.Sum(s => s.Runs[YarpTarget].Sum(r => r.Requests))),
+            new(PortcullisTarget, gateway.PeakMemoryBytes, (gateway.OutputLines - linesBefore[1]) / (double)proxied),
+        };
+        return new OverheadResult(series, memory);
+    }
+
+    /// <summary>Before measuring anything: every target answers 200 with the right body, and only Portcullis sends a Bearer token upstream.</summary>
+    private static async Task CheckTargetsAsync((string Name, string BaseUrl, Dictionary<string, string>? Headers)[] targets)
+    {
+        using var http = new HttpClient();
+        foreach (var (name, baseUrl, headers) in targets)
+        {
+            foreach (var (path, length) in new[] { (UpstreamServer.SmallPath, UpstreamServer.Small.Length), (UpstreamServer.LargePath, UpstreamServer.LargeSize) })
+            {
+                var body = await SendAsync(http, baseUrl + path, headers);
+                if (body.Length != length)
+                {
+                    throw new InvalidOperationException($"{name} {path}: expected {length} bytes, got {body.Length}.");
+                }
+            }
+
+            var scheme = JsonDocument.Parse(await SendAsync(http, baseUrl + UpstreamServer.SchemePath, headers)).RootElement.GetProperty("scheme").GetString();
+            var expected = name == PortcullisTarget ? "Bearer" : string.Empty;
+            if (scheme != expected)
+            {
+                throw new InvalidOperationException($"{name}: the upstream saw authorization scheme '{scheme}', expected '{expected}'.");
+            }
+        }
+    }
+
+    private static async Task<byte[]> SendAsync(HttpClient http, string url, Dictionary<string, string>? headers)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        foreach (var (name, value) in headers ?? [])
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        using var response = await http.SendAsync(request);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        return response.IsSuccessStatusCode
+            ? body
+            : throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {System.Text.Encoding.UTF8.GetString(body)}");
+    }
+}
+
+/// <summary>All rounds of one load level and payload, per target.</summary>
+internal sealed record Series(string Load, string Payload, string WrkArguments, Dictionary<string, List<WrkResult>> Runs)
+{
+    public double MedianRps(string target) => Statistics.Median(Runs[target].Select(r => r.RequestsPerSecond));
+
+    public double MedianP50(string target) => Statistics.Median(Runs[target].Select(r => r.P50Ms));
+
+    public double MedianP99(string target) => Statistics.Median(Runs[target].Select(r => r.P99Ms));
+
+    public long Errors(string target) => Runs[target].Sum(r => r.Errors);
+}
+
+/// <summary>Peak resident memory of a server over the phase, and how many log lines it wrote per request served.</summary>
+internal sealed record ServerMemory(string Server, long PeakBytes, double? LogLinesPerRequest);
+
+internal sealed record OverheadResult(IReadOnlyList<Series> Series, IReadOnlyList<ServerMemory> Memory);

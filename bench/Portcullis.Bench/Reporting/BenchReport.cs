@@ -1,0 +1,200 @@
+using System.Text;
+using Portcullis.Bench.Phases;
+using static Portcullis.Bench.Phases.ProxyOverheadPhase;
+
+namespace Portcullis.Bench.Reporting;
+
+/// <summary>Everything one run measured, written as markdown: the full report for bench/results and its summary for docs.</summary>
+internal sealed class BenchReport
+{
+    // DESIGN.md §7.
+    private const double ThroughputTarget = 0.9;
+    private const double AddedP99TargetMs = 0.2;
+
+    public required DateTimeOffset StartedAt { get; init; }
+
+    public required BenchSettings Settings { get; init; }
+
+    public required MachineInfo Machine { get; init; }
+
+    public required string LoadAtStart { get; init; }
+
+    public string? LoadAtEnd { get; set; }
+
+    public OverheadResult? Overhead { get; set; }
+
+    public IReadOnlyList<ScaleResult>? Scale { get; set; }
+
+    public IReadOnlyList<StormResult>? Storms { get; set; }
+
+    public LoginResult? Login { get; set; }
+
+    public string FileName => $"{StartedAt:yyyy-MM-ddTHH-mm-ssZ}{(Settings.Quick ? "-quick" : string.Empty)}.md";
+
+    public string Full()
+    {
+        var md = new StringBuilder();
+        md.AppendLine($"# Portcullis benchmark, {StartedAt:yyyy-MM-dd HH:mm:ss} UTC{(Settings.Quick ? " (QUICK MODE)" : string.Empty)}").AppendLine();
+        Warning(md);
+        Machine_(md);
+        Summary(md);
+        Details(md);
+        return md.ToString();
+    }
+
+    /// <summary>The part kept in docs/benchmarks.md.</summary>
+    public string Short(string resultsFile)
+    {
+        var md = new StringBuilder();
+        md.AppendLine($"Run of {StartedAt:yyyy-MM-dd HH:mm} UTC{(Settings.Quick ? " in **quick mode**" : string.Empty)}; full report: [{resultsFile}](../{resultsFile}).").AppendLine();
+        Warning(md);
+        md.AppendLine($"Machine: {Machine.Cpu}, {Machine.LogicalCores} logical cores, {Machine.Memory}, {Machine.OperatingSystem}; load average {LoadAtStart} at start, {LoadAtEnd} at end.").AppendLine();
+        Summary(md);
+        return md.ToString();
+    }
+
+    private void Warning(StringBuilder md)
+    {
+        if (Settings.Quick)
+        {
+            md.AppendLine("> **Quick mode: not representative.** Short runs for developing the harness, typically on a busy shared machine; "
+                + "use these numbers only to see that every phase works. Run `bench/run.sh` without `BENCH_QUICK` on a quiet machine for figures.").AppendLine();
+        }
+    }
+
+    private void Machine_(StringBuilder md)
+    {
+        md.AppendLine("## Machine and parameters").AppendLine();
+        md.AppendLine("| | |").AppendLine("| --- | --- |");
+        md.AppendLine($"| CPU | {Machine.Cpu} |");
+        md.AppendLine($"| logical cores | {Machine.LogicalCores} |");
+        md.AppendLine($"| memory | {Machine.Memory} |");
+        md.AppendLine($"| OS | {Machine.OperatingSystem} |");
+        md.AppendLine($"| .NET | {Machine.DotnetRuntime} (SDK {Machine.DotnetSdk}) |");
+        md.AppendLine($"| Node.js (test provider) | {Machine.Node} |");
+        md.AppendLine($"| wrk | {Machine.Wrk} |");
+        md.AppendLine($"| load average (1/5/15 min) | {LoadAtStart} at start, {LoadAtEnd} at end |");
+        md.AppendLine($"| wrk, loaded | `{string.Join(' ', Load.Wrk.WrkArguments(Settings.Connections, Settings.Threads, Settings.DurationSeconds))}` |");
+        md.AppendLine($"| wrk, light load | `{string.Join(' ', Load.Wrk.WrkArguments(1, 1, Settings.DurationSeconds))}` |");
+        md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis) | {Settings.Rounds} |");
+        md.AppendLine($"| refresh storm | {Settings.StormRequests} concurrent requests, {Settings.StormRounds} storm(s) per configuration, access token lifetime {Settings.StormTokenTtlSeconds} s |");
+        md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions |");
+        md.AppendLine($"| login throughput | {Settings.LoginConcurrency} concurrent login loops for {Settings.LoginDurationSeconds} s |");
+        md.AppendLine("| everything on one machine | wrk, the servers and the provider share the same cores |");
+        md.AppendLine();
+    }
+
+    private void Summary(StringBuilder md)
+    {
+        if (Overhead is { } overhead)
+        {
+            md.AppendLine("### Proxy overhead (medians over the rounds)").AppendLine();
+            md.AppendLine("| load | payload | direct req/s | bare YARP req/s | Portcullis req/s | Portcullis / YARP | Portcullis / direct | p50 direct / YARP / Portcullis (ms) | p99 direct / YARP / Portcullis (ms) | errors |");
+            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var s in overhead.Series)
+            {
+                md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(DirectTarget):F0} | {s.MedianRps(YarpTarget):F0} | {s.MedianRps(PortcullisTarget):F0} | "
+                    + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget):F2} | {s.MedianRps(PortcullisTarget) / s.MedianRps(DirectTarget):F2} | "
+                    + $"{s.MedianP50(DirectTarget):F3} / {s.MedianP50(YarpTarget):F3} / {s.MedianP50(PortcullisTarget):F3} | "
+                    + $"{s.MedianP99(DirectTarget):F3} / {s.MedianP99(YarpTarget):F3} / {s.MedianP99(PortcullisTarget):F3} | "
+                    + $"{s.Errors(DirectTarget) + s.Errors(YarpTarget) + s.Errors(PortcullisTarget)} |");
+            }
+
+            md.AppendLine();
+            md.AppendLine("| target (DESIGN.md §7) | payload | measured | met |").AppendLine("| --- | --- | ---: | --- |");
+            foreach (var s in overhead.Series)
+            {
+                if (s.Load == "loaded")
+                {
+                    var ratio = s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget);
+                    md.AppendLine($"| Portcullis ≥ {ThroughputTarget}× bare-YARP req/s under load | {s.Payload} | {ratio:F2}× | {YesNo(ratio >= ThroughputTarget)} |");
+                }
+                else
+                {
+                    var added = s.MedianP99(PortcullisTarget) - s.MedianP99(YarpTarget);
+                    md.AppendLine($"| added p99 over bare YARP ≤ {AddedP99TargetMs} ms at one connection | {s.Payload} | {added:F3} ms | {YesNo(added <= AddedP99TargetMs)} |");
+                }
+            }
+
+            md.AppendLine();
+            md.AppendLine("| server | peak memory (VmHWM) over the phase | log lines written per proxied request |").AppendLine("| --- | ---: | ---: |");
+            foreach (var m in overhead.Memory)
+            {
+                md.AppendLine($"| {m.Server} | {Mib(m.PeakBytes)} | {(m.LogLinesPerRequest is { } lines ? $"{lines:F2}" : "–")} |");
+            }
+
+            md.AppendLine();
+        }
+
+        if (Storms is { } storms)
+        {
+            md.AppendLine("### Refresh storm").AppendLine();
+            md.AppendLine("| configuration | storm | concurrent requests | refresh token requests at the provider (target 1) | failed requests (target 0) | answers | storm took |");
+            md.AppendLine("| --- | ---: | ---: | ---: | ---: | --- | ---: |");
+            foreach (var s in storms)
+            {
+                md.AppendLine($"| {s.Configuration} | {s.Round} | {s.Requests} | {s.RefreshRequests} ({s.SuccessfulRefreshes} successful) | {s.Failed} | {s.Statuses} | {s.ElapsedMs:F0} ms |");
+            }
+
+            md.AppendLine();
+        }
+
+        if (Scale is { } scale)
+        {
+            md.AppendLine("### Session scale (authenticated small-JSON request; fresh gateway process each time)").AppendLine();
+            md.AppendLine("| sessions in the store | loaded req/s | loaded p50 / p99 (ms) | one connection p50 / p99 (ms) | errors | gateway peak memory | store on disk |");
+            md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var s in scale)
+            {
+                md.AppendLine($"| {s.Sessions:N0} | {s.Loaded.RequestsPerSecond:F0} | {s.Loaded.P50Ms:F3} / {s.Loaded.P99Ms:F3} | {s.Light.P50Ms:F3} / {s.Light.P99Ms:F3} | "
+                    + $"{s.Loaded.Errors + s.Light.Errors} | {Mib(s.GatewayPeakBytes)} | {Mib(s.StoreBytes)} |");
+            }
+
+            md.AppendLine();
+        }
+
+        if (Login is { } login)
+        {
+            md.AppendLine("### Login throughput (real logins through the local oidc-provider)").AppendLine();
+            md.AppendLine("| concurrent loops | seconds | completed logins | failed | logins/s | gateway peak memory |").AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
+            md.AppendLine($"| {login.Concurrency} | {login.Seconds:F1} | {login.Completed} | {login.Failed} | {login.LoginsPerSecond:F1} | {Mib(login.GatewayPeakBytes)} |");
+            if (login.FirstError is { } error)
+            {
+                md.AppendLine().AppendLine($"First failure: `{error.ReplaceLineEndings(" ")}`");
+            }
+
+            md.AppendLine();
+            md.AppendLine($"The per-address login limit (`RateLimit:LoginPerMinute`, default 60) is raised to {LoginThroughputPhase.RateLimitPerMinute:N0} for this phase: every loop comes from 127.0.0.1, and the limit would otherwise be what is measured.");
+            md.AppendLine();
+        }
+    }
+
+    private void Details(StringBuilder md)
+    {
+        if (Overhead is not { } overhead)
+        {
+            return;
+        }
+
+        md.AppendLine("## Every proxy-overhead round").AppendLine();
+        md.AppendLine("| load | payload | round | target | req/s | p50 (ms) | p99 (ms) | requests | non-2xx | socket errors |");
+        md.AppendLine("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var s in overhead.Series)
+        {
+            for (var round = 0; round < Settings.Rounds; round++)
+            {
+                foreach (var target in new[] { DirectTarget, YarpTarget, PortcullisTarget })
+                {
+                    var r = s.Runs[target][round];
+                    md.AppendLine($"| {s.Load} | {s.Payload} | {round + 1} | {target} | {r.RequestsPerSecond:F0} | {r.P50Ms:F3} | {r.P99Ms:F3} | {r.Requests} | {r.Non2xx} | {r.SocketErrors} |");
+                }
+            }
+        }
+
+        md.AppendLine();
+    }
+
+    private static string YesNo(bool met) => met ? "yes" : "**no**";
+
+    private static string Mib(long bytes) => $"{bytes / 1024.0 / 1024.0:F1} MiB";
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The benchmark (issue 8, DESIGN.md §7): one command, not part of ./test.sh.
+#
+#   bench/run.sh                 full run (about 35 minutes with the defaults); run it on a quiet machine
+#   BENCH_QUICK=1 bench/run.sh   quick run for developing the harness (a few minutes); its numbers are labelled
+#                                as not representative
+#
+# Writes bench/results/<UTC date-time>[-quick].md and replaces the summary in docs/benchmarks.md.
+#
+# Environment (defaults for a full run, quick-mode defaults in brackets):
+#   BENCH_DURATION=15 [3]         seconds of each wrk run
+#   BENCH_CONNECTIONS=64 [16]     wrk connections of the loaded runs (light-load runs use 1)
+#   BENCH_THREADS=2               wrk threads of the loaded runs
+#   BENCH_ROUNDS=5 [3]            interleaved rounds direct, bare YARP, Portcullis (at least 3)
+#   BENCH_STORM_REQUESTS=500      concurrent requests of one refresh storm
+#   BENCH_STORM_ROUNDS=3 [1]      storms per configuration (one gateway, two gateways)
+#   BENCH_STORM_TOKEN_TTL=5       access-token lifetime at the provider during the storm phase, seconds
+#   BENCH_SESSIONS=100000         filler sessions for the session-scale phase
+#   BENCH_LOGIN_CONCURRENCY=4     concurrent login loops
+#   BENCH_LOGIN_DURATION=30 [5]   seconds the login loops run
+#   BENCH_PHASES=overhead,scale,storm,login   which phases to run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "bench/run.sh: missing $* and not root; install them (apt-get install $*) and rerun." >&2
+    exit 1
+  fi
+  if [ "$apt_updated" -eq 0 ]; then
+    apt-get update -q
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
+}
+
+log "Checking prerequisites"
+if ! command -v dotnet >/dev/null; then
+  echo "bench/run.sh: the .NET 10 SDK is required; it is not on PATH." >&2
+  exit 1
+fi
+command -v wrk >/dev/null || apt_install wrk
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+if [ ! -d tests/idp/node_modules/oidc-provider ]; then
+  log "Installing the test identity provider (npm oidc-provider)"
+  (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+log "Building the gateway and the harness (Release)"
+dotnet build src/Portcullis.Gateway/Portcullis.Gateway.csproj -c Release --nologo -v q -warnaserror
+dotnet build bench/Portcullis.Bench/Portcullis.Bench.csproj -c Release --nologo -v q -warnaserror
+
+log "Running the benchmark"
+exec dotnet bench/Portcullis.Bench/bin/Release/net10.0/Portcullis.Bench.dll
