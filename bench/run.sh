@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark (issue 8, DESIGN.md §7): one command, not part of ./test.sh.
 #
-#   bench/run.sh                 full run (about 35 minutes with the defaults); run it on a quiet machine
+#   bench/run.sh                 full run (about 20 minutes with the defaults); run it on a quiet machine
 #   BENCH_QUICK=1 bench/run.sh   quick run for developing the harness (a few minutes); its numbers are labelled
 #                                as not representative
 #
@@ -9,6 +9,7 @@
 #
 # Environment (defaults for a full run, quick-mode defaults in brackets):
 #   BENCH_DURATION=15 [3]         seconds of each wrk run
+#   BENCH_WARMUP=5 [1]            seconds of unrecorded wrk load on each freshly started target before measuring
 #   BENCH_CONNECTIONS=64 [16]     wrk connections of the loaded runs (light-load runs use 1)
 #   BENCH_THREADS=2               wrk threads of the loaded runs
 #   BENCH_ROUNDS=5 [3]            interleaved rounds direct, bare YARP, Portcullis (at least 3)

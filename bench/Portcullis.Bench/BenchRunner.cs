@@ -10,6 +10,18 @@ internal static class BenchRunner
 {
     public static async Task<int> RunAsync(BenchSettings settings)
     {
+        try
+        {
+            return await RunPhasesAsync(settings);
+        }
+        finally
+        {
+            BenchContext.DeleteDataDirectories();
+        }
+    }
+
+    private static async Task<int> RunPhasesAsync(BenchSettings settings)
+    {
         var report = new BenchReport
         {
             StartedAt = DateTimeOffset.UtcNow,

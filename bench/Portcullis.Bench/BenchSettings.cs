@@ -13,6 +13,9 @@ internal sealed record BenchSettings
     /// <summary>Seconds of one wrk run (BENCH_DURATION).</summary>
     public required int DurationSeconds { get; init; }
 
+    /// <summary>Seconds of an unrecorded wrk run against each freshly started target before measuring it (BENCH_WARMUP): JIT and pools settle.</summary>
+    public required int WarmupSeconds { get; init; }
+
     /// <summary>wrk connections of the loaded runs (BENCH_CONNECTIONS).</summary>
     public required int Connections { get; init; }
 
@@ -64,6 +67,7 @@ internal sealed record BenchSettings
         {
             Quick = quick,
             DurationSeconds = duration,
+            WarmupSeconds = Int("BENCH_WARMUP", quick ? 1 : 5, 0),
             Connections = Int("BENCH_CONNECTIONS", quick ? 16 : 64, 1),
             Threads = Int("BENCH_THREADS", 2, 1),
             Rounds = Int("BENCH_ROUNDS", quick ? 3 : 5, 3),

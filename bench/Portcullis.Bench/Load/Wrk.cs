@@ -41,6 +41,15 @@ internal static partial class Wrk
         return Parse(output);
     }
 
+    /// <summary>An unrecorded loaded run, so a freshly started server is measured after JIT and connection pools settled.</summary>
+    public static async Task WarmUpAsync(string url, BenchSettings settings, IReadOnlyDictionary<string, string>? headers)
+    {
+        if (settings.WarmupSeconds > 0)
+        {
+            await RunAsync(url, settings.Connections, settings.Threads, settings.WarmupSeconds, headers);
+        }
+    }
+
     /// <summary>The wrk options of a run, as written in the report.</summary>
     public static string[] WrkArguments(int connections, int threads, int durationSeconds) =>
         ["-t", Invariant(Math.Min(threads, connections)), "-c", Invariant(connections), "-d", $"{Invariant(durationSeconds)}s", "--timeout", "10s", "--latency"];

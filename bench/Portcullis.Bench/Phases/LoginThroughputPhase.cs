@@ -24,7 +24,7 @@ internal static class LoginThroughputPhase
         var origin = $"http://localhost:{gatewayPort}";
         var gatewaySettings = Gateway.Settings(origin, idp, dataDirectory, context.UpstreamUrl);
         gatewaySettings["Portcullis:RateLimit:LoginPerMinute"] = RateLimitPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings, dataDirectory);
+        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings);
         await Gateway.LoginAsync(origin); // warm: discovery and JIT, as on a running server
 
         var duration = TimeSpan.FromSeconds(settings.LoginDurationSeconds);

@@ -21,7 +21,7 @@ internal static class ProxyOverheadPhase
         var settings = context.Settings;
         var dataDirectory = BenchContext.NewDataDirectory("overhead");
         var origin = $"http://localhost:{gatewayPort}";
-        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, Gateway.Settings(origin, idp, dataDirectory, context.UpstreamUrl), dataDirectory);
+        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, Gateway.Settings(origin, idp, dataDirectory, context.UpstreamUrl));
         var cookie = await Gateway.LoginAsync(origin);
         var gatewayUrl = $"http://127.0.0.1:{gatewayPort}";
         var targets = new (string Name, string BaseUrl, Dictionary<string, string>? Headers)[]
@@ -31,6 +31,11 @@ internal static class ProxyOverheadPhase
             (PortcullisTarget, gatewayUrl, Gateway.AuthenticatedHeaders(cookie)),
         };
         await CheckTargetsAsync(targets);
+        foreach (var target in targets)
+        {
+            await Wrk.WarmUpAsync(target.BaseUrl + UpstreamServer.SmallPath, settings, target.Headers);
+        }
+
         var linesBefore = new[] { context.Yarp.OutputLines, gateway.OutputLines };
 
         var payloads = new (string Name, string Path)[] { ("small JSON", UpstreamServer.SmallPath), ("64 KiB", UpstreamServer.LargePath) };
@@ -55,6 +60,9 @@ internal static class ProxyOverheadPhase
             }
         }
 
+        // What the proxies write while serving (console only): per-request logging is a cost worth seeing.
+        BenchContext.Log($"Last output of bare YARP:\n{context.Yarp.LastLines(4)}");
+        BenchContext.Log($"Last output of the gateway:\n{gateway.LastLines(4)}");
         var proxied = series.Sum(s => s.Runs[PortcullisTarget].Sum(r => r.Requests));
         var memory = new List<ServerMemory>
         {

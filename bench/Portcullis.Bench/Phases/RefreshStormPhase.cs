@@ -22,18 +22,18 @@ internal static class RefreshStormPhase
         var results = new List<StormResult>();
 
         var single = BenchContext.NewDataDirectory("storm-one");
-        await using (var node = await Gateway.StartAsync("gateway A", portA, Gateway.Settings(origin, idp, single, context.UpstreamUrl), single))
+        await using (var node = await Gateway.StartAsync("gateway A", portA, Gateway.Settings(origin, idp, single, context.UpstreamUrl)))
         {
             results.AddRange(await StormsAsync(context, idp, "1 gateway", [portA]));
         }
 
         var shared = BenchContext.NewDataDirectory("storm-two");
         var sharedSettings = Gateway.Settings(origin, idp, shared, context.UpstreamUrl);
-        await using (var nodeA = await Gateway.StartAsync("gateway A", portA, sharedSettings, shared))
+        await using (var nodeA = await Gateway.StartAsync("gateway A", portA, sharedSettings))
         {
             // The first node creates the key ring; the second starts after it and reads the same one.
             var cookie = await Gateway.LoginAsync(origin);
-            await using var nodeB = await Gateway.StartAsync("gateway B", portB, sharedSettings, shared);
+            await using var nodeB = await Gateway.StartAsync("gateway B", portB, sharedSettings);
             results.AddRange(await StormsAsync(context, idp, "2 gateways, one store", [portA, portB], cookie));
         }
 

@@ -18,7 +18,7 @@ internal static class SessionScalePhase
         var origin = $"http://localhost:{gatewayPort}";
         var gatewaySettings = Gateway.Settings(origin, idp, dataDirectory, context.UpstreamUrl);
         string cookie;
-        await using (var first = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings, dataDirectory))
+        await using (var first = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings))
         {
             cookie = await Gateway.LoginAsync(origin);
         }
@@ -34,9 +34,10 @@ internal static class SessionScalePhase
     {
         var settings = context.Settings;
         var sessions = await CountSessionsAsync(dataDirectory);
-        await using var gateway = await Gateway.StartAsync("gateway", port, gatewaySettings, dataDirectory);
+        await using var gateway = await Gateway.StartAsync("gateway", port, gatewaySettings);
         var url = $"http://127.0.0.1:{port}{Servers.UpstreamServer.SmallPath}";
         var headers = Gateway.AuthenticatedHeaders(cookie);
+        await Wrk.WarmUpAsync(url, settings, headers);
         var loaded = await Wrk.RunAsync(url, settings.Connections, settings.Threads, settings.DurationSeconds, headers);
         var light = await Wrk.RunAsync(url, 1, 1, settings.DurationSeconds, headers);
         var result = new ScaleResult(sessions, loaded, light, gateway.PeakMemoryBytes, Gateway.StoreSizeBytes(dataDirectory));

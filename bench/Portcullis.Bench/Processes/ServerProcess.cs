@@ -35,14 +35,13 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>Lines the process has written to stdout and stderr so far.</summary>
     public long OutputLines => Interlocked.Read(ref _lines);
 
-    public string LastOutput
+    public string LastOutput => LastLines(KeptLines);
+
+    public string LastLines(int count)
     {
-        get
+        lock (_lastLines)
         {
-            lock (_lastLines)
-            {
-                return string.Join('\n', _lastLines);
-            }
+            return string.Join('\n', _lastLines.Skip(Math.Max(0, _lastLines.Count - count)));
         }
     }
 

@@ -38,6 +38,7 @@ internal sealed class BenchReport
         Warning(md);
         Machine_(md);
         Summary(md);
+        Notes(md);
         Details(md);
         return md.ToString();
     }
@@ -76,6 +77,7 @@ internal sealed class BenchReport
         md.AppendLine($"| load average (1/5/15 min) | {LoadAtStart} at start, {LoadAtEnd} at end |");
         md.AppendLine($"| wrk, loaded | `{string.Join(' ', Load.Wrk.WrkArguments(Settings.Connections, Settings.Threads, Settings.DurationSeconds))}` |");
         md.AppendLine($"| wrk, light load | `{string.Join(' ', Load.Wrk.WrkArguments(1, 1, Settings.DurationSeconds))}` |");
+        md.AppendLine($"| warm-up before measuring a freshly started server | {Settings.WarmupSeconds} s of loaded wrk, not recorded |");
         md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis) | {Settings.Rounds} |");
         md.AppendLine($"| refresh storm | {Settings.StormRequests} concurrent requests, {Settings.StormRounds} storm(s) per configuration, access token lifetime {Settings.StormTokenTtlSeconds} s |");
         md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions |");
@@ -167,6 +169,17 @@ internal sealed class BenchReport
             md.AppendLine($"The per-address login limit (`RateLimit:LoginPerMinute`, default 60) is raised to {LoginThroughputPhase.RateLimitPerMinute:N0} for this phase: every loop comes from 127.0.0.1, and the limit would otherwise be what is measured.");
             md.AppendLine();
         }
+    }
+
+    private static void Notes(StringBuilder md)
+    {
+        md.AppendLine("## How it was measured").AppendLine();
+        md.AppendLine("- Every server is its own process on loopback: the upstream (minimal Kestrel), bare YARP (`MapForwarder`, YARP 2.3.0, the forwarding-client settings of Portcullis's ApiProxy, the gateway's shipped `appsettings.json` for log levels), the gateway (`dotnet Portcullis.Gateway.dll --urls …` from its build folder, Release, settings as `Portcullis__…` environment variables, SQLite store in a temporary directory) and the test provider (`node tests/idp/server.mjs`).");
+        md.AppendLine("- Portcullis requests carry a real session cookie (obtained by logging in through the provider's pages) and `X-CSRF: 1`. Before measuring, each target is checked to answer 200 with the right body, and the upstream to receive a Bearer token only through Portcullis.");
+        md.AppendLine("- Overhead rounds are interleaved (direct, bare YARP, Portcullis, direct, …); the tables give medians over the rounds. wrk's p50/p99 are its own latency percentiles (`--latency`). Errors are non-2xx answers plus socket errors, counted in every run.");
+        md.AppendLine($"- Access tokens live {BenchSettings.LongTokenTtlSeconds / 3600} hours except in the storm phase, so no refresh happens elsewhere. Storm requests wait at a gate on already-open connections and are released together one second after the access token expired; the refresh count is the provider's own record of `refresh_token` grant requests.");
+        md.AppendLine("- Peak memory is VmHWM from `/proc/PID/status` (the process's peak resident set since it started). Store size is the SQLite database file plus its WAL and shared-memory files.");
+        md.AppendLine();
     }
 
     private void Details(StringBuilder md)
