@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark (issue 8, DESIGN.md §7): one command, not part of ./test.sh.
 #
-#   bench/run.sh                 full run (about 20 minutes with the defaults); run it on a quiet machine
+#   bench/run.sh                 full run (about 25 minutes with the defaults); run it on a quiet machine
 #   BENCH_QUICK=1 bench/run.sh   quick run for developing the harness (a few minutes); its numbers are labelled
 #                                as not representative
 #
@@ -19,6 +19,7 @@
 #   BENCH_SESSIONS=100000         filler sessions for the session-scale phase
 #   BENCH_LOGIN_CONCURRENCY=4     concurrent login loops
 #   BENCH_LOGIN_DURATION=30 [5]   seconds the login loops run
+#   BENCH_TOKENLESS=1             also measure the gateway on a route without session or token (diagnostic); 0: skip
 #   BENCH_PHASES=overhead,scale,storm,login   which phases to run
 set -euo pipefail
 cd "$(dirname "$0")/.."

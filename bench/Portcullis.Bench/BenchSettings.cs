@@ -43,6 +43,9 @@ internal sealed record BenchSettings
     /// <summary>Seconds the login loops run (BENCH_LOGIN_DURATION).</summary>
     public required int LoginDurationSeconds { get; init; }
 
+    /// <summary>Whether the overhead phase also measures the gateway on a route without session or token, as a diagnostic (BENCH_TOKENLESS, default 1).</summary>
+    public required bool Tokenless { get; init; }
+
     /// <summary>Which phases run (BENCH_PHASES, comma-separated: overhead, scale, storm, login).</summary>
     public required IReadOnlySet<string> Phases { get; init; }
 
@@ -77,6 +80,7 @@ internal sealed record BenchSettings
             Sessions = Int("BENCH_SESSIONS", 100_000, 0),
             LoginConcurrency = Int("BENCH_LOGIN_CONCURRENCY", 4, 1),
             LoginDurationSeconds = Int("BENCH_LOGIN_DURATION", quick ? 5 : 30, 1),
+            Tokenless = Environment.GetEnvironmentVariable("BENCH_TOKENLESS") is not ("0" or "false"),
             Phases = phases,
         };
     }

@@ -16,29 +16,50 @@ internal static class ProxyOverheadPhase
     public const string YarpTarget = "bare YARP";
     public const string PortcullisTarget = "Portcullis";
 
+    /// <summary>
+    /// Diagnostic, not a target of DESIGN.md §7: the same gateway on a route with <c>Token: none</c> — anti-forgery check,
+    /// path check, header rewrite and forwarding, but no session and no token — so the report shows how much of the
+    /// overhead is the session and token lookup.
+    /// </summary>
+    public const string TokenlessTarget = "Portcullis, Token none";
+
+    private const string OpenRoute = "/api/open";
+
     public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort)
     {
         var settings = context.Settings;
         var dataDirectory = BenchContext.NewDataDirectory("overhead");
         var origin = $"http://localhost:{gatewayPort}";
-        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, Gateway.Settings(origin, idp, dataDirectory, context.UpstreamUrl));
+        var gatewaySettings = Gateway.Settings(origin, idp, dataDirectory, context.UpstreamUrl);
+        if (settings.Tokenless)
+        {
+            gatewaySettings["Portcullis:Apis:open:Path"] = OpenRoute;
+            gatewaySettings["Portcullis:Apis:open:Upstream"] = context.UpstreamUrl;
+            gatewaySettings["Portcullis:Apis:open:Token"] = "none";
+        }
+
+        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings);
         var cookie = await Gateway.LoginAsync(origin);
         var gatewayUrl = $"http://127.0.0.1:{gatewayPort}";
-        var targets = new (string Name, string BaseUrl, Dictionary<string, string>? Headers)[]
+        var targets = new List<Target>
         {
-            (DirectTarget, context.UpstreamUrl, null),
-            (YarpTarget, context.YarpUrl, null),
-            (PortcullisTarget, gatewayUrl, Gateway.AuthenticatedHeaders(cookie)),
+            new(DirectTarget, context.UpstreamUrl + UpstreamServer.OrdersRoute, null, ExpectsBearer: false),
+            new(YarpTarget, context.YarpUrl + UpstreamServer.OrdersRoute, null, ExpectsBearer: false),
+            new(PortcullisTarget, gatewayUrl + UpstreamServer.OrdersRoute, Gateway.AuthenticatedHeaders(cookie), ExpectsBearer: true),
         };
+        if (settings.Tokenless)
+        {
+            targets.Add(new(TokenlessTarget, gatewayUrl + OpenRoute, new() { ["X-CSRF"] = "1" }, ExpectsBearer: false));
+        }
+
         await CheckTargetsAsync(targets);
         foreach (var target in targets)
         {
-            await Wrk.WarmUpAsync(target.BaseUrl + UpstreamServer.SmallPath, settings, target.Headers);
+            await Wrk.WarmUpAsync(target.RouteUrl + UpstreamServer.Small, settings, target.Headers);
         }
 
         var linesBefore = new[] { context.Yarp.OutputLines, gateway.OutputLines };
-
-        var payloads = new (string Name, string Path)[] { ("small JSON", UpstreamServer.SmallPath), ("64 KiB", UpstreamServer.LargePath) };
+        var payloads = new (string Name, string Path)[] { ("small JSON", UpstreamServer.Small), ("64 KiB", UpstreamServer.Large) };
         var loads = new (string Name, int Connections, int Threads)[] { ("loaded", settings.Connections, settings.Threads), ("light", 1, 1) };
         var series = new List<Series>();
         foreach (var load in loads)
@@ -50,49 +71,49 @@ internal static class ProxyOverheadPhase
                 {
                     foreach (var target in targets)
                     {
-                        var result = await Wrk.RunAsync(target.BaseUrl + payload.Path, load.Connections, load.Threads, settings.DurationSeconds, target.Headers);
+                        var result = await Wrk.RunAsync(target.RouteUrl + payload.Path, load.Connections, load.Threads, settings.DurationSeconds, target.Headers);
                         BenchContext.Log($"{load.Name} {payload.Name} round {round} {target.Name}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Ms:F3} ms, p99 {result.P99Ms:F3} ms, errors {result.Errors}");
                         runs[target.Name].Add(result);
                     }
                 }
 
-                series.Add(new Series(load.Name, payload.Name, string.Join(' ', Wrk.WrkArguments(load.Connections, load.Threads, settings.DurationSeconds)), runs));
+                series.Add(new Series(load.Name, payload.Name, string.Join(' ', Wrk.WrkArguments(load.Connections, load.Threads, settings.DurationSeconds)), targets.Select(t => t.Name).ToList(), runs));
             }
         }
 
         // What the proxies write while serving (console only): per-request logging is a cost worth seeing.
         BenchContext.Log($"Last output of bare YARP:\n{context.Yarp.LastLines(4)}");
         BenchContext.Log($"Last output of the gateway:\n{gateway.LastLines(4)}");
-        var proxied = series.Sum(s => s.Runs[PortcullisTarget].Sum(r => r.Requests));
+        var gatewayRequests = series.Sum(s => s.Runs.Where(r => r.Key is PortcullisTarget or TokenlessTarget).Sum(r => r.Value.Sum(w => w.Requests)));
         var memory = new List<ServerMemory>
         {
             new(DirectTarget + " (upstream)", context.Upstream.PeakMemoryBytes, null),
             new(YarpTarget, context.Yarp.PeakMemoryBytes, (context.Yarp.OutputLines - linesBefore[0]) / (double)series.Sum(s => s.Runs[YarpTarget].Sum(r => r.Requests))),
-            new(PortcullisTarget, gateway.PeakMemoryBytes, (gateway.OutputLines - linesBefore[1]) / (double)proxied),
+            new(PortcullisTarget, gateway.PeakMemoryBytes, (gateway.OutputLines - linesBefore[1]) / (double)gatewayRequests),
         };
         return new OverheadResult(series, memory);
     }
 
-    /// <summary>Before measuring anything: every target answers 200 with the right body, and only Portcullis sends a Bearer token upstream.</summary>
-    private static async Task CheckTargetsAsync((string Name, string BaseUrl, Dictionary<string, string>? Headers)[] targets)
+    /// <summary>Before measuring anything: every target answers 200 with the right body, and only the authenticated route sends a Bearer token upstream.</summary>
+    private static async Task CheckTargetsAsync(IEnumerable<Target> targets)
     {
         using var http = new HttpClient();
-        foreach (var (name, baseUrl, headers) in targets)
+        foreach (var target in targets)
         {
-            foreach (var (path, length) in new[] { (UpstreamServer.SmallPath, UpstreamServer.Small.Length), (UpstreamServer.LargePath, UpstreamServer.LargeSize) })
+            foreach (var (path, length) in new[] { (UpstreamServer.Small, UpstreamServer.SmallBody.Length), (UpstreamServer.Large, UpstreamServer.LargeSize) })
             {
-                var body = await SendAsync(http, baseUrl + path, headers);
+                var body = await SendAsync(http, target.RouteUrl + path, target.Headers);
                 if (body.Length != length)
                 {
-                    throw new InvalidOperationException($"{name} {path}: expected {length} bytes, got {body.Length}.");
+                    throw new InvalidOperationException($"{target.Name} {path}: expected {length} bytes, got {body.Length}.");
                 }
             }
 
-            var scheme = JsonDocument.Parse(await SendAsync(http, baseUrl + UpstreamServer.SchemePath, headers)).RootElement.GetProperty("scheme").GetString();
-            var expected = name == PortcullisTarget ? "Bearer" : string.Empty;
+            var scheme = JsonDocument.Parse(await SendAsync(http, target.RouteUrl + UpstreamServer.Scheme, target.Headers)).RootElement.GetProperty("scheme").GetString();
+            var expected = target.ExpectsBearer ? "Bearer" : string.Empty;
             if (scheme != expected)
             {
-                throw new InvalidOperationException($"{name}: the upstream saw authorization scheme '{scheme}', expected '{expected}'.");
+                throw new InvalidOperationException($"{target.Name}: the upstream saw authorization scheme '{scheme}', expected '{expected}'.");
             }
         }
     }
@@ -111,10 +132,13 @@ internal static class ProxyOverheadPhase
             ? body
             : throw new InvalidOperationException($"{url}: {(int)response.StatusCode} {System.Text.Encoding.UTF8.GetString(body)}");
     }
+
+    /// <summary>One way to reach the upstream: the route's base URL and the headers wrk sends.</summary>
+    private sealed record Target(string Name, string RouteUrl, Dictionary<string, string>? Headers, bool ExpectsBearer);
 }
 
 /// <summary>All rounds of one load level and payload, per target.</summary>
-internal sealed record Series(string Load, string Payload, string WrkArguments, Dictionary<string, List<WrkResult>> Runs)
+internal sealed record Series(string Load, string Payload, string WrkArguments, IReadOnlyList<string> Targets, Dictionary<string, List<WrkResult>> Runs)
 {
     public double MedianRps(string target) => Statistics.Median(Runs[target].Select(r => r.RequestsPerSecond));
 

@@ -78,7 +78,7 @@ internal sealed class BenchReport
         md.AppendLine($"| wrk, loaded | `{string.Join(' ', Load.Wrk.WrkArguments(Settings.Connections, Settings.Threads, Settings.DurationSeconds))}` |");
         md.AppendLine($"| wrk, light load | `{string.Join(' ', Load.Wrk.WrkArguments(1, 1, Settings.DurationSeconds))}` |");
         md.AppendLine($"| warm-up before measuring a freshly started server | {Settings.WarmupSeconds} s of loaded wrk, not recorded |");
-        md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis) | {Settings.Rounds} |");
+        md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis{(Settings.Tokenless ? ", Portcullis Token none" : string.Empty)}) | {Settings.Rounds} |");
         md.AppendLine($"| refresh storm | {Settings.StormRequests} concurrent requests, {Settings.StormRounds} storm(s) per configuration, access token lifetime {Settings.StormTokenTtlSeconds} s |");
         md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions |");
         md.AppendLine($"| login throughput | {Settings.LoginConcurrency} concurrent login loops for {Settings.LoginDurationSeconds} s |");
@@ -99,7 +99,7 @@ internal sealed class BenchReport
                     + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget):F2} | {s.MedianRps(PortcullisTarget) / s.MedianRps(DirectTarget):F2} | "
                     + $"{s.MedianP50(DirectTarget):F3} / {s.MedianP50(YarpTarget):F3} / {s.MedianP50(PortcullisTarget):F3} | "
                     + $"{s.MedianP99(DirectTarget):F3} / {s.MedianP99(YarpTarget):F3} / {s.MedianP99(PortcullisTarget):F3} | "
-                    + $"{s.Errors(DirectTarget) + s.Errors(YarpTarget) + s.Errors(PortcullisTarget)} |");
+                    + $"{s.Targets.Sum(s.Errors)} |");
             }
 
             md.AppendLine();
@@ -119,6 +119,20 @@ internal sealed class BenchReport
             }
 
             md.AppendLine();
+            if (overhead.Series.Any(s => s.Targets.Contains(TokenlessTarget)))
+            {
+                md.AppendLine("Diagnostic (not a target): the same gateway on a route with `Token: none` — anti-forgery check, header rewrite and forwarding, but no session and no token lookup.").AppendLine();
+                md.AppendLine("| load | payload | Portcullis, Token none req/s | … / bare YARP | Portcullis with session / Token none | p50 / p99 (ms) |");
+                md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
+                foreach (var s in overhead.Series)
+                {
+                    md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(TokenlessTarget):F0} | {s.MedianRps(TokenlessTarget) / s.MedianRps(YarpTarget):F2} | "
+                        + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(TokenlessTarget):F2} | {s.MedianP50(TokenlessTarget):F3} / {s.MedianP99(TokenlessTarget):F3} |");
+                }
+
+                md.AppendLine();
+            }
+
             md.AppendLine("| server | peak memory (VmHWM) over the phase | log lines written per proxied request |").AppendLine("| --- | ---: | ---: |");
             foreach (var m in overhead.Memory)
             {
@@ -196,7 +210,7 @@ internal sealed class BenchReport
         {
             for (var round = 0; round < Settings.Rounds; round++)
             {
-                foreach (var target in new[] { DirectTarget, YarpTarget, PortcullisTarget })
+                foreach (var target in s.Targets)
                 {
                     var r = s.Runs[target][round];
                     md.AppendLine($"| {s.Load} | {s.Payload} | {round + 1} | {target} | {r.RequestsPerSecond:F0} | {r.P50Ms:F3} | {r.P99Ms:F3} | {r.Requests} | {r.Non2xx} | {r.SocketErrors} |");

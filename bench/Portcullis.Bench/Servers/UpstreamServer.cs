@@ -8,17 +8,22 @@ namespace Portcullis.Bench.Servers;
 /// </summary>
 internal static class UpstreamServer
 {
-    public const string SmallPath = "/api/orders/small";
-    public const string LargePath = "/api/orders/large";
+    /// <summary>The API route every proxy forwards; the upstream answers under any <c>/api/{route}/</c> alike.</summary>
+    public const string OrdersRoute = "/api/orders";
+
+    public const string Small = "/small";
+    public const string Large = "/large";
 
     /// <summary>Which authorization scheme arrived (never the credential itself): the harness's proof that Portcullis attached a Bearer token.</summary>
-    public const string SchemePath = "/api/orders/scheme";
+    public const string Scheme = "/scheme";
+
+    public const string SmallPath = OrdersRoute + Small;
 
     public const int LargeSize = 64 * 1024;
 
-    public static readonly byte[] Small = Encoding.UTF8.GetBytes("""{"id":42,"status":"shipped","total":19.99,"currency":"EUR"}""");
+    public static readonly byte[] SmallBody = Encoding.UTF8.GetBytes("""{"id":42,"status":"shipped","total":19.99,"currency":"EUR"}""");
 
-    public static readonly byte[] Large = MakeLarge();
+    public static readonly byte[] LargeBody = MakeLarge();
 
     public static async Task RunAsync(int port)
     {
@@ -31,9 +36,9 @@ internal static class UpstreamServer
         });
         var app = builder.Build();
         app.MapGet("/healthz", () => "ok");
-        app.MapGet(SmallPath, (HttpContext context) => WriteAsync(context, Small));
-        app.MapGet(LargePath, (HttpContext context) => WriteAsync(context, Large));
-        app.MapGet(SchemePath, (HttpContext context) =>
+        app.MapGet("/api/{route}" + Small, (HttpContext context) => WriteAsync(context, SmallBody));
+        app.MapGet("/api/{route}" + Large, (HttpContext context) => WriteAsync(context, LargeBody));
+        app.MapGet("/api/{route}" + Scheme, (HttpContext context) =>
             Results.Json(new { scheme = context.Request.Headers.Authorization.ToString().Split(' ', 2)[0] }));
         await app.RunAsync();
     }
