@@ -15,7 +15,7 @@
 #   BENCH_ROUNDS=5 [3]            interleaved rounds direct, bare YARP, Portcullis (at least 3)
 #   BENCH_STORM_REQUESTS=500      concurrent requests of one refresh storm
 #   BENCH_STORM_ROUNDS=3 [1]      storms per configuration (one gateway, two gateways)
-#   BENCH_STORM_TOKEN_TTL=5       access-token lifetime at the provider during the storm phase, seconds
+#   BENCH_STORM_TOKEN_TTL=10      access-token lifetime at the provider during the storm phase, seconds (Refresh:Skew is 1 s)
 #   BENCH_SESSIONS=100000         filler sessions for the session-scale phase
 #   BENCH_LOGIN_CONCURRENCY=4     concurrent login loops
 #   BENCH_LOGIN_DURATION=30 [5]   seconds the login loops run

@@ -34,6 +34,13 @@ internal sealed record BenchSettings
     /// <summary>Access-token lifetime at the provider during the storm phase, seconds (BENCH_STORM_TOKEN_TTL).</summary>
     public required int StormTokenTtlSeconds { get; init; }
 
+    /// <summary>
+    /// <c>Refresh:Skew</c> of the storm phase's gateways. A refreshed token stays fresh for its lifetime minus this, which
+    /// must outlast a storm: a request arriving after that would rightly refresh again, and the count would no longer
+    /// tell a double refresh from a due one.
+    /// </summary>
+    public const int StormRefreshSkewSeconds = 1;
+
     /// <summary>Filler sessions in the store for the scale phase (BENCH_SESSIONS).</summary>
     public required int Sessions { get; init; }
 
@@ -76,7 +83,7 @@ internal sealed record BenchSettings
             Rounds = Int("BENCH_ROUNDS", quick ? 3 : 5, 3),
             StormRequests = Int("BENCH_STORM_REQUESTS", 500, 2),
             StormRounds = Int("BENCH_STORM_ROUNDS", quick ? 1 : 3, 1),
-            StormTokenTtlSeconds = Int("BENCH_STORM_TOKEN_TTL", 5, 2),
+            StormTokenTtlSeconds = Int("BENCH_STORM_TOKEN_TTL", 10, 3),
             Sessions = Int("BENCH_SESSIONS", 100_000, 0),
             LoginConcurrency = Int("BENCH_LOGIN_CONCURRENCY", 4, 1),
             LoginDurationSeconds = Int("BENCH_LOGIN_DURATION", quick ? 5 : 30, 1),

@@ -79,7 +79,7 @@ internal sealed class BenchReport
         md.AppendLine($"| wrk, light load | `{string.Join(' ', Load.Wrk.WrkArguments(1, 1, Settings.DurationSeconds))}` |");
         md.AppendLine($"| warm-up before measuring a freshly started server | {Settings.WarmupSeconds} s of loaded wrk, not recorded |");
         md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis{(Settings.Tokenless ? ", Portcullis Token none" : string.Empty)}) | {Settings.Rounds} |");
-        md.AppendLine($"| refresh storm | {Settings.StormRequests} concurrent requests, {Settings.StormRounds} storm(s) per configuration, access token lifetime {Settings.StormTokenTtlSeconds} s |");
+        md.AppendLine($"| refresh storm | {Settings.StormRequests} concurrent requests, {Settings.StormRounds} storm(s) per configuration, access token lifetime {Settings.StormTokenTtlSeconds} s, `Refresh:Skew` {BenchSettings.StormRefreshSkewSeconds} s (a refreshed token stays fresh {Settings.StormTokenTtlSeconds - BenchSettings.StormRefreshSkewSeconds} s) |");
         md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions |");
         md.AppendLine($"| login throughput | {Settings.LoginConcurrency} concurrent login loops for {Settings.LoginDurationSeconds} s |");
         md.AppendLine("| everything on one machine | wrk, the servers and the provider share the same cores |");
@@ -149,7 +149,7 @@ internal sealed class BenchReport
             md.AppendLine("| --- | ---: | ---: | ---: | ---: | --- | ---: |");
             foreach (var s in storms)
             {
-                md.AppendLine($"| {s.Configuration} | {s.Round} | {s.Requests} | {s.RefreshRequests} ({s.SuccessfulRefreshes} successful) | {s.Failed} | {s.Statuses} | {s.ElapsedMs:F0} ms |");
+                md.AppendLine($"| {s.Configuration} | {s.Round} | {s.Requests} | {s.RefreshRequests} ({s.SuccessfulRefreshes} successful) | {s.Failed} | {s.Statuses} | {s.ElapsedMs:F0} ms{(s.OutlastedFreshToken ? " (longer than a refreshed token stays fresh: a second refresh would have been due)" : string.Empty)} |");
             }
 
             md.AppendLine();
