@@ -19,12 +19,15 @@ public static class GatewayApp
         // Relative paths (store, static root) resolve against the working directory, like any server's data folder;
         // the defaults shipped beside the binary are the lowest configuration layer.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args });
-        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+        var shippedDefaults = new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
         {
             Path = Path.Combine(AppContext.BaseDirectory, "appsettings.json"),
             Optional = true,
-            FileProvider = null,
-        });
+        };
+        // An absolute path needs a file provider rooted at its own folder; left unset, the builder would root it at the
+        // working directory and silently skip the file.
+        shippedDefaults.ResolveFileProvider();
+        builder.Configuration.Sources.Insert(0, shippedDefaults);
         AddConfigFile(builder, args);
         configure?.Invoke(builder);
 

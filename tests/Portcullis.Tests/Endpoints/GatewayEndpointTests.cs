@@ -45,4 +45,22 @@ public sealed class GatewayEndpointTests
         var login = await browser.GetAsync($"{stack.Origin}/bff/login");
         Assert.Equal("no-referrer", login.Headers["Referrer-Policy"]);
     }
+
+    [Fact]
+    public async Task TheShippedAppsettingsApplyWhateverTheWorkingDirectory()
+    {
+        // Started from its data folder, not its build folder: the appsettings.json beside the binary must still apply,
+        // so the framework's per-request Information lines (Microsoft.AspNetCore at Warning there) stay out of the log.
+        var dataDirectory = Directory.CreateTempSubdirectory("portcullis-cwd-").FullName;
+        await using var idp = await TestIdp.StartAsync(["http://localhost:1"]);
+        var port = FreePort.Next();
+        await using var gateway = await GatewayProcess.StartAsync(GatewayHost.DefaultSettings(port, idp, dataDirectory), port, dataDirectory);
+        using var browser = new BrowserClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{gateway.Origin}/healthz")).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync($"{gateway.Origin}/bff/user", BrowserClient.Csrf)).Status);
+
+        Assert.DoesNotContain("Request starting", gateway.Output);
+        Assert.DoesNotContain("Executing endpoint", gateway.Output);
+    }
 }
