@@ -37,7 +37,7 @@ public static class PortcullisServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
 
         AddVault(services);
-        services.TryAddSingleton<IPortcullisStore>(provider => new Storage.Sqlite.SqliteStore(StorePaths.ResolveConnectionString(provider)));
+        StoreRegistration.Add(services);
         services.AddHostedService<StoreInitializer>();
 
         services.TryAddSingleton<ProviderRegistry>();

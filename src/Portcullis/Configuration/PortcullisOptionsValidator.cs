@@ -177,14 +177,18 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
 
     private static void ValidateStore(StoreOptions store, List<string> errors)
     {
-        if (store.Kind != StoreKinds.Sqlite)
+        if (store.Kind is not (StoreKinds.Sqlite or StoreKinds.Postgres or StoreKinds.Redis))
         {
-            errors.Add($"{Root}:Store:Kind '{store.Kind}' is unknown; supported: {StoreKinds.Sqlite}.");
+            errors.Add($"{Root}:Store:Kind '{store.Kind}' is unknown; supported: {StoreKinds.Sqlite}, {StoreKinds.Postgres}, {StoreKinds.Redis}.");
         }
 
         if (string.IsNullOrWhiteSpace(store.ConnectionString))
         {
             errors.Add($"{Root}:Store:ConnectionString is required.");
+        }
+        else if (Storage.StoreRegistration.ConnectionStringProblem(store) is { } problem)
+        {
+            errors.Add($"{Root}:Store:ConnectionString is not a valid {store.Kind} connection string: {problem}");
         }
     }
 

@@ -16,7 +16,20 @@ internal sealed class StoreInitializer(IPortcullisStore store, IOptions<Portcull
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await store.InitializeAsync(cancellationToken);
+        try
+        {
+            await store.InitializeAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is not (OperationCanceledException or StoreUnavailableException))
+        {
+            // Name the key to fix and where the store was looked for; never the connection string itself (it may hold a password).
+            var configured = options.Value.Store;
+            throw new StoreUnavailableException(
+                $"{PortcullisOptions.SectionName}:Store:ConnectionString: the {configured.Kind} store at {StoreRegistration.Describe(configured)} "
+                + $"could not be reached or initialised ({exception.GetType().Name}: {exception.Message}).",
+                exception);
+        }
+
         await base.StartAsync(cancellationToken);
     }
 
