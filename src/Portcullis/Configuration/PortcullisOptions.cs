@@ -40,6 +40,8 @@ public sealed class PortcullisOptions
 
     public AuditOptions Audit { get; set; } = new();
 
+    public KeyProtectionOptions KeyProtection { get; set; } = new();
+
     /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
     public string? DataDirectory { get; set; }
 }

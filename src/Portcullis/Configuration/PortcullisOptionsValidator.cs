@@ -16,6 +16,7 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         ValidateOrigin(options, errors);
         ValidateProviders(options, errors);
         ValidateStore(options.Store, errors);
+        Vault.KeyRing.KeyProtectionValidation.Validate(options, errors);
         ValidateSession(options.Session, errors);
         ValidateApis(options, errors);
         if (!options.BasePath.StartsWith('/') || options.BasePath.EndsWith('/') || options.BasePath.Length < 2)
