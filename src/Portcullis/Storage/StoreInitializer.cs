@@ -16,6 +16,13 @@ internal sealed class StoreInitializer(IPortcullisStore store, IOptions<Portcull
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        await InitializeStoreAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Migrates the store; any failure becomes a <see cref="StoreUnavailableException"/> naming the configuration key.</summary>
+    public async Task InitializeStoreAsync(CancellationToken cancellationToken)
+    {
         try
         {
             await store.InitializeAsync(cancellationToken);
@@ -29,8 +36,6 @@ internal sealed class StoreInitializer(IPortcullisStore store, IOptions<Portcull
                 + $"could not be reached or initialised ({exception.GetType().Name}: {exception.Message}).",
                 exception);
         }
-
-        await base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
