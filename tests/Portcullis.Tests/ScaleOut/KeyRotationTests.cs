@@ -8,7 +8,7 @@ using Portcullis.Vault.KeyRing;
 namespace Portcullis.Tests.ScaleOut;
 
 /// <summary>Rotating the shared key ring while nodes serve traffic (issue 7): nobody is logged out, and <c>reencrypt</c> retires the old key.</summary>
-[Collection(SharedServicesCollection.Name)]
+[Collection(RunsAloneCollection.Name)]
 public sealed partial class KeyRotationTests
 {
     [Fact]

@@ -4,7 +4,7 @@ using Portcullis.Tests.Infrastructure;
 namespace Portcullis.Tests.ScaleOut;
 
 /// <summary>Three gateway processes behind nginx sharing PostgreSQL or Redis (issue 7).</summary>
-[Collection(SharedServicesCollection.Name)]
+[Collection(RunsAloneCollection.Name)]
 public sealed class ScaleOutTests
 {
     [Theory]
@@ -72,13 +72,14 @@ public sealed class ScaleOutTests
 }
 
 /// <summary>
-/// Tests that restart the shared PostgreSQL or Redis server run alone (xunit runs a non-parallel collection after the
-/// others), so the restart never hits another test.
+/// Tests that restart the shared PostgreSQL or Redis server, or run several gateway processes at once, run alone
+/// (xunit runs a non-parallel collection after the others): a restart never hits another test, and three gateway
+/// processes do not starve other tests' servers of the two cores.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ServiceRestartCollection
+public sealed class RunsAloneCollection
 {
-    public const string Name = "service restarts";
+    public const string Name = "runs alone";
 }
 
 /// <summary>Tests using the shared test servers heavily; they run one after the other to stay within two cores.</summary>

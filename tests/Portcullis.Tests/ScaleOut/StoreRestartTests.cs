@@ -5,7 +5,7 @@ using Portcullis.Tests.Infrastructure;
 namespace Portcullis.Tests.ScaleOut;
 
 /// <summary>The shared store restarts while the gateway serves traffic (issue 7): 503 while it is down, nothing lost.</summary>
-[Collection(ServiceRestartCollection.Name)]
+[Collection(RunsAloneCollection.Name)]
 public sealed class StoreRestartTests
 {
     [Theory]

@@ -5,12 +5,12 @@ using Portcullis.Tests.Infrastructure;
 namespace Portcullis.Tests.ScaleOut;
 
 /// <summary>Start-up against the shared stores: a clear error naming the key when the store is unreachable; <c>migrate</c>.</summary>
-[Collection(SharedServicesCollection.Name)]
+[Collection(RunsAloneCollection.Name)]
 public sealed class StoreStartupTests
 {
     [Theory]
     [InlineData("postgres", "Host=127.0.0.1;Port={0};Database=portcullis;Username=portcullis;Password=hunter2-secret")]
-    [InlineData("redis", "127.0.0.1:{0},password=hunter2-secret")]
+    [InlineData("redis", "127.0.0.1:{0},password=hunter2-secret,connectTimeout=1000")]
     public async Task AnUnreachableStoreStopsStartUpWithAMessageNamingTheKeyButNotThePassword(string kind, string connectionString)
     {
         var port = FreePort.Next(); // nothing listens there
