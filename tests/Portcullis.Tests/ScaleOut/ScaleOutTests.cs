@@ -54,12 +54,10 @@ public sealed class ScaleOutTests
         var storm = Enumerable.Range(0, 300).Select(i => GatewayCluster.CallAsync(http, cluster.Origin, cookie, $"storm-{i}")).ToList();
         await Task.Delay(30);
         cluster.Nodes[2].Kill();
-        var watch = System.Diagnostics.Stopwatch.StartNew();
         var statuses = await Task.WhenAll(storm.Append(first));
 
         Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
-        var events = await cluster.Idp.EventsAsync("token");
-        Assert.True(await cluster.RefreshCountAsync() == 1, $"{watch.Elapsed} {string.Join("\n", events.Select(e => e.ToString()))}");
+        Assert.Equal(1, await cluster.RefreshCountAsync());
         var refreshed = (await cluster.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
         Assert.True(await cluster.Idp.IsActiveAsync(refreshed.RefreshToken!)); // no reused refresh token revoked the grant
         for (var i = 0; i < 6; i++)
