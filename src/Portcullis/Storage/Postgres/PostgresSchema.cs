@@ -97,5 +97,16 @@ internal static class PostgresSchema
             xml text NOT NULL,
             created_at bigint NOT NULL);
         """,
+        // 2: identities (issue 5): a user may sign in with several providers; existing users keep their first identity.
+        """
+        CREATE TABLE identities (
+            provider text NOT NULL,
+            subject text NOT NULL,
+            user_id text NOT NULL REFERENCES users(id),
+            created_at bigint NOT NULL,
+            PRIMARY KEY (provider, subject));
+        CREATE INDEX identities_user ON identities(user_id);
+        INSERT INTO identities (provider, subject, user_id, created_at) SELECT provider, subject, id, created_at FROM users;
+        """,
     ];
 }

@@ -46,24 +46,59 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
 
     public async Task<UserRecord> GetOrCreateUserAsync(string provider, string subject, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        // Two statements on purpose: a concurrent insert that wins the conflict is visible to the second statement's
-        // snapshot (read committed), which a single CTE statement would not see.
+        if (await FindUserAsync(provider, subject, cancellationToken) is { } existing)
+        {
+            return existing;
+        }
+
+        // First sight: one command, one implicit transaction. Each statement takes a fresh snapshot (read committed), so
+        // when a concurrent first login wins the users row, the identities insert still sees it and does nothing.
         await ExecuteAsync(
-            "INSERT INTO users (id, provider, subject, created_at) VALUES (@id, @provider, @subject, @now) ON CONFLICT (provider, subject) DO NOTHING;",
+            """
+            INSERT INTO users (id, provider, subject, created_at) VALUES (@id, @provider, @subject, @now) ON CONFLICT (provider, subject) DO NOTHING;
+            INSERT INTO identities (provider, subject, user_id, created_at)
+            SELECT provider, subject, id, created_at FROM users WHERE provider = @provider AND subject = @subject
+            ON CONFLICT (provider, subject) DO NOTHING;
+            """,
             cancellationToken,
             Text("id", Identifiers.NewId()), Text("provider", provider), Text("subject", subject), Long("now", now.ToUnixTimeMilliseconds()));
-        return (await FindUserAsync(provider, subject, cancellationToken))!;
+        return await FindUserAsync(provider, subject, cancellationToken)
+            ?? throw new InvalidOperationException("The user just created could not be read back.");
     }
 
     public async Task<UserRecord?> FindUserAsync(string provider, string subject, CancellationToken cancellationToken)
     {
+        // Through identities, so a linked identity finds the user it was linked to.
         var users = await QueryAsync(
-            "SELECT id, created_at FROM users WHERE provider = @provider AND subject = @subject;",
+            "SELECT u.id, u.created_at FROM identities i JOIN users u ON u.id = i.user_id WHERE i.provider = @provider AND i.subject = @subject;",
             reader => new UserRecord(reader.GetString(0), provider, subject, FromUnix(reader.GetInt64(1))),
             cancellationToken,
             Text("provider", provider), Text("subject", subject));
         return users.Count == 1 ? users[0] : null;
     }
+
+    public async Task<IdentityLinkResult> LinkIdentityAsync(string userId, string provider, string subject, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // The primary key (provider, subject) decides races: only one user can ever hold an identity, and it never moves.
+        var inserted = await ExecuteAsync(
+            """
+            INSERT INTO identities (provider, subject, user_id, created_at)
+            SELECT @provider, @subject, id, @now FROM users WHERE id = @user
+            ON CONFLICT (provider, subject) DO NOTHING;
+            """,
+            cancellationToken,
+            Text("provider", provider), Text("subject", subject), Text("user", userId), Long("now", now.ToUnixTimeMilliseconds())) == 1;
+        var owner = (string?)await ScalarAsync(
+            "SELECT user_id FROM identities WHERE provider = @provider AND subject = @subject;", cancellationToken, Text("provider", provider), Text("subject", subject));
+        return owner != userId ? IdentityLinkResult.BelongsToAnotherUser : inserted ? IdentityLinkResult.Linked : IdentityLinkResult.AlreadyLinked;
+    }
+
+    public Task<IReadOnlyList<IdentityRecord>> GetIdentitiesAsync(string userId, CancellationToken cancellationToken) =>
+        QueryAsync(
+            "SELECT provider, subject, user_id, created_at FROM identities WHERE user_id = @user ORDER BY created_at, provider;",
+            reader => new IdentityRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), FromUnix(reader.GetInt64(3))),
+            cancellationToken,
+            Text("user", userId));
 
     public Task SaveLoginTransactionAsync(LoginTransactionRecord transaction, int maxPerBinding, DateTimeOffset now, CancellationToken cancellationToken) =>
         // Abandoned logins must not pile up: keep only the newest few per browser.

@@ -23,12 +23,27 @@ internal static class RedisScripts
 
         """;
 
-    // KEYS: user. ARGV: prefix, new id, created.
+    // KEYS: identity. ARGV: prefix, new id, created, provider, subject, identity name. Returns {user id, user created}.
     public const string GetOrCreateUser = """
-        local id = redis.call('HGET', KEYS[1], 'id')
-        if id then return {id, redis.call('HGET', KEYS[1], 'created')} end
-        redis.call('HSET', KEYS[1], 'id', ARGV[2], 'created', ARGV[3])
+        local user = redis.call('HGET', KEYS[1], 'user')
+        if user then return {user, redis.call('HGET', ARGV[1] .. 'user:' .. user, 'created')} end
+        redis.call('HSET', ARGV[1] .. 'user:' .. ARGV[2], 'created', ARGV[3], 'provider', ARGV[4], 'subject', ARGV[5])
+        redis.call('HSET', KEYS[1], 'user', ARGV[2], 'created', ARGV[3])
+        redis.call('SADD', ARGV[1] .. 'identities-of:' .. ARGV[2], ARGV[6])
         return {ARGV[2], ARGV[3]}
+        """;
+
+    // KEYS: identity. ARGV: prefix, user id, now, identity name. Returns 0 linked, 1 already linked, 2 someone else's (or no such user).
+    public const string LinkIdentity = """
+        local owner = redis.call('HGET', KEYS[1], 'user')
+        if owner then
+          if owner == ARGV[2] then return 1 end
+          return 2
+        end
+        if redis.call('EXISTS', ARGV[1] .. 'user:' .. ARGV[2]) == 0 then return 2 end
+        redis.call('HSET', KEYS[1], 'user', ARGV[2], 'created', ARGV[3])
+        redis.call('SADD', ARGV[1] .. 'identities-of:' .. ARGV[2], ARGV[4])
+        return 0
         """;
 
     // KEYS: login, logins-of-binding, login-seq, logins-by-expiry. ARGV: prefix, key, binding, data, expires, ttl, max.

@@ -56,14 +56,47 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
 
     public async Task<UserRecord> GetOrCreateUserAsync(string provider, string subject, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var result = (RedisResult[])(await EvalAsync(RedisScripts.GetOrCreateUser, [UserKey(provider, subject)], Identifiers.NewId(), Ms(now)))!;
+        var result = (RedisResult[])(await EvalAsync(
+            RedisScripts.GetOrCreateUser, [IdentityKey(provider, subject)], Identifiers.NewId(), Ms(now), provider, subject, IdentityName(provider, subject)))!;
         return new UserRecord((string)result[0]!, provider, subject, FromMs((long)result[1]));
     }
 
     public async Task<UserRecord?> FindUserAsync(string provider, string subject, CancellationToken cancellationToken)
     {
-        var values = await (await DatabaseAsync()).HashGetAsync(UserKey(provider, subject), ["id", "created"]);
-        return values[0].IsNull ? null : new UserRecord((string)values[0]!, provider, subject, FromMs((long)values[1]));
+        var database = await DatabaseAsync();
+        var userId = await database.HashGetAsync(IdentityKey(provider, subject), "user");
+        if (userId.IsNull)
+        {
+            return null;
+        }
+
+        var created = await database.HashGetAsync(Key("user:", (string)userId!), "created");
+        return created.IsNull ? null : new UserRecord((string)userId!, provider, subject, FromMs((long)created));
+    }
+
+    public async Task<IdentityLinkResult> LinkIdentityAsync(string userId, string provider, string subject, DateTimeOffset now, CancellationToken cancellationToken) =>
+        (int)await EvalAsync(RedisScripts.LinkIdentity, [IdentityKey(provider, subject)], userId, Ms(now), IdentityName(provider, subject)) switch
+        {
+            0 => IdentityLinkResult.Linked,
+            1 => IdentityLinkResult.AlreadyLinked,
+            _ => IdentityLinkResult.BelongsToAnotherUser,
+        };
+
+    public async Task<IReadOnlyList<IdentityRecord>> GetIdentitiesAsync(string userId, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync();
+        var identities = new List<IdentityRecord>();
+        foreach (var member in await database.SetMembersAsync(Key("identities-of:", userId)))
+        {
+            var (provider, subject) = ParseIdentityName((string)member!);
+            var created = await database.HashGetAsync(IdentityKey(provider, subject), "created");
+            if (!created.IsNull)
+            {
+                identities.Add(new IdentityRecord(provider, subject, userId, FromMs((long)created)));
+            }
+        }
+
+        return identities.OrderBy(i => i.CreatedAt).ThenBy(i => i.Provider, StringComparer.Ordinal).ToList();
     }
 
     public Task SaveLoginTransactionAsync(LoginTransactionRecord transaction, int maxPerBinding, DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -201,7 +234,16 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
     private RedisKey Key(string kind, string? id = null) => _prefix + kind + id;
 
     // Lengths make the composite keys unambiguous whatever characters a provider name or subject holds.
-    private RedisKey UserKey(string provider, string subject) => Key("user:", $"{provider.Length}:{provider}:{subject}");
+    private static string IdentityName(string provider, string subject) => $"{provider.Length}:{provider}:{subject}";
+
+    private static (string Provider, string Subject) ParseIdentityName(string name)
+    {
+        var separator = name.IndexOf(':', StringComparison.Ordinal);
+        var length = int.Parse(name.AsSpan(0, separator), System.Globalization.CultureInfo.InvariantCulture);
+        return (name.Substring(separator + 1, length), name[(separator + 2 + length)..]);
+    }
+
+    private RedisKey IdentityKey(string provider, string subject) => Key("identity:", IdentityName(provider, subject));
 
     private RedisKey GrantIndexKey(string userId, string provider) => Key("grant-of:", $"{userId}:{provider}");
 
