@@ -30,7 +30,9 @@ public static class TestServices
     public static async Task<string> CreatePostgresDatabaseAsync()
     {
         var name = "t_" + Guid.NewGuid().ToString("N")[..16];
-        await using (var connection = new NpgsqlConnection(PostgresConnectionString))
+        // Unpooled: a pooled connection would not survive the restart tests' server restart.
+        var admin = new NpgsqlConnectionStringBuilder(PostgresConnectionString) { Pooling = false }.ToString();
+        await using (var connection = new NpgsqlConnection(admin))
         {
             await connection.OpenAsync();
             await using var command = new NpgsqlCommand($"CREATE DATABASE {name};", connection);
