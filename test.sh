@@ -28,6 +28,20 @@ command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs np
 # Debian's Chromium: browser tests cannot download their own browser here.
 [ -x /usr/bin/chromium ] || apt_install chromium
 
+# Real PostgreSQL, Redis and nginx from Debian for the storage and multi-node tests (issue 7).
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || apt_install postgresql
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx-light
+# Debian starts the packaged services on their default ports; the tests run their own throwaway servers instead.
+for service in postgresql redis-server nginx; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then systemctl stop "$service" || true; fi
+done
+
+log "Starting PostgreSQL and Redis on loopback (throwaway data directory)"
+services_env=$(tests/services/services.sh start)
+eval "$services_env"
+trap 'tests/services/services.sh stop || true' EXIT
+
 log "Installing the test identity provider (npm oidc-provider)"
 (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -3,6 +3,11 @@ using Portcullis.Gateway;
 
 try
 {
+    if (GatewayCommands.IsCommand(args))
+    {
+        return await GatewayCommands.RunAsync(args);
+    }
+
     var app = GatewayApp.Create(args);
     await app.RunAsync();
     return 0;

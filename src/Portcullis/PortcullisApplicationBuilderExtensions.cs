@@ -29,6 +29,7 @@ public static class PortcullisApplicationBuilderExtensions
             }, context);
             return next(context);
         });
+        app.UseMiddleware<StoreUnavailableMiddleware>();
         app.UseRouting();
         app.UseRateLimiter();
         return app;

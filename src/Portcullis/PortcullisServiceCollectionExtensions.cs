@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,7 +36,7 @@ public static class PortcullisServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
 
         AddVault(services);
-        services.TryAddSingleton<IPortcullisStore>(provider => new Storage.Sqlite.SqliteStore(StorePaths.ResolveConnectionString(provider)));
+        StoreRegistration.Add(services);
         services.AddHostedService<StoreInitializer>();
 
         services.TryAddSingleton<ProviderRegistry>();
@@ -68,19 +67,11 @@ public static class PortcullisServiceCollectionExtensions
     private static void AddVault(IServiceCollection services)
     {
         DataProtectionSetup.Configure(services);
-        services.AddOptions<KeyManagementOptions>()
-            .Configure<IServiceProvider>((keyManagement, provider) =>
-            {
-                // Beside the store by default, so a restart (or a copy of the data folder) keeps every session readable.
-                var directory = StorePaths.KeyRingDirectory(provider);
-                DataProtectionSetup.CreatePrivateDirectory(directory);
-                var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
-                keyManagement.XmlRepository = new FileSystemXmlRepository(new DirectoryInfo(directory), loggerFactory);
-                Diagnostics.Log.KeyRingUnprotected(loggerFactory.CreateLogger("Portcullis.Vault"), directory);
-            });
-        services.TryAddSingleton(p => new RecordProtector<TokenSet>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.Tokens, VaultJsonContext.Default.TokenSet));
-        services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, VaultJsonContext.Default.SessionData));
-        services.TryAddSingleton(p => new RecordProtector<LoginTransactionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.LoginTransaction, VaultJsonContext.Default.LoginTransactionData));
-        services.TryAddSingleton(p => new RecordProtector<PendingToken>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.PendingRevocation, VaultJsonContext.Default.PendingToken));
+        Vault.KeyRing.KeyRingSetup.Configure(services);
+        services.TryAddSingleton<Vault.KeyRing.Reencryptor>();
+        services.TryAddSingleton(p => new RecordProtector<TokenSet>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.Tokens, VaultJsonContext.Default.TokenSet, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, VaultJsonContext.Default.SessionData, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton(p => new RecordProtector<LoginTransactionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.LoginTransaction, VaultJsonContext.Default.LoginTransactionData, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton(p => new RecordProtector<PendingToken>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.PendingRevocation, VaultJsonContext.Default.PendingToken, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
     }
 }

@@ -40,6 +40,8 @@ public sealed class PortcullisOptions
 
     public AuditOptions Audit { get; set; } = new();
 
+    public KeyProtectionOptions KeyProtection { get; set; } = new();
+
     /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
     public string? DataDirectory { get; set; }
 }
@@ -122,16 +124,28 @@ public static class ClientAuthenticationMethods
 
 public sealed class StoreOptions
 {
-    /// <summary><c>sqlite</c>. The default value is <c>sqlite</c>.</summary>
+    /// <summary>
+    /// <c>sqlite</c> (embedded, one node), <c>postgres</c> or <c>redis</c> (shared by several nodes).
+    /// The default value is <c>sqlite</c>.
+    /// </summary>
     public string Kind { get; set; } = StoreKinds.Sqlite;
 
-    /// <summary>The default value is <c>Data Source=data/portcullis.db</c> (relative to the content root).</summary>
+    /// <summary>
+    /// SQLite: <c>Data Source=PATH</c>; PostgreSQL: an Npgsql connection string (<c>Host=…;Database=…;Username=…</c>);
+    /// Redis: a StackExchange.Redis configuration (<c>host:port,password=…</c>). Usually given by the environment
+    /// (<c>Portcullis__Store__ConnectionString</c>). The default value is <c>Data Source=data/portcullis.db</c>.
+    /// </summary>
     public string ConnectionString { get; set; } = "Data Source=data/portcullis.db";
+
+    /// <summary>Redis only: prefix of every key, so several deployments can share one server. The default value is <c>portcullis:</c>.</summary>
+    public string KeyPrefix { get; set; } = "portcullis:";
 }
 
 public static class StoreKinds
 {
     public const string Sqlite = "sqlite";
+    public const string Postgres = "postgres";
+    public const string Redis = "redis";
 }
 
 public sealed class SessionOptions

@@ -16,6 +16,7 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         ValidateOrigin(options, errors);
         ValidateProviders(options, errors);
         ValidateStore(options.Store, errors);
+        Vault.KeyRing.KeyProtectionValidation.Validate(options, errors);
         ValidateSession(options.Session, errors);
         ValidateApis(options, errors);
         if (!options.BasePath.StartsWith('/') || options.BasePath.EndsWith('/') || options.BasePath.Length < 2)
@@ -177,14 +178,18 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
 
     private static void ValidateStore(StoreOptions store, List<string> errors)
     {
-        if (store.Kind != StoreKinds.Sqlite)
+        if (store.Kind is not (StoreKinds.Sqlite or StoreKinds.Postgres or StoreKinds.Redis))
         {
-            errors.Add($"{Root}:Store:Kind '{store.Kind}' is unknown; supported: {StoreKinds.Sqlite}.");
+            errors.Add($"{Root}:Store:Kind '{store.Kind}' is unknown; supported: {StoreKinds.Sqlite}, {StoreKinds.Postgres}, {StoreKinds.Redis}.");
         }
 
         if (string.IsNullOrWhiteSpace(store.ConnectionString))
         {
             errors.Add($"{Root}:Store:ConnectionString is required.");
+        }
+        else if (Storage.StoreRegistration.ConnectionStringProblem(store) is { } problem)
+        {
+            errors.Add($"{Root}:Store:ConnectionString is not a valid {store.Kind} connection string: {problem}");
         }
     }
 

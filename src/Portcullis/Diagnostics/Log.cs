@@ -74,6 +74,21 @@ internal static partial class Log
     [LoggerMessage(1402, LogLevel.Error, "Writing the audit entry '{AuditEvent}' failed: {Error}.", EventName = "AuditWriteFailed")]
     public static partial void AuditWriteFailed(ILogger logger, string auditEvent, string error);
 
+    [LoggerMessage(4000, LogLevel.Warning, "The store could not be reached while answering {Method} {Path}: {Error}; answered 503.", EventName = "StoreUnavailable")]
+    public static partial void StoreUnavailable(ILogger logger, string method, string path, string error);
+
+    [LoggerMessage(4001, LogLevel.Information, "Created Data Protection key {KeyId}, active from {ActivationDate}.", EventName = "KeyCreated")]
+    public static partial void KeyCreated(ILogger logger, Guid keyId, DateTimeOffset activationDate);
+
+    [LoggerMessage(4002, LogLevel.Information, "Re-encrypted {Count} stored value(s) of kind {Kind} with the current key.", EventName = "Reencrypted")]
+    public static partial void Reencrypted(ILogger logger, string kind, int count);
+
+    [LoggerMessage(4003, LogLevel.Information, "The shared key ring changed; reloading it.", EventName = "KeyRingChanged")]
+    public static partial void KeyRingChanged(ILogger logger);
+
+    [LoggerMessage(4004, LogLevel.Warning, "Watching the shared key ring failed: {Error}; trying again later.", EventName = "KeyRingWatchFailed")]
+    public static partial void KeyRingWatchFailed(ILogger logger, string error);
+
     [LoggerMessage(1403, LogLevel.Error, "Background revocation work failed: {Error}; trying again later.", EventName = "RevocationWorkFailed")]
     public static partial void RevocationWorkFailed(ILogger logger, string error);
 

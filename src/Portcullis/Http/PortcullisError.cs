@@ -28,6 +28,10 @@ public sealed record PortcullisError(int StatusCode, string Code, string Message
     public static PortcullisError RefreshUnavailable { get; } =
         new(503, "provider_unavailable", "The identity provider could not be reached to renew access. Try again shortly.") { RetryAfterSeconds = 5 };
 
+    /// <summary>The shared store is unreachable (restart, failover): nothing was changed and the session is kept; retry shortly.</summary>
+    public static PortcullisError StoreUnavailable { get; } =
+        new(503, "store_unavailable", "The gateway's storage is temporarily unavailable. Try again shortly.") { RetryAfterSeconds = 2 };
+
     public static PortcullisError UpstreamUnavailable { get; } =
         new(502, "upstream_unavailable", "The API could not be reached.");
 

@@ -16,8 +16,26 @@ internal sealed class StoreInitializer(IPortcullisStore store, IOptions<Portcull
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await store.InitializeAsync(cancellationToken);
+        await InitializeStoreAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Migrates the store; any failure becomes a <see cref="StoreUnavailableException"/> naming the configuration key.</summary>
+    public async Task InitializeStoreAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.InitializeAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is not (OperationCanceledException or StoreUnavailableException))
+        {
+            // Name the key to fix and where the store was looked for; never the connection string itself (it may hold a password).
+            var configured = options.Value.Store;
+            throw new StoreUnavailableException(
+                $"{PortcullisOptions.SectionName}:Store:ConnectionString: the {configured.Kind} store at {StoreRegistration.Describe(configured)} "
+                + $"could not be reached or initialised ({exception.GetType().Name}: {exception.Message}).",
+                exception);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -200,10 +200,30 @@ internal sealed class AccessTokenService(
             response.Scope ?? tokens.Scope,
             now,
             _skew);
-        var saved = await store.SaveGrantAsync(grants.NextVersion(grant, refreshed, now), grant.Version, CancellationToken.None);
+        var saved = await SaveRefreshedAsync(grants.NextVersion(grant, refreshed, now), grant.Version);
         await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,
             detail: saved ? (response.RefreshToken is null ? "refresh token kept" : "refresh token rotated") : "lost a write race");
         return saved ? refreshed.AccessToken : PortcullisError.RefreshUnavailable;
+    }
+
+    /// <summary>
+    /// The provider has already rotated the refresh token: losing this write would lose the grant. A store that is
+    /// briefly unreachable (restart, failover) is retried for as long as this node holds the refresh lease.
+    /// </summary>
+    private async Task<bool> SaveRefreshedAsync(GrantRecord next, long expectedVersion)
+    {
+        var deadline = time.GetUtcNow() + _leaseDuration;
+        while (true)
+        {
+            try
+            {
+                return await store.SaveGrantAsync(next, expectedVersion, CancellationToken.None);
+            }
+            catch (Exception exception) when (StoreFailures.IsUnavailable(exception) && time.GetUtcNow() < deadline)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), time);
+            }
+        }
     }
 
     /// <summary><c>invalid_grant</c>: the provider no longer honours this grant, so neither do we (SECURITY.md item 26).</summary>

@@ -10,7 +10,8 @@ namespace Portcullis.Vault;
 /// the Data Protection purpose chain (and so of the AES-GCM additional data), so a ciphertext copied into another
 /// row does not decrypt there (SECURITY.md item 20).
 /// </summary>
-internal sealed class RecordProtector<T>(IDataProtectionProvider provider, string purpose, JsonTypeInfo<T> typeInfo)
+internal sealed class RecordProtector<T>(
+    IDataProtectionProvider provider, string purpose, JsonTypeInfo<T> typeInfo, KeyRing.KeyRingChangeSignal? keyRingChanged = null)
     where T : class
 {
     private readonly IDataProtector _root = provider.CreateProtector(purpose);
@@ -20,6 +21,29 @@ internal sealed class RecordProtector<T>(IDataProtectionProvider provider, strin
 
     /// <summary>Null when the ciphertext was tampered with, belongs to another record, or its key is gone.</summary>
     public T? Unprotect(byte[] ciphertext, string recordKey)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(_root.CreateProtector(recordKey).Unprotect(ciphertext), typeInfo);
+        }
+        catch (CryptographicException) when (keyRingChanged is not null)
+        {
+            // Perhaps another node encrypted this under a key it added a moment ago: reload the shared ring (at most
+            // once a second, whatever forged values arrive) and retry once.
+            keyRingChanged.TryTrigger();
+            return UnprotectOnce(ciphertext, recordKey);
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private T? UnprotectOnce(byte[] ciphertext, string recordKey)
     {
         try
         {

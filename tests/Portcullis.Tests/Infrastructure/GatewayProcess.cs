@@ -111,7 +111,7 @@ public sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>The gateway built in the same configuration (Debug/Release) as the test assembly.</summary>
-    private static string GatewayBinary()
+    internal static string GatewayBinary()
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
             ? "Debug"

@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Portcullis.Storage;
+
+namespace Portcullis.Http;
+
+/// <summary>
+/// Turns "the store is unreachable" in any request into 503 <c>store_unavailable</c> with <c>Retry-After</c>, in one
+/// place: not a 500, and not a logout, since the session may well still exist once the store is back (issue 7).
+/// </summary>
+internal sealed class StoreUnavailableMiddleware(RequestDelegate next, ILogger<StoreUnavailableMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception exception) when (StoreFailures.IsUnavailable(exception) && !context.Response.HasStarted)
+        {
+            Diagnostics.Log.StoreUnavailable(logger, context.Request.Method, context.Request.Path.Value ?? "/", exception.GetType().Name);
+            context.Response.Clear();
+            await ErrorResponses.Json(PortcullisError.StoreUnavailable).ExecuteAsync(context);
+        }
+    }
+}

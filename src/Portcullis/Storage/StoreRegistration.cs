@@ -1,0 +1,72 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Portcullis.Configuration;
+using Portcullis.Storage.Postgres;
+using Portcullis.Storage.Redis;
+using Portcullis.Storage.Sqlite;
+
+namespace Portcullis.Storage;
+
+/// <summary>Chooses the store backend from <c>Portcullis:Store:Kind</c>.</summary>
+internal static class StoreRegistration
+{
+    public static void Add(IServiceCollection services)
+    {
+        services.TryAddSingleton<IPortcullisStore>(provider =>
+        {
+            var store = provider.GetRequiredService<IOptions<PortcullisOptions>>().Value.Store;
+            return store.Kind switch
+            {
+                StoreKinds.Postgres => new PostgresStore(NpgsqlDataSource.Create(store.ConnectionString)),
+                StoreKinds.Redis => new RedisStore(store.ConnectionString, store.KeyPrefix),
+                _ => new SqliteStore(StorePaths.ResolveConnectionString(provider)),
+            };
+        });
+    }
+
+    /// <summary>Why the connection string cannot be parsed for its store kind, or null when it can (the validator names the key).</summary>
+    public static string? ConnectionStringProblem(StoreOptions store)
+    {
+        try
+        {
+            switch (store.Kind)
+            {
+                case StoreKinds.Postgres:
+                    _ = new NpgsqlConnectionStringBuilder(store.ConnectionString);
+                    break;
+                case StoreKinds.Redis:
+                    _ = StackExchange.Redis.ConfigurationOptions.Parse(store.ConnectionString);
+                    break;
+                case StoreKinds.Sqlite:
+                    _ = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(store.ConnectionString);
+                    break;
+            }
+
+            return null;
+        }
+        catch (ArgumentException exception)
+        {
+            return exception.Message;
+        }
+    }
+
+    /// <summary>Where the store is, for messages: host and port or file, never a password.</summary>
+    public static string Describe(StoreOptions store)
+    {
+        try
+        {
+            return store.Kind switch
+            {
+                StoreKinds.Postgres => new NpgsqlConnectionStringBuilder(store.ConnectionString) is var pg ? $"{pg.Host}:{pg.Port}/{pg.Database}" : "",
+                StoreKinds.Redis => string.Join(",", StackExchange.Redis.ConfigurationOptions.Parse(store.ConnectionString).EndPoints),
+                _ => new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(store.ConnectionString).DataSource,
+            };
+        }
+        catch (ArgumentException)
+        {
+            return "(unparsable)";
+        }
+    }
+}

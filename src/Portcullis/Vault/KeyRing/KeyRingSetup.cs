@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Portcullis.Configuration;
+using Portcullis.Storage;
+using Portcullis.Storage.Postgres;
+using Portcullis.Storage.Redis;
+
+namespace Portcullis.Vault.KeyRing;
+
+/// <summary>
+/// Puts the Data Protection key ring where the store is (files beside SQLite, the PostgreSQL or Redis store itself),
+/// encrypts its keys with the master key when one is configured, rotates them every <c>RotationInterval</c>, and
+/// reloads it when another node adds a key (docs/adr/0013).
+/// </summary>
+internal static class KeyRingSetup
+{
+    public static void Configure(IServiceCollection services)
+    {
+        services.TryAddSingleton<KeyRingChangeSignal>();
+        services.AddHostedService<KeyRingWatcher>();
+        services.AddOptions<KeyManagementOptions>()
+            .Configure<IServiceProvider>((keyManagement, provider) =>
+            {
+                var options = provider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
+                var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
+                keyManagement.XmlRepository = Repository(provider, options, loggerFactory);
+                keyManagement.NewKeyLifetime = options.KeyProtection.RotationInterval;
+                if (MasterKey.TryDecode(options.KeyProtection.MasterKey) is not null)
+                {
+                    keyManagement.XmlEncryptor = new MasterKeyXmlEncryptor(MasterKeyXmlEncryptor.FromOptions(options));
+                }
+            });
+        DecorateKeyManager(services);
+    }
+
+    private static ISharedKeyRingRepository Repository(IServiceProvider provider, PortcullisOptions options, ILoggerFactory loggerFactory)
+    {
+        switch (provider.GetRequiredService<IPortcullisStore>())
+        {
+            case PostgresStore postgres:
+                return new PostgresXmlRepository(postgres);
+            case RedisStore redis:
+                return new RedisXmlRepository(redis);
+            default:
+                // Beside the store by default, so a restart (or a copy of the data folder) keeps every session readable.
+                var directory = StorePaths.KeyRingDirectory(provider);
+                DataProtectionSetup.CreatePrivateDirectory(directory);
+                if (options.KeyProtection.MasterKey is null)
+                {
+                    Diagnostics.Log.KeyRingUnprotected(loggerFactory.CreateLogger("Portcullis.Vault"), directory);
+                }
+
+                return new DirectoryKeyRingRepository(new DirectoryInfo(directory), loggerFactory);
+        }
+    }
+
+    /// <summary>Wraps the key manager Data Protection registered, keeping its own construction.</summary>
+    private static void DecorateKeyManager(IServiceCollection services)
+    {
+        var registered = services.LastOrDefault(d => d.ServiceType == typeof(IKeyManager));
+        if (registered is null || registered.ImplementationType == typeof(SharedKeyRingManager))
+        {
+            return;
+        }
+
+        services.Remove(registered);
+        services.AddSingleton<IKeyManager>(provider =>
+        {
+            var inner = registered.ImplementationInstance as IKeyManager
+                ?? registered.ImplementationFactory?.Invoke(provider) as IKeyManager
+                ?? (IKeyManager)ActivatorUtilities.CreateInstance(provider, registered.ImplementationType!);
+            return new SharedKeyRingManager(inner, provider.GetRequiredService<KeyRingChangeSignal>());
+        });
+    }
+}

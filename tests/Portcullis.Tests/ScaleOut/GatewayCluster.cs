@@ -1,0 +1,101 @@
+using System.Net;
+using System.Security.Cryptography;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.ScaleOut;
+
+/// <summary>
+/// Several gateway processes behind nginx on loopback, sharing one PostgreSQL database or one Redis key space (and so
+/// one key ring) and nothing else, with the real test IdP and a recording upstream.
+/// </summary>
+public sealed class GatewayCluster : IAsyncDisposable
+{
+    private readonly string _directory;
+
+    private GatewayCluster(TestIdp idp, RecordingUpstream upstream, NginxBalancer balancer, List<GatewayProcess> nodes, Dictionary<string, string?> settings, string directory)
+    {
+        Idp = idp;
+        Upstream = upstream;
+        Balancer = balancer;
+        Nodes = nodes;
+        Settings = settings;
+        _directory = directory;
+    }
+
+    public TestIdp Idp { get; }
+
+    public RecordingUpstream Upstream { get; }
+
+    public NginxBalancer Balancer { get; }
+
+    public List<GatewayProcess> Nodes { get; }
+
+    public Dictionary<string, string?> Settings { get; }
+
+    public string Origin => Balancer.Origin;
+
+    /// <summary>Store settings for <paramref name="kind"/> on the test servers: a fresh database or key prefix, a fresh master key.</summary>
+    public static async Task<Dictionary<string, string?>> StoreSettingsAsync(string kind) => new()
+    {
+        ["Portcullis:Store:Kind"] = kind,
+        ["Portcullis:Store:ConnectionString"] = kind == "postgres" ? await TestServices.CreatePostgresDatabaseAsync() : TestServices.RedisConfiguration,
+        ["Portcullis:Store:KeyPrefix"] = TestServices.NewRedisPrefix(),
+        ["Portcullis:KeyProtection:MasterKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+        ["Portcullis:KeyProtection:RefreshInterval"] = "00:00:01",
+    };
+
+    public static async Task<GatewayCluster> StartAsync(string storeKind, int nodeCount = 3, int accessTokenTtl = 120)
+    {
+        var publicPort = FreePort.Next();
+        var directory = Directory.CreateTempSubdirectory("portcullis-cluster-").FullName;
+        var upstream = await RecordingUpstream.StartAsync();
+        var idp = await TestIdp.StartAsync([$"http://localhost:{publicPort}"], accessTokenTtl: accessTokenTtl);
+        var settings = GatewayHost.DefaultSettings(publicPort, idp, directory);
+        TestStack.OrdersRoute(upstream.Url)(settings);
+        foreach (var (key, value) in await StoreSettingsAsync(storeKind))
+        {
+            settings[key] = value;
+        }
+
+        // The first node migrates the schema and creates the key ring; the others join it, as in a rolling start.
+        var ports = Enumerable.Range(0, nodeCount).Select(_ => FreePort.Next()).ToArray();
+        var nodes = new List<GatewayProcess> { await GatewayProcess.StartAsync(settings, ports[0], directory) };
+        nodes.AddRange(await Task.WhenAll(ports.Skip(1).Select(port => GatewayProcess.StartAsync(settings, port, directory))));
+        var balancer = await NginxBalancer.StartAsync(publicPort, ports);
+        return new GatewayCluster(idp, upstream, balancer, nodes, settings, directory);
+    }
+
+    /// <summary>An API call with the session cookie, through <paramref name="origin"/> (the balancer or one node).</summary>
+    public static async Task<HttpStatusCode> CallAsync(HttpClient http, string origin, string cookie, string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{origin}/api/orders/{path}");
+        request.Headers.Add("Cookie", $"__Host-portcullis={cookie}");
+        request.Headers.Add("X-CSRF", "1");
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    public async Task<int> RefreshCountAsync() =>
+        (await Idp.EventsAsync("token")).Count(e => e.GetProperty("grant_type").GetString() == "refresh_token");
+
+    public string Logs => string.Concat(Nodes.Select(n => n.Output));
+
+    public async ValueTask DisposeAsync()
+    {
+        await Balancer.DisposeAsync();
+        foreach (var node in Nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        await Idp.DisposeAsync();
+        await Upstream.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

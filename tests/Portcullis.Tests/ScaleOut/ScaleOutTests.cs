@@ -1,0 +1,88 @@
+using System.Net;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.ScaleOut;
+
+/// <summary>Three gateway processes behind nginx sharing PostgreSQL or Redis (issue 7).</summary>
+[Collection(RunsAloneCollection.Name)]
+public sealed class ScaleOutTests
+{
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("redis")]
+    public async Task ThreeNodesBehindNginxShareSessionsAndRefreshOnceUnderA300RequestStorm(string storeKind)
+    {
+        // Access tokens live 6 s; a refresh is due after 3 s (half the lifetime).
+        await using var cluster = await GatewayCluster.StartAsync(storeKind, accessTokenTtl: 6);
+        using var browser = new BrowserClient();
+        // Through the balancer: login and callback may land on different nodes.
+        await browser.LoginAsync(cluster.Origin);
+        var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+        using var http = new HttpClient();
+        foreach (var node in cluster.Nodes)
+        {
+            Assert.Equal(HttpStatusCode.OK, await GatewayCluster.CallAsync(http, node.Origin, cookie, $"direct-{node.Port}"));
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{node.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        }
+
+        Assert.Equal(0, await cluster.RefreshCountAsync());
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => GatewayCluster.CallAsync(http, cluster.Origin, cookie, $"storm-{i}")));
+
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.Equal(1, await cluster.RefreshCountAsync());
+        var refreshed = (await cluster.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        Assert.True(await cluster.Idp.IsActiveAsync(refreshed.RefreshToken!));
+        Assert.All(cluster.Upstream.Requests.TakeLast(300), r => Assert.Equal($"Bearer {refreshed.AccessToken}", r.Headers["Authorization"]));
+        Assert.All(await cluster.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, cluster.Logs));
+        Assert.DoesNotContain(cookie, cluster.Logs);
+    }
+
+    [Fact]
+    public async Task KillingANodeDuringARefreshStormLosesNoSessionAndNoGrant()
+    {
+        // Access tokens live 12 s, due after 6 s: long enough that the slowed-down storm cannot outlive the refreshed token.
+        await using var cluster = await GatewayCluster.StartAsync("postgres", accessTokenTtl: 12);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(cluster.Origin);
+        var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+        using var http = new HttpClient();
+        await Task.Delay(TimeSpan.FromSeconds(6.5));
+
+        // Node 0 starts the refresh; the storm spreads over all three; node 2 dies while requests wait on it.
+        var first = GatewayCluster.CallAsync(http, cluster.Nodes[0].Origin, cookie, "first");
+        var storm = Enumerable.Range(0, 300).Select(i => GatewayCluster.CallAsync(http, cluster.Origin, cookie, $"storm-{i}")).ToList();
+        await Task.Delay(30);
+        cluster.Nodes[2].Kill();
+        var statuses = await Task.WhenAll(storm.Append(first));
+
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.Equal(1, await cluster.RefreshCountAsync());
+        var refreshed = (await cluster.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        Assert.True(await cluster.Idp.IsActiveAsync(refreshed.RefreshToken!)); // no reused refresh token revoked the grant
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, await GatewayCluster.CallAsync(http, cluster.Origin, cookie, $"after-{i}"));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{cluster.Origin}/bff/user", BrowserClient.Csrf)).Status);
+    }
+}
+
+/// <summary>
+/// Tests that restart the shared PostgreSQL or Redis server, or run several gateway processes at once, run alone
+/// (xunit runs a non-parallel collection after the others): a restart never hits another test, and three gateway
+/// processes do not starve other tests' servers of the two cores.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class RunsAloneCollection
+{
+    public const string Name = "runs alone";
+}
+
+/// <summary>Tests using the shared test servers heavily; they run one after the other to stay within two cores.</summary>
+[CollectionDefinition(Name)]
+public sealed class SharedServicesCollection
+{
+    public const string Name = "shared services";
+}
