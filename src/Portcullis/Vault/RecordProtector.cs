@@ -9,18 +9,59 @@ namespace Portcullis.Vault;
 /// Authenticated encryption of one kind of record, bound to the record it belongs to: the record's key is part of
 /// the Data Protection purpose chain (and so of the AES-GCM additional data), so a ciphertext copied into another
 /// row does not decrypt there (SECURITY.md item 20).
+/// <para>
+/// Every authenticated request decrypts its session and its grant. A successful decryption is remembered for a few
+/// minutes under the record key together with the exact ciphertext, so the same bytes in the same row are not
+/// decrypted again: a changed, copied or tampered ciphertext never matches and goes through Data Protection.
+/// </para>
 /// </summary>
 internal sealed class RecordProtector<T>(
     IDataProtectionProvider provider, string purpose, JsonTypeInfo<T> typeInfo, KeyRing.KeyRingChangeSignal? keyRingChanged = null)
     where T : class
 {
-    private readonly IDataProtector _root = provider.CreateProtector(purpose);
+    private const int MemoCapacity = 50_000;
+    private static readonly long MemoLifetimeMs = (long)TimeSpan.FromMinutes(5).TotalMilliseconds;
 
-    public byte[] Protect(T value, string recordKey) =>
-        _root.CreateProtector(recordKey).Protect(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo));
+    private readonly IDataProtector _root = provider.CreateProtector(purpose);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Remembered> _memo = new(StringComparer.Ordinal);
+
+    public byte[] Protect(T value, string recordKey)
+    {
+        var ciphertext = _root.CreateProtector(recordKey).Protect(JsonSerializer.SerializeToUtf8Bytes(value, typeInfo));
+        Remember(recordKey, ciphertext, value);
+        return ciphertext;
+    }
 
     /// <summary>Null when the ciphertext was tampered with, belongs to another record, or its key is gone.</summary>
     public T? Unprotect(byte[] ciphertext, string recordKey)
+    {
+        if (_memo.TryGetValue(recordKey, out var remembered)
+            && remembered.ExpiresAtMs > Environment.TickCount64
+            && CryptographicOperations.FixedTimeEquals(remembered.Ciphertext, ciphertext))
+        {
+            return remembered.Value;
+        }
+
+        var value = Decrypt(ciphertext, recordKey);
+        if (value is not null)
+        {
+            Remember(recordKey, ciphertext, value);
+        }
+
+        return value;
+    }
+
+    private void Remember(string recordKey, byte[] ciphertext, T value)
+    {
+        if (_memo.Count >= MemoCapacity)
+        {
+            _memo.Clear(); // crude but bounded; the next requests simply decrypt again
+        }
+
+        _memo[recordKey] = new Remembered((byte[])ciphertext.Clone(), value, Environment.TickCount64 + MemoLifetimeMs);
+    }
+
+    private T? Decrypt(byte[] ciphertext, string recordKey)
     {
         try
         {
@@ -58,4 +99,6 @@ internal sealed class RecordProtector<T>(
             return null;
         }
     }
+
+    private sealed record Remembered(byte[] Ciphertext, T Value, long ExpiresAtMs);
 }

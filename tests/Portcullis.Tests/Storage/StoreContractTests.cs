@@ -397,7 +397,9 @@ public abstract class StoreContractTests : IAsyncLifetime
 
         var removed = await Store.DeleteExpiredAsync(Now + 2 * second, Now - TimeSpan.FromMinutes(1), default);
 
-        Assert.True(removed >= 4, $"removed {removed}");
+        // Redis may already have dropped the expired session by its own TTL, so the count is only a lower bound;
+        // the checks below are the contract.
+        Assert.True(removed >= 3, $"removed {removed}");
         Assert.Null(await Store.GetSessionAsync("expired", Now, default)); // gone, not merely filtered
         Assert.NotNull(await Store.GetSessionAsync("live", Now, default));
         Assert.Null(await Store.TakeLoginTransactionAsync("t-expired", "b", Now, default));
