@@ -30,7 +30,7 @@ public static class PortcullisEndpointRouteBuilderExtensions
             SecurityHeaders.NoStore(context.HttpContext.Response);
             var guard = context.HttpContext.RequestServices.GetRequiredService<CsrfGuard>();
             return guard.Check(context.HttpContext.Request) is { } error ? ErrorResponses.Json(error) : await next(context);
-        });
+        }).RequireCors(PortcullisCors.PolicyName);
         json.MapGet("/user", UserEndpoints.UserAsync);
         json.MapPost("/logout", UserEndpoints.LogoutAsync);
         json.MapGet("/sessions", SessionEndpoints.ListAsync);
@@ -54,11 +54,11 @@ public static class PortcullisEndpointRouteBuilderExtensions
     {
         foreach (var (name, api) in options.Apis)
         {
-            var route = ApiRoute.From(name, api);
+            var route = ApiRoute.From(name, api, options);
             RequestDelegate forward = context => context.RequestServices.GetRequiredService<ApiProxy>().ForwardAsync(context, route);
             // Routing matches the decoded, normalised path only; the query never takes part (SECURITY.md item 31).
-            endpoints.Map(route.PathPrefix, forward).WithMetadata(route);
-            endpoints.Map(route.PathPrefix + "/{**rest}", forward).WithMetadata(route);
+            endpoints.Map(route.PathPrefix, forward).WithMetadata(route).RequireCors(PortcullisCors.PolicyName);
+            endpoints.Map(route.PathPrefix + "/{**rest}", forward).WithMetadata(route).RequireCors(PortcullisCors.PolicyName);
         }
     }
 }

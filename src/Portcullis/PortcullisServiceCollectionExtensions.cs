@@ -57,10 +57,13 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<LogoutTokenValidator>();
         services.TryAddSingleton(p => new Audit.AuditLog(
             p.GetRequiredService<IPortcullisStore>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Audit.AuditLog>>()));
+        services.TryAddSingleton<ClientTokenService>();
         services.TryAddSingleton<CsrfGuard>();
         LoginRateLimiting.Add(services);
         services.AddHttpForwarder();
         services.TryAddSingleton<ApiProxy>();
+        Authorization.PortcullisAuthenticationSetup.Add(services);
+        PortcullisCors.Add(services);
         return new PortcullisBuilder(services);
     }
 

@@ -44,6 +44,12 @@ public sealed class PortcullisOptions
 
     /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
     public string? DataDirectory { get; set; }
+
+    /// <summary>
+    /// Addresses (<c>10.0.0.5</c>) or networks (<c>10.0.0.0/8</c>) of reverse proxies in front of the gateway whose
+    /// <c>X-Forwarded-For</c> / <c>X-Forwarded-Proto</c> are believed. From anyone else they are ignored. The default value is none.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
 }
 
 /// <summary>One identity provider the gateway signs users in with.</summary>
@@ -207,7 +213,11 @@ public sealed class CsrfOptions
     /// <summary>The header every API and <c>/bff</c> JSON request must carry with value <c>1</c>. The default value is <c>X-CSRF</c>.</summary>
     public string HeaderName { get; set; } = "X-CSRF";
 
-    /// <summary>Other origins allowed to call the gateway with credentials (CORS).</summary>
+    /// <summary>
+    /// Other origins (e.g. <c>https://app.example.com</c>) allowed to call the gateway with credentials: they pass the
+    /// origin check and get CORS headers (<c>Access-Control-Allow-Origin</c> with that exact origin and
+    /// <c>Allow-Credentials: true</c>). One list for both, so the two checks can never disagree. The default value is none.
+    /// </summary>
     public List<string> AllowedOrigins { get; set; } = [];
 }
 
@@ -218,15 +228,56 @@ public sealed class ApiRouteOptions
 
     public string? Upstream { get; set; }
 
-    /// <summary><c>user</c>, <c>user-optional</c> or <c>none</c>. The default value is <c>user</c>.</summary>
+    /// <summary><c>user</c>, <c>user-optional</c>, <c>client</c> or <c>none</c>. The default value is <c>user</c>.</summary>
     public string Token { get; set; } = ApiTokenModes.User;
+
+    /// <summary>For <c>client</c> routes: the provider whose token endpoint issues the gateway's own token. The default value is the only configured provider.</summary>
+    public string? Provider { get; set; }
+
+    /// <summary>For <c>client</c> routes: scopes requested with the client-credentials grant. The default value is none (the provider's default).</summary>
+    public List<string> ClientScopes { get; set; } = [];
+
+    /// <summary>For <c>user</c> routes: scopes the user's grant must include, else 403 <c>forbidden</c>. The default value is none.</summary>
+    public List<string> RequireScopes { get; set; } = [];
+
+    /// <summary>
+    /// For <c>user</c> routes: claims the user must have, each with the values accepted (any one of them; an empty list
+    /// accepts any value), else 403 <c>forbidden</c>. The default value is none.
+    /// </summary>
+    public Dictionary<string, List<string>> RequireClaims { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Whether WebSocket upgrades are forwarded on this route (origin checked at the upgrade). The default value is <c>false</c>.</summary>
+    public bool WebSockets { get; set; }
+
+    /// <summary>Largest request body accepted, in bytes; larger ones get 413. The default value is 30,000,000 (Kestrel's).</summary>
+    public long MaxRequestBodySize { get; set; } = ApiRouteDefaults.MaxRequestBodySize;
+
+    /// <summary>Largest upstream response body passed on, in bytes; a larger one is cut off. The default value is no limit.</summary>
+    public long? MaxResponseBodySize { get; set; }
+
+    /// <summary>
+    /// Request bodies up to this many bytes are buffered so a request can be replayed once after the upstream answers 401
+    /// and the token is refreshed; larger bodies stream and are not retried. The default value is 65,536.
+    /// </summary>
+    public int RetryBodyLimit { get; set; } = ApiRouteDefaults.RetryBodyLimit;
+
+    /// <summary>How long the upstream may stay silent (no bytes either way) before the request is abandoned. The default value is 100 seconds.</summary>
+    public TimeSpan Timeout { get; set; } = ApiRouteDefaults.Timeout;
 }
 
 public static class ApiTokenModes
 {
     public const string User = "user";
     public const string UserOptional = "user-optional";
+    public const string Client = "client";
     public const string None = "none";
+}
+
+public static class ApiRouteDefaults
+{
+    public const long MaxRequestBodySize = 30_000_000;
+    public const int RetryBodyLimit = 64 * 1024;
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(100);
 }
 
 public sealed class FrontendOptions

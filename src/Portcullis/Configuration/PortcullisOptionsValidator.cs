@@ -18,7 +18,7 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         ValidateStore(options.Store, errors);
         Vault.KeyRing.KeyProtectionValidation.Validate(options, errors);
         ValidateSession(options.Session, errors);
-        ValidateApis(options, errors);
+        ApiRoutesValidator.Validate(options, errors);
         if (!options.BasePath.StartsWith('/') || options.BasePath.EndsWith('/') || options.BasePath.Length < 2)
         {
             errors.Add($"{Root}:BasePath must start with '/' and not end with '/' (got '{options.BasePath}').");
@@ -227,43 +227,6 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         if (anomalies.Ipv6PrefixLength is < 0 or > 128)
         {
             errors.Add($"{Root}:Session:Anomalies:Ipv6PrefixLength must be between 0 and 128.");
-        }
-    }
-
-    private static void ValidateApis(PortcullisOptions options, List<string> errors)
-    {
-        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (name, api) in options.Apis)
-        {
-            var key = $"{Root}:Apis:{name}";
-            if (string.IsNullOrWhiteSpace(api.Path) || !api.Path.StartsWith('/') || api.Path.Length < 2 || api.Path.EndsWith('/')
-                || api.Path.Contains("..", StringComparison.Ordinal) || api.Path.Contains("//", StringComparison.Ordinal) || api.Path.Contains('%'))
-            {
-                errors.Add($"{key}:Path must be a plain path prefix like '/api/orders' (got '{api.Path}').");
-            }
-            else if (api.Path.StartsWith(options.BasePath + "/", StringComparison.OrdinalIgnoreCase) || api.Path.Equals(options.BasePath, StringComparison.OrdinalIgnoreCase))
-            {
-                errors.Add($"{key}:Path must not be under the gateway's own prefix '{options.BasePath}'.");
-            }
-            else if (seen.TryGetValue(api.Path, out var other))
-            {
-                errors.Add($"{key}:Path '{api.Path}' is already used by {Root}:Apis:{other}.");
-            }
-            else
-            {
-                seen[api.Path] = name;
-            }
-
-            if (!Uri.TryCreate(api.Upstream, UriKind.Absolute, out var upstream) || upstream.Scheme is not ("http" or "https")
-                || !string.IsNullOrEmpty(upstream.Query) || !string.IsNullOrEmpty(upstream.Fragment))
-            {
-                errors.Add($"{key}:Upstream must be an absolute http(s) URL without query (got '{api.Upstream}').");
-            }
-
-            if (api.Token is not (ApiTokenModes.User or ApiTokenModes.UserOptional or ApiTokenModes.None))
-            {
-                errors.Add($"{key}:Token '{api.Token}' is unknown; supported: user, user-optional, none.");
-            }
         }
     }
 

@@ -65,6 +65,21 @@ internal static partial class Log
     [LoggerMessage(1300, LogLevel.Warning, "Upstream {Route} could not be reached: {Error}.", EventName = "UpstreamFailed")]
     public static partial void UpstreamFailed(ILogger logger, string route, string error);
 
+    [LoggerMessage(2000, LogLevel.Information, "Upstream {Route} answered 401; renewing the access token and retrying once.", EventName = "UpstreamRejectedToken")]
+    public static partial void UpstreamRejectedToken(ILogger logger, string route);
+
+    [LoggerMessage(2001, LogLevel.Information, "Request to route {Route} forbidden: {Reason}", EventName = "RouteForbidden")]
+    public static partial void RouteForbidden(ILogger logger, string route, string reason);
+
+    [LoggerMessage(2002, LogLevel.Warning, "Request to route {Route} refused: {Reason}.", EventName = "ProxyRequestRefused")]
+    public static partial void ProxyRequestRefused(ILogger logger, string route, string reason);
+
+    [LoggerMessage(2003, LogLevel.Information, "Obtained a client-credentials access token from provider {Provider}.", EventName = "ClientTokenObtained")]
+    public static partial void ClientTokenObtained(ILogger logger, string provider);
+
+    [LoggerMessage(2004, LogLevel.Warning, "Upstream {Route} answered with a body larger than the route's limit of {Limit} bytes.", EventName = "UpstreamResponseTooLarge")]
+    public static partial void UpstreamResponseTooLarge(ILogger logger, string route, long limit);
+
     [LoggerMessage(1400, LogLevel.Warning, "No key material was configured: the Data Protection key ring is kept unencrypted in {Directory} (mode 0700). Configure a protected key store for production.", EventName = "KeyRingUnprotected")]
     public static partial void KeyRingUnprotected(ILogger logger, string directory);
 

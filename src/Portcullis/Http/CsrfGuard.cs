@@ -45,6 +45,16 @@ internal sealed class CsrfGuard
         return headers.TryGetValue("Sec-Fetch-Site", out var site) && site == "cross-site" ? Refuse("cross-site request") : null;
     }
 
+    /// <summary>
+    /// For WebSocket handshakes, which browsers send without custom headers but always with <c>Origin</c> (RFC 6455 §4.1):
+    /// the origin must be present and allowed; this replaces the header check at the upgrade.
+    /// </summary>
+    public PortcullisError? CheckUpgrade(HttpRequest request)
+    {
+        var origin = request.Headers.Origin;
+        return origin.Count == 1 && _allowedOrigins.Contains(origin[0]!) ? null : Refuse("WebSocket upgrade without an allowed origin");
+    }
+
     private PortcullisError Refuse(string reason)
     {
         Log.CsrfRefused(_logger, reason);

@@ -1,8 +1,12 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Portcullis.Agent;
+using Portcullis.Authorization;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
@@ -13,8 +17,10 @@ using Yarp.ReverseProxy.Forwarder;
 namespace Portcullis.Proxy;
 
 /// <summary>
-/// The OAuth proxy: every API request passes the anti-forgery check, gets its session's access token, and is
-/// forwarded by YARP with the token attached and the browser's credentials removed.
+/// The OAuth proxy. Each API request passes, in this order and before anything is forwarded: the anti-forgery check (the
+/// origin check alone for WebSocket upgrades), the path-safety check, the session and the route's requirements, and gets
+/// its access token; YARP then forwards it with the token attached and the browser's credentials removed. An upstream 401
+/// to a replayable request renews the token once and retries once.
 /// </summary>
 internal sealed class ApiProxy : IDisposable
 {
@@ -22,17 +28,28 @@ internal sealed class ApiProxy : IDisposable
     private readonly CsrfGuard _csrf;
     private readonly SessionService _sessions;
     private readonly AccessTokenService _tokens;
+    private readonly ClientTokenService _clientTokens;
+    private readonly IPolicyEvaluator _policies;
     private readonly ILogger<ApiProxy> _logger;
     private readonly HttpMessageInvoker _client;
     private readonly BearerTransformer _transformer;
-    private readonly ForwarderRequestConfig _requestConfig = new() { ActivityTimeout = TimeSpan.FromSeconds(100) };
 
-    public ApiProxy(IHttpForwarder forwarder, CsrfGuard csrf, SessionService sessions, AccessTokenService tokens, IOptions<PortcullisOptions> options, ILogger<ApiProxy> logger)
+    public ApiProxy(
+        IHttpForwarder forwarder,
+        CsrfGuard csrf,
+        SessionService sessions,
+        AccessTokenService tokens,
+        ClientTokenService clientTokens,
+        IPolicyEvaluator policies,
+        IOptions<PortcullisOptions> options,
+        ILogger<ApiProxy> logger)
     {
         _forwarder = forwarder;
         _csrf = csrf;
         _sessions = sessions;
         _tokens = tokens;
+        _clientTokens = clientTokens;
+        _policies = policies;
         _logger = logger;
         _transformer = new BearerTransformer(options.Value.Csrf.HeaderName);
         _client = new HttpMessageInvoker(new SocketsHttpHandler
@@ -49,68 +66,188 @@ internal sealed class ApiProxy : IDisposable
 
     public async Task ForwardAsync(HttpContext context, ApiRoute route)
     {
-        if (_csrf.Check(context.Request) is { } csrfError)
+        var upgrade = IsUpgrade(context);
+        if (Admit(context, route, upgrade) is { } refusal)
         {
-            await WriteErrorAsync(context, csrfError);
+            await WriteErrorAsync(context, refusal);
             return;
         }
 
-        if (HasAmbiguousPath(context))
+        var credential = await ResolveCredentialAsync(context, route);
+        if (credential.Error is { } credentialError)
         {
-            await WriteErrorAsync(context, PortcullisError.InvalidRequest("The path contains an encoded slash, backslash or dot segment."));
+            await WriteErrorAsync(context, credentialError);
             return;
         }
 
-        string? accessToken = null;
-        if (route.TokenMode != ApiTokenModes.None)
+        // Only a request that carried a token can be helped by a new one; upgrades are never replayed.
+        var replayable = credential.AccessToken is not null && !upgrade && await ReplayableBody.TryPrepareAsync(context, route.RetryBodyLimit);
+        var attempt = new ForwardAttempt { AccessToken = credential.AccessToken, HoldBackUnauthorized = replayable, MaxResponseBodySize = route.MaxResponseBodySize };
+        if (!await SendAsync(context, route, attempt) || !attempt.UpstreamRejectedToken)
         {
-            var session = await _sessions.ResolveAsync(context);
-            if (session is null && route.TokenMode == ApiTokenModes.User)
-            {
-                await WriteErrorAsync(context, SessionService.RefusalFor(context));
-                return;
-            }
-
-            if (session is not null)
-            {
-                var token = await _tokens.GetAccessTokenAsync(session, context.RequestAborted);
-                if (token.Error is { } tokenError)
-                {
-                    await WriteErrorAsync(context, tokenError);
-                    return;
-                }
-
-                accessToken = token.Value;
-            }
+            return;
         }
 
-        BearerTransformer.SetAccessToken(context, accessToken);
-        var error = await _forwarder.SendAsync(context, route.Upstream, _client, _requestConfig, _transformer);
-        if (error != ForwarderError.None && !context.Response.HasStarted)
+        Log.UpstreamRejectedToken(_logger, route.Name);
+        var renewed = await RenewAsync(route, credential, context.RequestAborted);
+        context.Response.Clear();
+        if (renewed.Error is { } renewError)
         {
-            Log.UpstreamFailed(_logger, route.Name, error.ToString());
-            context.Response.Clear();
-            await WriteErrorAsync(context, PortcullisError.UpstreamUnavailable);
+            await WriteErrorAsync(context, renewError);
+            return;
         }
+
+        ReplayableBody.Rewind(context);
+        // The second answer passes through whatever it is, 401 included: one retry, never a loop.
+        await SendAsync(context, route, new ForwardAttempt { AccessToken = renewed.Value, MaxResponseBodySize = route.MaxResponseBodySize });
     }
 
     public void Dispose() => _client.Dispose();
 
-    /// <summary>
-    /// Encoded separators survive Kestrel's normalisation and some upstreams decode them into real ones, which would
-    /// let a path escape the route's prefix there (SECURITY.md item 31); such requests are refused, not forwarded.
-    /// </summary>
-    private static bool HasAmbiguousPath(HttpContext context)
+    /// <summary>Checks that need no session: anti-forgery (origin for upgrades), WebSocket permission, path, declared body size.</summary>
+    private PortcullisError? Admit(HttpContext context, ApiRoute route, bool upgrade)
     {
-        var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? string.Empty;
-        var path = raw.Split('?', 2)[0];
-        return path.Contains("%2f", StringComparison.OrdinalIgnoreCase)
-            || path.Contains("%5c", StringComparison.OrdinalIgnoreCase)
-            || path.Contains("%2e", StringComparison.OrdinalIgnoreCase)
-            || path.Contains('\\')
-            || context.Request.Path.Value?.Contains('\\') == true;
+        // Browsers cannot add a custom header to a WebSocket handshake, but always send Origin with it: at the upgrade
+        // the origin check stands in for the X-CSRF header.
+        if ((upgrade ? _csrf.CheckUpgrade(context.Request) : _csrf.Check(context.Request)) is { } csrfError)
+        {
+            return csrfError;
+        }
+
+        if (upgrade && !route.WebSockets)
+        {
+            Log.ProxyRequestRefused(_logger, route.Name, "WebSocket upgrade on a route without WebSockets");
+            return PortcullisError.InvalidRequest("This API route does not accept WebSocket connections.");
+        }
+
+        if (RequestPathSafety.IsAmbiguous(context))
+        {
+            Log.ProxyRequestRefused(_logger, route.Name, "ambiguous path");
+            return PortcullisError.InvalidRequest("The path contains an encoded slash, backslash or dot segment, or an empty segment.");
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+        {
+            bodyLimit.MaxRequestBodySize = route.MaxRequestBodySize;
+        }
+
+        return context.Request.ContentLength > route.MaxRequestBodySize ? RequestTooLarge : null;
     }
+
+    private async Task<Credential> ResolveCredentialAsync(HttpContext context, ApiRoute route)
+    {
+        switch (route.TokenMode)
+        {
+            case ApiTokenModes.None:
+                return default;
+            case ApiTokenModes.Client:
+                var clientToken = await _clientTokens.GetAsync(route.ClientToken!, context.RequestAborted);
+                return new Credential(clientToken.Value, null, clientToken.Error);
+        }
+
+        var session = await _sessions.ResolveAsync(context);
+        if (session is null)
+        {
+            return route.TokenMode == ApiTokenModes.User ? new Credential(null, null, SessionService.RefusalFor(context)) : default;
+        }
+
+        if (route.Policy is { } policy && await AuthorizeAsync(context, route, policy) is { } denied)
+        {
+            return new Credential(null, null, denied);
+        }
+
+        var token = await _tokens.GetAccessTokenAsync(session, context.RequestAborted);
+        return new Credential(token.Value, session, token.Error);
+    }
+
+    /// <summary>Evaluates the route's compiled policy with ASP.NET Core authorization, as the middleware would for an endpoint.</summary>
+    private async Task<PortcullisError?> AuthorizeAsync(HttpContext context, ApiRoute route, Microsoft.AspNetCore.Authorization.AuthorizationPolicy policy)
+    {
+        var authentication = await _policies.AuthenticateAsync(policy, context);
+        var result = await _policies.AuthorizeAsync(policy, authentication, context, context);
+        if (result.Succeeded)
+        {
+            return null;
+        }
+
+        if (result.Challenged)
+        {
+            return SessionService.RefusalFor(context);
+        }
+
+        var reason = AuthorizationErrors.Describe(result.AuthorizationFailure);
+        Log.RouteForbidden(_logger, route.Name, reason);
+        return AuthorizationErrors.Forbidden(reason);
+    }
+
+    private Task<Outcome<string>> RenewAsync(ApiRoute route, Credential credential, CancellationToken cancellationToken) =>
+        credential.Session is { } session
+            ? _tokens.RefreshRejectedAsync(session, credential.AccessToken!, cancellationToken)
+            : _clientTokens.RenewRejectedAsync(route.ClientToken!, credential.AccessToken!, cancellationToken);
+
+    /// <summary>Forwards once; returns false when the attempt ended in an error that has been answered (or the client is gone).</summary>
+    private async Task<bool> SendAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
+    {
+        attempt.AttachTo(context);
+        var error = await _forwarder.SendAsync(context, route.Upstream, _client, route.RequestConfig, _transformer);
+        if (attempt.ResponseTooLarge || context.Response.Body is LengthLimitedStream { Exceeded: true })
+        {
+            Log.UpstreamResponseTooLarge(_logger, route.Name, route.MaxResponseBodySize ?? 0);
+            await AnswerIfPossibleAsync(context, new PortcullisError(502, "upstream_unavailable", "The API's answer is larger than this route allows."));
+            return false;
+        }
+
+        if (error == ForwarderError.None)
+        {
+            return true;
+        }
+
+        Log.UpstreamFailed(_logger, route.Name, error.ToString());
+        var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        var answer = error switch
+        {
+            _ when failure is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => RequestTooLarge,
+            ForwarderError.RequestTimedOut => new PortcullisError(504, "upstream_unavailable", "The API did not answer in time."),
+            // The browser went away or sent a broken body: nobody is left to read an answer, keep YARP's status.
+            ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
+                or ForwarderError.ResponseBodyCanceled or ForwarderError.ResponseBodyClient
+                or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeRequestClient
+                or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient => null,
+            _ => PortcullisError.UpstreamUnavailable,
+        };
+        if (answer is not null)
+        {
+            await AnswerIfPossibleAsync(context, answer);
+        }
+
+        return false;
+    }
+
+    private static async Task AnswerIfPossibleAsync(HttpContext context, PortcullisError error)
+    {
+        if (context.Response.HasStarted)
+        {
+            // Headers are out: the only honest signal left is to cut the response short.
+            context.Abort();
+            return;
+        }
+
+        context.Response.Clear();
+        await WriteErrorAsync(context, error);
+    }
+
+    /// <summary>A WebSocket handshake (HTTP/1.1 upgrade or HTTP/2 extended CONNECT), recognised as YARP recognises it.</summary>
+    private static bool IsUpgrade(HttpContext context) =>
+        (context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
+            && string.Equals(context.Request.Headers.Upgrade.ToString(), "websocket", StringComparison.OrdinalIgnoreCase))
+        || (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true, Protocol: var protocol }
+            && string.Equals(protocol, "websocket", StringComparison.OrdinalIgnoreCase));
+
+    private static PortcullisError RequestTooLarge { get; } = new(413, "invalid_request", "The request body is larger than this API route accepts.");
 
     private static Task WriteErrorAsync(HttpContext context, PortcullisError error) =>
         ErrorResponses.Json(error).ExecuteAsync(context);
+
+    /// <summary>The token a request is forwarded with, the session it came from (null for client and anonymous calls), or why it may not go on.</summary>
+    private readonly record struct Credential(string? AccessToken, CurrentSession? Session, PortcullisError? Error);
 }

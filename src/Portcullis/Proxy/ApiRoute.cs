@@ -1,10 +1,41 @@
+using Microsoft.AspNetCore.Authorization;
+using Portcullis.Authorization;
 using Portcullis.Configuration;
+using Portcullis.Tokens;
+using Yarp.ReverseProxy.Forwarder;
 
 namespace Portcullis.Proxy;
 
-/// <summary>A configured API route, resolved once at start.</summary>
+/// <summary>A configured API route, resolved once at start; also the endpoint metadata that marks proxied requests.</summary>
 internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream, string TokenMode)
 {
-    public static ApiRoute From(string name, ApiRouteOptions options) =>
-        new(name, options.Path!, options.Upstream!.TrimEnd('/'), options.Token);
+    /// <summary>The route's scope and claim requirements as an ASP.NET Core policy; null when it has none.</summary>
+    public AuthorizationPolicy? Policy { get; init; }
+
+    /// <summary>For <c>client</c> routes: which of the gateway's own tokens to attach.</summary>
+    public ClientTokenKey? ClientToken { get; init; }
+
+    public bool WebSockets { get; init; }
+
+    public long MaxRequestBodySize { get; init; } = ApiRouteDefaults.MaxRequestBodySize;
+
+    public long? MaxResponseBodySize { get; init; }
+
+    public int RetryBodyLimit { get; init; } = ApiRouteDefaults.RetryBodyLimit;
+
+    public ForwarderRequestConfig RequestConfig { get; init; } = new() { ActivityTimeout = ApiRouteDefaults.Timeout };
+
+    public static ApiRoute From(string name, ApiRouteOptions options, PortcullisOptions root) =>
+        new(name, options.Path!, options.Upstream!.TrimEnd('/'), options.Token)
+        {
+            Policy = ApiRoutePolicies.Build(options),
+            ClientToken = options.Token == ApiTokenModes.Client
+                ? new ClientTokenKey(options.Provider ?? root.Providers.Keys.Single(), string.Join(' ', options.ClientScopes))
+                : null,
+            WebSockets = options.WebSockets,
+            MaxRequestBodySize = options.MaxRequestBodySize,
+            MaxResponseBodySize = options.MaxResponseBodySize,
+            RetryBodyLimit = options.RetryBodyLimit,
+            RequestConfig = new ForwarderRequestConfig { ActivityTimeout = options.Timeout },
+        };
 }

@@ -11,10 +11,6 @@ namespace Portcullis.Proxy;
 /// </summary>
 internal sealed class BearerTransformer(string csrfHeaderName) : HttpTransformer
 {
-    private static readonly object AccessTokenKey = new();
-
-    public static void SetAccessToken(HttpContext context, string? accessToken) => context.Items[AccessTokenKey] = accessToken;
-
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
@@ -29,9 +25,41 @@ internal sealed class BearerTransformer(string csrfHeaderName) : HttpTransformer
 
         headers.Remove(csrfHeaderName);
         headers.Remove("Cookie");
-        headers.Authorization = httpContext.Items.TryGetValue(AccessTokenKey, out var token) && token is string accessToken
+        headers.Authorization = ForwardAttempt.Of(httpContext)?.AccessToken is { } accessToken
             ? new AuthenticationHeaderValue("Bearer", accessToken)
             : null;
+    }
+
+    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    {
+        var attempt = ForwardAttempt.Of(httpContext);
+        if (attempt is { HoldBackUnauthorized: true } && proxyResponse?.StatusCode == System.Net.HttpStatusCode.Unauthorized)
+        {
+            // Nothing of this answer reaches the browser: the proxy renews the token and replays the request once.
+            attempt.UpstreamRejectedToken = true;
+            return false;
+        }
+
+        var copyBody = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+
+        // The gateway alone answers CORS for its origin: an upstream's own Access-Control-* headers would widen the allow-list.
+        foreach (var name in httpContext.Response.Headers.Keys.Where(k => k.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            httpContext.Response.Headers.Remove(name);
+        }
+
+        if (attempt?.MaxResponseBodySize is { } limit && proxyResponse is not null)
+        {
+            if (proxyResponse.Content.Headers.ContentLength > limit)
+            {
+                attempt.ResponseTooLarge = true;
+                return false;
+            }
+
+            httpContext.Response.Body = new LengthLimitedStream(httpContext.Response.Body, limit);
+        }
+
+        return copyBody;
     }
 
     /// <summary>

@@ -75,6 +75,41 @@ internal sealed class AccessTokenService(
         }
     }
 
+    /// <summary>
+    /// The upstream answered 401 to <paramref name="rejectedAccessToken"/>: refresh now, unless the stored access token
+    /// already differs from it (another request refreshed meanwhile), in which case that one is returned.
+    /// </summary>
+    public async Task<Outcome<string>> RefreshRejectedAsync(CurrentSession session, string rejectedAccessToken, CancellationToken cancellationToken)
+    {
+        var gate = _refreshLocks.GetOrAdd(session.Record.GrantId, _ => new SemaphoreSlim(1, 1));
+        if (!await gate.WaitAsync(RefreshWaitLimit, cancellationToken))
+        {
+            return PortcullisError.RefreshUnavailable;
+        }
+
+        try
+        {
+            var grant = await store.GetGrantAsync(session.Record.GrantId, cancellationToken);
+            var tokens = grant is null ? null : grants.ReadTokens(grant);
+            if (grant is null || tokens is null)
+            {
+                return PortcullisError.ReauthenticationRequired;
+            }
+
+            if (tokens.AccessToken != rejectedAccessToken)
+            {
+                return tokens.AccessToken;
+            }
+
+            using var refreshTimeout = new CancellationTokenSource(RefreshTimeout);
+            return await RefreshAsync(session, grant, tokens, refreshTimeout.Token);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     private bool IsFresh(TokenSet tokens) =>
         (tokens.RefreshDueAt ?? tokens.AccessTokenExpiresAt - _skew) is not { } dueAt || dueAt > time.GetUtcNow();
 

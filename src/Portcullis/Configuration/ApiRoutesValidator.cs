@@ -1,0 +1,206 @@
+using System.Net;
+
+namespace Portcullis.Configuration;
+
+/// <summary>
+/// Checks the proxy's part of the configuration (<c>Apis</c>, <c>TrustedProxies</c>, <c>Csrf:AllowedOrigins</c>), adding
+/// every problem to the list without stopping at the first, each naming its key.
+/// </summary>
+internal static class ApiRoutesValidator
+{
+    private const string Root = PortcullisOptions.SectionName;
+
+    public static void Validate(PortcullisOptions options, List<string> errors)
+    {
+        var paths = new List<(string Path, string Name)>();
+        foreach (var (name, api) in options.Apis)
+        {
+            var key = $"{Root}:Apis:{name}";
+            if (ValidatePath(options, key, api, errors))
+            {
+                paths.Add((api.Path!, name));
+            }
+
+            ValidateUpstream(key, api, errors);
+            ValidateTokenMode(options, key, api, errors);
+            ValidateLimits(key, api, errors);
+        }
+
+        ValidateOverlaps(paths, errors);
+        ValidateTrustedProxies(options.TrustedProxies, errors);
+        ValidateAllowedOrigins(options.Csrf.AllowedOrigins, errors);
+    }
+
+    private static bool ValidatePath(PortcullisOptions options, string key, ApiRouteOptions api, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(api.Path) || !api.Path.StartsWith('/') || api.Path.Length < 2 || api.Path.EndsWith('/')
+            || api.Path.Contains("..", StringComparison.Ordinal) || api.Path.Contains("//", StringComparison.Ordinal)
+            || api.Path.Any(c => c is '%' or '?' or '#' or '{' or '}' or '*' or '\\' || char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            errors.Add($"{key}:Path must be a plain path prefix like '/api/orders' (got '{api.Path}').");
+            return false;
+        }
+
+        if (IsUnder(api.Path, options.BasePath) || IsUnder(options.BasePath, api.Path) || IsUnder("/healthz", api.Path))
+        {
+            errors.Add($"{key}:Path '{api.Path}' overlaps the gateway's own endpoints ('{options.BasePath}', '/healthz').");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static void ValidateUpstream(string key, ApiRouteOptions api, List<string> errors)
+    {
+        if (!Uri.TryCreate(api.Upstream, UriKind.Absolute, out var upstream) || upstream.Scheme is not ("http" or "https")
+            || !string.IsNullOrEmpty(upstream.Query) || !string.IsNullOrEmpty(upstream.Fragment) || !string.IsNullOrEmpty(upstream.UserInfo))
+        {
+            errors.Add($"{key}:Upstream must be an absolute http(s) URL without query or user info (got '{api.Upstream}').");
+        }
+    }
+
+    private static void ValidateTokenMode(PortcullisOptions options, string key, ApiRouteOptions api, List<string> errors)
+    {
+        if (api.Token is not (ApiTokenModes.User or ApiTokenModes.UserOptional or ApiTokenModes.Client or ApiTokenModes.None))
+        {
+            errors.Add($"{key}:Token '{api.Token}' is unknown; supported: user, user-optional, client, none.");
+            return;
+        }
+
+        if ((api.RequireScopes.Count > 0 || api.RequireClaims.Count > 0) && api.Token != ApiTokenModes.User)
+        {
+            errors.Add($"{key}: RequireScopes and RequireClaims are about the signed-in user and need Token 'user' (got '{api.Token}').");
+        }
+
+        if (api.RequireScopes.Any(string.IsNullOrWhiteSpace) || api.RequireClaims.Keys.Any(string.IsNullOrWhiteSpace))
+        {
+            errors.Add($"{key}: RequireScopes and RequireClaims must not contain empty names.");
+        }
+
+        if (api.Token != ApiTokenModes.Client)
+        {
+            if (api.Provider is not null || api.ClientScopes.Count > 0)
+            {
+                errors.Add($"{key}: Provider and ClientScopes apply only to Token 'client' (got '{api.Token}').");
+            }
+
+            return;
+        }
+
+        var providerName = api.Provider ?? (options.Providers.Count == 1 ? options.Providers.Keys.First() : null);
+        if (providerName is null)
+        {
+            errors.Add($"{key}:Provider is required for Token 'client' when several providers are configured.");
+        }
+        else if (!options.Providers.TryGetValue(providerName, out var provider))
+        {
+            errors.Add($"{key}:Provider '{providerName}' is not configured under {Root}:Providers.");
+        }
+        else if (!ProviderCapabilities.SupportsClientCredentials(provider))
+        {
+            errors.Add($"{key}:Provider '{providerName}' cannot issue client-credentials tokens (kind '{provider.Kind}' without a client secret or grant support).");
+        }
+    }
+
+    private static void ValidateLimits(string key, ApiRouteOptions api, List<string> errors)
+    {
+        if (api.MaxRequestBodySize <= 0)
+        {
+            errors.Add($"{key}:MaxRequestBodySize must be positive.");
+        }
+
+        if (api.MaxResponseBodySize is <= 0)
+        {
+            errors.Add($"{key}:MaxResponseBodySize must be positive when set.");
+        }
+
+        if (api.RetryBodyLimit < 0 || api.RetryBodyLimit > 16 * 1024 * 1024)
+        {
+            errors.Add($"{key}:RetryBodyLimit must be between 0 and 16 MiB (it is held in memory per request).");
+        }
+
+        if (api.Timeout <= TimeSpan.Zero)
+        {
+            errors.Add($"{key}:Timeout must be positive.");
+        }
+    }
+
+    /// <summary>
+    /// Two routes where one path is a prefix of the other would let the longer route's settings (token mode, requirements)
+    /// silently shadow the shorter one's for part of its space; that is refused rather than guessed at.
+    /// </summary>
+    private static void ValidateOverlaps(List<(string Path, string Name)> paths, List<string> errors)
+    {
+        for (var i = 0; i < paths.Count; i++)
+        {
+            for (var j = i + 1; j < paths.Count; j++)
+            {
+                var (a, b) = (paths[i], paths[j]);
+                if (a.Path.Equals(b.Path, StringComparison.OrdinalIgnoreCase))
+                {
+                    errors.Add($"{Root}:Apis:{b.Name}:Path '{b.Path}' is already used by {Root}:Apis:{a.Name}.");
+                }
+                else if (IsUnder(a.Path, b.Path) || IsUnder(b.Path, a.Path))
+                {
+                    errors.Add($"{Root}:Apis:{b.Name}:Path '{b.Path}' overlaps {Root}:Apis:{a.Name}:Path '{a.Path}'; route paths must not contain one another.");
+                }
+            }
+        }
+    }
+
+    private static void ValidateTrustedProxies(List<string> proxies, List<string> errors)
+    {
+        for (var i = 0; i < proxies.Count; i++)
+        {
+            if (!TrustedProxyList.TryParse(proxies[i], out _))
+            {
+                errors.Add($"{Root}:TrustedProxies:{i} must be an IP address or a CIDR network like 10.0.0.0/8 (got '{proxies[i]}').");
+            }
+        }
+    }
+
+    private static void ValidateAllowedOrigins(List<string> origins, List<string> errors)
+    {
+        for (var i = 0; i < origins.Count; i++)
+        {
+            if (!Uri.TryCreate(origins[i], UriKind.Absolute, out var origin) || origin.Scheme is not ("http" or "https")
+                || origin.PathAndQuery != "/" || !string.IsNullOrEmpty(origin.Fragment) || !string.IsNullOrEmpty(origin.UserInfo)
+                || origins[i].Contains('*'))
+            {
+                errors.Add($"{Root}:Csrf:AllowedOrigins:{i} must be an origin like https://app.example.com, without path or wildcard (got '{origins[i]}').");
+            }
+        }
+    }
+
+    private static bool IsUnder(string path, string prefix) =>
+        path.Equals(prefix, StringComparison.OrdinalIgnoreCase) || path.StartsWith(prefix + "/", StringComparison.OrdinalIgnoreCase);
+}
+
+/// <summary>What each provider kind can do, as far as the proxy needs to know at start.</summary>
+internal static class ProviderCapabilities
+{
+    /// <summary>The client-credentials grant needs a confidential client and a kind whose providers offer the grant.</summary>
+    public static bool SupportsClientCredentials(ProviderOptions provider) =>
+        provider.Kind == ProviderKinds.Oidc && !string.IsNullOrWhiteSpace(provider.ClientSecret) && !string.IsNullOrWhiteSpace(provider.ClientId);
+}
+
+/// <summary>Parses <c>TrustedProxies</c> entries: single addresses or CIDR networks.</summary>
+internal static class TrustedProxyList
+{
+    public static bool TryParse(string? value, out IPNetwork network)
+    {
+        network = default;
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return false;
+        }
+
+        if (IPAddress.TryParse(value, out var address) && !value.Contains('/'))
+        {
+            network = new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+            return true;
+        }
+
+        return IPNetwork.TryParse(value, out network);
+    }
+}

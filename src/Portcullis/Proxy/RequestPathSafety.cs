@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Portcullis.Proxy;
+
+/// <summary>
+/// Routing already matches the decoded path with dot segments removed (SECURITY.md item 31). What it cannot see is what an
+/// upstream might make of the same bytes: encoded separators and dots survive Kestrel's normalisation and some servers decode
+/// them into real ones, and empty segments (<c>//</c>) are collapsed or read as an authority by others. Such requests are
+/// refused rather than forwarded, so the upstream only ever receives a path that means the same to it as to the gateway.
+/// </summary>
+internal static class RequestPathSafety
+{
+    public static bool IsAmbiguous(HttpContext context)
+    {
+        var path = RawPath(context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty);
+        var decoded = context.Request.Path.Value ?? string.Empty;
+        return path.Contains("%2f", StringComparison.OrdinalIgnoreCase)
+            || path.Contains("%5c", StringComparison.OrdinalIgnoreCase)
+            || path.Contains("%2e", StringComparison.OrdinalIgnoreCase)
+            || path.Contains('\\')
+            || path.Contains("//", StringComparison.Ordinal)
+            || decoded.Contains('\\')
+            || decoded.Contains("//", StringComparison.Ordinal);
+    }
+
+    /// <summary>The path part of the request target, also for the absolute form (<c>GET http://host/path</c>, RFC 9112 §3.2.2).</summary>
+    private static string RawPath(string rawTarget)
+    {
+        var target = rawTarget.Split('?', 2)[0];
+        if (target.StartsWith('/'))
+        {
+            return target;
+        }
+
+        var authority = target.IndexOf("://", StringComparison.Ordinal);
+        var slash = authority < 0 ? -1 : target.IndexOf('/', authority + 3);
+        return slash < 0 ? "/" : target[slash..];
+    }
+}
