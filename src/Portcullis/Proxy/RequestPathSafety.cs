@@ -6,7 +6,8 @@ namespace Portcullis.Proxy;
 /// <summary>
 /// Routing already matches the decoded path with dot segments removed (SECURITY.md item 31). What it cannot see is what an
 /// upstream might make of the same bytes: encoded separators and dots survive Kestrel's normalisation and some servers decode
-/// them into real ones, and empty segments (<c>//</c>) are collapsed or read as an authority by others. Such requests are
+/// them into real ones, empty segments (<c>//</c>) are collapsed or read as an authority by others, and <c>..;</c> is a dot
+/// segment to servlet containers. Such requests are
 /// refused rather than forwarded, so the upstream only ever receives a path that means the same to it as to the gateway.
 /// </summary>
 internal static class RequestPathSafety
@@ -21,7 +22,9 @@ internal static class RequestPathSafety
             || path.Contains('\\')
             || path.Contains("//", StringComparison.Ordinal)
             || decoded.Contains('\\')
-            || decoded.Contains("//", StringComparison.Ordinal);
+            || decoded.Contains("//", StringComparison.Ordinal)
+            // Servlet containers drop ";parameters" from a segment before resolving it: "..;" is ".." to them.
+            || decoded.Split('/').Any(segment => segment.StartsWith(".;", StringComparison.Ordinal) || segment.StartsWith("..;", StringComparison.Ordinal));
     }
 
     /// <summary>The path part of the request target, also for the absolute form (<c>GET http://host/path</c>, RFC 9112 §3.2.2).</summary>

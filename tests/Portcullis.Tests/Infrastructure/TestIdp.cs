@@ -75,7 +75,7 @@ public sealed class TestIdp : IAsyncDisposable
             ["post_logout_redirect_uris"] = new JsonArray(origins.Select(o => (JsonNode)JsonValue.Create($"{o}/")!).ToArray()),
             ["backchannel_logout_uri"] = $"{origins[0]}/bff/backchannel-logout/main",
             ["backchannel_logout_session_required"] = true,
-            ["grant_types"] = new JsonArray("authorization_code", "refresh_token"),
+            ["grant_types"] = new JsonArray("authorization_code", "refresh_token", "client_credentials"),
             ["response_types"] = new JsonArray("code"),
         }),
     };

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Text;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Proxy;
+
+/// <summary>Issue 4: an upstream 401 renews the token once and retries once, only for replayable requests; never a loop.</summary>
+public sealed class RetryTests
+{
+    [Fact]
+    public async Task AnUpstream401OnceCausesOneRefreshAndOneRetryWithTheSameBody()
+    {
+        var answered = 0;
+        await using var upstream = await ProxyUpstream.StartAsync(async (context, request) =>
+        {
+            if (Interlocked.Increment(ref answered) == 1)
+            {
+                context.Response.StatusCode = 401;
+                await context.Response.WriteAsync("token rejected");
+                return;
+            }
+
+            await context.Response.WriteAsync("ok:" + Encoding.UTF8.GetString(request.Body ?? []));
+        });
+        await using var stack = await TestStack.StartAsync(adjust: s => Routes.Add(s, "orders", "/api/orders", upstream.Url));
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        var loginToken = (await stack.Idp.TokensAsync()).Single().AccessToken;
+
+        var response = await browser.SendAsync(HttpMethod.Post, $"{stack.Origin}/api/orders", new StringContent("{\"item\":42}", Encoding.UTF8, "application/json"), BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        Assert.Equal("ok:{\"item\":42}", response.Body);
+        var refreshes = (await stack.Idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "refresh_token").ToArray();
+        Assert.Single(refreshes);
+        var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token").AccessToken;
+        var requests = upstream.Requests.ToArray();
+        Assert.Equal(2, requests.Length);
+        Assert.Equal($"Bearer {loginToken}", requests[0].Headers["Authorization"]);
+        Assert.Equal($"Bearer {refreshed}", requests[1].Headers["Authorization"]);
+        Assert.Equal(requests[0].Body, requests[1].Body);
+        Assert.True(await stack.Idp.IsActiveAsync(refreshed!));
+        Assert.Contains(stack.Gateway.Logs.Lines, l => l.Contains("[2000]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnUpstreamThatAnswers401TwiceGetsNoThirdAttemptAndItsAnswerPassesThrough()
+    {
+        await using var upstream = await ProxyUpstream.StartAsync(async (context, _) =>
+        {
+            context.Response.StatusCode = 401;
+            context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+            await context.Response.WriteAsync("upstream says no");
+        });
+        await using var stack = await TestStack.StartAsync(adjust: s => Routes.Add(s, "orders", "/api/orders", upstream.Url));
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        var response = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
+        Assert.Equal("upstream says no", response.Body);
+        Assert.Equal("Bearer error=\"invalid_token\"", response.Headers["WWW-Authenticate"]);
+        Assert.Equal(2, upstream.Requests.Count);
+        Assert.Single(await stack.Idp.EventsAsync("token"), e => e.GetProperty("grant_type").GetString() == "refresh_token");
+
+        // Still exactly one retry per request, not a refresh storm across requests.
+        await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
+        Assert.Equal(4, upstream.Requests.Count);
+        Assert.Equal(2, (await stack.Idp.EventsAsync("token")).Count(e => e.GetProperty("grant_type").GetString() == "refresh_token"));
+    }
+
+    [Fact]
+    public async Task ABodyLargerThanTheRetryBoundIsStreamedAndNotRetried()
+    {
+        await using var upstream = await ProxyUpstream.StartAsync(async (context, _) =>
+        {
+            context.Response.StatusCode = 401;
+            await context.Response.WriteAsync("no");
+        });
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            Routes.Add(s, "orders", "/api/orders", upstream.Url);
+            s["Portcullis:Apis:orders:RetryBodyLimit"] = "1024";
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        var response = await browser.SendAsync(HttpMethod.Put, $"{stack.Origin}/api/orders/1", new ByteArrayContent(new byte[4096]), BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
+        Assert.Equal("no", response.Body);
+        var request = Assert.Single(upstream.Requests);
+        Assert.Equal(4096, request.BodyLength);
+        Assert.DoesNotContain(await stack.Idp.EventsAsync("token"), e => e.GetProperty("grant_type").GetString() == "refresh_token");
+    }
+
+    [Fact]
+    public async Task OtherUpstreamErrorsPassThroughUnchangedWithoutRetry()
+    {
+        await using var upstream = await ProxyUpstream.StartAsync(async (context, _) =>
+        {
+            context.Response.StatusCode = 403;
+            context.Response.Headers["X-Upstream"] = "yes";
+            await context.Response.WriteAsync("{\"upstream\":\"forbidden\"}");
+        });
+        await using var stack = await TestStack.StartAsync(adjust: s => Routes.Add(s, "orders", "/api/orders", upstream.Url));
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        var response = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.Status);
+        Assert.Equal("{\"upstream\":\"forbidden\"}", response.Body);
+        Assert.Equal("yes", response.Headers["X-Upstream"]);
+        Assert.Single(upstream.Requests);
+    }
+}
