@@ -23,6 +23,9 @@ internal sealed class BearerTransformer(string csrfHeaderName) : HttpTransformer
             }
         }
 
+        // YARP's plain transformer copies the browser's Host header; the upstream must see its own authority, or a browser
+        // (Host header, absolute-form target) could pick another virtual host on the same server (SECURITY.md item 32).
+        headers.Host = null;
         headers.Remove(csrfHeaderName);
         headers.Remove("Cookie");
         headers.Authorization = ForwardAttempt.Of(httpContext)?.AccessToken is { } accessToken

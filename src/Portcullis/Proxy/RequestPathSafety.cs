@@ -14,18 +14,25 @@ internal static class RequestPathSafety
 {
     public static bool IsAmbiguous(HttpContext context)
     {
-        var path = RawPath(context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty);
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
+        var path = RawPath(rawTarget);
         var decoded = context.Request.Path.Value ?? string.Empty;
-        return path.Contains("%2f", StringComparison.OrdinalIgnoreCase)
-            || path.Contains("%5c", StringComparison.OrdinalIgnoreCase)
-            || path.Contains("%2e", StringComparison.OrdinalIgnoreCase)
-            || path.Contains('\\')
+        // A fragment never belongs in a request target (RFC 9112 §3.2); "#/../x" would otherwise be resolved as a path.
+        return rawTarget.Contains('#')
+            || HasEncodedSeparator(path)
+            // Still encoded after one decoding: a double-decoding upstream would see the separator.
+            || HasEncodedSeparator(decoded)
             || path.Contains("//", StringComparison.Ordinal)
-            || decoded.Contains('\\')
             || decoded.Contains("//", StringComparison.Ordinal)
             // Servlet containers drop ";parameters" from a segment before resolving it: "..;" is ".." to them.
             || decoded.Split('/').Any(segment => segment.StartsWith(".;", StringComparison.Ordinal) || segment.StartsWith("..;", StringComparison.Ordinal));
     }
+
+    private static bool HasEncodedSeparator(string path) =>
+        path.Contains("%2f", StringComparison.OrdinalIgnoreCase)
+        || path.Contains("%5c", StringComparison.OrdinalIgnoreCase)
+        || path.Contains("%2e", StringComparison.OrdinalIgnoreCase)
+        || path.Contains('\\');
 
     /// <summary>The path part of the request target, also for the absolute form (<c>GET http://host/path</c>, RFC 9112 §3.2.2).</summary>
     private static string RawPath(string rawTarget)
