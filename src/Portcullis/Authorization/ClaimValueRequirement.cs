@@ -25,8 +25,8 @@ public sealed class ClaimValueRequirement : AuthorizationHandler<ClaimValueRequi
         }
 
         var reason = requirement.AllowedValues.Count == 0
-            ? $"The claim '{requirement.ClaimType}' is missing."
-            : $"The claim '{requirement.ClaimType}' must be one of: {string.Join(", ", requirement.AllowedValues)}.";
+            ? $"The user has no {requirement.ClaimType} claim."
+            : $"The user's {requirement.ClaimType} claim must be one of: {string.Join(", ", requirement.AllowedValues)}.";
         ForbiddenReasons.Add(context, reason);
         context.Fail(new AuthorizationFailureReason(this, reason));
         return Task.CompletedTask;

@@ -23,7 +23,7 @@ public sealed class ScopeRequirement : AuthorizationHandler<ScopeRequirement>, I
             return Task.CompletedTask;
         }
 
-        var reason = $"The scope {string.Join(", ", missing.Select(s => $"'{s}'"))} was not granted to this session.";
+        var reason = $"This session was not granted the scope{(missing.Length > 1 ? "s" : string.Empty)} {string.Join(", ", missing)}.";
         ForbiddenReasons.Add(context, reason);
         context.Fail(new AuthorizationFailureReason(this, reason));
         return Task.CompletedTask;
