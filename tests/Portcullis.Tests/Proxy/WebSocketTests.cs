@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Proxy;
+
+/// <summary>
+/// WebSockets on routes that allow them: the token is attached at the upgrade, and since a browser cannot add X-CSRF to a
+/// WebSocket handshake, the Origin it always sends is what is checked there.
+/// </summary>
+public sealed class WebSocketTests : IAsyncLifetime
+{
+    private ProxyUpstream _upstream = null!;
+    private TestStack _stack = null!;
+    private string _cookie = null!;
+
+    public async Task InitializeAsync()
+    {
+        _upstream = await ProxyUpstream.StartAsync();
+        _stack = await TestStack.StartAsync(adjust: s =>
+        {
+            Routes.Add(s, "live", "/api/live", _upstream.Url);
+            s["Portcullis:Apis:live:WebSockets"] = "true";
+            Routes.Add(s, "orders", "/api/orders", _upstream.Url);
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(_stack.Origin);
+        _cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _stack.DisposeAsync();
+        await _upstream.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task MessagesEchoThroughTheProxyAndTheUpstreamSawTheTokenAtTheUpgrade()
+    {
+        using var socket = NewSocket(_stack.Origin);
+        await socket.ConnectAsync(new Uri($"ws://localhost:{_stack.Gateway.Port}/api/live/feed"), CancellationToken.None);
+
+        foreach (var message in new[] { "hello", "second message" })
+        {
+            await socket.SendAsync(Encoding.UTF8.GetBytes(message), WebSocketMessageType.Text, true, CancellationToken.None);
+            var buffer = new byte[1024];
+            var received = await socket.ReceiveAsync(buffer, CancellationToken.None);
+            Assert.Equal(message, Encoding.UTF8.GetString(buffer, 0, received.Count));
+        }
+
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+        var upgrade = Assert.Single(_upstream.Requests);
+        Assert.True(upgrade.IsWebSocket);
+        Assert.Equal("/api/live/feed", upgrade.PathAndQuery);
+        var accessToken = (await _stack.Idp.TokensAsync()).Single().AccessToken!;
+        Assert.Equal($"Bearer {accessToken}", upgrade.Headers["Authorization"]);
+        Assert.True(await _stack.Idp.IsActiveAsync(accessToken));
+        Assert.False(upgrade.Headers.ContainsKey("Cookie"));
+    }
+
+    [Theory]
+    [InlineData("https://evil.example")]
+    [InlineData(null)]
+    public async Task AnUpgradeFromAForeignOrWithoutOriginIsRefusedAndTheUpstreamSeesNothing(string? origin)
+    {
+        using var socket = NewSocket(origin);
+
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(new Uri($"ws://localhost:{_stack.Gateway.Port}/api/live"), CancellationToken.None));
+
+        Assert.Equal(HttpStatusCode.Forbidden, socket.HttpStatusCode);
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task AnUpgradeOnARouteWithoutWebSocketsIsRefusedAndTheUpstreamSeesNothing()
+    {
+        using var socket = NewSocket(_stack.Origin);
+
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(new Uri($"ws://localhost:{_stack.Gateway.Port}/api/orders"), CancellationToken.None));
+
+        Assert.Equal(HttpStatusCode.BadRequest, socket.HttpStatusCode);
+        Assert.Empty(_upstream.Requests);
+    }
+
+    [Fact]
+    public async Task AnUpgradeWithoutASessionGets401()
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.SetRequestHeader("Origin", _stack.Origin);
+
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(new Uri($"ws://localhost:{_stack.Gateway.Port}/api/live"), CancellationToken.None));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, socket.HttpStatusCode);
+        Assert.Empty(_upstream.Requests);
+    }
+
+    private ClientWebSocket NewSocket(string? origin)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        socket.Options.SetRequestHeader("Cookie", $"__Host-portcullis={_cookie}");
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        return socket;
+    }
+}
