@@ -41,6 +41,7 @@ public sealed class RetryTests
         Assert.Equal(requests[0].Body, requests[1].Body);
         Assert.True(await stack.Idp.IsActiveAsync(refreshed!));
         Assert.Contains(stack.Gateway.Logs.Lines, l => l.Contains("[2000]", StringComparison.Ordinal));
+        Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All, StringComparison.Ordinal));
     }
 
     [Fact]
