@@ -46,7 +46,16 @@ internal sealed class BearerTransformer(string csrfHeaderName) : HttpTransformer
         var copyBody = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
 
         // The gateway alone answers CORS for its origin: an upstream's own Access-Control-* headers would widen the allow-list.
-        foreach (var name in httpContext.Response.Headers.Keys.Where(k => k.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase)).ToList())
+        List<string>? upstreamCors = null;
+        foreach (var header in httpContext.Response.Headers)
+        {
+            if (header.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase))
+            {
+                (upstreamCors ??= []).Add(header.Key);
+            }
+        }
+
+        foreach (var name in upstreamCors ?? [])
         {
             httpContext.Response.Headers.Remove(name);
         }
@@ -74,6 +83,8 @@ internal sealed class BearerTransformer(string csrfHeaderName) : HttpTransformer
         var normalized = name.Replace('_', '-').ToLowerInvariant();
         return normalized is "authorization" or "cookie" or "forwarded" or "proxy-authorization" or "via"
                 or "x-real-ip" or "x-client-ip" or "true-client-ip" or "x-cluster-client-ip" or "fastly-client-ip"
+                // Path and host overrides some frameworks honour (IIS, Symfony, Zend): a browser must not re-route upstream.
+                or "x-rewrite-url" or "x-host" or "x-http-host-override"
             || StrippedPrefixes.Any(prefix => normalized.StartsWith(prefix, StringComparison.Ordinal));
     }
 

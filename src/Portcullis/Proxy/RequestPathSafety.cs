@@ -25,7 +25,7 @@ internal static class RequestPathSafety
             || path.Contains("//", StringComparison.Ordinal)
             || decoded.Contains("//", StringComparison.Ordinal)
             // Servlet containers drop ";parameters" from a segment before resolving it: "..;" is ".." to them.
-            || decoded.Split('/').Any(segment => segment.StartsWith(".;", StringComparison.Ordinal) || segment.StartsWith("..;", StringComparison.Ordinal));
+            || decoded.Contains(';') && decoded.Split('/').Any(segment => segment.StartsWith(".;", StringComparison.Ordinal) || segment.StartsWith("..;", StringComparison.Ordinal));
     }
 
     private static bool HasEncodedSeparator(string path) =>

@@ -17,6 +17,8 @@ public sealed class ProxyHygieneTests
             "X-Forwarded-User", "x-forwarded-user", "X_Forwarded_User", "X-Forwarded-For", "X-Real-IP", "Forwarded",
             "X-Authenticated-User", "X-WEBAUTH-USER", "X-MS-CLIENT-PRINCIPAL-NAME", "X-Goog-Authenticated-User-Email",
             "X-Amzn-Oidc-Identity", "X-Consumer-Username", "X-Email", "X-User", "Remote-User", "X-Access-Token",
+            "X-FORWARDED-HOST", "x_real_ip", "X-Forwarded-Proto", "X-Original-URL", "X-Rewrite-URL", "X-Portcullis-User",
+            "Proxy-Authorization", "X_AUTH_REQUEST_USER", "X-Auth-Request-Email", "CF-Connecting-IP", "Via",
         ];
         var headers = forged.ToDictionary(h => h, _ => "admin");
         headers["X-CSRF"] = "1";
@@ -33,6 +35,7 @@ public sealed class ProxyHygieneTests
         Assert.True(await stack.Idp.IsActiveAsync(accessToken!));
         Assert.False(received.Headers.ContainsKey("Cookie"));
         Assert.False(received.Headers.ContainsKey("X-CSRF"));
+        Assert.Equal(new Uri(upstream.Url).Authority, received.Headers["Host"]);
         Assert.Equal("application/json", received.Headers["Accept"]);
         foreach (var name in forged)
         {
