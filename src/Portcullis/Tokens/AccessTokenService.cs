@@ -77,36 +77,29 @@ internal sealed class AccessTokenService(
 
     /// <summary>
     /// The upstream answered 401 to <paramref name="rejectedAccessToken"/>: refresh now, unless the stored access token
-    /// already differs from it (another request refreshed meanwhile), in which case that one is returned.
+    /// already differs from it (refreshed meanwhile), in which case that one is returned.
     /// </summary>
     public async Task<Outcome<string>> RefreshRejectedAsync(CurrentSession session, string rejectedAccessToken, CancellationToken cancellationToken)
     {
-        var gate = _refreshLocks.GetOrAdd(session.Record.GrantId, _ => new SemaphoreSlim(1, 1));
-        if (!await gate.WaitAsync(RefreshWaitLimit, cancellationToken))
+        var grantId = session.Record.GrantId;
+        var (grant, tokens) = await ReadAsync(grantId);
+        if (grant is null || tokens is null)
         {
-            return PortcullisError.RefreshUnavailable;
+            return PortcullisError.ReauthenticationRequired;
+        }
+
+        if (tokens.AccessToken != rejectedAccessToken)
+        {
+            return tokens.AccessToken;
         }
 
         try
         {
-            var grant = await store.GetGrantAsync(session.Record.GrantId, cancellationToken);
-            var tokens = grant is null ? null : grants.ReadTokens(grant);
-            if (grant is null || tokens is null)
-            {
-                return PortcullisError.ReauthenticationRequired;
-            }
-
-            if (tokens.AccessToken != rejectedAccessToken)
-            {
-                return tokens.AccessToken;
-            }
-
-            using var refreshTimeout = new CancellationTokenSource(RefreshTimeout);
-            return await RefreshAsync(session, grant, tokens, refreshTimeout.Token);
+            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, grant.Version, rejectedAccessToken)).WaitAsync(_waitLimit, cancellationToken);
         }
-        finally
+        catch (TimeoutException)
         {
-            gate.Release();
+            return PortcullisError.RefreshUnavailable;
         }
     }
 
@@ -117,10 +110,10 @@ internal sealed class AccessTokenService(
     /// A token refreshed by someone else since <paramref name="seenVersion"/> is used as long as it is valid, even when
     /// its whole lifetime is shorter than the skew: otherwise every waiter would refresh again, one after the other.
     /// </summary>
-    private bool IsUsable(GrantRecord grant, TokenSet tokens, long seenVersion) =>
-        IsFresh(tokens) || (grant.Version != seenVersion && tokens.AccessTokenExpiresAt > time.GetUtcNow());
+    private bool IsUsable(GrantRecord grant, TokenSet tokens, long seenVersion, string? rejected) =>
+        tokens.AccessToken != rejected && (IsFresh(tokens) || (grant.Version != seenVersion && tokens.AccessTokenExpiresAt > time.GetUtcNow()));
 
-    private async Task<Outcome<string>> RefreshOnceAsync(string grantId, long seenVersion)
+    private async Task<Outcome<string>> RefreshOnceAsync(string grantId, long seenVersion, string? rejected = null)
     {
         var leaseName = "refresh:" + grantId;
         var owner = Identifiers.NewId();
@@ -133,7 +126,7 @@ internal sealed class AccessTokenService(
                 return PortcullisError.ReauthenticationRequired; // ended meanwhile (invalid_grant elsewhere, logout everywhere)
             }
 
-            if (IsUsable(grant, tokens, seenVersion))
+            if (IsUsable(grant, tokens, seenVersion, rejected))
             {
                 return tokens.AccessToken;
             }
@@ -160,7 +153,7 @@ internal sealed class AccessTokenService(
                 return PortcullisError.ReauthenticationRequired;
             }
 
-            if (IsUsable(grant, tokens, seenVersion))
+            if (IsUsable(grant, tokens, seenVersion, rejected))
             {
                 return tokens.AccessToken;
             }

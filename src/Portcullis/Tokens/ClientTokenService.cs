@@ -30,6 +30,8 @@ internal sealed class ClientTokenService(
 
     private readonly ConcurrentDictionary<ClientTokenKey, Slot> _slots = new();
     private readonly TimeSpan _skew = options.Value.Refresh.Skew;
+    private readonly TimeSpan _requestTimeout = options.Value.Refresh.Timeout;
+    private readonly TimeSpan _waitLimit = options.Value.Refresh.Timeout * 1.5;
 
     public Task<Outcome<string>> GetAsync(ClientTokenKey key, CancellationToken cancellationToken) =>
         GetAsync(key, rejected: null, cancellationToken);
@@ -46,7 +48,7 @@ internal sealed class ClientTokenService(
             return cached;
         }
 
-        if (!await slot.Gate.WaitAsync(AccessTokenService.RefreshWaitLimit, cancellationToken))
+        if (!await slot.Gate.WaitAsync(_waitLimit, cancellationToken))
         {
             return PortcullisError.RefreshUnavailable;
         }
@@ -59,7 +61,7 @@ internal sealed class ClientTokenService(
                 return fetchedMeanwhile;
             }
 
-            using var timeout = new CancellationTokenSource(AccessTokenService.RefreshTimeout);
+            using var timeout = new CancellationTokenSource(_requestTimeout);
             var outcome = await RequestAsync(key, timeout.Token);
             if (outcome.Value is { } token)
             {
