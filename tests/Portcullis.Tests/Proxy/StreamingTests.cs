@@ -100,17 +100,29 @@ public sealed class StreamingTests(ITestOutputHelper output)
         var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
         using var http = new HttpClient();
 
+        // A declared length over the limit is refused before the body is sent (the client waits for 100-continue).
         using var declared = Request(HttpMethod.Post, $"{stack.Origin}/api/files?size=1", cookie);
+        declared.Headers.ExpectContinue = true;
         declared.Content = new PatternContent(100001);
         using var declaredResponse = await http.SendAsync(declared);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declaredResponse.StatusCode);
         Assert.Contains("\"error\":\"invalid_request\"", await declaredResponse.Content.ReadAsStringAsync());
         Assert.Empty(upstream.Requests);
 
+        // Without a declared length the limit is hit mid-stream: the gateway answers 413 while the client may still be
+        // sending, so the client sees the 413 or a closed connection; the upstream never gets the whole body.
         using var chunked = Request(HttpMethod.Post, $"{stack.Origin}/api/files?size=1", cookie);
         chunked.Content = new PatternContent(300000, knownLength: false);
-        using var chunkedResponse = await http.SendAsync(chunked);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, chunkedResponse.StatusCode);
+        try
+        {
+            using var chunkedResponse = await http.SendAsync(chunked);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, chunkedResponse.StatusCode);
+        }
+        catch (HttpRequestException)
+        {
+        }
+
+        Assert.DoesNotContain(upstream.Requests, r => r.BodyLength > 100000);
 
         using var withinLimits = await http.SendAsync(Request(HttpMethod.Get, $"{stack.Origin}/api/files?size=200000", cookie));
         Assert.Equal(200000, (await withinLimits.Content.ReadAsByteArrayAsync()).Length);
