@@ -4,32 +4,45 @@ using Portcullis.Tests.Infrastructure;
 namespace Portcullis.Tests.Proxy;
 
 /// <summary>SECURITY.md items 8 and 33: CORS for the configured app origins only, answered by the gateway itself.</summary>
-public sealed class CorsTests : IAsyncLifetime
+public sealed class CorsTests : IClassFixture<CorsTests.AppOriginStack>
 {
     private const string AppOrigin = "https://app.example.com";
-    private ProxyUpstream _upstream = null!;
-    private TestStack _stack = null!;
+    private readonly ProxyUpstream _upstream;
+    private readonly TestStack _stack;
 
-    public async Task InitializeAsync()
+    public CorsTests(AppOriginStack fixture)
     {
-        // The upstream tries to open itself to everyone; the gateway must not pass that on.
-        _upstream = await ProxyUpstream.StartAsync(async (context, _) =>
-        {
-            context.Response.Headers.AccessControlAllowOrigin = "*";
-            context.Response.Headers.AccessControlAllowCredentials = "true";
-            await context.Response.WriteAsync("{}");
-        });
-        _stack = await TestStack.StartAsync(adjust: s =>
-        {
-            Routes.Add(s, "orders", "/api/orders", _upstream.Url);
-            s["Portcullis:Csrf:AllowedOrigins:0"] = AppOrigin;
-        });
+        (_upstream, _stack) = (fixture.Upstream, fixture.Stack);
+        _upstream.Requests.Clear();
     }
 
-    public async Task DisposeAsync()
+    /// <summary>A gateway allowing <see cref="AppOrigin"/>, in front of an upstream that tries to open itself to everyone.</summary>
+    public sealed class AppOriginStack : IAsyncLifetime
     {
-        await _stack.DisposeAsync();
-        await _upstream.DisposeAsync();
+        public ProxyUpstream Upstream { get; private set; } = null!;
+
+        public TestStack Stack { get; private set; } = null!;
+
+        public async Task InitializeAsync()
+        {
+            Upstream = await ProxyUpstream.StartAsync(async (context, _) =>
+            {
+                context.Response.Headers.AccessControlAllowOrigin = "*";
+                context.Response.Headers.AccessControlAllowCredentials = "true";
+                await context.Response.WriteAsync("{}");
+            });
+            Stack = await TestStack.StartAsync(adjust: s =>
+            {
+                Routes.Add(s, "orders", "/api/orders", Upstream.Url);
+                s["Portcullis:Csrf:AllowedOrigins:0"] = AppOrigin;
+            });
+        }
+
+        public async Task DisposeAsync()
+        {
+            await Stack.DisposeAsync();
+            await Upstream.DisposeAsync();
+        }
     }
 
     [Fact]

@@ -7,32 +7,53 @@ namespace Portcullis.Tests.Proxy;
 /// no spelling of a path moves a request to another upstream or past authentication, and the request target cannot
 /// choose the host. Requests go over a raw socket, because HttpClient would normalise the tricks away.
 /// </summary>
-public sealed class PathSafetyTests : IAsyncLifetime
+public sealed class PathSafetyTests : IClassFixture<PathSafetyTests.ThreeRoutes>
 {
-    private ProxyUpstream _orders = null!;
-    private ProxyUpstream _reports = null!;
-    private ProxyUpstream _public = null!;
-    private TestStack _stack = null!;
+    private readonly ProxyUpstream _orders;
+    private readonly ProxyUpstream _reports;
+    private readonly ProxyUpstream _public;
+    private readonly TestStack _stack;
 
-    public async Task InitializeAsync()
+    public PathSafetyTests(ThreeRoutes routes)
     {
-        _orders = await ProxyUpstream.StartAsync();
-        _reports = await ProxyUpstream.StartAsync();
-        _public = await ProxyUpstream.StartAsync();
-        _stack = await TestStack.StartAsync(adjust: s =>
-        {
-            Routes.Add(s, "orders", "/api/orders", _orders.Url);
-            Routes.Add(s, "reports", "/api/reports", _reports.Url);
-            Routes.Add(s, "public", "/public", _public.Url, "none");
-        });
+        (_orders, _reports, _public, _stack) = (routes.Orders, routes.Reports, routes.Public, routes.Stack);
+        // One stack for the whole class (tests in a class run one at a time); each test starts from empty records.
+        _orders.Requests.Clear();
+        _reports.Requests.Clear();
+        _public.Requests.Clear();
     }
 
-    public async Task DisposeAsync()
+    /// <summary>Two authenticated routes on two upstreams and an unauthenticated route on a third.</summary>
+    public sealed class ThreeRoutes : IAsyncLifetime
     {
-        await _stack.DisposeAsync();
-        await _orders.DisposeAsync();
-        await _reports.DisposeAsync();
-        await _public.DisposeAsync();
+        public ProxyUpstream Orders { get; private set; } = null!;
+
+        public ProxyUpstream Reports { get; private set; } = null!;
+
+        public ProxyUpstream Public { get; private set; } = null!;
+
+        public TestStack Stack { get; private set; } = null!;
+
+        public async Task InitializeAsync()
+        {
+            Orders = await ProxyUpstream.StartAsync();
+            Reports = await ProxyUpstream.StartAsync();
+            Public = await ProxyUpstream.StartAsync();
+            Stack = await TestStack.StartAsync(adjust: s =>
+            {
+                Routes.Add(s, "orders", "/api/orders", Orders.Url);
+                Routes.Add(s, "reports", "/api/reports", Reports.Url);
+                Routes.Add(s, "public", "/public", Public.Url, "none");
+            });
+        }
+
+        public async Task DisposeAsync()
+        {
+            await Stack.DisposeAsync();
+            await Orders.DisposeAsync();
+            await Reports.DisposeAsync();
+            await Public.DisposeAsync();
+        }
     }
 
     [Theory]

@@ -9,30 +9,46 @@ namespace Portcullis.Tests.Proxy;
 /// WebSockets on routes that allow them: the token is attached at the upgrade, and since a browser cannot add X-CSRF to a
 /// WebSocket handshake, the Origin it always sends is what is checked there.
 /// </summary>
-public sealed class WebSocketTests : IAsyncLifetime
+public sealed class WebSocketTests : IClassFixture<WebSocketTests.SignedInStack>
 {
-    private ProxyUpstream _upstream = null!;
-    private TestStack _stack = null!;
-    private string _cookie = null!;
+    private readonly ProxyUpstream _upstream;
+    private readonly TestStack _stack;
+    private readonly string _cookie;
 
-    public async Task InitializeAsync()
+    public WebSocketTests(SignedInStack fixture)
     {
-        _upstream = await ProxyUpstream.StartAsync();
-        _stack = await TestStack.StartAsync(adjust: s =>
-        {
-            Routes.Add(s, "live", "/api/live", _upstream.Url);
-            s["Portcullis:Apis:live:WebSockets"] = "true";
-            Routes.Add(s, "orders", "/api/orders", _upstream.Url);
-        });
-        using var browser = new BrowserClient();
-        await browser.LoginAsync(_stack.Origin);
-        _cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+        (_upstream, _stack, _cookie) = (fixture.Upstream, fixture.Stack, fixture.Cookie);
+        _upstream.Requests.Clear();
     }
 
-    public async Task DisposeAsync()
+    /// <summary>A WebSocket route and a plain route on one echoing upstream, and a signed-in user's cookie.</summary>
+    public sealed class SignedInStack : IAsyncLifetime
     {
-        await _stack.DisposeAsync();
-        await _upstream.DisposeAsync();
+        public ProxyUpstream Upstream { get; private set; } = null!;
+
+        public TestStack Stack { get; private set; } = null!;
+
+        public string Cookie { get; private set; } = null!;
+
+        public async Task InitializeAsync()
+        {
+            Upstream = await ProxyUpstream.StartAsync();
+            Stack = await TestStack.StartAsync(adjust: s =>
+            {
+                Routes.Add(s, "live", "/api/live", Upstream.Url);
+                s["Portcullis:Apis:live:WebSockets"] = "true";
+                Routes.Add(s, "orders", "/api/orders", Upstream.Url);
+            });
+            using var browser = new BrowserClient();
+            await browser.LoginAsync(Stack.Origin);
+            Cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+        }
+
+        public async Task DisposeAsync()
+        {
+            await Stack.DisposeAsync();
+            await Upstream.DisposeAsync();
+        }
     }
 
     [Fact]
