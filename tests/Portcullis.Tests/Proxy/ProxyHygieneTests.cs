@@ -43,20 +43,21 @@ public sealed class ProxyHygieneTests
         }
     }
 
-    [Theory]
-    [InlineData("/api/orders/..%2F..%2Fadmin")]
-    [InlineData("/api/orders/..%5C..%5Cadmin")]
-    [InlineData("/api/orders/%2e%2e/admin")]
-    public async Task EncodedSeparatorsAreRefusedAndNeverForwarded(string path)
+    [Fact]
+    public async Task EncodedSeparatorsAreRefusedAndNeverForwarded()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
         await using var stack = await TestStack.StartAsync(adjust: TestStack.OrdersRoute(upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
 
-        var response = await browser.GetAsync(stack.Origin + path, BrowserClient.Csrf);
+        foreach (var path in new[] { "/api/orders/..%2F..%2Fadmin", "/api/orders/..%5C..%5Cadmin", "/api/orders/%2e%2e/admin" })
+        {
+            var response = await browser.GetAsync(stack.Origin + path, BrowserClient.Csrf);
 
-        Assert.True(response.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"got {(int)response.Status}");
+            Assert.True(response.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound, $"{path}: got {(int)response.Status}");
+        }
+
         Assert.Empty(upstream.Requests);
     }
 
