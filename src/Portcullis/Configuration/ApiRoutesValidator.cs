@@ -98,7 +98,7 @@ internal static class ApiRoutesValidator
         }
         else if (!ProviderCapabilities.SupportsClientCredentials(provider))
         {
-            errors.Add($"{key}:Provider '{providerName}' cannot issue client-credentials tokens (kind '{provider.Kind}' without a client secret or grant support).");
+            errors.Add($"{key}:Provider '{providerName}' cannot issue client-credentials tokens (kind '{provider.Kind}'; supported: oidc, discord, facebook, with ClientId and ClientSecret).");
         }
     }
 
@@ -179,9 +179,13 @@ internal static class ApiRoutesValidator
 /// <summary>What each provider kind can do, as far as the proxy needs to know at start.</summary>
 internal static class ProviderCapabilities
 {
-    /// <summary>The client-credentials grant needs a confidential client and a kind whose providers offer the grant.</summary>
+    /// <summary>
+    /// The client-credentials grant needs a confidential client and a kind whose providers offer the grant to an app:
+    /// OpenID Connect providers generally do, as do Discord and Facebook (app access tokens); GitHub and Google do not.
+    /// </summary>
     public static bool SupportsClientCredentials(ProviderOptions provider) =>
-        provider.Kind == ProviderKinds.Oidc && !string.IsNullOrWhiteSpace(provider.ClientSecret) && !string.IsNullOrWhiteSpace(provider.ClientId);
+        provider.Kind is ProviderKinds.Oidc or ProviderKinds.Discord or ProviderKinds.Facebook
+        && !string.IsNullOrWhiteSpace(provider.ClientSecret) && !string.IsNullOrWhiteSpace(provider.ClientId);
 }
 
 /// <summary>Parses <c>TrustedProxies</c> entries: single addresses or CIDR networks.</summary>
