@@ -1,16 +1,12 @@
 using System.Security.Claims;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Http;
 using Portcullis.Http;
 using Portcullis.Sessions;
 using Portcullis.Tokens;
 
 namespace Portcullis.Authorization;
-
-internal sealed class PortcullisAuthenticationOptions : AuthenticationSchemeOptions;
 
 /// <summary>
 /// The <c>Portcullis</c> scheme: the server-side session (resolved once per request) becomes a <see cref="ClaimsPrincipal"/>
@@ -18,23 +14,50 @@ internal sealed class PortcullisAuthenticationOptions : AuthenticationSchemeOpti
 /// (route requirements, <c>[Authorize]</c>, <c>RequireAuthorization</c>) can judge it. Challenges and refusals are API-style
 /// JSON (401 <c>unauthenticated</c>, 403 <c>forbidden</c>), never a redirect to a login page (SECURITY.md item 33).
 /// </summary>
-internal sealed class PortcullisAuthenticationHandler(
-    IOptionsMonitor<PortcullisAuthenticationOptions> options,
-    ILoggerFactory loggerFactory,
-    UrlEncoder encoder,
-    SessionService sessions,
-    GrantService grants)
-    : AuthenticationHandler<PortcullisAuthenticationOptions>(options, loggerFactory, encoder)
+/// <remarks>
+/// A plain <see cref="IAuthenticationHandler"/> rather than <c>AuthenticationHandler&lt;T&gt;</c>, whose first answer is
+/// memoised for the request: as the only scheme it is ASP.NET's automatic default, and <c>WebApplication</c> then runs
+/// authentication middleware before anything else — before routing, forwarded headers and the store-outage handling. That
+/// early call is answered "no result" without touching the session; the policy evaluated after routing gets the real answer.
+/// </remarks>
+internal sealed class PortcullisAuthenticationHandler(SessionService sessions, GrantService grants) : IAuthenticationHandler
 {
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    private AuthenticationScheme _scheme = null!;
+    private HttpContext _context = null!;
+    private AuthenticateResult? _result;
+
+    public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context)
     {
-        var session = await sessions.ResolveAsync(Context);
+        _scheme = scheme;
+        _context = context;
+        return Task.CompletedTask;
+    }
+
+    public async Task<AuthenticateResult> AuthenticateAsync()
+    {
+        if (_context.GetEndpoint() is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        return _result ??= await AuthenticateSessionAsync();
+    }
+
+    public Task ChallengeAsync(AuthenticationProperties? properties) =>
+        ErrorResponses.Json(SessionService.RefusalFor(_context)).ExecuteAsync(_context);
+
+    public Task ForbidAsync(AuthenticationProperties? properties) =>
+        ErrorResponses.Json(AuthorizationErrors.Forbidden(ForbiddenReasons.Read(_context))).ExecuteAsync(_context);
+
+    private async Task<AuthenticateResult> AuthenticateSessionAsync()
+    {
+        var session = await sessions.ResolveAsync(_context);
         if (session is null)
         {
             return AuthenticateResult.NoResult();
         }
 
-        var identity = new ClaimsIdentity(Scheme.Name, "name", "role");
+        var identity = new ClaimsIdentity(_scheme.Name, "name", "role");
         identity.AddClaim(new Claim("sub", session.Data.Subject));
         foreach (var (type, value) in session.Data.Claims)
         {
@@ -45,20 +68,14 @@ internal sealed class PortcullisAuthenticationHandler(
         }
 
         // The scopes the provider actually granted (they can be fewer than requested), from the encrypted grant.
-        var tokens = await grants.ReadTokensAsync(session.Record.GrantId, Context.RequestAborted);
+        var tokens = await grants.ReadTokensAsync(session.Record.GrantId, _context.RequestAborted);
         foreach (var scope in (tokens?.Scope ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             identity.AddClaim(new Claim(PortcullisAuthenticationDefaults.ScopeClaimType, scope));
         }
 
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), Scheme.Name));
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), _scheme.Name));
     }
-
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        ErrorResponses.Json(SessionService.RefusalFor(Context)).ExecuteAsync(Context);
-
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
-        ErrorResponses.Json(AuthorizationErrors.Forbidden(ForbiddenReasons.Read(Context))).ExecuteAsync(Context);
 
     /// <summary>Arrays become one claim per element; objects keep their JSON; strings, numbers and booleans their text.</summary>
     private static void AddClaims(ClaimsIdentity identity, string type, JsonElement value)

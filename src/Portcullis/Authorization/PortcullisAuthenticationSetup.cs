@@ -1,13 +1,15 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Portcullis.Authorization;
 
 internal static class PortcullisAuthenticationSetup
 {
     /// <summary>
-    /// Adds the <c>Portcullis</c> scheme (the default scheme unless the app chose another) and the
-    /// <see cref="PortcullisAuthenticationDefaults.UserPolicy"/> policy. Safe to call twice.
+    /// Adds the <c>Portcullis</c> scheme and the <see cref="PortcullisAuthenticationDefaults.UserPolicy"/> policy. Safe to
+    /// call twice. Not set as <c>DefaultScheme</c>: an app with other schemes keeps its own default; policies name the
+    /// scheme (<c>RequirePortcullisSession()</c>).
     /// </summary>
     public static void Add(IServiceCollection services)
     {
@@ -17,7 +19,8 @@ internal static class PortcullisAuthenticationSetup
             return;
         }
 
-        services.AddAuthentication(options => options.DefaultScheme ??= PortcullisAuthenticationDefaults.AuthenticationScheme)
-            .AddScheme<PortcullisAuthenticationOptions, PortcullisAuthenticationHandler>(PortcullisAuthenticationDefaults.AuthenticationScheme, null);
+        services.TryAddTransient<PortcullisAuthenticationHandler>();
+        services.AddAuthentication(options => options.AddScheme<PortcullisAuthenticationHandler>(
+            PortcullisAuthenticationDefaults.AuthenticationScheme, PortcullisAuthenticationDefaults.AuthenticationScheme));
     }
 }
