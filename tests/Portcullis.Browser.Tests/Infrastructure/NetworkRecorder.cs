@@ -3,8 +3,8 @@ using Microsoft.Playwright;
 namespace Portcullis.Browser.Tests.Infrastructure;
 
 /// <summary>
-/// Everything a browser context sent and received, captured as it happens (bodies are read at once, because
-/// Chromium forgets them after the page navigates on). Redirect responses have no body to read.
+/// Every request a browser context sent (with the headers Chromium really put on the wire, cookies included) and the
+/// status and headers of every response. Bodies come from <see cref="ResponseTap"/>, which can still read them.
 /// </summary>
 public sealed class NetworkRecorder
 {
@@ -60,36 +60,12 @@ public sealed class NetworkRecorder
     private static async Task<SeenResponse> CaptureAsync(IResponse response)
     {
         var headers = await response.HeadersArrayAsync();
-        Dictionary<string, string> requestHeaders;
-        try
-        {
-            requestHeaders = new Dictionary<string, string>(await response.Request.AllHeadersAsync(), StringComparer.OrdinalIgnoreCase);
-        }
-        catch (PlaywrightException)
-        {
-            requestHeaders = new Dictionary<string, string>(response.Request.Headers, StringComparer.OrdinalIgnoreCase);
-        }
-
-        var body = string.Empty;
-        if (response.Status is < 300 or >= 400)
-        {
-            try
-            {
-                body = await response.TextAsync();
-            }
-            catch (PlaywrightException)
-            {
-                // The page went away before the body was complete (an aborted load); there is nothing to inspect.
-            }
-        }
-
+        var request = await CaptureAsync(response.Request);
         return new SeenResponse(
             response.Url,
-            response.Request.Method,
             response.Status,
             headers.Select(h => new KeyValuePair<string, string>(h.Name.ToLowerInvariant(), h.Value)).ToArray(),
-            body,
-            requestHeaders);
+            request);
     }
 
     private static async Task<SeenRequest> CaptureAsync(IRequest request)
@@ -97,7 +73,6 @@ public sealed class NetworkRecorder
         Dictionary<string, string> headers;
         try
         {
-            // The headers Chromium really sent (cookies included), not only those the page asked for.
             headers = new Dictionary<string, string>(await request.AllHeadersAsync(), StringComparer.OrdinalIgnoreCase);
         }
         catch (PlaywrightException)
@@ -109,12 +84,11 @@ public sealed class NetworkRecorder
     }
 }
 
-public sealed record SeenResponse(
-    string Url, string Method, int Status, KeyValuePair<string, string>[] Headers, string Body, Dictionary<string, string> RequestHeaders)
+/// <summary>A request as Chromium sent it; <see cref="Headers"/> include the cookies it attached.</summary>
+public sealed record SeenRequest(string Url, string Method, string ResourceType, Dictionary<string, string> Headers);
+
+public sealed record SeenResponse(string Url, int Status, KeyValuePair<string, string>[] Headers, SeenRequest Request)
 {
     public string? Header(string name) =>
         Headers.Where(h => h.Key == name.ToLowerInvariant()).Select(h => h.Value).FirstOrDefault();
 }
-
-/// <summary>A request as Chromium sent it; <see cref="Headers"/> include the cookies it attached.</summary>
-public sealed record SeenRequest(string Url, string Method, string ResourceType, Dictionary<string, string> Headers);
