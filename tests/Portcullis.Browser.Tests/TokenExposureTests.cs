@@ -130,6 +130,7 @@ public sealed class TokenExposureTests(BrowserStack stack) : IClassFixture<Brows
         var user = results.First(r => r.Path == "/bff/user");
         Assert.Equal(200, user.Status);
         Assert.Contains("Alice Example", user.Body);
+        Assert.Equal(200, results.Single(r => r.Path == "/bff/sessions").Status); // listed, but only by handle
 
         Assert.DoesNotContain(BrowserStack.SessionCookieName, storage.DocumentCookie);
         foreach (var place in storage.All)

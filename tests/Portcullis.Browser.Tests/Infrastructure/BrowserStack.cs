@@ -51,7 +51,8 @@ public sealed class BrowserStack : IAsyncLifetime
     public async Task<IBrowserContext> NewContextAsync()
     {
         var context = await Browser.NewContextAsync();
-        context.SetDefaultTimeout(20_000);
+        // Generous: the machine running the suite is often shared and loaded.
+        context.SetDefaultTimeout(30_000);
         return context;
     }
 
@@ -61,7 +62,7 @@ public sealed class BrowserStack : IAsyncLifetime
         await page.GotoAsync(Origin + "/");
         await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("signed out");
         await page.ClickAsync("#login");
-        await page.WaitForURLAsync(url => url.StartsWith(Idp.Issuer, StringComparison.Ordinal));
+        await page.WaitForURLAsync(url => url.StartsWith(Idp.Issuer, StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
         await page.FillAsync("#username", user);
         await page.FillAsync("#password", TestIdp.Password);
         await page.ClickAsync("#login");

@@ -74,8 +74,8 @@ public sealed class ResponseTap
                 h.GetProperty("name").GetString()!.ToLowerInvariant(), h.GetProperty("value").GetString()!)).ToArray()
             : [];
 
-        // A redirect has no body the protocol can give.
-        if (status is >= 300 and < 400)
+        // A redirect, or an answer that says it has no body, has nothing the protocol can give.
+        if (status is >= 300 and < 400 || headers.Any(h => h.Key == "content-length" && h.Value == "0"))
         {
             return new TappedResponse(url, status, headers, string.Empty);
         }
