@@ -77,4 +77,28 @@ public sealed class AppFlowTests(BrowserStack stack) : IClassFixture<BrowserStac
         Assert.Equal(401, await BrowserStack.ApiStatusAsync(page));
         Assert.Equal(upstreamAfterLogout, stack.Upstream.Requests.Count);
     }
+
+    [Fact]
+    public async Task AProviderErrorOnTheCallbackShowsAReadablePageAndCreatesNoSession()
+    {
+        await using var context = await stack.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var login = await page.RunAndWaitForResponseAsync(
+            () => page.GotoAsync(stack.Origin + "/bff/login?returnUrl=%2F"),
+            r => r.Url.StartsWith(stack.Origin + "/bff/login", StringComparison.Ordinal));
+
+        // The user refuses at the provider, which sends them back with error=access_denied and the login's own state.
+        var authorize = await login.HeaderValueAsync("location") ?? string.Empty;
+        var state = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(authorize).Query).GetValueOrDefault("state").ToString();
+        Assert.False(string.IsNullOrEmpty(state), "no state in " + authorize);
+        var response = await page.GotoAsync($"{stack.Origin}/bff/callback/main?error=access_denied&state={state}&iss={Uri.EscapeDataString(stack.Idp.Issuer)}");
+
+        Assert.Equal(400, response!.Status);
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Sign-in did not work");
+        await Assertions.Expect(page.Locator("body")).ToContainTextAsync("access_denied");
+        await page.ScreenshotAsync(new() { Path = Chromium.ScreenshotPath("flow-6-provider-error") });
+        Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == BrowserStack.SessionCookieName);
+        await page.GotoAsync(stack.Origin + "/");
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("signed out");
+    }
 }
