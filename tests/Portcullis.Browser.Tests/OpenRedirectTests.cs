@@ -49,7 +49,7 @@ public sealed class OpenRedirectTests(BrowserStack stack) : IClassFixture<Browse
         await page.FillAsync("#username", "alice");
         await page.FillAsync("#password", Portcullis.Tests.Infrastructure.TestIdp.Password);
         await page.ClickAsync("#login");
-        await page.WaitForURLAsync(stack.Origin + "/index.html?from=login");
+        await Assertions.Expect(page).ToHaveURLAsync(stack.Origin + "/index.html?from=login");
         await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("signed in");
 
         foreach (var returnUrl in HostileReturnUrls)
@@ -91,7 +91,7 @@ public sealed class OpenRedirectTests(BrowserStack stack) : IClassFixture<Browse
         await page.ReloadAsync();
         await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("signed out");
         Assert.Equal(200, await LogOutAsync(page, "/index.html?from=logout", follow: true));
-        await page.WaitForURLAsync(stack.Origin + "/index.html?from=logout");
+        await Assertions.Expect(page).ToHaveURLAsync(stack.Origin + "/index.html?from=logout");
         foreach (var returnUrl in HostileReturnUrls)
         {
             Assert.Equal(400, await LogOutAsync(page, returnUrl, follow: true));

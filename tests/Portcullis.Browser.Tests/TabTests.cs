@@ -48,7 +48,7 @@ public sealed class TabTests(BrowserStack stack) : IClassFixture<BrowserStack>
             await tab.FillAsync("#username", "alice");
             await tab.FillAsync("#password", TestIdp.Password);
             await tab.ClickAsync("#login");
-            await tab.WaitForURLAsync($"{stack.Origin}/?tab={i}");
+            await Assertions.Expect(tab).ToHaveURLAsync($"{stack.Origin}/?tab={i}");
             await Assertions.Expect(tab.Locator("#status")).ToHaveTextAsync("signed in");
         }
 

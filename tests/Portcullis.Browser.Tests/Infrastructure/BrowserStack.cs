@@ -46,6 +46,7 @@ public sealed class BrowserStack : IAsyncLifetime
         Gateway = await GatewayHost.StartAsync(settings, port, dataDirectory);
 
         (_playwright, Browser) = await Chromium.LaunchAsync();
+        Assertions.SetDefaultExpectTimeout(30_000);
     }
 
     public async Task<IBrowserContext> NewContextAsync()
@@ -62,7 +63,15 @@ public sealed class BrowserStack : IAsyncLifetime
         await page.GotoAsync(Origin + "/");
         await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("signed out");
         await page.ClickAsync("#login");
-        await page.WaitForURLAsync(url => url.StartsWith(Idp.Issuer, StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
+        try
+        {
+            await page.WaitForURLAsync(url => url.StartsWith(Idp.Issuer, StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
+        }
+        catch (TimeoutException)
+        {
+            throw new InvalidOperationException($"The login did not reach the provider; the page is {page.Url}: {await page.InnerTextAsync("body")}");
+        }
+
         await page.FillAsync("#username", user);
         await page.FillAsync("#password", TestIdp.Password);
         await page.ClickAsync("#login");

@@ -8,6 +8,12 @@ namespace Portcullis.Browser.Tests.Infrastructure;
 /// </summary>
 public sealed class NetworkRecorder
 {
+    /// <summary>
+    /// Raw headers come from Chromium's extra network events, which never arrive for some requests (a frame the browser
+    /// refused to render, say): then the headers Playwright knew beforehand are all there is.
+    /// </summary>
+    private static readonly TimeSpan HeaderWait = TimeSpan.FromSeconds(5);
+
     private readonly List<Task<SeenResponse>> _responses = [];
     private readonly List<Task<SeenRequest>> _requests = [];
 
@@ -59,12 +65,21 @@ public sealed class NetworkRecorder
 
     private static async Task<SeenResponse> CaptureAsync(IResponse response)
     {
-        var headers = await response.HeadersArrayAsync();
+        IEnumerable<KeyValuePair<string, string>> headers;
+        try
+        {
+            headers = (await response.HeadersArrayAsync().WaitAsync(HeaderWait)).Select(h => new KeyValuePair<string, string>(h.Name, h.Value));
+        }
+        catch (Exception exception) when (exception is PlaywrightException or TimeoutException)
+        {
+            headers = response.Headers;
+        }
+
         var request = await CaptureAsync(response.Request);
         return new SeenResponse(
             response.Url,
             response.Status,
-            headers.Select(h => new KeyValuePair<string, string>(h.Name.ToLowerInvariant(), h.Value)).ToArray(),
+            headers.Select(h => new KeyValuePair<string, string>(h.Key.ToLowerInvariant(), h.Value)).ToArray(),
             request);
     }
 
@@ -73,9 +88,9 @@ public sealed class NetworkRecorder
         Dictionary<string, string> headers;
         try
         {
-            headers = new Dictionary<string, string>(await request.AllHeadersAsync(), StringComparer.OrdinalIgnoreCase);
+            headers = new Dictionary<string, string>(await request.AllHeadersAsync().WaitAsync(HeaderWait), StringComparer.OrdinalIgnoreCase);
         }
-        catch (PlaywrightException)
+        catch (Exception exception) when (exception is PlaywrightException or TimeoutException)
         {
             headers = new Dictionary<string, string>(request.Headers, StringComparer.OrdinalIgnoreCase);
         }
