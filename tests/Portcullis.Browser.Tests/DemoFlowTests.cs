@@ -1,4 +1,5 @@
 using Microsoft.Playwright;
+using Portcullis.Browser.Tests.Infrastructure;
 using Portcullis.Demo;
 
 namespace Portcullis.Browser.Tests;

@@ -96,16 +96,27 @@ internal sealed class OAuthAgent(
     }
 
     public async Task<Outcome<AuthenticatedLogin>> CompleteLoginAsync(
-        ProviderRuntime provider, IReadOnlyDictionary<string, string?> response, string? binding, CancellationToken cancellationToken)
+        ProviderRuntime provider, IReadOnlyDictionary<string, string?> response, IReadOnlyList<string> bindings, CancellationToken cancellationToken)
     {
         var state = response.GetValueOrDefault("state");
-        if (!Identifiers.IsWellFormedSecret(state) || !Identifiers.IsWellFormedSecret(binding))
+        var candidates = bindings.Where(Identifiers.IsWellFormedSecret).ToArray();
+        if (!Identifiers.IsWellFormedSecret(state) || candidates.Length == 0)
         {
             return Refuse(provider, "missing or malformed state or browser binding", "The sign-in link is invalid. Start the sign-in again.");
         }
 
+        // The transaction is taken only with the binding it was started with; any of this browser's bindings may be it.
         var stateHash = Identifiers.Hash(state!);
-        var record = await store.TakeLoginTransactionAsync(stateHash, Identifiers.Hash(binding!), time.GetUtcNow(), cancellationToken);
+        LoginTransactionRecord? record = null;
+        foreach (var binding in candidates)
+        {
+            record = await store.TakeLoginTransactionAsync(stateHash, Identifiers.Hash(binding), time.GetUtcNow(), cancellationToken);
+            if (record is not null)
+            {
+                break;
+            }
+        }
+
         var transaction = record is null ? null : transactionProtector.Unprotect(record.Data, stateHash);
         if (transaction is null || transaction.Provider != provider.Name)
         {

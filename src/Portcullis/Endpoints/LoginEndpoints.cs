@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Portcullis.Agent;
 using Portcullis.Http;
 using Portcullis.Sessions;
+using Portcullis.Storage;
 
 namespace Portcullis.Endpoints;
 
@@ -31,13 +32,15 @@ internal static class LoginEndpoints
             return ErrorResponses.ForNavigation(context, extrasError);
         }
 
-        var start = await agent.StartLoginAsync(provider, returnUrl, cookies.ReadLoginBinding(context.Request), context.RequestAborted, extras.Value);
+        var existing = cookies.ReadLoginBindings(context.Request).FirstOrDefault(b => Identifiers.IsWellFormedSecret(b.Value));
+        var start = await agent.StartLoginAsync(provider, returnUrl, existing.Value, context.RequestAborted, extras.Value);
         if (start.Error is { } error)
         {
             return ErrorResponses.ForNavigation(context, error);
         }
 
-        cookies.WriteLoginBinding(context.Response, start.Value!.BindingSecret, OAuthAgent.TransactionLifetime);
+        cookies.WriteLoginBinding(
+            context.Response, existing.Key ?? SessionCookies.NewLoginBindingCookieName(), start.Value!.BindingSecret, OAuthAgent.TransactionLifetime);
         return Results.Redirect(start.Value.AuthorizationUrl);
     }
 
@@ -52,7 +55,8 @@ internal static class LoginEndpoints
         }
 
         var response = context.Request.Query.ToDictionary(q => q.Key, q => q.Value.Count == 1 ? q.Value[0] : null, StringComparer.Ordinal);
-        var login = await agent.CompleteLoginAsync(runtime, response, cookies.ReadLoginBinding(context.Request), context.RequestAborted);
+        var bindings = cookies.ReadLoginBindings(context.Request).Select(b => b.Value).ToArray();
+        var login = await agent.CompleteLoginAsync(runtime, response, bindings, context.RequestAborted);
         if (login.Error is { } error)
         {
             return ErrorResponses.ForNavigation(context, error);

@@ -13,11 +13,26 @@ internal sealed class SessionCookies(IOptions<PortcullisOptions> options)
 {
     public const string LoginBindingCookieName = "__Host-portcullis-login";
 
+    /// <summary>Most login-binding cookies read from one request (see <see cref="ReadLoginBindings"/>).</summary>
+    public const int MaxLoginBindings = 8;
+
     private readonly string _sessionCookieName = options.Value.Session.CookieName;
 
     public string? ReadSession(HttpRequest request) => request.Cookies[_sessionCookieName];
 
-    public string? ReadLoginBinding(HttpRequest request) => request.Cookies[LoginBindingCookieName];
+    /// <summary>
+    /// The browser's login-binding cookies, by name. A browser normally has one, shared by all its tabs. Tabs that start
+    /// logins at the same moment in a browser that has none yet cannot share one (each response would overwrite the
+    /// others'), so each gets a cookie of its own name (<see cref="NewLoginBindingCookieName"/>); SECURITY.md item 19.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ReadLoginBindings(HttpRequest request) =>
+        request.Cookies
+            .Where(c => c.Key == LoginBindingCookieName || c.Key.StartsWith(LoginBindingCookieName + "-", StringComparison.Ordinal))
+            .Take(MaxLoginBindings)
+            .ToList();
+
+    /// <summary>A binding cookie name for a browser that has none: unique, so parallel first logins do not collide.</summary>
+    public static string NewLoginBindingCookieName() => LoginBindingCookieName + "-" + Storage.Identifiers.NewSecret()[..8];
 
     public void WriteSession(HttpResponse response, string value) =>
         response.Cookies.Append(_sessionCookieName, value, Options(SameSiteMode.Strict, maxAge: null));
@@ -26,8 +41,8 @@ internal sealed class SessionCookies(IOptions<PortcullisOptions> options)
     public void ExpireSession(HttpResponse response) =>
         response.Cookies.Delete(_sessionCookieName, Options(SameSiteMode.Strict, maxAge: null));
 
-    public void WriteLoginBinding(HttpResponse response, string value, TimeSpan lifetime) =>
-        response.Cookies.Append(LoginBindingCookieName, value, Options(SameSiteMode.Lax, lifetime));
+    public void WriteLoginBinding(HttpResponse response, string name, string value, TimeSpan lifetime) =>
+        response.Cookies.Append(name, value, Options(SameSiteMode.Lax, lifetime));
 
     private static CookieOptions Options(SameSiteMode sameSite, TimeSpan? maxAge) => new()
     {

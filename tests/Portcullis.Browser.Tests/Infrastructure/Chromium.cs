@@ -1,6 +1,6 @@
 using Microsoft.Playwright;
 
-namespace Portcullis.Browser.Tests;
+namespace Portcullis.Browser.Tests.Infrastructure;
 
 /// <summary>
 /// Debian's Chromium driven by Playwright. Browsers cannot be downloaded here, so the executable is given explicitly

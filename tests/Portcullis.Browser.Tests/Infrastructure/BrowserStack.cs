@@ -1,0 +1,133 @@
+using Microsoft.Playwright;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Browser.Tests.Infrastructure;
+
+/// <summary>
+/// One test class's world, all on loopback: the real <c>oidc-provider</c>, the gateway serving the demo single-page
+/// app with an API route <c>/api/whoami</c> to a recording upstream, an attacker site on another site, and one
+/// Chromium. Tests take a fresh browser context each (<see cref="NewContextAsync"/>), so no cookie crosses tests.
+/// The provider's access tokens live <see cref="AccessTokenLifetimeSeconds"/> seconds, so a flow that waits half
+/// of that sees the gateway refresh.
+/// </summary>
+public sealed class BrowserStack : IAsyncLifetime
+{
+    public const int AccessTokenLifetimeSeconds = 6;
+    public const string SessionCookieName = "__Host-portcullis";
+    public const string ApiPath = "/api/whoami";
+
+    private IPlaywright? _playwright;
+
+    public TestIdp Idp { get; private set; } = null!;
+
+    public GatewayHost Gateway { get; private set; } = null!;
+
+    public RecordingUpstream Upstream { get; private set; } = null!;
+
+    public AttackerSite Attacker { get; private set; } = null!;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    /// <summary><c>http://localhost:PORT</c>, the app's and the gateway's origin.</summary>
+    public string Origin => Gateway.Origin;
+
+    public async Task InitializeAsync()
+    {
+        var port = FreePort.Next();
+        var dataDirectory = Directory.CreateTempSubdirectory("portcullis-browser-").FullName;
+        Idp = await TestIdp.StartAsync([$"http://localhost:{port}"], accessTokenTtl: AccessTokenLifetimeSeconds);
+        Upstream = await RecordingUpstream.StartAsync();
+        Attacker = await AttackerSite.StartAsync();
+
+        var settings = GatewayHost.DefaultSettings(port, Idp, dataDirectory);
+        settings["Portcullis:Frontend:StaticRoot"] = Path.Combine(RepositoryPaths.Root, "samples", "Demo", "wwwroot");
+        settings["Portcullis:Apis:whoami:Path"] = ApiPath;
+        settings["Portcullis:Apis:whoami:Upstream"] = Upstream.Url;
+        Gateway = await GatewayHost.StartAsync(settings, port, dataDirectory);
+
+        (_playwright, Browser) = await Chromium.LaunchAsync();
+        Assertions.SetDefaultExpectTimeout(30_000);
+    }
+
+    public async Task<IBrowserContext> NewContextAsync()
+    {
+        var context = await Browser.NewContextAsync();
+        // Generous: the machine running the suite is often shared and loaded.
+        context.SetDefaultTimeout(30_000);
+        return context;
+    }
+
+    /// <summary>Signs in as a person does: the app's button, the provider's own login page, back to the app.</summary>
+    public async Task LogInAsync(IPage page, string user = "alice")
+    {
+        await page.GotoAsync(Origin + "/");
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("signed out");
+        await page.ClickAsync("#login");
+        try
+        {
+            await page.WaitForURLAsync(url => url.StartsWith(Idp.Issuer, StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
+        }
+        catch (TimeoutException)
+        {
+            throw new InvalidOperationException($"The login did not reach the provider; the page is {page.Url}: {await page.InnerTextAsync("body")}");
+        }
+
+        await page.FillAsync("#username", user);
+        await page.FillAsync("#password", TestIdp.Password);
+        await page.ClickAsync("#login");
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("signed in");
+    }
+
+    /// <summary>The session cookie as the browser holds it (test code can read what page script cannot).</summary>
+    public static async Task<BrowserContextCookiesResult> SessionCookieAsync(IBrowserContext context) =>
+        (await context.CookiesAsync()).Single(c => c.Name == SessionCookieName);
+
+    /// <summary><c>/bff/user</c> status as the app itself would ask for it.</summary>
+    public static Task<int> UserStatusAsync(IPage page) =>
+        page.EvaluateAsync<int>("fetch('/bff/user', { headers: { 'X-CSRF': '1' } }).then(r => r.status)");
+
+    /// <summary>An API call through the gateway, as the app itself would make it.</summary>
+    public static Task<int> ApiStatusAsync(IPage page) =>
+        page.EvaluateAsync<int>($"fetch('{ApiPath}', {{ headers: {{ 'X-CSRF': '1' }} }}).then(r => r.status)");
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        if (Gateway is not null)
+        {
+            await Gateway.DisposeAsync();
+            TryDelete(Gateway.DataDirectory);
+        }
+
+        if (Upstream is not null)
+        {
+            await Upstream.DisposeAsync();
+        }
+
+        if (Attacker is not null)
+        {
+            await Attacker.DisposeAsync();
+        }
+
+        if (Idp is not null)
+        {
+            await Idp.DisposeAsync();
+        }
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
