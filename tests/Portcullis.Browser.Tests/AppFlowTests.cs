@@ -40,7 +40,7 @@ public sealed class AppFlowTests(BrowserStack stack) : IClassFixture<BrowserStac
 
         // Logout: the app posts /bff/logout and follows the provider's end-session page back to the app.
         await page.ClickAsync("#logout");
-        await page.WaitForURLAsync(url => url.StartsWith(stack.Idp.Issuer, StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
+        await stack.WaitForProviderAsync(page);
         await page.ScreenshotAsync(new() { Path = Chromium.ScreenshotPath("flow-3-provider-sign-out") });
         await page.ClickAsync("#logout-confirm");
         await page.WaitForURLAsync(stack.Origin + "/");

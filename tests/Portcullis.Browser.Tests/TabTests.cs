@@ -21,7 +21,7 @@ public sealed class TabTests(BrowserStack stack) : IClassFixture<BrowserStack>
         await Assertions.Expect(second.Locator("#status")).ToHaveTextAsync("signed in");
 
         await first.ClickAsync("#logout");
-        await first.WaitForURLAsync(url => url.StartsWith(stack.Idp.Issuer, StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
+        await stack.WaitForProviderAsync(first);
 
         await second.ClickAsync("#call-api");
         await Assertions.Expect(second.Locator("#api-result")).ToContainTextAsync("HTTP 401");

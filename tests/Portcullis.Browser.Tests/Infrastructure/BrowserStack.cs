@@ -63,19 +63,29 @@ public sealed class BrowserStack : IAsyncLifetime
         await page.GotoAsync(Origin + "/");
         await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("signed out");
         await page.ClickAsync("#login");
-        try
-        {
-            await page.WaitForURLAsync(url => url.StartsWith(Idp.Issuer, StringComparison.Ordinal), new() { WaitUntil = WaitUntilState.Commit });
-        }
-        catch (TimeoutException)
-        {
-            throw new InvalidOperationException($"The login did not reach the provider; the page is {page.Url}: {await page.InnerTextAsync("body")}");
-        }
-
+        await WaitForProviderAsync(page);
         await page.FillAsync("#username", user);
         await page.FillAsync("#password", TestIdp.Password);
         await page.ClickAsync("#login");
         await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("signed in");
+    }
+
+    /// <summary>
+    /// Waits until the page shows a provider page. Polls the URL rather than waiting for a navigation event, which a
+    /// navigation committed just before the wait began can slip past on a loaded machine.
+    /// </summary>
+    public async Task WaitForProviderAsync(IPage page)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
+        while (!page.Url.StartsWith(Idp.Issuer, StringComparison.Ordinal))
+        {
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"The login did not reach the provider; the page is {page.Url}: {await page.InnerTextAsync("body")}");
+            }
+
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>The session cookie as the browser holds it (test code can read what page script cannot).</summary>
