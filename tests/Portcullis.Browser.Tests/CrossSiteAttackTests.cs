@@ -8,7 +8,6 @@ namespace Portcullis.Browser.Tests;
 /// Issue 6, case 4 (SECURITY.md items 6, 7, 9): a page on another site (<c>127.0.0.1</c>), opened in the signed-in
 /// user's browser, tries to act with the user's session. Every attempt is refused by the gateway, Chromium does not
 /// even attach the <c>SameSite=Strict</c> session cookie, the upstream API sees nothing, and the session still works.
-/// A WebSocket attempt is still to come: the proxy has no WebSocket route yet.
 /// </summary>
 public sealed class CrossSiteAttackTests(BrowserStack stack) : IClassFixture<BrowserStack>
 {
@@ -121,6 +120,39 @@ public sealed class CrossSiteAttackTests(BrowserStack stack) : IClassFixture<Bro
         Assert.All(responses, r => Assert.Equal(403, r.Status));
         Assert.True(CsrfRefusals() - before.CsrfRefusals >= 5, $"only {CsrfRefusals() - before.CsrfRefusals} refusals logged");
         AssertSessionCookieNeverSent(requests);
+        await AssertNothingChangedAsync(context, app, before);
+    }
+
+    [Fact]
+    public async Task ACrossSiteWebSocketIsRefusedAtTheUpgradeWhileTheAppsOwnReachesTheUpstream()
+    {
+        await using var context = await stack.NewContextAsync();
+        var app = await context.NewPageAsync();
+        await stack.LogInAsync(app);
+        const string Open = """
+            (url) => new Promise(resolve => {
+              const socket = new WebSocket(url);
+              socket.onopen = () => { socket.close(); resolve('open'); };
+              socket.onerror = () => resolve('error');
+              setTimeout(() => resolve('timeout'), 10000);
+            })
+            """;
+
+        // Control: the app's own page reaches the upstream with its upgrade (the recording upstream does not speak
+        // WebSocket, so the handshake then fails there, not at the gateway).
+        var upstreamBefore = stack.Upstream.Requests.Count;
+        await app.EvaluateAsync<string>(Open, $"ws://localhost:{stack.Gateway.Port}{BrowserStack.WebSocketPath}?via=app");
+        Assert.Contains(stack.Upstream.Requests.Skip(upstreamBefore), r => r.PathAndQuery.EndsWith("?via=app", StringComparison.Ordinal));
+
+        var before = await SnapshotAsync(context);
+        var attacker = await context.NewPageAsync();
+        await attacker.GotoAsync(stack.Attacker.Serve("/socket", "<!doctype html><html><body><h1>Live prizes</h1></body></html>"));
+        var outcome = await attacker.EvaluateAsync<string>(Open, $"ws://localhost:{stack.Gateway.Port}{BrowserStack.WebSocketPath}?via=attacker");
+
+        // Refused by the origin check at the upgrade (and Chromium sent no session cookie either).
+        Assert.Equal("error", outcome);
+        Assert.Equal(before.CsrfRefusals + 1, CsrfRefusals());
+        Assert.DoesNotContain(stack.Upstream.Requests, r => r.PathAndQuery.EndsWith("?via=attacker", StringComparison.Ordinal));
         await AssertNothingChangedAsync(context, app, before);
     }
 

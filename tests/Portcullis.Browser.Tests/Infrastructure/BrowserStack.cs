@@ -16,6 +16,9 @@ public sealed class BrowserStack : IAsyncLifetime
     public const string SessionCookieName = "__Host-portcullis";
     public const string ApiPath = "/api/whoami";
 
+    /// <summary>A WebSocket route to the recording upstream, which records the upgrade request it is handed.</summary>
+    public const string WebSocketPath = "/api/live";
+
     private IPlaywright? _playwright;
 
     public TestIdp Idp { get; private set; } = null!;
@@ -43,6 +46,9 @@ public sealed class BrowserStack : IAsyncLifetime
         settings["Portcullis:Frontend:StaticRoot"] = Path.Combine(RepositoryPaths.Root, "samples", "Demo", "wwwroot");
         settings["Portcullis:Apis:whoami:Path"] = ApiPath;
         settings["Portcullis:Apis:whoami:Upstream"] = Upstream.Url;
+        settings["Portcullis:Apis:live:Path"] = WebSocketPath;
+        settings["Portcullis:Apis:live:Upstream"] = Upstream.Url;
+        settings["Portcullis:Apis:live:WebSockets"] = "true";
         Gateway = await GatewayHost.StartAsync(settings, port, dataDirectory);
 
         (_playwright, Browser) = await Chromium.LaunchAsync();
