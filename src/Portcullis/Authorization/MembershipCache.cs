@@ -13,7 +13,7 @@ internal sealed record MembershipDecision(bool Admitted, string? Reason, int? Re
 
     public static MembershipDecision Refuse(string reason) => new(false, reason);
 
-    public static MembershipDecision Unavailable(string reason, int retryAfterSeconds) => new(false, reason, Math.Max(1, retryAfterSeconds));
+    public static MembershipDecision Unavailable(string reason, int retryAfterSeconds) => new(false, reason, Math.Max(1, retryAfterSeconds)) { IsAnswer = false };
 
     /// <summary>Only answers are kept; "could not ask" and token trouble are asked again next time.</summary>
     public bool IsAnswer { get; init; } = true;
