@@ -91,6 +91,33 @@ public sealed class DiscordModeratorsFlowTests
         await page.ScreenshotAsync(new() { Path = Chromium.ScreenshotPath("moderators-3-role-removed") });
     }
 
+    [Fact]
+    public async Task WhileDiscordRateLimitsTheModeratorSeesABusyPageAndIsStillSignedIn()
+    {
+        await using var sample = await StartSampleAsync();
+        var (playwright, browser) = await Chromium.LaunchAsync();
+        using var _ = playwright;
+        await using var __ = browser;
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(sample.Url);
+        await SignInAsync(page, "nelly");
+        await Assertions.Expect(page.Locator("#welcome")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+
+        await Task.Delay(CacheDuration + TimeSpan.FromSeconds(0.5));
+        sample.Simulator!.RateLimitApiRequests(1);
+        var busy = await page.ReloadAsync();
+
+        Assert.Equal(503, busy?.Status);
+        Assert.Equal("2", await busy!.HeaderValueAsync("retry-after"));
+        await Assertions.Expect(page.Locator("h1")).ToHaveTextAsync("Discord is busy");
+        await Assertions.Expect(page.Locator("#welcome")).Not.ToBeVisibleAsync();
+
+        // Same session, no new sign-in: once Discord answers again, the dashboard is back.
+        var again = await page.ReloadAsync();
+        Assert.Equal(200, again?.Status);
+        await Assertions.Expect(page.Locator("#welcome")).ToBeVisibleAsync();
+    }
+
     private static Task<ModeratorsApp> StartSampleAsync()
     {
         var data = Directory.CreateTempSubdirectory("portcullis-moderators-browser-").FullName;

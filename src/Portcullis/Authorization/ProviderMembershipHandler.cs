@@ -17,7 +17,6 @@ namespace Portcullis.Authorization;
 /// nothing about the session changes: the request gets 503 <c>provider_unavailable</c> with <c>Retry-After</c>.
 /// </summary>
 internal sealed class ProviderMembershipHandler(
-    IHttpContextAccessor httpContextAccessor,
     SessionService sessions,
     IPortcullisStore store,
     ProviderRegistry providers,
@@ -69,10 +68,13 @@ internal sealed class ProviderMembershipHandler(
         string description,
         Func<HttpClient, ProviderRuntime, string, CancellationToken, Task<MembershipDecision>> ask)
     {
-        var httpContext = context.Resource as HttpContext ?? httpContextAccessor.HttpContext;
+        // Endpoint routing ([Authorize], RequireAuthorization, the proxy) passes the request as the resource; code calling
+        // IAuthorizationService itself must too, because the check uses that request's session.
+        var httpContext = context.Resource as HttpContext
+            ?? throw new InvalidOperationException($"Authorize {description} with the HttpContext as the resource: AuthorizeAsync(User, HttpContext, policy).");
         var provider = providerName is null ? providers.All.SingleOrDefault(p => p.Options.Kind == kind) : providers.Find(providerName);
         var displayName = provider?.Options.DisplayName ?? kind;
-        if (httpContext is null || provider is null || await sessions.ResolveAsync(httpContext) is not { } session)
+        if (provider is null || await sessions.ResolveAsync(httpContext) is not { } session)
         {
             return MembershipDecision.Refuse($"Sign in with {displayName} to use this page.");
         }
