@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Portcullis.Authorization;
@@ -18,15 +19,18 @@ public sealed class IndexModel(IAuthorizationService authorization) : PageModel
 
     public async Task OnGetAsync()
     {
-        if (User.Identity?.IsAuthenticated != true)
+        // Asked explicitly: the page has no [Authorize], and the Portcullis scheme stays silent before routing.
+        var authentication = await HttpContext.AuthenticateAsync(PortcullisAuthenticationDefaults.AuthenticationScheme);
+        if (!authentication.Succeeded)
         {
             State = PageState.SignedOut;
             return;
         }
 
-        UserName = User.FindFirst("name")?.Value ?? User.FindFirst("preferred_username")?.Value;
+        var user = authentication.Principal;
+        UserName = user.FindFirst("name")?.Value ?? user.FindFirst("preferred_username")?.Value;
         // The HttpContext as resource: the policy's Discord check uses this request's session.
-        var result = await authorization.AuthorizeAsync(User, HttpContext, ModeratorsApp.PolicyName);
+        var result = await authorization.AuthorizeAsync(user, HttpContext, ModeratorsApp.PolicyName);
         if (result.Succeeded)
         {
             State = PageState.Moderator;
