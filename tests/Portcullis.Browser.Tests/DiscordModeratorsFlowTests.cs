@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using Portcullis.Browser.Tests.Infrastructure;
 using Portcullis.Samples.DiscordModerators;
 
 namespace Portcullis.Browser.Tests;
