@@ -73,6 +73,8 @@ public sealed class GitHubSimulator : ProviderSimulator
         });
         api.MapGet("/user", User);
         api.MapGet("/user/emails", Emails);
+        api.MapGet("/user/memberships/orgs/{org}", OrganizationMembership);
+        api.MapGet("/orgs/{org}/teams/{team}/memberships/{username}", TeamMembership);
         api.MapDelete("/applications/{clientId}/grant", (HttpContext context, string clientId) => DeleteAsync(context, clientId, wholeGrant: true));
         api.MapDelete("/applications/{clientId}/token", (HttpContext context, string clientId) => DeleteAsync(context, clientId, wholeGrant: false));
     }
@@ -253,6 +255,77 @@ public sealed class GitHubSimulator : ProviderSimulator
         Observed.Revocations.Enqueue(new RevocationRecord(wholeGrant ? "DELETE /applications/{client_id}/grant" : "DELETE /applications/{client_id}/token", null, token.User.Id, revoked));
         return Results.NoContent();
     }
+
+    /// <summary>
+    /// "Get an organization membership for the authenticated user" (docs.github.com/rest/orgs/members): scope <c>read:org</c>;
+    /// 200 with <c>state</c> <c>active</c>/<c>pending</c> and <c>role</c>; 404 when the user is not a member; 403 without the scope.
+    /// </summary>
+    private IResult OrganizationMembership(HttpContext context, string org)
+    {
+        if (Tokens.FindAccessToken(BearerToken(context.Request)) is not { } token)
+        {
+            return BadCredentials();
+        }
+
+        if (!HasOrgScope(token))
+        {
+            return MissingOrgScope("https://docs.github.com/rest/orgs/members#get-an-organization-membership-for-the-authenticated-user");
+        }
+
+        if (!token.User.Organizations.TryGetValue(org, out var state))
+        {
+            return NotFound("https://docs.github.com/rest/orgs/members#get-an-organization-membership-for-the-authenticated-user");
+        }
+
+        return Json(200, new Dictionary<string, object?>
+        {
+            ["url"] = $"{ApiUrl}/orgs/{org}/memberships/{token.User.Username}",
+            ["state"] = state,
+            ["role"] = "member",
+            ["organization_url"] = $"{ApiUrl}/orgs/{org}",
+            ["organization"] = new Dictionary<string, object?> { ["login"] = org, ["id"] = 1, ["url"] = $"{ApiUrl}/orgs/{org}" },
+            ["user"] = new Dictionary<string, object?> { ["login"] = token.User.Username, ["id"] = long.Parse(token.User.Id, System.Globalization.CultureInfo.InvariantCulture) },
+        });
+    }
+
+    /// <summary>
+    /// "Get team membership for a user" (docs.github.com/rest/teams/members): 200 <c>{url, role, state}</c>; 404 when the user
+    /// is not on the team (or the caller cannot see it: only members of the organization can).
+    /// </summary>
+    private IResult TeamMembership(HttpContext context, string org, string team, string username)
+    {
+        if (Tokens.FindAccessToken(BearerToken(context.Request)) is not { } token)
+        {
+            return BadCredentials();
+        }
+
+        if (!HasOrgScope(token))
+        {
+            return MissingOrgScope("https://docs.github.com/rest/teams/members#get-team-membership-for-a-user");
+        }
+
+        var caller = token.User;
+        var member = Users.TryGetValue(username, out var found) ? found : null;
+        if (!caller.Organizations.ContainsKey(org) || member is null || !member.Teams.TryGetValue($"{org}/{team}", out var state))
+        {
+            return NotFound("https://docs.github.com/rest/teams/members#get-team-membership-for-a-user");
+        }
+
+        return Json(200, new Dictionary<string, object?>
+        {
+            ["url"] = $"{ApiUrl}/organizations/1/team/1/memberships/{member.Username}",
+            ["role"] = "member",
+            ["state"] = state,
+        });
+    }
+
+    private static bool HasOrgScope(IssuedToken token) => token.HasScope("read:org") || token.HasScope("write:org") || token.HasScope("admin:org");
+
+    private static IResult MissingOrgScope(string documentation) =>
+        Json(403, new Dictionary<string, object?> { ["message"] = "You need at least read:org scope or user scope to list your organization memberships.", ["documentation_url"] = documentation, ["status"] = "403" });
+
+    private static IResult NotFound(string documentation) =>
+        Json(404, new Dictionary<string, object?> { ["message"] = "Not Found", ["documentation_url"] = documentation, ["status"] = "404" });
 
     private static IResult BadCredentials() =>
         Json(401, new Dictionary<string, object?> { ["message"] = "Bad credentials", ["documentation_url"] = "https://docs.github.com/rest", ["status"] = "401" });

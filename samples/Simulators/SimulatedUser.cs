@@ -21,6 +21,12 @@ public sealed class SimulatedUser(string id, string username)
     public string? Avatar { get; init; }
 
     public System.Collections.Concurrent.ConcurrentDictionary<string, string[]> GuildRoles { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>GitHub: organization login → membership state (<c>active</c> or <c>pending</c>); tests may change it while running.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string> Organizations { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>GitHub: <c>org/team-slug</c> → team membership state (<c>active</c> or <c>pending</c>).</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, string> Teams { get; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>The one registered application (client) a simulator knows.</summary>

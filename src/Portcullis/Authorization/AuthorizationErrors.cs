@@ -12,6 +12,36 @@ internal static class AuthorizationErrors
     public static PortcullisError Forbidden(string? reason) => new(403, "forbidden", reason ?? DefaultReason);
 
     /// <summary>
+    /// The answer to a failed policy: a definite refusal wins (403 <c>forbidden</c>); otherwise a provider that could not
+    /// answer (503 <c>provider_unavailable</c>, Retry-After); otherwise a missing step-up (401 <c>step_up_required</c>).
+    /// </summary>
+    public static PortcullisError For(AuthorizationFailure? failure) => Choose(failure?.FailureReasons ?? [], () => Describe(failure));
+
+    internal static PortcullisError Choose(IEnumerable<AuthorizationFailureReason> reasons, Func<string> describeRefusal)
+    {
+        var list = reasons.ToList();
+        if (list.Count == 0 || list.Any(r => !IsDeferred(r)))
+        {
+            return Forbidden(describeRefusal());
+        }
+
+        if (list.OfType<ProviderUnavailableFailureReason>().FirstOrDefault() is { } unavailable)
+        {
+            return new PortcullisError(503, "provider_unavailable", unavailable.Message) { RetryAfterSeconds = unavailable.RetryAfterSeconds };
+        }
+
+        var stepUps = list.OfType<StepUpFailureReason>().ToList();
+        var maxAge = stepUps.Where(s => s.MaxAge is not null).Select(s => (int?)Math.Max(0, (int)s.MaxAge!.Value.TotalSeconds)).Min();
+        var acr = stepUps.Select(s => s.Acr).FirstOrDefault(a => a is not null);
+        return new PortcullisError(401, "step_up_required", string.Join(" ", stepUps.Select(s => s.Message).Distinct(StringComparer.Ordinal)))
+        {
+            StepUp = new StepUpHint(maxAge, acr),
+        };
+    }
+
+    private static bool IsDeferred(AuthorizationFailureReason reason) => reason is StepUpFailureReason or ProviderUnavailableFailureReason;
+
+    /// <summary>
     /// Reasons given by requirement handlers (<see cref="AuthorizationFailureReason"/>) first; requirements that failed without
     /// saying why (e.g. ASP.NET's own <c>RequireClaim</c>) are described by their <c>ToString()</c>.
     /// </summary>
@@ -22,7 +52,7 @@ internal static class AuthorizationErrors
             return DefaultReason;
         }
 
-        var reasons = failure.FailureReasons.Select(r => r.Message).ToList();
+        var reasons = failure.FailureReasons.Where(r => !IsDeferred(r)).Select(r => r.Message).ToList();
         if (reasons.Count == 0)
         {
             reasons.AddRange(failure.FailedRequirements.Select(r => r.ToString() ?? r.GetType().Name));
@@ -50,6 +80,32 @@ public static class ForbiddenReasons
             httpContext.Items[Key] = list;
         }
     }
+
+    /// <summary>Records a reason that is not a refusal (step-up, provider unavailable) so the scheme's <c>Forbid</c> answers it.</summary>
+    internal static void AddDeferred(AuthorizationHandlerContext context, AuthorizationFailureReason reason)
+    {
+        if (context.Resource is HttpContext httpContext)
+        {
+            var list = httpContext.Items.TryGetValue(DeferredKey, out var existing) && existing is List<AuthorizationFailureReason> reasons ? reasons : [];
+            list.Add(reason);
+            httpContext.Items[DeferredKey] = list;
+        }
+    }
+
+    /// <summary>What the scheme's <c>Forbid</c> answers: refusals first, then deferred reasons, else the default refusal.</summary>
+    internal static PortcullisError ErrorFor(HttpContext httpContext)
+    {
+        if (Read(httpContext) is { } refusal)
+        {
+            return AuthorizationErrors.Forbidden(refusal);
+        }
+
+        return httpContext.Items.TryGetValue(DeferredKey, out var value) && value is List<AuthorizationFailureReason> { Count: > 0 } deferred
+            ? AuthorizationErrors.Choose(deferred, () => AuthorizationErrors.DefaultReason)
+            : AuthorizationErrors.Forbidden(null);
+    }
+
+    private static readonly object DeferredKey = new();
 
     internal static string? Read(HttpContext httpContext) =>
         httpContext.Items.TryGetValue(Key, out var value) && value is List<string> { Count: > 0 } reasons ? string.Join(" ", reasons.Distinct(StringComparer.Ordinal)) : null;

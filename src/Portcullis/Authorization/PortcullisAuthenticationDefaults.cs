@@ -11,4 +11,10 @@ public static class PortcullisAuthenticationDefaults
 
     /// <summary>One claim of this type per scope granted to the session's access token (RFC 6749 §3.3).</summary>
     public const string ScopeClaimType = "scope";
+
+    /// <summary>When the user last authenticated at the provider (seconds since the epoch), as the session recorded it.</summary>
+    public const string AuthTimeClaimType = "auth_time";
+
+    /// <summary>The authentication context class the provider reported for the session's login.</summary>
+    public const string AcrClaimType = "acr";
 }

@@ -43,11 +43,14 @@ internal sealed class PortcullisAuthenticationHandler(SessionService sessions, G
         return _result ??= await AuthenticateSessionAsync();
     }
 
+    private const string AuthTimeClaimType = PortcullisAuthenticationDefaults.AuthTimeClaimType;
+    private const string AcrClaimType = PortcullisAuthenticationDefaults.AcrClaimType;
+
     public Task ChallengeAsync(AuthenticationProperties? properties) =>
         ErrorResponses.Json(SessionService.RefusalFor(_context)).ExecuteAsync(_context);
 
     public Task ForbidAsync(AuthenticationProperties? properties) =>
-        ErrorResponses.Json(AuthorizationErrors.Forbidden(ForbiddenReasons.Read(_context))).ExecuteAsync(_context);
+        ErrorResponses.Json(ForbiddenReasons.ErrorFor(_context)).ExecuteAsync(_context);
 
     private async Task<AuthenticateResult> AuthenticateSessionAsync()
     {
@@ -61,10 +64,21 @@ internal sealed class PortcullisAuthenticationHandler(SessionService sessions, G
         identity.AddClaim(new Claim("sub", session.Data.Subject));
         foreach (var (type, value) in session.Data.Claims)
         {
-            if (type != "sub")
+            if (type != "sub" && !(type == AuthTimeClaimType && session.Data.AuthTime is not null) && !(type == AcrClaimType && session.Data.Acr is not null))
             {
                 AddClaims(identity, type, value);
             }
+        }
+
+        // What the session recorded at the (last step-up) login wins over the provider's claim set: step-up policies judge these.
+        if (session.Data.AuthTime is { } authTime)
+        {
+            identity.AddClaim(new Claim(AuthTimeClaimType, authTime.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));
+        }
+
+        if (session.Data.Acr is { } acr)
+        {
+            identity.AddClaim(new Claim(AcrClaimType, acr));
         }
 
         // The scopes the provider actually granted (they can be fewer than requested), from the encrypted grant.

@@ -32,6 +32,18 @@ public sealed class PortcullisOptions
     /// <summary>Upstream APIs reached through the gateway, by route name.</summary>
     public Dictionary<string, ApiRouteOptions> Apis { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Named access policies (docs/providers.md, "Access policies"): API routes name one with <c>Policy</c>, and an app's
+    /// own endpoints use the same name with <c>[Authorize(Policy = "name")]</c> or <c>RequireAuthorization("name")</c>.
+    /// </summary>
+    public Dictionary<string, AccessPolicyOptions> Policies { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// How long a membership answer from a provider (Discord guild roles, GitHub organization or team) is reused before it
+    /// is asked again; a refreshed access token always asks again. Kept in memory on each node. The default value is 5 minutes.
+    /// </summary>
+    public TimeSpan MembershipCacheDuration { get; set; } = TimeSpan.FromMinutes(5);
+
     public FrontendOptions Frontend { get; set; } = new();
 
     public RateLimitOptions RateLimit { get; set; } = new();
@@ -245,6 +257,9 @@ public sealed class ApiRouteOptions
     /// accepts any value), else 403 <c>forbidden</c>. The default value is none.
     /// </summary>
     public Dictionary<string, List<string>> RequireClaims { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>For <c>user</c> routes: the name of an access policy in <c>Portcullis:Policies</c> the user must satisfy. The default value is none.</summary>
+    public string? Policy { get; set; }
 
     /// <summary>Whether WebSocket upgrades are forwarded on this route (origin checked at the upgrade). The default value is <c>false</c>.</summary>
     public bool WebSockets { get; set; }

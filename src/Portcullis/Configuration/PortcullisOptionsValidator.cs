@@ -19,6 +19,7 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         Vault.KeyRing.KeyProtectionValidation.Validate(options, errors);
         ValidateSession(options.Session, errors);
         ApiRoutesValidator.Validate(options, errors);
+        AccessPoliciesValidator.Validate(options, errors);
         if (!options.BasePath.StartsWith('/') || options.BasePath.EndsWith('/') || options.BasePath.Length < 2)
         {
             errors.Add($"{Root}:BasePath must start with '/' and not end with '/' (got '{options.BasePath}').");

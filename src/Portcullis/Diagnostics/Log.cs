@@ -125,4 +125,10 @@ internal static partial class Log
 
     [LoggerMessage(3005, LogLevel.Warning, "Provider {Provider} is rate limiting the gateway; retry after {Seconds} s.", EventName = "ProviderRateLimited")]
     public static partial void ProviderRateLimited(ILogger logger, string provider, int seconds);
+
+    [LoggerMessage(3100, LogLevel.Information, "Membership of user {UserId} at provider {Provider} asked ({Requirement}): {Outcome}.", EventName = "MembershipChecked")]
+    public static partial void MembershipChecked(ILogger logger, string userId, string provider, string requirement, string outcome);
+
+    [LoggerMessage(3101, LogLevel.Warning, "Membership at provider {Provider} could not be asked ({Requirement}): HTTP {Status}; retry after {Seconds} s. Nobody is admitted meanwhile.", EventName = "MembershipUnavailable")]
+    public static partial void MembershipUnavailable(ILogger logger, string provider, string requirement, int status, int seconds);
 }

@@ -9,7 +9,7 @@ internal static class ErrorResponses
 {
     public static IResult Json(PortcullisError error)
     {
-        var json = Results.Json(new ErrorBody(error.Code, error.Message), ErrorBodyJsonContext.Default.ErrorBody, statusCode: error.StatusCode);
+        var json = Results.Json(new ErrorBody(error.Code, error.Message, error.StepUp), ErrorBodyJsonContext.Default.ErrorBody, statusCode: error.StatusCode);
         return error.RetryAfterSeconds is { } seconds ? new RetryAfterResult(json, seconds) : json;
     }
 
@@ -42,8 +42,10 @@ internal static class ErrorResponses
     }
 }
 
-internal sealed record ErrorBody(string Error, string Message);
+internal sealed record ErrorBody(string Error, string Message, StepUpHint? StepUp = null);
 
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(
+    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ErrorBody))]
 internal sealed partial class ErrorBodyJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -9,6 +9,9 @@ public sealed record PortcullisError(int StatusCode, string Code, string Message
     /// <summary>Seconds after which retrying makes sense; sent as <c>Retry-After</c> when set.</summary>
     public int? RetryAfterSeconds { get; init; }
 
+    /// <summary>For <c>step_up_required</c>: what the step-up login must ask for (<c>/bff/login?maxAge=..&amp;acr=..</c>).</summary>
+    public StepUpHint? StepUp { get; init; }
+
     public static PortcullisError Unauthenticated { get; } =
         new(401, "unauthenticated", "There is no valid session. Sign in again.");
 
@@ -39,3 +42,6 @@ public sealed record PortcullisError(int StatusCode, string Code, string Message
 
     public static PortcullisError LoginFailed(string message) => new(400, "login_failed", message);
 }
+
+/// <summary>The <c>stepUp</c> member of a 401 <c>step_up_required</c>: <see cref="MaxAge"/> in seconds and <see cref="Acr"/>, as <c>/bff/login</c> takes them.</summary>
+public sealed record StepUpHint(int? MaxAge, string? Acr);

@@ -175,9 +175,9 @@ internal sealed class ApiProxy : IDisposable
             return SessionService.RefusalFor(context);
         }
 
-        var reason = AuthorizationErrors.Describe(result.AuthorizationFailure);
-        Log.RouteForbidden(_logger, route.Name, reason);
-        return AuthorizationErrors.Forbidden(reason);
+        var error = AuthorizationErrors.For(result.AuthorizationFailure);
+        Log.RouteForbidden(_logger, route.Name, error.Message);
+        return error;
     }
 
     private Task<Outcome<string>> RenewAsync(ApiRoute route, Credential credential, CancellationToken cancellationToken) =>

@@ -28,7 +28,7 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
     public static ApiRoute From(string name, ApiRouteOptions options, PortcullisOptions root) =>
         new(name, options.Path!, options.Upstream!.TrimEnd('/'), options.Token)
         {
-            Policy = ApiRoutePolicies.Build(options),
+            Policy = ApiRoutePolicies.Build(options, root),
             ClientToken = options.Token == ApiTokenModes.Client
                 ? new ClientTokenKey(options.Provider ?? root.Providers.Keys.Single(), string.Join(' ', options.ClientScopes))
                 : null,
