@@ -35,3 +35,33 @@ internal static class ProtectedColumns
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 }
+
+/// <summary>Keyset paging over the SQL stores' encrypted columns, so <c>reencrypt</c> never holds a whole table in memory.</summary>
+internal static class ProtectedPages
+{
+    public const int Size = 500;
+
+    /// <summary>Every value in key order; <paramref name="readPage"/> returns up to <see cref="Size"/> values whose key sorts after the given one.</summary>
+    public static async IAsyncEnumerable<ProtectedValue> ReadAllAsync(
+        Func<string, Task<IReadOnlyList<ProtectedValue>>> readPage,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var after = "";
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var page = await readPage(after);
+            foreach (var value in page)
+            {
+                yield return value;
+            }
+
+            if (page.Count < Size)
+            {
+                yield break;
+            }
+
+            after = page[^1].RecordKey;
+        }
+    }
+}
