@@ -4,26 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-log() { printf '\n== %s\n' "$*"; }
-
-apt_updated=0
-apt_install() {
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "test.sh: missing $* and not root; install them (apt-get install $*) and rerun." >&2
-    exit 1
-  fi
-  if [ "$apt_updated" -eq 0 ]; then
-    apt-get update -q
-    apt_updated=1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
-}
+SCRIPT_NAME=test.sh
+# shellcheck source=scripts/provision.sh
+source scripts/provision.sh
 
 log "Checking prerequisites"
-if ! command -v dotnet >/dev/null; then
-  echo "test.sh: the .NET 10 SDK is required (https://dotnet.microsoft.com/download); it is not on PATH." >&2
-  exit 1
-fi
+require_dotnet
 command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
 # Debian's Chromium: browser tests cannot download their own browser here.
 [ -x /usr/bin/chromium ] || apt_install chromium
