@@ -20,7 +20,9 @@
 #   BENCH_LOGIN_CONCURRENCY=4     concurrent login loops
 #   BENCH_LOGIN_DURATION=30 [5]   seconds the login loops run
 #   BENCH_TOKENLESS=1             also measure the gateway on a route without session or token (diagnostic); 0: skip
-#   BENCH_PHASES=overhead,scale,storm,login   which phases to run
+#   BENCH_PHASES=overhead,scale,storm,login   which phases to run; add (or run alone) "profile" to sample the gateway's
+#                                thread stacks with dotnet-trace under the loaded small-JSON load for BENCH_DURATION
+#                                seconds and report the top methods (installed into bench/.tools)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +37,14 @@ command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs np
 if [ ! -d tests/idp/node_modules/oidc-provider ]; then
   log "Installing the test identity provider (npm oidc-provider)"
   (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [[ ",${BENCH_PHASES:-}," == *,profile,* ]]; then
+  export BENCH_DOTNET_TRACE="$PWD/bench/.tools/dotnet-trace"
+  if [ ! -x "$BENCH_DOTNET_TRACE" ]; then
+    log "Installing dotnet-trace (profile phase)"
+    dotnet tool install dotnet-trace --version 10.0.750501 --tool-path bench/.tools >/dev/null
+  fi
 fi
 
 log "Building the gateway and the harness (Release)"

@@ -47,6 +47,12 @@ internal static class BenchRunner
                 report.Overhead = await ProxyOverheadPhase.RunAsync(context, idp, gatewayPort);
             }
 
+            if (settings.Runs("profile"))
+            {
+                BenchContext.Log("Phase: profile of the authenticated path");
+                report.Profile = await HotPathProfilePhase.RunAsync(context, idp, gatewayPort);
+            }
+
             if (settings.Runs("scale"))
             {
                 BenchContext.Log("Phase: session scale");

@@ -29,7 +29,12 @@ internal sealed class BenchReport
 
     public LoginResult? Login { get; set; }
 
-    public string FileName => $"{StartedAt:yyyy-MM-ddTHH-mm-ssZ}{(Settings.Quick ? "-quick" : string.Empty)}.md";
+    public ProfileResult? Profile { get; set; }
+
+    public string FileName => $"{StartedAt:yyyy-MM-ddTHH-mm-ssZ}{(Settings.Quick ? "-quick" : string.Empty)}{(HasMeasurements ? string.Empty : "-profile")}.md";
+
+    /// <summary>Whether a phase measured against the targets ran; a profile alone does not replace the summary in docs/benchmarks.md.</summary>
+    public bool HasMeasurements => Overhead is not null || Scale is not null || Storms is not null || Login is not null;
 
     public string Full()
     {
@@ -40,6 +45,7 @@ internal sealed class BenchReport
         Summary(md);
         Notes(md);
         Details(md);
+        ProfileDetails(md);
         return md.ToString();
     }
 
@@ -219,6 +225,21 @@ internal sealed class BenchReport
         }
 
         md.AppendLine();
+    }
+
+    private void ProfileDetails(StringBuilder md)
+    {
+        if (Profile is not { } profile)
+        {
+            return;
+        }
+
+        md.AppendLine("## Profile of the authenticated path").AppendLine();
+        md.AppendLine($"`dotnet-trace collect --profile dotnet-sampled-thread-time` on the gateway for {profile.Seconds} s while wrk loaded the authenticated small-JSON route "
+            + $"(`{string.Join(' ', Load.Wrk.WrkArguments(Settings.Connections, Settings.Threads, profile.Seconds + 4))}`: {profile.Load.RequestsPerSecond:F0} req/s, p99 {profile.Load.P99Ms:F3} ms, {profile.Load.Errors} errors). "
+            + "Samples are of thread stacks, idle and waiting threads included; read the shares of the gateway's own methods against each other.").AppendLine();
+        md.AppendLine("### Top methods, inclusive").AppendLine().AppendLine("```").AppendLine(profile.TopInclusive).AppendLine("```").AppendLine();
+        md.AppendLine("### Top methods, exclusive").AppendLine().AppendLine("```").AppendLine(profile.TopExclusive).AppendLine("```").AppendLine();
     }
 
     private static string YesNo(bool met) => met ? "yes" : "**no**";

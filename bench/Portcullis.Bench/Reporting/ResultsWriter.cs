@@ -14,6 +14,10 @@ internal static class ResultsWriter
         Directory.CreateDirectory(resultsDirectory);
         var relative = $"bench/results/{report.FileName}";
         File.WriteAllText(Path.Combine(RepositoryPaths.Root, relative), report.Full());
+        if (!report.HasMeasurements)
+        {
+            return relative;
+        }
 
         var docs = Path.Combine(RepositoryPaths.Root, "docs", "benchmarks.md");
         var text = File.ReadAllText(docs);
