@@ -82,7 +82,7 @@ internal sealed class PortcullisAuthenticationHandler(SessionService sessions, G
         }
 
         // The scopes the provider actually granted (they can be fewer than requested), from the encrypted grant.
-        var tokens = await grants.ReadTokensAsync(session.Record.GrantId, _context.RequestAborted);
+        var tokens = grants.ReadTokens(session.Grant);
         foreach (var scope in (tokens?.Scope ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             identity.AddClaim(new Claim(PortcullisAuthenticationDefaults.ScopeClaimType, scope));

@@ -17,7 +17,7 @@ internal static class UserEndpoints
     {
         var session = await sessions.ResolveAsync(context);
         // A session whose tokens no longer decrypt is not signed in: never "signed in" while every API call would fail.
-        if (session is null || await grants.ReadTokensAsync(session.Record.GrantId, context.RequestAborted) is null)
+        if (session is null || grants.ReadTokens(session.Grant) is null)
         {
             return ErrorResponses.Json(SessionService.RefusalFor(context));
         }

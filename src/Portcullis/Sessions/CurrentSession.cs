@@ -2,5 +2,8 @@ using Portcullis.Storage;
 
 namespace Portcullis.Sessions;
 
-/// <summary>The session a request belongs to, resolved and decrypted once per request.</summary>
-internal sealed record CurrentSession(SessionRecord Record, SessionData Data);
+/// <summary>
+/// The session a request belongs to, resolved and decrypted once per request, with its grant as read in the same round
+/// trip (null when the grant is gone). The grant is a snapshot: refreshing re-reads it from the store.
+/// </summary>
+internal sealed record CurrentSession(SessionRecord Record, SessionData Data, GrantRecord? Grant);

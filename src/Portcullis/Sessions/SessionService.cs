@@ -150,8 +150,8 @@ internal sealed class SessionService(
 
         var key = Identifiers.Hash(cookieValue!);
         var now = time.GetUtcNow();
-        var record = await store.GetSessionAsync(key, now, cancellationToken);
-        if (record is null)
+        // Session and grant in one round trip: this runs for every API call.
+        if (await store.GetSessionAndGrantAsync(key, now, cancellationToken) is not (var record, var grant))
         {
             return null;
         }
@@ -170,7 +170,7 @@ internal sealed class SessionService(
             record = record with { LastSeenAt = now, IdleExpiresAt = idleExpiresAt };
         }
 
-        return new CurrentSession(record, data);
+        return new CurrentSession(record, data, grant);
     }
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;

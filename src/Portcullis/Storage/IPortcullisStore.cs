@@ -51,6 +51,16 @@ public interface IPortcullisStore
     /// <summary>The session with this key if it exists and has not expired at <paramref name="now"/>.</summary>
     Task<SessionRecord?> GetSessionAsync(string key, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The session with this key (as <see cref="GetSessionAsync"/> answers) together with its grant, read in one round
+    /// trip: every API call needs both. The grant is null when it no longer exists. Built-in stores answer with one
+    /// statement or script; this default makes two calls, for stores written before the method existed.
+    /// </summary>
+    async Task<SessionAndGrant?> GetSessionAndGrantAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await GetSessionAsync(key, now, cancellationToken) is { } session
+            ? new SessionAndGrant(session, await GetGrantAsync(session.GrantId, cancellationToken))
+            : null;
+
     Task TouchSessionAsync(string key, DateTimeOffset lastSeenAt, DateTimeOffset idleExpiresAt, CancellationToken cancellationToken);
 
     /// <summary>Deletes the session; returns false when it did not exist.</summary>

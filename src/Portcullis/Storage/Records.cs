@@ -36,6 +36,9 @@ public sealed record SessionRecord(
     DateTimeOffset IdleExpiresAt,
     DateTimeOffset AbsoluteExpiresAt);
 
+/// <summary>A session and the grant it uses, read together; <see cref="Grant"/> is null when the grant is gone.</summary>
+public sealed record SessionAndGrant(SessionRecord Session, GrantRecord? Grant);
+
 /// <summary>A login in progress: <see cref="Key"/> is the hash of <c>state</c>; <see cref="Data"/> is ciphertext bound to it.</summary>
 public sealed record LoginTransactionRecord(string Key, string BindingHash, byte[] Data, DateTimeOffset ExpiresAt);
 

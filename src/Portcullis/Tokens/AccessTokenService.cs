@@ -45,17 +45,22 @@ internal sealed class AccessTokenService(
     // holds up its users' refreshes only briefly.
     private readonly TimeSpan _leaseDuration = options.Value.Refresh.Timeout + TimeSpan.FromSeconds(5);
 
+    /// <summary>The session's access token, from the grant read with the session (no further store read unless it is due).</summary>
     public Task<Outcome<string>> GetAccessTokenAsync(CurrentSession session, CancellationToken cancellationToken) =>
-        GetAccessTokenAsync(session.Record.GrantId, cancellationToken);
+        GetAccessTokenAsync(session.Grant, cancellationToken);
 
-    public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken)
+    public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken) =>
+        await GetAccessTokenAsync(await store.GetGrantAsync(grantId, cancellationToken), cancellationToken);
+
+    private async Task<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, CancellationToken cancellationToken)
     {
-        var grant = await store.GetGrantAsync(grantId, cancellationToken);
-        var tokens = grant is null ? null : grants.ReadTokens(grant);
+        var tokens = grants.ReadTokens(grant);
         if (grant is null || tokens is null)
         {
             return PortcullisError.Unauthenticated;
         }
+
+        var grantId = grant.Id;
 
         if (IsFresh(tokens))
         {

@@ -49,8 +49,14 @@ internal sealed class GrantService(
             HasRefreshToken = tokens.RefreshToken is not null,
         };
 
-    public TokenSet? ReadTokens(GrantRecord grant)
+    /// <summary>The grant's tokens; null when there is no grant or its tokens do not decrypt (logged).</summary>
+    public TokenSet? ReadTokens(GrantRecord? grant)
     {
+        if (grant is null)
+        {
+            return null;
+        }
+
         var tokens = tokenProtector.Unprotect(grant.Tokens, grant.Id);
         if (tokens is null)
         {
@@ -59,9 +65,6 @@ internal sealed class GrantService(
 
         return tokens;
     }
-
-    public async Task<TokenSet?> ReadTokensAsync(string grantId, CancellationToken cancellationToken) =>
-        await store.GetGrantAsync(grantId, cancellationToken) is { } grant ? ReadTokens(grant) : null;
 
     private GrantRecord NewGrant(string id, string userId, string provider, TokenSet tokens, DateTimeOffset now) =>
         new(id, userId, provider, tokenProtector.Protect(tokens, id), tokens.AccessTokenExpiresAt, 1, now, tokens.RefreshToken is not null);

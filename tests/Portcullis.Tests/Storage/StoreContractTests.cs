@@ -171,6 +171,49 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASessionIsReadTogetherWithItsOwnGrant()
+    {
+        var alice = await Store.GetOrCreateUserAsync("main", "alice", Now, default);
+        var bob = await Store.GetOrCreateUserAsync("main", "bob", Now, default);
+        var aliceGrant = new GrantRecord("g1", alice.Id, "main", [1, 2, 3], Now + Hour, 1, Now, HasRefreshToken: true);
+        var bobGrant = new GrantRecord("g2", bob.Id, "main", [4], null, 1, Now, HasRefreshToken: false);
+        Assert.True(await Store.SaveGrantAsync(aliceGrant, 0, default));
+        Assert.True(await Store.SaveGrantAsync(bobGrant, 0, default));
+        var aliceSession = NewSession("k1", alice.Id, "g1", idle: Now + Hour, absolute: Now + 2 * Hour, sid: "sid-1");
+        var bobSession = NewSession("k2", bob.Id, "g2", idle: Now + Hour, absolute: Now + Hour, sid: null);
+        await Store.CreateSessionAsync(aliceSession, default);
+        await Store.CreateSessionAsync(bobSession, default);
+
+        var read = await Store.GetSessionAndGrantAsync("k1", Now, default);
+        Assert.NotNull(read);
+        AssertSession(aliceSession, read.Session);
+        AssertGrant(aliceGrant, read.Grant);
+        read = await Store.GetSessionAndGrantAsync("k2", Now, default);
+        Assert.NotNull(read);
+        AssertSession(bobSession, read.Session);
+        AssertGrant(bobGrant, read.Grant);
+
+        Assert.Null(await Store.GetSessionAndGrantAsync("missing", Now, default));
+        Assert.Null(await Store.GetSessionAndGrantAsync("k1", Now + Hour, default)); // idle timeout reached
+
+        // A refresh's new version is what the next read sees.
+        var refreshed = aliceGrant with { Tokens = [5, 6], AccessTokenExpiresAt = Now + 2 * Hour, Version = 2, UpdatedAt = Now + TimeSpan.FromMinutes(1) };
+        Assert.True(await Store.SaveGrantAsync(refreshed, 1, default));
+        AssertGrant(refreshed, (await Store.GetSessionAndGrantAsync("k1", Now, default))?.Grant);
+
+        // A session whose grant is gone still reads, with no grant: the caller decides it is not signed in.
+        await Store.DeleteGrantAsync("g1", default);
+        read = await Store.GetSessionAndGrantAsync("k1", Now, default);
+        Assert.NotNull(read);
+        AssertSession(aliceSession, read.Session);
+        Assert.Null(read.Grant);
+
+        Assert.True(await Store.DeleteSessionAsync("k1", default));
+        Assert.Null(await Store.GetSessionAndGrantAsync("k1", Now, default));
+        Assert.NotNull((await Store.GetSessionAndGrantAsync("k2", Now, default))?.Grant);
+    }
+
+    [Fact]
     public async Task SessionsWithoutAProviderSessionIdRoundTrip()
     {
         var session = NewSession("k1", "u1", "g1", Now + Hour, Now + Hour, sid: null);

@@ -118,6 +118,17 @@ internal static class RedisScripts
         return 1
         """;
 
+    // KEYS: session. ARGV: prefix, then the session's field names, "|", the grant's field names. Returns {session values,
+    // grant values} (the grant's all nil when it is gone), or an empty array when there is no session.
+    public const string GetSessionAndGrant = """
+        local split = 2
+        while ARGV[split] ~= '|' do split = split + 1 end
+        local s = redis.call('HMGET', KEYS[1], unpack(ARGV, 2, split - 1))
+        if not s[1] then return {} end
+        local g = redis.call('HMGET', ARGV[1] .. 'grant:' .. s[3], unpack(ARGV, split + 1))
+        return {s, g}
+        """;
+
     // KEYS: session, sessions-by-expiry. ARGV: prefix, key, seen, idle.
     public const string TouchSession = """
         local absolute = redis.call('HGET', KEYS[1], 'absolute')

@@ -122,7 +122,14 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
 
     public async Task<GrantRecord?> GetGrantAsync(string id, CancellationToken cancellationToken)
     {
-        var values = await (await DatabaseAsync()).HashGetAsync(Key("grant:", id), ["user", "provider", "tokens", "expires", "version", "updated", "refreshable"]);
+        var values = await (await DatabaseAsync()).HashGetAsync(Key("grant:", id), GrantFields);
+        return ToGrant(id, values);
+    }
+
+    private static readonly RedisValue[] GrantFields = ["user", "provider", "tokens", "expires", "version", "updated", "refreshable"];
+
+    private static GrantRecord? ToGrant(string id, RedisValue[] values)
+    {
         if (values[0].IsNull)
         {
             return null;
@@ -171,6 +178,17 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
         return session is not null && IsLive(session, now) ? session : null;
     }
 
+    public async Task<SessionAndGrant?> GetSessionAndGrantAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var result = (RedisResult[])(await EvalAsync(RedisScripts.GetSessionAndGrant, [Key("session:", key)], SessionAndGrantArguments))!;
+        if (result.Length == 0 || ToSession(key, (RedisValue[])result[0]!) is not { } session || !IsLive(session, now))
+        {
+            return null;
+        }
+
+        return new SessionAndGrant(session, ToGrant(session.GrantId, (RedisValue[])result[1]!));
+    }
+
     public Task TouchSessionAsync(string key, DateTimeOffset lastSeenAt, DateTimeOffset idleExpiresAt, CancellationToken cancellationToken) =>
         EvalAsync(RedisScripts.TouchSession, [Key("session:", key), Key("sessions-by-expiry")], key, Ms(lastSeenAt), Ms(idleExpiresAt));
 
@@ -211,15 +229,20 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
     private static readonly RedisValue[] SessionFields =
         ["handle", "user", "grant", "provider", "sid", "data", "created", "seen", "idle", "absolute"];
 
+    // After both field lists: static fields are initialised in the order they are written.
+    private static readonly RedisValue[] SessionAndGrantArguments = [.. SessionFields, "|", .. GrantFields];
+
     private async Task<SessionRecord?> ReadSessionAsync(IDatabaseAsync database, string key)
     {
-        var v = await database.HashGetAsync(Key("session:", key), SessionFields);
-        return v[0].IsNull
+        return ToSession(key, await database.HashGetAsync(Key("session:", key), SessionFields));
+    }
+
+    private static SessionRecord? ToSession(string key, RedisValue[] v) =>
+        v[0].IsNull
             ? null
             : new SessionRecord(
                 key, (string)v[0]!, (string)v[1]!, (string)v[2]!, (string)v[3]!, (string?)v[4], (byte[])v[5]!,
                 FromMs((long)v[6]), FromMs((long)v[7]), FromMs((long)v[8]), FromMs((long)v[9]));
-    }
 
     private async Task<List<SessionRecord>> ReadSessionsInSetAsync(RedisKey set)
     {

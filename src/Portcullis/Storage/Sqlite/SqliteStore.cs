@@ -257,6 +257,20 @@ internal sealed partial class SqliteStore(string connectionString) : IPortcullis
         return sessions.Count == 1 ? sessions[0] : null;
     }
 
+    public async Task<SessionAndGrant?> GetSessionAndGrantAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync(
+            $"""
+            SELECT {QualifiedSessionColumns}, {GrantColumns} FROM sessions LEFT JOIN grants ON grants.id = sessions.grant_id
+            WHERE sessions.key = $key AND sessions.idle_expires_at > $now AND sessions.absolute_expires_at > $now;
+            """,
+            reader => new SessionAndGrant(ReadSession(reader), reader.IsDBNull(SessionColumnCount) ? null : ReadGrant(reader, SessionColumnCount)),
+            cancellationToken,
+            ("$key", key),
+            ("$now", now.ToUnixTimeMilliseconds()));
+        return rows.Count == 1 ? rows[0] : null;
+    }
+
     public Task<IReadOnlyList<SessionRecord>> ListSessionsForUserAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken) =>
         QueryAsync(
             $"""
@@ -279,6 +293,19 @@ internal sealed partial class SqliteStore(string connectionString) : IPortcullis
 
     private const string SessionColumns =
         "key, handle, user_id, grant_id, provider, provider_sid, data, created_at, last_seen_at, idle_expires_at, absolute_expires_at";
+
+    // Grants share some column names with sessions (user_id, provider), so the join names each column with its table.
+    private static readonly string QualifiedSessionColumns = string.Join(", ", SessionColumns.Split(", ").Select(column => "sessions." + column));
+
+    private static readonly int SessionColumnCount = SessionColumns.Split(", ").Length;
+
+    private const string GrantColumns =
+        "grants.id, grants.user_id, grants.provider, grants.tokens, grants.access_token_expires_at, grants.version, grants.updated_at, grants.has_refresh_token";
+
+    private static GrantRecord ReadGrant(SqliteDataReader reader, int first) => new(
+        reader.GetString(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetFieldValue<byte[]>(first + 3),
+        reader.IsDBNull(first + 4) ? null : FromUnix(reader.GetInt64(first + 4)), reader.GetInt64(first + 5), FromUnix(reader.GetInt64(first + 6)),
+        reader.GetBoolean(first + 7));
 
     private static SessionRecord ReadSession(SqliteDataReader reader) => new(
         reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
@@ -335,7 +362,7 @@ internal sealed partial class SqliteStore(string connectionString) : IPortcullis
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = sql.Replace("SELECT *", "SELECT id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token", StringComparison.Ordinal);
+        command.CommandText = sql.Replace("SELECT *", "SELECT " + GrantColumns, StringComparison.Ordinal);
         command.Parameters.AddWithValue("$a", a);
         if (b is not null)
         {
@@ -348,9 +375,7 @@ internal sealed partial class SqliteStore(string connectionString) : IPortcullis
             return null;
         }
 
-        return new GrantRecord(
-            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<byte[]>(3),
-            reader.IsDBNull(4) ? null : FromUnix(reader.GetInt64(4)), reader.GetInt64(5), FromUnix(reader.GetInt64(6)), reader.GetBoolean(7));
+        return ReadGrant(reader, 0);
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
