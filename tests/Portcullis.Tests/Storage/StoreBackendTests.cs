@@ -24,7 +24,7 @@ public sealed class SqliteStoreContractTests : StoreContractTests, IDisposable
 public sealed class PostgresStoreContractTests : StoreContractTests
 {
     protected override async Task<IPortcullisStore> CreateStoreAsync() =>
-        new PostgresStore(NpgsqlDataSource.Create(await TestServices.CreatePostgresDatabaseAsync()));
+        new PostgresStore(NpgsqlDataSource.Create(StoreRegistration.PostgresConnectionString(await TestServices.CreatePostgresDatabaseAsync())));
 }
 
 public sealed class RedisStoreContractTests : StoreContractTests

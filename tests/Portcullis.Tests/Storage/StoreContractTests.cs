@@ -214,6 +214,25 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConcurrentSessionReadsEachGetTheirOwnSessionAndGrant()
+    {
+        for (var i = 0; i < 8; i++)
+        {
+            var user = await Store.GetOrCreateUserAsync("main", $"user-{i}", Now, default);
+            Assert.True(await Store.SaveGrantAsync(new GrantRecord($"g{i}", user.Id, "main", [(byte)i], Now + Hour, 1, Now, true), 0, default));
+            await Store.CreateSessionAsync(NewSession($"k{i}", user.Id, $"g{i}", Now + Hour, Now + Hour), default);
+        }
+
+        var reads = await Task.WhenAll(Enumerable.Range(0, 200).Select(n => Task.Run(async () => (n % 8, await Store.GetSessionAndGrantAsync($"k{n % 8}", Now, default)))));
+        foreach (var (i, read) in reads)
+        {
+            Assert.Equal($"k{i}", read?.Session.Key);
+            Assert.Equal($"g{i}", read?.Grant?.Id);
+            Assert.Equal([(byte)i], read!.Grant!.Tokens);
+        }
+    }
+
+    [Fact]
     public async Task SessionsWithoutAProviderSessionIdRoundTrip()
     {
         var session = NewSession("k1", "u1", "g1", Now + Hour, Now + Hour, sid: null);

@@ -6,13 +6,27 @@ namespace Portcullis.Storage.Sqlite;
 /// The embedded default store: one SQLite file in WAL mode. Each call opens a pooled connection, so the store
 /// is safe to share between requests; SQLite's own locking serialises writers.
 /// </summary>
-internal sealed partial class SqliteStore(string connectionString) : IPortcullisStore
+internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
 {
-    private readonly string _connectionString = new SqliteConnectionStringBuilder(connectionString)
+    private readonly string _connectionString;
+
+    // Every API call runs this read (ADR 0017): it stays compiled instead of being parsed anew each time.
+    private readonly PreparedStatementPool _sessionAndGrantReads;
+
+    public SqliteStore(string connectionString)
     {
-        Pooling = true,
-        DefaultTimeout = 30,
-    }.ToString();
+        _connectionString = new SqliteConnectionStringBuilder(connectionString) { Pooling = true, DefaultTimeout = 30 }.ToString();
+        _sessionAndGrantReads = new PreparedStatementPool(
+            _connectionString,
+            $"""
+            SELECT {QualifiedSessionColumns}, {GrantColumns} FROM sessions LEFT JOIN grants ON grants.id = sessions.grant_id
+            WHERE sessions.key = $key AND sessions.idle_expires_at > $now AND sessions.absolute_expires_at > $now;
+            """,
+            "$key",
+            "$now");
+    }
+
+    public void Dispose() => _sessionAndGrantReads.Dispose();
 
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
@@ -257,19 +271,13 @@ internal sealed partial class SqliteStore(string connectionString) : IPortcullis
         return sessions.Count == 1 ? sessions[0] : null;
     }
 
-    public async Task<SessionAndGrant?> GetSessionAndGrantAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var rows = await QueryAsync(
-            $"""
-            SELECT {QualifiedSessionColumns}, {GrantColumns} FROM sessions LEFT JOIN grants ON grants.id = sessions.grant_id
-            WHERE sessions.key = $key AND sessions.idle_expires_at > $now AND sessions.absolute_expires_at > $now;
-            """,
-            reader => new SessionAndGrant(ReadSession(reader), reader.IsDBNull(SessionColumnCount) ? null : ReadGrant(reader, SessionColumnCount)),
-            cancellationToken,
-            ("$key", key),
-            ("$now", now.ToUnixTimeMilliseconds()));
-        return rows.Count == 1 ? rows[0] : null;
-    }
+    public Task<SessionAndGrant?> GetSessionAndGrantAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Task.FromResult(_sessionAndGrantReads.Execute(ReadSessionAndGrant, key, now.ToUnixTimeMilliseconds()));
+
+    private static SessionAndGrant? ReadSessionAndGrant(SqliteDataReader reader) =>
+        reader.Read()
+            ? new SessionAndGrant(ReadSession(reader), reader.IsDBNull(SessionColumnCount) ? null : ReadGrant(reader, SessionColumnCount))
+            : null;
 
     public Task<IReadOnlyList<SessionRecord>> ListSessionsForUserAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken) =>
         QueryAsync(
