@@ -179,6 +179,14 @@ public sealed class SessionOptions
 
     /// <summary>What happens when a session's browser or network changes (seed 000).</summary>
     public SessionAnomalyOptions Anomalies { get; set; } = new();
+
+    /// <summary>
+    /// How long this node may answer an API call from a session (and its grant) it read from the store recently, instead
+    /// of reading it again. Off (zero) by default. Every change made through this node (logout, refresh, back-channel
+    /// logout, a refused refresh) updates or drops its copy at once; a session ended through <em>another</em> node sharing
+    /// the store can still be used here for at most this long. At most one minute (ADR 0017).
+    /// </summary>
+    public TimeSpan CacheDuration { get; set; } = TimeSpan.Zero;
 }
 
 /// <summary>

@@ -8,6 +8,8 @@ namespace Portcullis.Configuration;
 /// </summary>
 internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOptions>
 {
+    private static readonly TimeSpan SessionCacheLimit = TimeSpan.FromMinutes(1);
+
     private const string Root = PortcullisOptions.SectionName;
 
     public ValidateOptionsResult Validate(string? name, PortcullisOptions options)
@@ -204,6 +206,11 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         if (session.AbsoluteTimeout <= TimeSpan.Zero)
         {
             errors.Add($"{Root}:Session:AbsoluteTimeout must be positive.");
+        }
+
+        if (session.CacheDuration < TimeSpan.Zero || session.CacheDuration > SessionCacheLimit)
+        {
+            errors.Add($"{Root}:Session:CacheDuration must be between 00:00:00 (off) and {SessionCacheLimit:c}: it is how long a session ended on another node stays usable here.");
         }
 
         if (!session.CookieName.StartsWith("__Host-", StringComparison.Ordinal))

@@ -16,15 +16,22 @@ internal static class StoreRegistration
     {
         services.TryAddSingleton<IPortcullisStore>(provider =>
         {
-            var store = provider.GetRequiredService<IOptions<PortcullisOptions>>().Value.Store;
-            return store.Kind switch
+            var options = provider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
+            var store = options.Store;
+            IPortcullisStore backend = store.Kind switch
             {
                 StoreKinds.Postgres => new PostgresStore(NpgsqlDataSource.Create(PostgresConnectionString(store.ConnectionString))),
                 StoreKinds.Redis => new RedisStore(store.ConnectionString, store.KeyPrefix),
                 _ => new SqliteStore(StorePaths.ResolveConnectionString(provider)),
             };
+            return options.Session.CacheDuration > TimeSpan.Zero
+                ? new SessionCachingStore(backend, options.Session.CacheDuration, provider.GetRequiredService<TimeProvider>())
+                : backend;
         });
     }
+
+    /// <summary>The backend behind the optional session cache, for the work that needs its own type (key ring, re-encryption).</summary>
+    public static IPortcullisStore Backend(IPortcullisStore store) => store is SessionCachingStore cached ? cached.Inner : store;
 
     /// <summary>
     /// The operator's PostgreSQL connection string, with Npgsql's automatic preparation switched on unless it sets

@@ -46,6 +46,8 @@ public sealed class MisconfigurationTests
     [InlineData("Portcullis:PublicOrigin", "http://app.example.com", "https")]
     [InlineData("Portcullis:Providers:main:ClientSecret", "", "ClientSecret is required")]
     [InlineData("Portcullis:Session:CookieName", "portcullis", "__Host-")]
+    [InlineData("Portcullis:Session:CacheDuration", "00:05:00", "another node")]
+    [InlineData("Portcullis:Session:CacheDuration", "-00:00:01", "another node")]
     public async Task UnsafeValuesAreRefused(string key, string value, string expected)
     {
         var settings = ValidSettings(Directory.CreateTempSubdirectory("portcullis-config-").FullName);

@@ -38,7 +38,7 @@ internal static class KeyRingSetup
 
     private static ISharedKeyRingRepository Repository(IServiceProvider provider, PortcullisOptions options, ILoggerFactory loggerFactory)
     {
-        switch (provider.GetRequiredService<IPortcullisStore>())
+        switch (StoreRegistration.Backend(provider.GetRequiredService<IPortcullisStore>()))
         {
             case PostgresStore postgres:
                 return new PostgresXmlRepository(postgres);

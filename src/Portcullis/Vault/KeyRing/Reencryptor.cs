@@ -22,7 +22,7 @@ internal sealed class Reencryptor(IPortcullisStore store, IDataProtectionProvide
 
     public async Task<ReencryptionReport> RunAsync(CancellationToken cancellationToken)
     {
-        var records = store as IProtectedRecordStore
+        var records = StoreRegistration.Backend(store) as IProtectedRecordStore
             ?? throw new InvalidOperationException($"The store {store.GetType().Name} does not support re-encryption.");
         var current = CurrentKeyId();
         var (reencrypted, current_, changed, unreadable) = (0, 0, 0, 0);
@@ -71,7 +71,7 @@ internal sealed class Reencryptor(IPortcullisStore store, IDataProtectionProvide
     /// <summary>How many stored ciphertexts use <paramref name="keyId"/> (for operators and tests).</summary>
     public async Task<int> CountUsingKeyAsync(Guid keyId, CancellationToken cancellationToken)
     {
-        var records = (IProtectedRecordStore)store;
+        var records = (IProtectedRecordStore)StoreRegistration.Backend(store);
         var count = 0;
         foreach (var kind in Enum.GetValues<ProtectedKind>())
         {
