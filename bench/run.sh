@@ -20,9 +20,12 @@
 #   BENCH_LOGIN_CONCURRENCY=4     concurrent login loops
 #   BENCH_LOGIN_DURATION=30 [5]   seconds the login loops run
 #   BENCH_TOKENLESS=1             also measure the gateway on a route without session or token (diagnostic); 0: skip
+#   BENCH_SESSION_CACHE=00:00:05  also measure a second gateway with the opt-in Session:CacheDuration (reported apart
+#                                from the targets); 0: skip
 #   BENCH_PHASES=overhead,scale,storm,login   which phases to run; add (or run alone) "profile" to sample the gateway's
 #                                thread stacks with dotnet-trace under the loaded small-JSON load for BENCH_DURATION
-#                                seconds and report the top methods (installed into bench/.tools)
+#                                seconds and report the top methods (installed into bench/.tools);
+#                                BENCH_PROFILE_SESSION_CACHE=00:00:05 profiles a gateway with the opt-in session cache
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

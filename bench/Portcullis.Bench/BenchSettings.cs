@@ -53,6 +53,12 @@ internal sealed record BenchSettings
     /// <summary>Whether the overhead phase also measures the gateway on a route without session or token, as a diagnostic (BENCH_TOKENLESS, default 1).</summary>
     public required bool Tokenless { get; init; }
 
+    /// <summary>
+    /// <c>Session:CacheDuration</c> of a second gateway measured alongside the default one (BENCH_SESSION_CACHE, default
+    /// 00:00:05; 0 skips it): the opt-in per-node session cache, reported separately from the targets.
+    /// </summary>
+    public required TimeSpan SessionCache { get; init; }
+
     /// <summary>Which phases run (BENCH_PHASES, comma-separated: overhead, scale, storm, login).</summary>
     public required IReadOnlySet<string> Phases { get; init; }
 
@@ -91,6 +97,14 @@ internal sealed record BenchSettings
             LoginConcurrency = Int("BENCH_LOGIN_CONCURRENCY", 4, 1),
             LoginDurationSeconds = Int("BENCH_LOGIN_DURATION", quick ? 5 : 30, 1),
             Tokenless = Environment.GetEnvironmentVariable("BENCH_TOKENLESS") is not ("0" or "false"),
+            SessionCache = Environment.GetEnvironmentVariable("BENCH_SESSION_CACHE") switch
+            {
+                null or "" => TimeSpan.FromSeconds(5),
+                "0" => TimeSpan.Zero,
+                var value => TimeSpan.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var cacheDuration) && cacheDuration >= TimeSpan.Zero
+                    ? cacheDuration
+                    : throw new ArgumentException($"BENCH_SESSION_CACHE: '{value}' is not a duration such as 00:00:05 (or 0 to skip)."),
+            },
             Phases = phases,
         };
     }

@@ -23,6 +23,12 @@ internal static class HotPathProfilePhase
             : throw new InvalidOperationException("BENCH_DOTNET_TRACE is not set: run the profile phase through bench/run.sh, which installs dotnet-trace.");
         var origin = $"http://localhost:{gatewayPort}";
         var gatewaySettings = Gateway.Settings(origin, idp, BenchContext.NewDataDirectory("profile"), context.UpstreamUrl);
+        // BENCH_PROFILE_SESSION_CACHE=00:00:05 profiles the gateway with the opt-in session cache instead of the default.
+        if (Environment.GetEnvironmentVariable("BENCH_PROFILE_SESSION_CACHE") is { Length: > 0 } cache)
+        {
+            gatewaySettings["Portcullis:Session:CacheDuration"] = cache;
+        }
+
         await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings);
         var cookie = await Gateway.LoginAsync(origin);
         var url = $"http://127.0.0.1:{gatewayPort}{UpstreamServer.OrdersRoute}{UpstreamServer.Small}";

@@ -23,9 +23,12 @@ internal static class ProxyOverheadPhase
     /// </summary>
     public const string TokenlessTarget = "Portcullis, Token none";
 
+    /// <summary>Not a target of DESIGN.md §7 either: a second gateway with the opt-in per-node session cache (ADR 0017).</summary>
+    public const string CachedTarget = "Portcullis, session cache";
+
     private const string OpenRoute = "/api/open";
 
-    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort)
+    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort, int cachedGatewayPort)
     {
         var settings = context.Settings;
         var dataDirectory = BenchContext.NewDataDirectory("overhead");
@@ -40,6 +43,9 @@ internal static class ProxyOverheadPhase
 
         await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings);
         var cookie = await Gateway.LoginAsync(origin);
+        await using var cachedGateway = settings.SessionCache > TimeSpan.Zero
+            ? await StartCachedGatewayAsync(context, idp, cachedGatewayPort, settings.SessionCache)
+            : null;
         var gatewayUrl = $"http://127.0.0.1:{gatewayPort}";
         var targets = new List<Target>
         {
@@ -50,6 +56,12 @@ internal static class ProxyOverheadPhase
         if (settings.Tokenless)
         {
             targets.Add(new(TokenlessTarget, gatewayUrl + OpenRoute, new() { ["X-CSRF"] = "1" }, ExpectsBearer: false));
+        }
+
+        if (cachedGateway is not null)
+        {
+            var cachedCookie = await Gateway.LoginAsync($"http://localhost:{cachedGatewayPort}");
+            targets.Add(new(CachedTarget, $"http://127.0.0.1:{cachedGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(cachedCookie), ExpectsBearer: true));
         }
 
         await CheckTargetsAsync(targets);
@@ -91,7 +103,19 @@ internal static class ProxyOverheadPhase
             new(YarpTarget, context.Yarp.PeakMemoryBytes, (context.Yarp.OutputLines - linesBefore[0]) / (double)series.Sum(s => s.Runs[YarpTarget].Sum(r => r.Requests))),
             new(PortcullisTarget, gateway.PeakMemoryBytes, (gateway.OutputLines - linesBefore[1]) / (double)gatewayRequests),
         };
+        if (cachedGateway is not null)
+        {
+            memory.Add(new(CachedTarget, cachedGateway.PeakMemoryBytes, null));
+        }
+
         return new OverheadResult(series, memory);
+    }
+
+    private static Task<ServerProcess> StartCachedGatewayAsync(BenchContext context, TestIdp idp, int port, TimeSpan cacheDuration)
+    {
+        var settings = Gateway.Settings($"http://localhost:{port}", idp, BenchContext.NewDataDirectory("overhead-cached"), context.UpstreamUrl);
+        settings["Portcullis:Session:CacheDuration"] = cacheDuration.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
+        return Gateway.StartAsync("gateway with session cache", port, settings);
     }
 
     /// <summary>Before measuring anything: every target answers 200 with the right body, and only the authenticated route sends a Bearer token upstream.</summary>

@@ -84,7 +84,7 @@ internal sealed class BenchReport
         md.AppendLine($"| wrk, loaded | `{string.Join(' ', Load.Wrk.WrkArguments(Settings.Connections, Settings.Threads, Settings.DurationSeconds))}` |");
         md.AppendLine($"| wrk, light load | `{string.Join(' ', Load.Wrk.WrkArguments(1, 1, Settings.DurationSeconds))}` |");
         md.AppendLine($"| warm-up before measuring a freshly started server | {Settings.WarmupSeconds} s of loaded wrk, not recorded |");
-        md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis{(Settings.Tokenless ? ", Portcullis Token none" : string.Empty)}) | {Settings.Rounds} |");
+        md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis{(Settings.Tokenless ? ", Portcullis Token none" : string.Empty)}{(Settings.SessionCache > TimeSpan.Zero ? ", Portcullis with session cache" : string.Empty)}) | {Settings.Rounds} |");
         md.AppendLine($"| refresh storm | {Settings.StormRequests} concurrent requests, {Settings.StormRounds} storm(s) per configuration, access token lifetime {Settings.StormTokenTtlSeconds} s, `Refresh:Skew` {BenchSettings.StormRefreshSkewSeconds} s (a refreshed token stays fresh {Settings.StormTokenTtlSeconds - BenchSettings.StormRefreshSkewSeconds} s) |");
         md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions |");
         md.AppendLine($"| login throughput | {Settings.LoginConcurrency} concurrent login loops for {Settings.LoginDurationSeconds} s |");
@@ -134,6 +134,22 @@ internal sealed class BenchReport
                 {
                     md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(TokenlessTarget):F0} | {s.MedianRps(TokenlessTarget) / s.MedianRps(YarpTarget):F2} | "
                         + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(TokenlessTarget):F2} | {s.MedianP50(TokenlessTarget):F3} / {s.MedianP99(TokenlessTarget):F3} |");
+                }
+
+                md.AppendLine();
+            }
+
+            if (overhead.Series.Any(s => s.Targets.Contains(CachedTarget)))
+            {
+                md.AppendLine($"Opt-in, not the default and not what the targets above are judged on: a second gateway with `Session:CacheDuration` {Settings.SessionCache:c} "
+                    + "(ADR 0017; a session ended through another node stays usable on this one for up to that long).").AppendLine();
+                md.AppendLine("| load | payload | with session cache req/s | … / bare YARP | … / Portcullis default | p50 / p99 (ms) | added p99 over bare YARP (ms) |");
+                md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+                foreach (var s in overhead.Series)
+                {
+                    md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(CachedTarget):F0} | {s.MedianRps(CachedTarget) / s.MedianRps(YarpTarget):F2} | "
+                        + $"{s.MedianRps(CachedTarget) / s.MedianRps(PortcullisTarget):F2} | {s.MedianP50(CachedTarget):F3} / {s.MedianP99(CachedTarget):F3} | "
+                        + $"{s.MedianP99(CachedTarget) - s.MedianP99(YarpTarget):F3} |");
                 }
 
                 md.AppendLine();
