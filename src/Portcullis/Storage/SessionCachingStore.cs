@@ -9,46 +9,48 @@ namespace Portcullis.Storage;
 /// copies it affects before it returns; only writes made through other nodes are seen late, by at most the duration.
 /// </summary>
 /// <remarks>
-/// A read racing with a write must not put back what the write just removed: every invalidating write bumps an epoch
-/// after it reached the store, and a read's copy is kept only if the epoch did not move while the read was in flight.
+/// A read racing with a write must not put back what the write just removed: every invalidating write, after it reached
+/// the store, bumps an epoch and drops copies by key under one lock, and a read stores its copy under the same lock only
+/// if the epoch did not move while it was in flight. Hits take no lock.
 /// </remarks>
 internal sealed class SessionCachingStore(IPortcullisStore inner, TimeSpan duration, TimeProvider time) : IPortcullisStore, IDisposable
 {
-    // Past this many copies, expired ones are swept; the cache holds only sessions used within the last `duration`.
-    private const int SweepThreshold = 10_000;
+    // Every this many reads from the store, expired copies are swept: the cache holds only sessions used recently.
+    // (Counting the dictionary instead would take all its locks on every miss.)
+    private const int SweepEvery = 4_096;
 
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
     private long _epoch;
+    private int _readsSinceSweep;
 
     /// <summary>The store this cache sits in front of (key ring, re-encryption and health work on it directly).</summary>
     public IPortcullisStore Inner => inner;
 
     public async Task<SessionAndGrant?> GetSessionAndGrantAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (_entries.TryGetValue(key, out var cached) && time.GetUtcNow() - cached.ReadAt < duration)
+        if (_entries.TryGetValue(key, out var cached) && time.GetUtcNow() - cached.ReadAt < duration && IsLive(cached.Value.Session, now))
         {
-            var session = cached.Value.Session;
-            // The session's own expiry is judged at every use, as the store would judge it.
-            return session.IdleExpiresAt > now && session.AbsoluteExpiresAt > now ? cached.Value : null;
+            return cached.Value;
         }
 
+        // A miss, an old copy or an expired one (another node may have extended it): ask the store.
         var epoch = Interlocked.Read(ref _epoch);
         var read = await inner.GetSessionAndGrantAsync(key, now, cancellationToken);
-        if (read is null)
+        lock (_gate)
         {
-            _entries.TryRemove(key, out _);
-            return null;
+            if (read is null)
+            {
+                _entries.TryRemove(key, out _);
+            }
+            else if (_epoch == epoch)
+            {
+                // Otherwise a write landed while this read was in flight, and what was read may be what it changed.
+                _entries[key] = new Entry(read, time.GetUtcNow());
+            }
         }
 
-        var entry = new Entry(read, time.GetUtcNow());
-        _entries[key] = entry;
-        if (Interlocked.Read(ref _epoch) != epoch)
-        {
-            // A write landed while this read was in flight: what was read may be what it changed.
-            _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
-        }
-
-        if (_entries.Count > SweepThreshold)
+        if (Interlocked.Increment(ref _readsSinceSweep) % SweepEvery == 0)
         {
             Sweep();
         }
@@ -59,15 +61,19 @@ internal sealed class SessionCachingStore(IPortcullisStore inner, TimeSpan durat
     public async Task TouchSessionAsync(string key, DateTimeOffset lastSeenAt, DateTimeOffset idleExpiresAt, CancellationToken cancellationToken)
     {
         await inner.TouchSessionAsync(key, lastSeenAt, idleExpiresAt, cancellationToken);
-        if (_entries.TryGetValue(key, out var cached))
+        lock (_gate)
         {
-            var touched = cached with { Value = cached.Value with { Session = cached.Value.Session with { LastSeenAt = lastSeenAt, IdleExpiresAt = idleExpiresAt } } };
-            _entries.TryUpdate(key, touched, cached);
+            // Under the lock: a copy still here has not been invalidated, so updating it cannot revive a deleted session.
+            if (_entries.TryGetValue(key, out var cached))
+            {
+                var session = cached.Value.Session with { LastSeenAt = lastSeenAt, IdleExpiresAt = idleExpiresAt };
+                _entries[key] = cached with { Value = cached.Value with { Session = session } };
+            }
         }
     }
 
     public Task<bool> SaveGrantAsync(GrantRecord grant, long expectedVersion, CancellationToken cancellationToken) =>
-        WriteAsync(() => inner.SaveGrantAsync(grant, expectedVersion, cancellationToken), entry => entry.Grant?.Id == grant.Id);
+        WriteAsync(() => inner.SaveGrantAsync(grant, expectedVersion, cancellationToken), entry => entry.Session.GrantId == grant.Id);
 
     public Task DeleteGrantAsync(string id, CancellationToken cancellationToken) =>
         WriteAsync(async () => { await inner.DeleteGrantAsync(id, cancellationToken); return true; }, entry => entry.Session.GrantId == id);
@@ -111,15 +117,20 @@ internal sealed class SessionCachingStore(IPortcullisStore inner, TimeSpan durat
 
     private void Invalidate(Func<SessionAndGrant, bool> affected)
     {
-        Interlocked.Increment(ref _epoch);
-        foreach (var (key, entry) in _entries)
+        lock (_gate)
         {
-            if (affected(entry.Value))
+            _epoch++;
+            foreach (var (key, entry) in _entries)
             {
-                _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+                if (affected(entry.Value))
+                {
+                    _entries.TryRemove(key, out _);
+                }
             }
         }
     }
+
+    private static bool IsLive(SessionRecord session, DateTimeOffset now) => session.IdleExpiresAt > now && session.AbsoluteExpiresAt > now;
 
     private void Sweep()
     {

@@ -14,12 +14,15 @@ internal sealed class PreparedStatementPool(string connectionString, string sql,
     private static readonly int MaxIdle = Math.Max(4, Environment.ProcessorCount * 2);
 
     private readonly ConcurrentBag<SqliteCommand> _idle = [];
+
+    // Counted apart: ConcurrentBag.Count takes every per-thread list's lock, which would be paid on every read.
+    private int _idleCount;
     private volatile bool _disposed;
 
     /// <summary>Runs the statement with <paramref name="values"/> (in the order of the parameter names) and reads its result.</summary>
     public T Execute<T>(Func<SqliteDataReader, T> read, params object[] values)
     {
-        var command = _idle.TryTake(out var idle) ? idle : Create();
+        var command = TryTakeIdle() ?? Create();
         try
         {
             for (var i = 0; i < values.Length; i++)
@@ -47,10 +50,18 @@ internal sealed class PreparedStatementPool(string connectionString, string sql,
     public void Dispose()
     {
         _disposed = true;
-        while (_idle.TryTake(out var command))
+        DiscardIdle();
+    }
+
+    private SqliteCommand? TryTakeIdle()
+    {
+        if (!_idle.TryTake(out var command))
         {
-            Discard(command);
+            return null;
         }
+
+        Interlocked.Decrement(ref _idleCount);
+        return command;
     }
 
     private SqliteCommand Create()
@@ -78,13 +89,33 @@ internal sealed class PreparedStatementPool(string connectionString, string sql,
 
     private void Return(SqliteCommand command)
     {
-        if (_disposed || _idle.Count >= MaxIdle)
+        if (_disposed)
         {
             Discard(command);
             return;
         }
 
+        if (Interlocked.Increment(ref _idleCount) > MaxIdle)
+        {
+            Interlocked.Decrement(ref _idleCount);
+            Discard(command);
+            return;
+        }
+
         _idle.Add(command);
+        if (_disposed)
+        {
+            // Disposed while this command was being returned: nobody else will empty the bag now.
+            DiscardIdle();
+        }
+    }
+
+    private void DiscardIdle()
+    {
+        while (TryTakeIdle() is { } command)
+        {
+            Discard(command);
+        }
     }
 
     private static void Discard(SqliteCommand command)
