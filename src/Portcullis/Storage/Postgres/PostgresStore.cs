@@ -160,7 +160,7 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
 
     public Task CreateSessionAsync(SessionRecord session, CancellationToken cancellationToken) =>
         ExecuteAsync(
-            $"INSERT INTO sessions ({SessionColumns}) VALUES (@key, @handle, @user, @grant, @provider, @sid, @data, @created, @seen, @idle, @absolute);",
+            $"INSERT INTO sessions ({SqlRows.SessionColumns}) VALUES (@key, @handle, @user, @grant, @provider, @sid, @data, @created, @seen, @idle, @absolute);",
             cancellationToken,
             Text("key", session.Key), Text("handle", session.Handle), Text("user", session.UserId), Text("grant", session.GrantId),
             Text("provider", session.Provider), Text("sid", session.ProviderSessionId), Bytes("data", session.Data),
@@ -170,8 +170,8 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
     public async Task<SessionRecord?> GetSessionAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var sessions = await QueryAsync(
-            $"SELECT {SessionColumns} FROM sessions WHERE key = @key AND idle_expires_at > @now AND absolute_expires_at > @now;",
-            ReadSession,
+            $"SELECT {SqlRows.SessionColumns} FROM sessions WHERE key = @key AND idle_expires_at > @now AND absolute_expires_at > @now;",
+            SqlRows.ReadSession,
             cancellationToken,
             Text("key", key), Long("now", now.ToUnixTimeMilliseconds()));
         return sessions.Count == 1 ? sessions[0] : null;
@@ -181,10 +181,10 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
     {
         var rows = await QueryAsync(
             $"""
-            SELECT {QualifiedSessionColumns}, {GrantColumns} FROM sessions LEFT JOIN grants ON grants.id = sessions.grant_id
+            SELECT {SqlRows.QualifiedSessionColumns}, {SqlRows.GrantColumns} FROM sessions LEFT JOIN grants ON grants.id = sessions.grant_id
             WHERE sessions.key = @key AND sessions.idle_expires_at > @now AND sessions.absolute_expires_at > @now;
             """,
-            reader => new SessionAndGrant(ReadSession(reader), reader.IsDBNull(SessionColumnCount) ? null : ReadGrant(reader, SessionColumnCount)),
+            SqlRows.ReadSessionAndGrant,
             cancellationToken,
             Text("key", key), Long("now", now.ToUnixTimeMilliseconds()));
         return rows.Count == 1 ? rows[0] : null;
@@ -217,10 +217,10 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
     public Task<IReadOnlyList<SessionRecord>> ListSessionsForUserAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken) =>
         QueryAsync(
             $"""
-            SELECT {SessionColumns} FROM sessions WHERE user_id = @user AND idle_expires_at > @now AND absolute_expires_at > @now
+            SELECT {SqlRows.SessionColumns} FROM sessions WHERE user_id = @user AND idle_expires_at > @now AND absolute_expires_at > @now
             ORDER BY created_at DESC;
             """,
-            ReadSession,
+            SqlRows.ReadSession,
             cancellationToken,
             Text("user", userId), Long("now", now.ToUnixTimeMilliseconds()));
 
@@ -249,32 +249,11 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
 
     public void Dispose() => dataSource.Dispose();
 
-    private const string SessionColumns =
-        "key, handle, user_id, grant_id, provider, provider_sid, data, created_at, last_seen_at, idle_expires_at, absolute_expires_at";
-
-    // Grants share some column names with sessions (user_id, provider), so the join names each column with its table.
-    private static readonly string QualifiedSessionColumns = string.Join(", ", SessionColumns.Split(", ").Select(column => "sessions." + column));
-
-    private static readonly int SessionColumnCount = SessionColumns.Split(", ").Length;
-
-    private const string GrantColumns =
-        "grants.id, grants.user_id, grants.provider, grants.tokens, grants.access_token_expires_at, grants.version, grants.updated_at, grants.has_refresh_token";
-
-    private static GrantRecord ReadGrant(NpgsqlDataReader reader, int first) => new(
-        reader.GetString(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetFieldValue<byte[]>(first + 3),
-        reader.IsDBNull(first + 4) ? null : FromUnix(reader.GetInt64(first + 4)), reader.GetInt64(first + 5), FromUnix(reader.GetInt64(first + 6)),
-        reader.GetBoolean(first + 7));
-
-    private static SessionRecord ReadSession(NpgsqlDataReader reader) => new(
-        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-        reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetFieldValue<byte[]>(6),
-        FromUnix(reader.GetInt64(7)), FromUnix(reader.GetInt64(8)), FromUnix(reader.GetInt64(9)), FromUnix(reader.GetInt64(10)));
-
     private async Task<GrantRecord?> QueryGrantAsync(string where, Parameter a, Parameter b, CancellationToken cancellationToken)
     {
         var grants = await QueryAsync(
-            $"SELECT {GrantColumns} FROM grants " + where,
-            reader => ReadGrant(reader, 0),
+            $"SELECT {SqlRows.GrantColumns} FROM grants " + where,
+            reader => SqlRows.ReadGrant(reader, 0),
             cancellationToken,
             a, b);
         return grants.Count == 1 ? grants[0] : null;

@@ -19,7 +19,7 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
         _sessionAndGrantReads = new PreparedStatementPool(
             _connectionString,
             $"""
-            SELECT {QualifiedSessionColumns}, {GrantColumns} FROM sessions LEFT JOIN grants ON grants.id = sessions.grant_id
+            SELECT {SqlRows.QualifiedSessionColumns}, {SqlRows.GrantColumns} FROM sessions LEFT JOIN grants ON grants.id = sessions.grant_id
             WHERE sessions.key = $key AND sessions.idle_expires_at > $now AND sessions.absolute_expires_at > $now;
             """,
             "$key",
@@ -263,8 +263,8 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
     public async Task<SessionRecord?> GetSessionAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var sessions = await QueryAsync(
-            $"SELECT {SessionColumns} FROM sessions WHERE key = $key AND idle_expires_at > $now AND absolute_expires_at > $now;",
-            ReadSession,
+            $"SELECT {SqlRows.SessionColumns} FROM sessions WHERE key = $key AND idle_expires_at > $now AND absolute_expires_at > $now;",
+            SqlRows.ReadSession,
             cancellationToken,
             ("$key", key),
             ("$now", now.ToUnixTimeMilliseconds()));
@@ -276,16 +276,16 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
 
     private static SessionAndGrant? ReadSessionAndGrant(SqliteDataReader reader) =>
         reader.Read()
-            ? new SessionAndGrant(ReadSession(reader), reader.IsDBNull(SessionColumnCount) ? null : ReadGrant(reader, SessionColumnCount))
+            ? SqlRows.ReadSessionAndGrant(reader)
             : null;
 
     public Task<IReadOnlyList<SessionRecord>> ListSessionsForUserAsync(string userId, DateTimeOffset now, CancellationToken cancellationToken) =>
         QueryAsync(
             $"""
-            SELECT {SessionColumns} FROM sessions WHERE user_id = $user AND idle_expires_at > $now AND absolute_expires_at > $now
+            SELECT {SqlRows.SessionColumns} FROM sessions WHERE user_id = $user AND idle_expires_at > $now AND absolute_expires_at > $now
             ORDER BY created_at DESC;
             """,
-            ReadSession,
+            SqlRows.ReadSession,
             cancellationToken,
             ("$user", userId),
             ("$now", now.ToUnixTimeMilliseconds()));
@@ -298,27 +298,6 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
 
     public Task<int> DeleteSessionsForProviderSessionAsync(string provider, string providerSessionId, CancellationToken cancellationToken) =>
         ExecuteAsync("DELETE FROM sessions WHERE provider = $provider AND provider_sid = $sid;", cancellationToken, ("$provider", provider), ("$sid", providerSessionId));
-
-    private const string SessionColumns =
-        "key, handle, user_id, grant_id, provider, provider_sid, data, created_at, last_seen_at, idle_expires_at, absolute_expires_at";
-
-    // Grants share some column names with sessions (user_id, provider), so the join names each column with its table.
-    private static readonly string QualifiedSessionColumns = string.Join(", ", SessionColumns.Split(", ").Select(column => "sessions." + column));
-
-    private static readonly int SessionColumnCount = SessionColumns.Split(", ").Length;
-
-    private const string GrantColumns =
-        "grants.id, grants.user_id, grants.provider, grants.tokens, grants.access_token_expires_at, grants.version, grants.updated_at, grants.has_refresh_token";
-
-    private static GrantRecord ReadGrant(SqliteDataReader reader, int first) => new(
-        reader.GetString(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetFieldValue<byte[]>(first + 3),
-        reader.IsDBNull(first + 4) ? null : FromUnix(reader.GetInt64(first + 4)), reader.GetInt64(first + 5), FromUnix(reader.GetInt64(first + 6)),
-        reader.GetBoolean(first + 7));
-
-    private static SessionRecord ReadSession(SqliteDataReader reader) => new(
-        reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-        reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetFieldValue<byte[]>(6),
-        FromUnix(reader.GetInt64(7)), FromUnix(reader.GetInt64(8)), FromUnix(reader.GetInt64(9)), FromUnix(reader.GetInt64(10)));
 
     public async Task TouchSessionAsync(string key, DateTimeOffset lastSeenAt, DateTimeOffset idleExpiresAt, CancellationToken cancellationToken)
     {
@@ -370,7 +349,7 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = sql.Replace("SELECT *", "SELECT " + GrantColumns, StringComparison.Ordinal);
+        command.CommandText = sql.Replace("SELECT *", "SELECT " + SqlRows.GrantColumns, StringComparison.Ordinal);
         command.Parameters.AddWithValue("$a", a);
         if (b is not null)
         {
@@ -383,7 +362,7 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
             return null;
         }
 
-        return ReadGrant(reader, 0);
+        return SqlRows.ReadGrant(reader, 0);
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
