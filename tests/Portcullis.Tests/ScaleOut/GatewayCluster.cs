@@ -46,23 +46,45 @@ public sealed class GatewayCluster : IAsyncDisposable
 
     public static async Task<GatewayCluster> StartAsync(string storeKind, int nodeCount = 3, int accessTokenTtl = 120)
     {
+        // First, so a missing test server fails the test before anything is started that would then be left running.
+        var storeSettings = await StoreSettingsAsync(storeKind);
         var publicPort = FreePort.Next();
         var directory = Directory.CreateTempSubdirectory("portcullis-cluster-").FullName;
         var upstream = await RecordingUpstream.StartAsync();
-        var idp = await TestIdp.StartAsync([$"http://localhost:{publicPort}"], accessTokenTtl: accessTokenTtl);
-        var settings = GatewayHost.DefaultSettings(publicPort, idp, directory);
-        TestStack.OrdersRoute(upstream.Url)(settings);
-        foreach (var (key, value) in await StoreSettingsAsync(storeKind))
+        TestIdp? idp = null;
+        var nodes = new List<GatewayProcess>();
+        try
         {
-            settings[key] = value;
-        }
+            idp = await TestIdp.StartAsync([$"http://localhost:{publicPort}"], accessTokenTtl: accessTokenTtl);
+            var settings = GatewayHost.DefaultSettings(publicPort, idp, directory);
+            TestStack.OrdersRoute(upstream.Url)(settings);
+            foreach (var (key, value) in storeSettings)
+            {
+                settings[key] = value;
+            }
 
-        // The first node migrates the schema and creates the key ring; the others join it, as in a rolling start.
-        var ports = Enumerable.Range(0, nodeCount).Select(_ => FreePort.Next()).ToArray();
-        var nodes = new List<GatewayProcess> { await GatewayProcess.StartAsync(settings, ports[0], directory) };
-        nodes.AddRange(await Task.WhenAll(ports.Skip(1).Select(port => GatewayProcess.StartAsync(settings, port, directory))));
-        var balancer = await NginxBalancer.StartAsync(publicPort, ports);
-        return new GatewayCluster(idp, upstream, balancer, nodes, settings, directory);
+            // The first node migrates the schema and creates the key ring; the others join it, as in a rolling start.
+            var ports = Enumerable.Range(0, nodeCount).Select(_ => FreePort.Next()).ToArray();
+            nodes.Add(await GatewayProcess.StartAsync(settings, ports[0], directory));
+            nodes.AddRange(await Task.WhenAll(ports.Skip(1).Select(port => GatewayProcess.StartAsync(settings, port, directory))));
+            var balancer = await NginxBalancer.StartAsync(publicPort, ports);
+            return new GatewayCluster(idp, upstream, balancer, nodes, settings, directory);
+        }
+        catch
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+
+            if (idp is not null)
+            {
+                await idp.DisposeAsync();
+            }
+
+            await upstream.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>An API call with the session cookie, through <paramref name="origin"/> (the balancer or one node).</summary>
