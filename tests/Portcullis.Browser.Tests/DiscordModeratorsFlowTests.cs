@@ -77,10 +77,7 @@ public sealed class DiscordModeratorsFlowTests
         var (playwright, browser) = await Chromium.LaunchAsync();
         using var _ = playwright;
         await using var __ = browser;
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(sample.Url);
-        await SignInAsync(page, "nelly");
-        await Assertions.Expect(page.Locator("#welcome")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        var page = await SignedInModeratorAsync(browser, sample);
 
         var guild = sample.Services.GetRequiredService<IConfiguration>()["Portcullis:Policies:moderators:Discord:Guild"]!;
         sample.Simulator!.Users["nelly"].GuildRoles[guild] = ["1043857599999999999"];
@@ -99,10 +96,7 @@ public sealed class DiscordModeratorsFlowTests
         var (playwright, browser) = await Chromium.LaunchAsync();
         using var _ = playwright;
         await using var __ = browser;
-        var page = await browser.NewPageAsync();
-        await page.GotoAsync(sample.Url);
-        await SignInAsync(page, "nelly");
-        await Assertions.Expect(page.Locator("#welcome")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        var page = await SignedInModeratorAsync(browser, sample);
 
         await Task.Delay(CacheDuration + TimeSpan.FromSeconds(0.5));
         sample.Simulator!.RateLimitApiRequests(1);
@@ -128,6 +122,16 @@ public sealed class DiscordModeratorsFlowTests
             ["Portcullis:Store:ConnectionString"] = $"Data Source={Path.Combine(data, "portcullis.db")}",
             ["Portcullis:MembershipCacheDuration"] = CacheDuration.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
         }));
+    }
+
+    /// <summary>A new page on the dashboard, signed in as the moderator Nelly.</summary>
+    private static async Task<IPage> SignedInModeratorAsync(IBrowser browser, ModeratorsApp sample)
+    {
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(sample.Url);
+        await SignInAsync(page, "nelly");
+        await Assertions.Expect(page.Locator("#welcome")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        return page;
     }
 
     /// <summary>Clicks "Sign in with Discord", signs in at the simulator and returns the response of the page landed on.</summary>

@@ -47,9 +47,7 @@ public sealed class GitHubAndEmailPolicyTests
         using var octocat = new BrowserClient();
         using var hubot = new BrowserClient();
         using var monalisa = new BrowserClient();
-        await stack.LoginAsync(octocat, "github", "octocat");
-        await stack.LoginAsync(hubot, "github", "hubot");
-        await stack.LoginAsync(monalisa, "github", "monalisa");
+        await SignInAsync(stack, octocat, hubot, monalisa);
 
         var member = await octocat.GetAsync($"{stack.Origin}/api/team/1", BrowserClient.Csrf);
         var orgOnly = await hubot.GetAsync($"{stack.Origin}/api/team/2", BrowserClient.Csrf);
@@ -81,9 +79,7 @@ public sealed class GitHubAndEmailPolicyTests
         using var octocat = new BrowserClient();
         using var hubot = new BrowserClient();
         using var monalisa = new BrowserClient();
-        await stack.LoginAsync(octocat, "github", "octocat");
-        await stack.LoginAsync(hubot, "github", "hubot");
-        await stack.LoginAsync(monalisa, "github", "monalisa");
+        await SignInAsync(stack, octocat, hubot, monalisa);
 
         var verifiedInDomain = await octocat.GetAsync($"{stack.Origin}/api/staff", BrowserClient.Csrf);
         var unverified = await hubot.GetAsync($"{stack.Origin}/api/staff", BrowserClient.Csrf);
@@ -96,5 +92,13 @@ public sealed class GitHubAndEmailPolicyTests
         Assert.Equal(HttpStatusCode.Forbidden, otherDomain.Status);
         Assert.Contains("mona@example.org is not one", otherDomain.Body);
         Assert.Single(upstream.Requests);
+    }
+
+    /// <summary>octocat (team member), hubot (organization only, unverified e-mail) and monalisa (invitations pending), each in their own browser.</summary>
+    private static async Task SignInAsync(ProviderStack stack, BrowserClient octocat, BrowserClient hubot, BrowserClient monalisa)
+    {
+        await stack.LoginAsync(octocat, "github", "octocat");
+        await stack.LoginAsync(hubot, "github", "hubot");
+        await stack.LoginAsync(monalisa, "github", "monalisa");
     }
 }

@@ -204,10 +204,10 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
     }
 
     public Task<GrantRecord?> GetGrantAsync(string id, CancellationToken cancellationToken) =>
-        QueryGrantAsync("SELECT * FROM grants WHERE id = $a;", id, null, cancellationToken);
+        QueryGrantAsync("WHERE id = $id;", cancellationToken, ("$id", id));
 
     public Task<GrantRecord?> FindGrantAsync(string userId, string provider, CancellationToken cancellationToken) =>
-        QueryGrantAsync("SELECT * FROM grants WHERE user_id = $a AND provider = $b;", userId, provider, cancellationToken);
+        QueryGrantAsync("WHERE user_id = $user AND provider = $provider;", cancellationToken, ("$user", userId), ("$provider", provider));
 
     public async Task<bool> SaveGrantAsync(GrantRecord grant, long expectedVersion, CancellationToken cancellationToken)
     {
@@ -345,24 +345,10 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
             ("$now", now.ToUnixTimeMilliseconds()),
             ("$auditBefore", auditBefore.ToUnixTimeMilliseconds()));
 
-    private async Task<GrantRecord?> QueryGrantAsync(string sql, string a, string? b, CancellationToken cancellationToken)
+    private async Task<GrantRecord?> QueryGrantAsync(string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql.Replace("SELECT *", "SELECT " + SqlRows.GrantColumns, StringComparison.Ordinal);
-        command.Parameters.AddWithValue("$a", a);
-        if (b is not null)
-        {
-            command.Parameters.AddWithValue("$b", b);
-        }
-
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-
-        return SqlRows.ReadGrant(reader, 0);
+        var grants = await QueryAsync($"SELECT {SqlRows.GrantColumns} FROM grants " + where, reader => SqlRows.ReadGrant(reader, 0), cancellationToken, parameters);
+        return grants.Count == 1 ? grants[0] : null;
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
