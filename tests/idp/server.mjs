@@ -73,6 +73,9 @@ function readConfig() {
     port,
     issuer: raw.issuer || `http://127.0.0.1:${port}`,
     accessTokenTtl: raw.accessTokenTtl ?? 120,
+    // Lifetime of access tokens from the refresh_token grant; defaults to accessTokenTtl. Storm tests give the
+    // refreshed token a long life so that a storm outlasting the first token's due time cannot make it due again.
+    refreshedAccessTokenTtl: raw.refreshedAccessTokenTtl ?? raw.accessTokenTtl ?? 120,
     idTokenTtl: raw.idTokenTtl ?? 3600,
     refreshTokenTtl: raw.refreshTokenTtl ?? 86400,
     rotateRefreshToken: raw.rotateRefreshToken ?? true,
@@ -239,7 +242,8 @@ function buildProviderConfig(cfg) {
     rotateRefreshToken: cfg.rotateRefreshToken,
 
     ttl: {
-      AccessToken: cfg.accessTokenTtl,
+      // `gty` ends with refresh_token on tokens issued by the refresh_token grant (oidc-provider appends it).
+      AccessToken: (_ctx, token) => (token.gty?.endsWith('refresh_token') ? cfg.refreshedAccessTokenTtl : cfg.accessTokenTtl),
       ClientCredentials: cfg.accessTokenTtl,
       IdToken: cfg.idTokenTtl,
       RefreshToken: cfg.refreshTokenTtl,

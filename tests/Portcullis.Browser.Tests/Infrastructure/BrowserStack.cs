@@ -92,6 +92,10 @@ public sealed class BrowserStack : IAsyncLifetime
 
             await Task.Delay(100);
         }
+
+        // The URL changes when the navigation commits, before the page has loaded: a screenshot taken then fails with
+        // "Unable to capture screenshot" (seen on a loaded machine), and a click can miss an element not yet there.
+        await page.WaitForLoadStateAsync(LoadState.Load);
     }
 
     /// <summary>The session cookie as the browser holds it (test code can read what page script cannot).</summary>

@@ -69,6 +69,9 @@ public sealed class GatewayProcess : IAsyncDisposable
         {
             if (process.HasExited)
             {
+                // Waiting for the exit drains the asynchronous stdout/stderr readers: without it the message could
+                // miss the gateway's last lines (seen on a loaded machine: an empty error output).
+                await process.WaitForExitAsync();
                 throw new InvalidOperationException($"The gateway process exited with {process.ExitCode}: {gateway.Output}");
             }
 

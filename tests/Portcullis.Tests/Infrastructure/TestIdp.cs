@@ -36,7 +36,8 @@ public sealed class TestIdp : IAsyncDisposable
         IEnumerable<string> gatewayOrigins,
         string clientAuthentication = "client_secret_basic",
         int accessTokenTtl = 120,
-        int? port = null)
+        int? port = null,
+        int? refreshedAccessTokenTtl = null)
     {
         var script = Path.Combine(RepositoryPaths.Root, "tests", "idp", "server.mjs");
         if (!Directory.Exists(Path.Combine(RepositoryPaths.Root, "tests", "idp", "node_modules", "oidc-provider")))
@@ -52,7 +53,7 @@ public sealed class TestIdp : IAsyncDisposable
             var actualPort = port ?? FreePort.Next();
             try
             {
-                var process = await LaunchAsync(script, Config(actualPort, origins, clientAuthentication, accessTokenTtl), TimeSpan.FromSeconds(30));
+                var process = await LaunchAsync(script, Config(actualPort, origins, clientAuthentication, accessTokenTtl, refreshedAccessTokenTtl ?? accessTokenTtl), TimeSpan.FromSeconds(30));
                 return new TestIdp(process, actualPort);
             }
             catch (Exception exception) when (attempt < 3 && (exception is TimeoutException || (exception is InvalidOperationException && port is null)))
@@ -62,10 +63,11 @@ public sealed class TestIdp : IAsyncDisposable
         }
     }
 
-    private static JsonObject Config(int port, string[] origins, string clientAuthentication, int accessTokenTtl) => new()
+    private static JsonObject Config(int port, string[] origins, string clientAuthentication, int accessTokenTtl, int refreshedAccessTokenTtl) => new()
     {
         ["port"] = port,
         ["accessTokenTtl"] = accessTokenTtl,
+        ["refreshedAccessTokenTtl"] = refreshedAccessTokenTtl,
         ["clients"] = new JsonArray(new JsonObject
         {
             ["client_id"] = ClientId,

@@ -44,7 +44,8 @@ public sealed class GatewayCluster : IAsyncDisposable
         ["Portcullis:KeyProtection:RefreshInterval"] = "00:00:01",
     };
 
-    public static async Task<GatewayCluster> StartAsync(string storeKind, int nodeCount = 3, int accessTokenTtl = 120)
+    /// <param name="refreshedAccessTokenTtl">Lifetime of tokens from a refresh (default: <paramref name="accessTokenTtl"/>).</param>
+    public static async Task<GatewayCluster> StartAsync(string storeKind, int nodeCount = 3, int accessTokenTtl = 120, int? refreshedAccessTokenTtl = null)
     {
         // First, so a missing test server fails the test before anything is started that would then be left running.
         var storeSettings = await StoreSettingsAsync(storeKind);
@@ -55,7 +56,7 @@ public sealed class GatewayCluster : IAsyncDisposable
         var nodes = new List<GatewayProcess>();
         try
         {
-            idp = await TestIdp.StartAsync([$"http://localhost:{publicPort}"], accessTokenTtl: accessTokenTtl);
+            idp = await TestIdp.StartAsync([$"http://localhost:{publicPort}"], accessTokenTtl: accessTokenTtl, refreshedAccessTokenTtl: refreshedAccessTokenTtl);
             var settings = GatewayHost.DefaultSettings(publicPort, idp, directory);
             TestStack.OrdersRoute(upstream.Url)(settings);
             foreach (var (key, value) in storeSettings)
