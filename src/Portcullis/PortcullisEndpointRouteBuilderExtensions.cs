@@ -7,6 +7,7 @@ using Portcullis.Agent;
 using Portcullis.Configuration;
 using Portcullis.Endpoints;
 using Portcullis.Http;
+using Portcullis.Primitives;
 using Portcullis.Proxy;
 using Portcullis.Storage;
 

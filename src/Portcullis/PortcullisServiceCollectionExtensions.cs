@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Agent;
+using Portcullis.Agent.Presets;
 using Portcullis.Configuration;
 using Portcullis.Http;
 using Portcullis.Proxy;
@@ -14,6 +15,7 @@ using Portcullis.Sessions;
 using Portcullis.Storage;
 using Portcullis.Tokens;
 using Portcullis.Vault;
+using Portcullis.Vault.KeyRing;
 
 namespace Portcullis;
 
@@ -29,7 +31,11 @@ public static class PortcullisServiceCollectionExtensions
             .Bind(configuration, binder => binder.ErrorOnUnknownConfiguration = true)
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PortcullisOptions>, PortcullisPostConfigureOptions>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PortcullisOptions>, ProviderPresetPostConfigure>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, PortcullisOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, ProviderPresetOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, KeyProtectionOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, StoreOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient(ProviderRegistry.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10))
@@ -73,8 +79,8 @@ public static class PortcullisServiceCollectionExtensions
         Vault.KeyRing.KeyRingSetup.Configure(services);
         services.TryAddSingleton<Vault.KeyRing.Reencryptor>();
         services.TryAddSingleton(p => new RecordProtector<TokenSet>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.Tokens, VaultJsonContext.Default.TokenSet, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
-        services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, VaultJsonContext.Default.SessionData, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
-        services.TryAddSingleton(p => new RecordProtector<LoginTransactionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.LoginTransaction, VaultJsonContext.Default.LoginTransactionData, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
-        services.TryAddSingleton(p => new RecordProtector<PendingToken>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.PendingRevocation, VaultJsonContext.Default.PendingToken, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, SessionsJsonContext.Default.SessionData, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton(p => new RecordProtector<LoginTransactionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.LoginTransaction, AgentJsonContext.Default.LoginTransactionData, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton(p => new RecordProtector<PendingToken>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.PendingRevocation, TokensJsonContext.Default.PendingToken, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
     }
 }

@@ -1,17 +1,7 @@
 using System.Text.Json;
-using Portcullis.Http;
 using Portcullis.Vault;
 
 namespace Portcullis.Agent;
-
-/// <summary>Either a value or an expected failure.</summary>
-internal readonly record struct Outcome<T>(T? Value, PortcullisError? Error)
-    where T : class
-{
-    public static implicit operator Outcome<T>(T value) => new(value, null);
-
-    public static implicit operator Outcome<T>(PortcullisError error) => new(null, error);
-}
 
 /// <summary>Where to send the browser to start a login, and the browser-binding secret to keep in a cookie.</summary>
 internal sealed record LoginStart(string AuthorizationUrl, string BindingSecret);

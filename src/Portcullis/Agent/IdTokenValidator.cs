@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Portcullis.Diagnostics;
-using Portcullis.Http;
+using Portcullis.Primitives;
 
 namespace Portcullis.Agent;
 

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Portcullis.Diagnostics;
-using Portcullis.Http;
+using Portcullis.Primitives;
 using Portcullis.Storage;
 using Portcullis.Vault;
 

@@ -3,7 +3,7 @@ using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Portcullis.Diagnostics;
-using Portcullis.Http;
+using Portcullis.Primitives;
 
 namespace Portcullis.Agent;
 

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
-using Portcullis.Http;
+using Portcullis.Primitives;
 
 namespace Portcullis.Authorization;
 
@@ -68,16 +68,12 @@ internal static class AuthorizationErrors
 /// </summary>
 public static class ForbiddenReasons
 {
-    private static readonly object Key = new();
-
     /// <summary>Records why a requirement failed, when the authorization resource is the request (endpoint routing).</summary>
     public static void Add(AuthorizationHandlerContext context, string reason)
     {
         if (context.Resource is HttpContext httpContext)
         {
-            var list = httpContext.Items.TryGetValue(Key, out var existing) && existing is List<string> reasons ? reasons : [];
-            list.Add(reason);
-            httpContext.Items[Key] = list;
+            ForbiddenReasonsFeature.For(httpContext).Refusals.Add(reason);
         }
     }
 
@@ -86,9 +82,7 @@ public static class ForbiddenReasons
     {
         if (context.Resource is HttpContext httpContext)
         {
-            var list = httpContext.Items.TryGetValue(DeferredKey, out var existing) && existing is List<AuthorizationFailureReason> reasons ? reasons : [];
-            list.Add(reason);
-            httpContext.Items[DeferredKey] = list;
+            ForbiddenReasonsFeature.For(httpContext).Deferred.Add(reason);
         }
     }
 
@@ -100,13 +94,30 @@ public static class ForbiddenReasons
             return AuthorizationErrors.Forbidden(refusal);
         }
 
-        return httpContext.Items.TryGetValue(DeferredKey, out var value) && value is List<AuthorizationFailureReason> { Count: > 0 } deferred
+        return httpContext.Features.Get<ForbiddenReasonsFeature>() is { Deferred: { Count: > 0 } deferred }
             ? AuthorizationErrors.Choose(deferred, () => AuthorizationErrors.DefaultReason)
             : AuthorizationErrors.Forbidden(null);
     }
 
-    private static readonly object DeferredKey = new();
-
     internal static string? Read(HttpContext httpContext) =>
-        httpContext.Items.TryGetValue(Key, out var value) && value is List<string> { Count: > 0 } reasons ? string.Join(" ", reasons.Distinct(StringComparer.Ordinal)) : null;
+        httpContext.Features.Get<ForbiddenReasonsFeature>() is { Refusals: { Count: > 0 } reasons } ? string.Join(" ", reasons.Distinct(StringComparer.Ordinal)) : null;
+}
+
+/// <summary>The reasons requirement handlers left on the request (a typed request feature), read by the scheme's <c>Forbid</c>.</summary>
+internal sealed class ForbiddenReasonsFeature
+{
+    public List<string> Refusals { get; } = [];
+
+    public List<AuthorizationFailureReason> Deferred { get; } = [];
+
+    public static ForbiddenReasonsFeature For(HttpContext context)
+    {
+        if (context.Features.Get<ForbiddenReasonsFeature>() is not { } feature)
+        {
+            feature = new ForbiddenReasonsFeature();
+            context.Features.Set(feature);
+        }
+
+        return feature;
+    }
 }

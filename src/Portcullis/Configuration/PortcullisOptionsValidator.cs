@@ -4,7 +4,9 @@ namespace Portcullis.Configuration;
 
 /// <summary>
 /// Validates the whole <c>Portcullis</c> section and reports every problem at once, each naming its key,
-/// so an operator fixes all mistakes in one go (SECURITY.md item 34).
+/// so an operator fixes all mistakes in one go (SECURITY.md item 34). What depends on a provider's kind is checked by
+/// the agent's presets, the key protection by the vault: the options framework runs every validator and reports their
+/// failures together.
 /// </summary>
 internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOptions>
 {
@@ -17,8 +19,6 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         var errors = new List<string>();
         ValidateOrigin(options, errors);
         ValidateProviders(options, errors);
-        ValidateStore(options.Store, errors);
-        Vault.KeyRing.KeyProtectionValidation.Validate(options, errors);
         ValidateSession(options.Session, errors);
         ApiRoutesValidator.Validate(options, errors);
         AccessPoliciesValidator.Validate(options, errors);
@@ -96,22 +96,6 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
                 errors.Add($"{key}: a provider name may contain only letters, digits, '-' and '_'.");
             }
 
-            var preset = Agent.Presets.ProviderPresets.Find(provider.Kind);
-            if (preset is null)
-            {
-                errors.Add($"{key}:Kind '{provider.Kind}' is unknown; supported: {string.Join(", ", ProviderKinds.All)}.");
-            }
-
-            // An unknown kind is checked as OpenID Connect, so its other mistakes show up in the same run.
-            if (preset is null || preset.IsOpenIdConnect)
-            {
-                ValidateAuthority(key, provider, errors);
-            }
-            else
-            {
-                ProviderPresetValidator.ValidatePlainOAuth(key, provider, preset, errors);
-            }
-
             if (string.IsNullOrWhiteSpace(provider.ClientId))
             {
                 errors.Add($"{key}:ClientId is required.");
@@ -127,11 +111,6 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
                 errors.Add($"{key}:ClientAuthentication '{provider.ClientAuthentication}' is unknown; supported: client_secret_basic, client_secret_post.");
             }
 
-            if (preset is { IsOpenIdConnect: true } && !provider.Scopes.Contains("openid"))
-            {
-                errors.Add($"{key}:Scopes must include 'openid' for an OpenID Connect provider.");
-            }
-
             if (provider.ExchangeForLongLivedToken && provider.Kind != ProviderKinds.Facebook)
             {
                 errors.Add($"{key}:ExchangeForLongLivedToken applies only to Kind 'facebook'.");
@@ -141,28 +120,6 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
             {
                 errors.Add($"{key}:PostLogoutRedirectUri must be an absolute URL (got '{postLogout}').");
             }
-        }
-    }
-
-    private static void ValidateAuthority(string key, ProviderOptions provider, List<string> errors)
-    {
-        if (string.IsNullOrWhiteSpace(provider.Authority))
-        {
-            errors.Add($"{key}:Authority is required.");
-        }
-        else if (!Uri.TryCreate(provider.Authority, UriKind.Absolute, out var authority) || authority.Scheme is not ("http" or "https"))
-        {
-            errors.Add($"{key}:Authority must be an absolute http(s) URL (got '{provider.Authority}').");
-        }
-        else
-        {
-            CheckTransport($"{key}:Authority", authority, errors);
-        }
-
-        var endpoints = provider.Endpoints;
-        if (endpoints.Authorization is not null || endpoints.Token is not null || endpoints.Revocation is not null || endpoints.Api is not null)
-        {
-            errors.Add($"{key}:Endpoints apply only to Kind github, discord and facebook; an OpenID Connect provider's endpoints come from its Authority's discovery document.");
         }
     }
 
@@ -176,23 +133,6 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         else if (uri.Scheme is not ("http" or "https"))
         {
             errors.Add($"{key} must be an http(s) URL (got '{uri}').");
-        }
-    }
-
-    private static void ValidateStore(StoreOptions store, List<string> errors)
-    {
-        if (store.Kind is not (StoreKinds.Sqlite or StoreKinds.Postgres or StoreKinds.Redis))
-        {
-            errors.Add($"{Root}:Store:Kind '{store.Kind}' is unknown; supported: {StoreKinds.Sqlite}, {StoreKinds.Postgres}, {StoreKinds.Redis}.");
-        }
-
-        if (string.IsNullOrWhiteSpace(store.ConnectionString))
-        {
-            errors.Add($"{Root}:Store:ConnectionString is required.");
-        }
-        else if (Storage.StoreRegistration.ConnectionStringProblem(store) is { } problem)
-        {
-            errors.Add($"{Root}:Store:ConnectionString is not a valid {store.Kind} connection string: {problem}");
         }
     }
 

@@ -4,6 +4,7 @@ using Portcullis.Agent;
 using Portcullis.Audit;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
+using Portcullis.Primitives;
 using Portcullis.Storage;
 
 namespace Portcullis.Endpoints;

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Http;
 using Portcullis.Agent;
 using Portcullis.Http;
+using Portcullis.Primitives;
 using Portcullis.Sessions;
 using Portcullis.Storage;
 

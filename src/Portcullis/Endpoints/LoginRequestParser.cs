@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Portcullis.Agent;
-using Portcullis.Http;
+using Portcullis.Primitives;
 using Portcullis.Sessions;
 
 namespace Portcullis.Endpoints;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Portcullis.Audit;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
+using Portcullis.Primitives;
 using Portcullis.Sessions;
 using Portcullis.Storage;
 

@@ -5,6 +5,7 @@ using Portcullis.Agent;
 using Portcullis.Audit;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
+using Portcullis.Primitives;
 using Portcullis.Sessions;
 using Portcullis.Tokens;
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
+using Portcullis.Primitives;
 
 namespace Portcullis.Http;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Portcullis.Primitives;
 
 namespace Portcullis.Http;
 

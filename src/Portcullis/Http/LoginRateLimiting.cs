@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
+using Portcullis.Primitives;
 
 namespace Portcullis.Http;
 

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Portcullis.Primitives;
 using Portcullis.Storage;
 
 namespace Portcullis.Http;

@@ -10,6 +10,7 @@ using Portcullis.Authorization;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
+using Portcullis.Primitives;
 using Portcullis.Sessions;
 using Portcullis.Tokens;
 using Yarp.ReverseProxy.Forwarder;
@@ -156,7 +157,7 @@ internal sealed class ApiProxy : IDisposable
             return new Credential(null, null, denied);
         }
 
-        var token = await _tokens.GetAccessTokenAsync(session, context.RequestAborted);
+        var token = await _tokens.GetAccessTokenAsync(session.Grant, context.RequestAborted);
         return new Credential(token.Value, session, token.Error);
     }
 
@@ -182,7 +183,7 @@ internal sealed class ApiProxy : IDisposable
 
     private Task<Outcome<string>> RenewAsync(ApiRoute route, Credential credential, CancellationToken cancellationToken) =>
         credential.Session is { } session
-            ? _tokens.RefreshRejectedAsync(session, credential.AccessToken!, cancellationToken)
+            ? _tokens.RefreshRejectedAsync(session.Record.GrantId, credential.AccessToken!, cancellationToken)
             : _clientTokens.RenewRejectedAsync(route.ClientToken!, credential.AccessToken!, cancellationToken);
 
     /// <summary>Forwards once; returns false when the attempt ended in an error that has been answered (or the client is gone).</summary>

@@ -2,11 +2,12 @@ using Microsoft.AspNetCore.Http;
 
 namespace Portcullis.Proxy;
 
-/// <summary>What one forwarding attempt sends and what the transformer observed about the answer.</summary>
+/// <summary>
+/// What one forwarding attempt sends and what the transformer observed about the answer; a typed feature of the
+/// request (<see cref="HttpContext.Features"/>) between the proxy and YARP's transformer.
+/// </summary>
 internal sealed class ForwardAttempt
 {
-    private static readonly object Key = new();
-
     public string? AccessToken { get; init; }
 
     /// <summary>When set, an upstream 401 is held back (not sent to the browser) so the request can be retried once.</summary>
@@ -18,7 +19,7 @@ internal sealed class ForwardAttempt
 
     public bool ResponseTooLarge { get; set; }
 
-    public static ForwardAttempt? Of(HttpContext context) => context.Items.TryGetValue(Key, out var value) ? value as ForwardAttempt : null;
+    public static ForwardAttempt? Of(HttpContext context) => context.Features.Get<ForwardAttempt>();
 
-    public void AttachTo(HttpContext context) => context.Items[Key] = this;
+    public void AttachTo(HttpContext context) => context.Features.Set(this);
 }

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
-using Portcullis.Http;
+using Portcullis.Primitives;
 
 namespace Portcullis.Sessions;
 

@@ -5,7 +5,7 @@ using Portcullis.Agent;
 using Portcullis.Audit;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
-using Portcullis.Http;
+using Portcullis.Primitives;
 using Portcullis.Storage;
 using Portcullis.Tokens;
 using Portcullis.Vault;
@@ -24,8 +24,6 @@ internal sealed class SessionService(
     TimeProvider time,
     ILogger<SessionService> logger)
 {
-    private static readonly object CurrentSessionKey = new();
-    private static readonly object RefusalKey = new();
 
     // Writing "last seen" on every request would turn every API call into a store write; sliding by this step is enough.
     private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
@@ -113,32 +111,43 @@ internal sealed class SessionService(
     /// <summary>The request's session, or null when the cookie is absent, malformed, unknown, expired or undecryptable.</summary>
     public async Task<CurrentSession?> ResolveAsync(HttpContext context)
     {
-        if (context.Items.TryGetValue(CurrentSessionKey, out var cached))
+        if (SessionFeature.Of(context) is { } resolved)
         {
-            return (CurrentSession?)cached;
+            return resolved.Session;
         }
 
         var session = await LoadAsync(cookies.ReadSession(context.Request), context.RequestAborted);
-        if (session is not null && anomalies.Check(context, session) is { } refusal)
+        PortcullisError? refusal = null;
+        if (session is not null && anomalies.Check(context, session) is { } anomaly)
         {
             await store.DeleteSessionAsync(session.Record.Key, CancellationToken.None);
-            context.Items[RefusalKey] = refusal;
+            refusal = anomaly;
             session = null;
         }
 
-        context.Items[CurrentSessionKey] = session;
+        new SessionFeature { Session = session, Refusal = refusal }.AttachTo(context);
         return session;
     }
 
-    /// <summary>Drops the request's cached session after it has been ended, so nothing later in the request uses it.</summary>
-    public void Forget(HttpContext context) => context.Items[CurrentSessionKey] = null;
+    /// <summary>Drops the request's resolved session after it has been ended, so nothing later in the request uses it.</summary>
+    public void Forget(HttpContext context)
+    {
+        if (SessionFeature.Of(context) is { } resolved)
+        {
+            resolved.Session = null;
+        }
+        else
+        {
+            new SessionFeature().AttachTo(context);
+        }
+    }
 
     /// <summary>The data of another of the user's sessions, for listing it; null when it does not decrypt.</summary>
     public SessionData? ReadData(SessionRecord record) => dataProtector.Unprotect(record.Data, record.Key);
 
     /// <summary>Why the request has no session: <c>unauthenticated</c>, or what an anomaly check answered.</summary>
     public static PortcullisError RefusalFor(HttpContext context) =>
-        context.Items.TryGetValue(RefusalKey, out var refusal) && refusal is PortcullisError error ? error : PortcullisError.Unauthenticated;
+        SessionFeature.Of(context)?.Refusal ?? PortcullisError.Unauthenticated;
 
     private async Task<CurrentSession?> LoadAsync(string? cookieValue, CancellationToken cancellationToken)
     {

@@ -6,8 +6,7 @@ using Portcullis.Agent;
 using Portcullis.Audit;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
-using Portcullis.Http;
-using Portcullis.Sessions;
+using Portcullis.Primitives;
 using Portcullis.Storage;
 using Portcullis.Vault;
 
@@ -45,14 +44,14 @@ internal sealed class AccessTokenService(
     // holds up its users' refreshes only briefly.
     private readonly TimeSpan _leaseDuration = options.Value.Refresh.Timeout + TimeSpan.FromSeconds(5);
 
-    /// <summary>The session's access token, from the grant read with the session (no further store read unless it is due).</summary>
-    public Task<Outcome<string>> GetAccessTokenAsync(CurrentSession session, CancellationToken cancellationToken) =>
-        GetAccessTokenAsync(session.Grant, cancellationToken);
-
     public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken) =>
         await GetAccessTokenAsync(await store.GetGrantAsync(grantId, cancellationToken), cancellationToken);
 
-    private async Task<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, CancellationToken cancellationToken)
+    /// <summary>
+    /// The grant's access token, from a grant already read (with the session, in the same store round trip: no further
+    /// store read unless it is due). Null when the grant is gone.
+    /// </summary>
+    public async Task<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, CancellationToken cancellationToken)
     {
         var tokens = grants.ReadTokens(grant);
         if (grant is null || tokens is null)
@@ -84,9 +83,8 @@ internal sealed class AccessTokenService(
     /// The upstream answered 401 to <paramref name="rejectedAccessToken"/>: refresh now, unless the stored access token
     /// already differs from it (refreshed meanwhile), in which case that one is returned.
     /// </summary>
-    public async Task<Outcome<string>> RefreshRejectedAsync(CurrentSession session, string rejectedAccessToken, CancellationToken cancellationToken)
+    public async Task<Outcome<string>> RefreshRejectedAsync(string grantId, string rejectedAccessToken, CancellationToken cancellationToken)
     {
-        var grantId = session.Record.GrantId;
         var (grant, tokens) = await ReadAsync(grantId);
         if (grant is null || tokens is null)
         {

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using Portcullis.Agent;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
-using Portcullis.Http;
+using Portcullis.Primitives;
 using Portcullis.Vault;
 
 namespace Portcullis.Tokens;

@@ -1,12 +1,8 @@
 using System.Text.Json.Serialization;
-using Portcullis.Agent;
-using Portcullis.Sessions;
-using Portcullis.Tokens;
 
 namespace Portcullis.Vault;
 
+/// <summary>Serialization of the token set the vault encrypts. Each floor keeps the JSON context of its own records
+/// (sessions, login transactions, pending revocations), so the vault never names the types of the floors above it.</summary>
 [JsonSerializable(typeof(TokenSet))]
-[JsonSerializable(typeof(SessionData))]
-[JsonSerializable(typeof(LoginTransactionData))]
-[JsonSerializable(typeof(PendingToken))]
 internal sealed partial class VaultJsonContext : JsonSerializerContext;

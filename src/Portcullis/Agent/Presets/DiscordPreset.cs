@@ -1,4 +1,5 @@
 using Portcullis.Configuration;
+using Portcullis.Primitives;
 
 namespace Portcullis.Agent.Presets;
 

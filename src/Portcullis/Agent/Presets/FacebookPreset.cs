@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Duende.IdentityModel.Client;
 using Portcullis.Configuration;
+using Portcullis.Primitives;
 
 namespace Portcullis.Agent.Presets;
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Duende.IdentityModel.Client;
 using Portcullis.Configuration;
+using Portcullis.Primitives;
 
 namespace Portcullis.Agent.Presets;
 

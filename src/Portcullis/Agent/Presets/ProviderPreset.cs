@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using Duende.IdentityModel.Client;
 using Portcullis.Configuration;
-using Portcullis.Http;
+using Portcullis.Primitives;
 
 namespace Portcullis.Agent.Presets;
 

@@ -1,10 +1,10 @@
-namespace Portcullis.Http;
+namespace Portcullis.Primitives;
 
 /// <summary>
 /// An expected failure, as a value. Every error the gateway answers with is one of these, turned into HTTP in one
-/// place (<see cref="ErrorResponses"/>): <c>{"error": code, "message": text}</c> for APIs, a readable page for browser flows.
+/// place (<c>Portcullis.Http.ErrorResponses</c>, on the HTTP floor): <c>{"error": code, "message": text}</c> for APIs, a readable page for browser flows.
 /// </summary>
-public sealed record PortcullisError(int StatusCode, string Code, string Message)
+internal sealed record PortcullisError(int StatusCode, string Code, string Message)
 {
     /// <summary>Seconds after which retrying makes sense; sent as <c>Retry-After</c> when set.</summary>
     public int? RetryAfterSeconds { get; init; }
@@ -44,4 +44,4 @@ public sealed record PortcullisError(int StatusCode, string Code, string Message
 }
 
 /// <summary>The <c>stepUp</c> member of a 401 <c>step_up_required</c>: <see cref="MaxAge"/> in seconds and <see cref="Acr"/>, as <c>/bff/login</c> takes them.</summary>
-public sealed record StepUpHint(int? MaxAge, string? Acr);
+internal sealed record StepUpHint(int? MaxAge, string? Acr);

@@ -1,13 +1,16 @@
+using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
 
 namespace Portcullis.Vault.KeyRing;
 
-internal static class KeyProtectionValidation
+/// <summary>Checks <c>Portcullis:KeyProtection</c>; runs beside the configuration's own validator and reports with it.</summary>
+internal sealed class KeyProtectionOptionsValidator : IValidateOptions<PortcullisOptions>
 {
     private const string Section = PortcullisOptions.SectionName + ":KeyProtection";
 
-    public static void Validate(PortcullisOptions options, List<string> errors)
+    public ValidateOptionsResult Validate(string? name, PortcullisOptions options)
     {
+        var errors = new List<string>();
         var keyProtection = options.KeyProtection;
         if (keyProtection.MasterKey is null)
         {
@@ -38,5 +41,7 @@ internal static class KeyProtectionValidation
         {
             errors.Add($"{Section}:RefreshInterval must be positive.");
         }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
