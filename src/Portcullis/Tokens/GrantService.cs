@@ -1,17 +1,20 @@
 using Microsoft.Extensions.Logging;
+using Portcullis.Agent;
 using Portcullis.Storage;
 using Portcullis.Vault;
 
 namespace Portcullis.Tokens;
 
 /// <summary>
-/// One grant per user and provider (seed 002): a new login replaces the grant's tokens, and the refresh token it
-/// supersedes is queued for revocation so grants do not pile up at the provider.
+/// One grant per user and provider (seed 002): a new login replaces the grant's tokens. The refresh token it supersedes
+/// is revoked only where the provider's preset says that cannot touch the new tokens' grant (ADR 0020); otherwise it is
+/// forgotten and expires at the provider.
 /// </summary>
 internal sealed class GrantService(
     IPortcullisStore store,
     RecordProtector<TokenSet> tokenProtector,
     RevocationQueue revocations,
+    ProviderRegistry providers,
     TimeProvider time,
     ILogger<GrantService> logger)
 {
@@ -29,7 +32,10 @@ internal sealed class GrantService(
                 continue; // Another login or refresh of the same grant won the race: re-read and try again.
             }
 
-            if (existing is not null && ReadTokens(existing) is { RefreshToken: { } superseded } && superseded != tokens.RefreshToken)
+            if (existing is not null
+                && ReadTokens(existing) is { RefreshToken: { } superseded } previous
+                && superseded != tokens.RefreshToken
+                && providers.Find(provider)?.Preset.MayRevokeSupersededRefreshToken(previous.IdToken, tokens.IdToken) == true)
             {
                 await revocations.EnqueueAsync(provider, userId, superseded, "refresh_token", tokenExpiresAt: null);
             }

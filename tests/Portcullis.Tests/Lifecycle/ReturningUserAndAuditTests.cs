@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Audit;
 using Portcullis.Storage;
 using Portcullis.Tests.Infrastructure;
@@ -27,6 +29,46 @@ public sealed class ReturningUserAndAuditTests
         Assert.False(await stack.Idp.IsActiveAsync(earlier));
         var current = (await stack.Idp.TokensAsync()).Last().RefreshToken!;
         Assert.True(await stack.Idp.IsActiveAsync(current));
+    }
+
+    /// <summary>
+    /// Issue 14, item 7: a user whose gateway cookie is gone (idle timeout, cleared) signs in again while their provider
+    /// session lives. oidc-provider reuses the grant within a provider session, so revoking the "superseded" refresh
+    /// token would revoke the new one too and sign out every session of the user at the next refresh.
+    /// </summary>
+    [Fact]
+    public async Task ASecondSignInInTheSameProviderSessionRevokesNothingAndEverySessionRefreshes()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(
+            adjust: TestStack.OrdersRoute(upstream.Url),
+            configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        var firstCookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+        browser.CookiesFor("localhost").Clear(); // the gateway's cookie only; the provider's session cookie stays
+        await browser.LoginAsync(stack.Origin);
+        var secondCookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+        Assert.NotEqual(firstCookie, secondCookie);
+        var logins = (await stack.Idp.TokensAsync()).Where(t => t.GrantType == "authorization_code").ToArray();
+        Assert.Equal(2, logins.Length);
+        await Eventually.RevocationsSentAsync(stack.Gateway); // whatever the second sign-in queued has reached the provider
+
+        // Past the refresh due time on the gateway's clock (default skew: one minute, at most half of 120 s).
+        clock.Advance(TimeSpan.FromSeconds(61));
+        using var http = new HttpClient();
+        var second = await ApiCalls.OrdersAsync(http, stack.Origin, secondCookie, "second");
+        var first = await ApiCalls.OrdersAsync(http, stack.Origin, firstCookie, "first");
+
+        Assert.Equal(HttpStatusCode.OK, second);
+        Assert.Equal(HttpStatusCode.OK, first);
+        Assert.Empty(await stack.Idp.EventsAsync("revocation"));
+        var refreshes = (await stack.Idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "refresh_token").ToArray();
+        Assert.Single(refreshes); // both sessions share the user's one grant, refreshed once
+        Assert.Equal("success", refreshes[0].GetProperty("outcome").GetString());
+        var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        Assert.True(await stack.Idp.IsActiveAsync(refreshed.RefreshToken!));
     }
 
     [Fact]

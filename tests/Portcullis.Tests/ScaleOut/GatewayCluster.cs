@@ -89,14 +89,8 @@ public sealed class GatewayCluster : IAsyncDisposable
     }
 
     /// <summary>An API call with the session cookie, through <paramref name="origin"/> (the balancer or one node).</summary>
-    public static async Task<HttpStatusCode> CallAsync(HttpClient http, string origin, string cookie, string path)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"{origin}/api/orders/{path}");
-        request.Headers.Add("Cookie", $"__Host-portcullis={cookie}");
-        request.Headers.Add("X-CSRF", "1");
-        using var response = await http.SendAsync(request);
-        return response.StatusCode;
-    }
+    public static Task<HttpStatusCode> CallAsync(HttpClient http, string origin, string cookie, string path) =>
+        ApiCalls.OrdersAsync(http, origin, cookie, path);
 
     public async Task<int> RefreshCountAsync() =>
         (await Idp.EventsAsync("token")).Count(e => e.GetProperty("grant_type").GetString() == "refresh_token");

@@ -54,6 +54,15 @@ internal abstract class ProviderPreset
     /// <summary>True when the provider revokes one token at an RFC 7009 endpoint; otherwise <see cref="RevokeAuthorizationAsync"/> is used.</summary>
     public virtual bool UsesTokenRevocation => true;
 
+    /// <summary>
+    /// Whether the refresh token a new sign-in superseded may be revoked without touching the grant the new tokens
+    /// belong to (ADR 0020). Many providers keep one grant per user and client, and revoking any of its refresh tokens
+    /// withdraws all of them, the new ones included (oidc-provider within a provider session; Google, GitHub and
+    /// Facebook withdraw the app's whole access for the user). The default is never: the superseded token is only
+    /// forgotten, and expires at the provider on its own.
+    /// </summary>
+    public virtual bool MayRevokeSupersededRefreshToken(string? supersededIdToken, string? currentIdToken) => false;
+
     /// <summary>Providers without RFC 7009: withdraws the whole authorization the access token belongs to.</summary>
     public virtual Task<AuthorizationRevocation> RevokeAuthorizationAsync(HttpClient http, ProviderRuntime provider, string accessToken, CancellationToken cancellationToken) =>
         throw new NotSupportedException($"{Kind} revokes tokens at an RFC 7009 endpoint.");
@@ -90,6 +99,34 @@ internal sealed class OidcPreset : ProviderPreset
     public override bool IsOpenIdConnect => true;
 
     public override IReadOnlyList<string> DefaultScopes { get; } = ["openid", "profile", "email", "offline_access"];
+
+    /// <summary>
+    /// Only when both sign-ins name their provider session (<c>sid</c>, OpenID Connect Front/Back-Channel Logout) and the
+    /// sessions differ: providers that reuse a grant do so within one provider session (oidc-provider, Keycloak's user
+    /// sessions), so a different session means a different grant. Without both <c>sid</c>s nothing proves it.
+    /// </summary>
+    public override bool MayRevokeSupersededRefreshToken(string? supersededIdToken, string? currentIdToken) =>
+        ProviderSessionId(supersededIdToken) is { } superseded
+        && ProviderSessionId(currentIdToken) is { } current
+        && !string.Equals(superseded, current, StringComparison.Ordinal);
+
+    /// <summary>The <c>sid</c> of an ID token the agent validated at sign-in; null when absent or unreadable.</summary>
+    private static string? ProviderSessionId(string? idToken)
+    {
+        if (string.IsNullOrEmpty(idToken))
+        {
+            return null;
+        }
+
+        try
+        {
+            return new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(idToken).TryGetPayloadValue<string>("sid", out var sid) && !string.IsNullOrEmpty(sid) ? sid : null;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
 }
 
 /// <summary>
