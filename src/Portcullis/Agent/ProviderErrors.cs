@@ -18,4 +18,14 @@ internal static class ProviderErrors
     /// <summary>Failures of a back-channel call that mean "the provider is unreachable or too slow", not a bug.</summary>
     public static bool IsTransient(Exception exception) =>
         exception is HttpRequestException or IOException or TaskCanceledException or InvalidOperationException or TimeoutException;
+
+    /// <summary>
+    /// Whether a request that failed this way may have reached the provider, so that it may have acted on it (rotated
+    /// a refresh token) although its answer never arrived: everything except failing to connect at all.
+    /// </summary>
+    public static bool MayHaveReachedProvider(Exception exception) => exception is not HttpRequestException
+    {
+        HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError
+            or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError,
+    };
 }

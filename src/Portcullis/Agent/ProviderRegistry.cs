@@ -8,6 +8,10 @@ internal sealed class ProviderRegistry
 {
     public const string HttpClientName = "Portcullis.Provider";
 
+    /// <summary>The client for refresh token requests: no timeout of its own, each request is bounded by
+    /// <c>Refresh:TokenRequestDeadline</c> (a refresh is never cut short by the 10 s bound of other provider calls).</summary>
+    public const string TokenRequestClientName = "Portcullis.Provider.TokenRequest";
+
     private readonly Dictionary<string, ProviderRuntime> _providers;
 
     public ProviderRegistry(IOptions<PortcullisOptions> options, IHttpClientFactory httpClientFactory)

@@ -222,10 +222,20 @@ public sealed class RefreshOptions
     public TimeSpan Skew { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// Bound of one refresh (token request plus save). A request waits at most 1.5 times this for a refresh before it
-    /// gets 503 with <c>Retry-After</c>. The default value is 10 seconds.
+    /// How long a request waits for a refresh of its grant (its own, another request's or another node's): at most 1.5
+    /// times this, then it gets 503 <c>provider_unavailable</c> with <c>Retry-After</c> and the session is kept. The
+    /// refresh itself goes on (<see cref="TokenRequestDeadline"/>). The default value is 10 seconds.
     /// </summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long the gateway waits for the provider's answer to one refresh token request. The request belongs to the
+    /// gateway, not to the API call that needed it: no caller's timeout or disconnect cancels it, and an answer that
+    /// arrives after the callers got 503 is still saved and used, because a provider that rotates refresh tokens has
+    /// already spent the old one (issue 14, ADR 0021). Meanwhile no node presents that refresh token again. At least
+    /// <see cref="Timeout"/>. The default value is 30 seconds.
+    /// </summary>
+    public TimeSpan TokenRequestDeadline { get; set; } = TimeSpan.FromSeconds(30);
 }
 
 public sealed class CsrfOptions

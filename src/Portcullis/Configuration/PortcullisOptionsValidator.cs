@@ -38,6 +38,10 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         }
 
         RequirePositive($"{Root}:Refresh:Timeout", options.Refresh.Timeout, errors);
+        if (options.Refresh.TokenRequestDeadline < options.Refresh.Timeout)
+        {
+            errors.Add($"{Root}:Refresh:TokenRequestDeadline must not be shorter than {Root}:Refresh:Timeout: a token request must outlive the wait of the requests that need it.");
+        }
         RequirePositive($"{Root}:Revocation:Timeout", options.Revocation.Timeout, errors);
         RequirePositive($"{Root}:Revocation:RetryDelay", options.Revocation.RetryDelay, errors);
         RequirePositive($"{Root}:Revocation:GiveUpAfter", options.Revocation.GiveUpAfter, errors);

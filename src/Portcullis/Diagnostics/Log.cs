@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(1004, LogLevel.Warning, "Token request to provider {Provider} failed: {Error} (HTTP {Status}).", EventName = "TokenRequestFailed")]
     public static partial void TokenRequestFailed(ILogger logger, string provider, string error, int status);
 
+    [LoggerMessage(1020, LogLevel.Warning, "Refresh token request to provider {Provider} ended without an answer after it may have reached the provider ({Reason}): the refresh token may have been rotated into an answer nobody read. The access token is used until it expires; then the refresh token is presented once more.", EventName = "RefreshOutcomeUnknown")]
+    public static partial void RefreshOutcomeUnknown(ILogger logger, string provider, string reason);
+
     [LoggerMessage(1005, LogLevel.Warning, "ID token from provider {Provider} refused: {Reason}.", EventName = "IdTokenRefused")]
     public static partial void IdTokenRefused(ILogger logger, string provider, string reason);
 

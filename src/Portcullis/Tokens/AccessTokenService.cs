@@ -33,16 +33,16 @@ internal sealed class AccessTokenService(
     private readonly SingleFlight<Outcome<string>> _refreshes = new();
     private readonly TimeSpan _skew = options.Value.Refresh.Skew;
 
-    /// <summary>Bound of one refresh (token request plus save); it runs to completion even if the browser goes away,
-    /// because a rotated refresh token the provider already issued must not be lost (SECURITY.md item 25).</summary>
-    private readonly TimeSpan _refreshTimeout = options.Value.Refresh.Timeout;
+    /// <summary>Bound of one token request; it runs to completion whoever stops waiting for it, because a rotated
+    /// refresh token the provider already issued must not be lost (SECURITY.md item 25, DESIGN.md invariant 10).</summary>
+    private readonly TimeSpan _tokenRequestDeadline = options.Value.Refresh.TokenRequestDeadline;
 
     /// <summary>How long a request waits for a refresh of its grant (its own, another request's or another node's) before 503.</summary>
     private readonly TimeSpan _waitLimit = options.Value.Refresh.Timeout * 1.5;
 
-    // Longer than a refresh can take, so the lease outlives its holder's work; short enough that a crashed node
-    // holds up its users' refreshes only briefly.
-    private readonly TimeSpan _leaseDuration = options.Value.Refresh.Timeout + TimeSpan.FromSeconds(5);
+    // Longer than a token request can take, so no other node presents the same refresh token while one is outstanding;
+    // a crashed holder delays its users' refreshes by at most this much.
+    private readonly TimeSpan _leaseDuration = options.Value.Refresh.TokenRequestDeadline + TimeSpan.FromSeconds(5);
 
     public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken) =>
         await GetAccessTokenAsync(await store.GetGrantAsync(grantId, cancellationToken), cancellationToken);
@@ -61,7 +61,7 @@ internal sealed class AccessTokenService(
 
         var grantId = grant.Id;
 
-        if (IsFresh(tokens))
+        if (IsFresh(tokens) || IsWaitingOutAnUnknownOutcome(tokens))
         {
             return tokens.AccessToken;
         }
@@ -106,6 +106,14 @@ internal sealed class AccessTokenService(
         }
     }
 
+    /// <summary>
+    /// After a token request whose outcome is unknown, the access token is used until it really expires before the
+    /// refresh token is presented again: the provider gets time to recover, and a provider that forgives a reused
+    /// refresh token is asked only once more (ADR 0021).
+    /// </summary>
+    private bool IsWaitingOutAnUnknownOutcome(TokenSet tokens) =>
+        tokens.RefreshOutcomeUnknownSince is not null && tokens.AccessTokenExpiresAt > time.GetUtcNow();
+
     private bool IsFresh(TokenSet tokens) =>
         (tokens.RefreshDueAt ?? tokens.AccessTokenExpiresAt - _skew) is not { } dueAt || dueAt > time.GetUtcNow();
 
@@ -114,7 +122,8 @@ internal sealed class AccessTokenService(
     /// its whole lifetime is shorter than the skew: otherwise every waiter would refresh again, one after the other.
     /// </summary>
     private bool IsUsable(GrantRecord grant, TokenSet tokens, long seenVersion, string? rejected) =>
-        tokens.AccessToken != rejected && (IsFresh(tokens) || (grant.Version != seenVersion && tokens.AccessTokenExpiresAt > time.GetUtcNow()));
+        tokens.AccessToken != rejected
+        && (IsFresh(tokens) || IsWaitingOutAnUnknownOutcome(tokens) || (grant.Version != seenVersion && tokens.AccessTokenExpiresAt > time.GetUtcNow()));
 
     private async Task<Outcome<string>> RefreshOnceAsync(string grantId, long seenVersion, string? rejected = null)
     {
@@ -161,8 +170,8 @@ internal sealed class AccessTokenService(
                 return tokens.AccessToken;
             }
 
-            using var refreshTimeout = new CancellationTokenSource(_refreshTimeout);
-            return await RefreshAsync(grant, tokens, refreshTimeout.Token);
+            using var deadline = new CancellationTokenSource(_tokenRequestDeadline, time);
+            return await RefreshAsync(grant, tokens, deadline.Token);
         }
         finally
         {
@@ -185,19 +194,36 @@ internal sealed class AccessTokenService(
             return tokens.AccessTokenExpiresAt > time.GetUtcNow() ? tokens.AccessToken : await EndGrantAsync(grant, "no refresh token");
         }
 
-        TokenResponse response;
+        string tokenEndpoint;
         try
         {
-            var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
-            var request = new RefreshTokenRequest { Address = metadata.TokenEndpoint, RefreshToken = tokens.RefreshToken };
-            ProviderClient.Authenticate(request, provider.Options);
-            response = await httpClientFactory.CreateClient(ProviderRegistry.HttpClientName).RequestRefreshTokenAsync(request, cancellationToken);
+            tokenEndpoint = (await provider.Metadata.GetConfigurationAsync(cancellationToken)).TokenEndpoint;
         }
         catch (Exception exception) when (ProviderErrors.IsTransient(exception))
         {
-            Log.TokenRequestFailed(logger, grant.Provider, exception.GetType().Name, 0);
-            await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: exception.GetType().Name);
-            return PortcullisError.RefreshUnavailable;
+            // Discovery failed: the token request was never sent.
+            return await RefreshUnavailableAsync(grant, exception.GetType().Name);
+        }
+
+        TokenResponse response;
+        try
+        {
+            var request = new RefreshTokenRequest { Address = tokenEndpoint, RefreshToken = tokens.RefreshToken };
+            ProviderClient.Authenticate(request, provider.Options);
+            response = await httpClientFactory.CreateClient(ProviderRegistry.TokenRequestClientName).RequestRefreshTokenAsync(request, cancellationToken);
+        }
+        catch (OperationCanceledException exception)
+        {
+            // Refresh:TokenRequestDeadline passed with the request sent and unanswered.
+            return await OutcomeUnknownAsync(grant, tokens, exception.GetType().Name);
+        }
+
+        // Duende.IdentityModel turns a failed exchange into an error answer that carries the exception.
+        if (response.ErrorType == ResponseErrorType.Exception && response.Exception is { } failure)
+        {
+            return ProviderErrors.MayHaveReachedProvider(failure)
+                ? await OutcomeUnknownAsync(grant, tokens, failure.GetType().Name)
+                : await RefreshUnavailableAsync(grant, failure.GetType().Name);
         }
 
         if (response.IsError)
@@ -206,7 +232,7 @@ internal sealed class AccessTokenService(
             Log.TokenRequestFailed(logger, grant.Provider, error, (int)response.HttpStatusCode);
             if (provider.Preset.IsInvalidGrant(response))
             {
-                return await EndGrantAsync(grant, "invalid_grant");
+                return await EndGrantAsync(grant, tokens.RefreshOutcomeUnknownSince is null ? "invalid_grant" : "invalid_grant after a refresh with an unknown outcome");
             }
 
             await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: $"{error} (HTTP {(int)response.HttpStatusCode})");
@@ -235,6 +261,31 @@ internal sealed class AccessTokenService(
         await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,
             detail: saved ? (response.RefreshToken is null ? "refresh token kept" : "refresh token rotated") : "lost a write race");
         return saved ? refreshed.AccessToken : PortcullisError.RefreshUnavailable;
+    }
+
+    private async Task<PortcullisError> RefreshUnavailableAsync(GrantRecord grant, string reason)
+    {
+        Log.TokenRequestFailed(logger, grant.Provider, reason, 0);
+        await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: reason);
+        return PortcullisError.RefreshUnavailable;
+    }
+
+    /// <summary>
+    /// The token request may have reached the provider, but no answer came back (deadline, connection reset). A
+    /// provider that rotates refresh tokens may have spent ours into an answer nobody read; record that on the grant so
+    /// the next refresh waits for the access token to expire, and say so in the log and the audit (ADR 0021).
+    /// </summary>
+    private async Task<PortcullisError> OutcomeUnknownAsync(GrantRecord grant, TokenSet tokens, string reason)
+    {
+        Log.RefreshOutcomeUnknown(logger, grant.Provider, reason);
+        await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: $"outcome unknown: {reason}");
+        if (tokens.RefreshOutcomeUnknownSince is null)
+        {
+            var now = time.GetUtcNow();
+            await SaveRefreshedAsync(grants.NextVersion(grant, tokens with { RefreshOutcomeUnknownSince = now }, now), grant.Version);
+        }
+
+        return PortcullisError.RefreshUnavailable;
     }
 
     /// <summary>

@@ -12,6 +12,13 @@ internal sealed record TokenSet(
     /// short-lived token's life (otherwise a token living less than the skew would be refreshed on every request).</summary>
     public DateTimeOffset? RefreshDueAt { get; init; }
 
+    /// <summary>
+    /// Set when a refresh token request ended without an answer after it may have reached the provider (deadline,
+    /// connection reset): the provider may have rotated the refresh token into an answer nobody read. Until the access
+    /// token expires it is used as it is; then the refresh token is presented once more (ADR 0021).
+    /// </summary>
+    public DateTimeOffset? RefreshOutcomeUnknownSince { get; init; }
+
     public static TokenSet Create(string accessToken, string? refreshToken, string? idToken, int expiresIn, string? scope, DateTimeOffset now, TimeSpan skew)
     {
         if (expiresIn <= 0)

@@ -17,12 +17,13 @@ public sealed class TestIdp : IAsyncDisposable
 
     private readonly Process _process;
 
-    private TestIdp(Process process, int port)
+    private TestIdp(Process process, int port, string issuer)
     {
         _process = process;
         Port = port;
-        Issuer = $"http://127.0.0.1:{port}";
-        Http = new HttpClient { BaseAddress = new Uri(Issuer) };
+        Issuer = issuer;
+        // The /test endpoints are always asked directly, also when the issuer is a fault proxy in front of the provider.
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
     }
 
     public int Port { get; }
@@ -31,13 +32,18 @@ public sealed class TestIdp : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    /// <summary>Starts the provider with one client whose redirect URIs point at <paramref name="gatewayOrigins"/>.</summary>
+    /// <summary>
+    /// Starts the provider with one client whose redirect URIs point at <paramref name="gatewayOrigins"/>. With
+    /// <paramref name="issuerPort"/> its issuer (and so every endpoint it advertises) is on that port, where a
+    /// <see cref="FaultProxy"/> forwards to it: then every call the gateway makes to the provider crosses the proxy.
+    /// </summary>
     public static async Task<TestIdp> StartAsync(
         IEnumerable<string> gatewayOrigins,
         string clientAuthentication = "client_secret_basic",
         int accessTokenTtl = 120,
         int? port = null,
-        int? refreshedAccessTokenTtl = null)
+        int? refreshedAccessTokenTtl = null,
+        int? issuerPort = null)
     {
         var script = Path.Combine(RepositoryPaths.Root, "tests", "idp", "server.mjs");
         if (!Directory.Exists(Path.Combine(RepositoryPaths.Root, "tests", "idp", "node_modules", "oidc-provider")))
@@ -53,8 +59,11 @@ public sealed class TestIdp : IAsyncDisposable
             var actualPort = port ?? FreePort.Next();
             try
             {
-                var process = await LaunchAsync(script, Config(actualPort, origins, clientAuthentication, accessTokenTtl, refreshedAccessTokenTtl ?? accessTokenTtl), TimeSpan.FromSeconds(30));
-                return new TestIdp(process, actualPort);
+                var issuer = $"http://127.0.0.1:{issuerPort ?? actualPort}";
+                var config = Config(actualPort, origins, clientAuthentication, accessTokenTtl, refreshedAccessTokenTtl ?? accessTokenTtl);
+                config["issuer"] = issuer;
+                var process = await LaunchAsync(script, config, TimeSpan.FromSeconds(30));
+                return new TestIdp(process, actualPort, issuer);
             }
             catch (Exception exception) when (attempt < 3 && (exception is TimeoutException || (exception is InvalidOperationException && port is null)))
             {
@@ -154,6 +163,29 @@ public sealed class TestIdp : IAsyncDisposable
         using var response = await Http.PostAsJsonAsync("/test/outage", new { mode });
         response.EnsureSuccessStatusCode();
     }
+
+    /// <summary>
+    /// Freezes the provider process (SIGSTOP), as a stalled VM or a long GC pause would: connections are accepted by
+    /// the kernel and requests wait in its sockets, to be processed — and answered late — after <see cref="Resume"/>.
+    /// </summary>
+    public void Pause() => Signal(SigStop);
+
+    /// <summary>Lets a paused provider run again (SIGCONT); it then handles what arrived meanwhile.</summary>
+    public void Resume() => Signal(SigCont);
+
+    private const int SigCont = 18; // Linux x86_64 and arm64
+    private const int SigStop = 19;
+
+    private void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     /// <summary>Makes the provider send real logout tokens for the account's sessions to the client's back-channel URI.</summary>
     public async Task<JsonElement> SendBackchannelLogoutAsync(string accountId)

@@ -24,11 +24,14 @@ public sealed class TestStack : IAsyncDisposable
         string clientAuthentication = "client_secret_basic",
         int accessTokenTtl = 120,
         Action<Dictionary<string, string?>>? adjust = null,
-        Action<WebApplicationBuilder>? configure = null)
+        Action<WebApplicationBuilder>? configure = null,
+        int? idpPort = null,
+        int? issuerPort = null)
     {
         var port = FreePort.Next();
         var dataDirectory = Directory.CreateTempSubdirectory("portcullis-test-").FullName;
-        var idp = await TestIdp.StartAsync([$"http://localhost:{port}"], clientAuthentication, accessTokenTtl);
+        // With issuerPort (a FaultProxy in front of idpPort), every call the gateway makes to the provider crosses it.
+        var idp = await TestIdp.StartAsync([$"http://localhost:{port}"], clientAuthentication, accessTokenTtl, port: idpPort, issuerPort: issuerPort);
         var settings = GatewayHost.DefaultSettings(port, idp, dataDirectory);
         settings["Portcullis:Providers:main:ClientAuthentication"] = clientAuthentication;
         adjust?.Invoke(settings);

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Text.Json;
+using Portcullis.Audit;
+using Portcullis.Storage;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Faults;
+
+/// <summary>
+/// Faults during a refresh as they happen in production (issue 14): the real oidc-provider with refresh-token rotation
+/// (a reused refresh token revokes the grant) is frozen, or the wire to it holds the request and delivers it late, or
+/// resets after the request was sent. The provider's own record says how many refresh tokens were presented.
+/// </summary>
+public sealed class RefreshFaultTests
+{
+    // The first access token lives 6 s (due after 3 s); requests wait 1.5 × 1 s for a refresh before 503.
+    private const int AccessTokenTtl = 6;
+    private static readonly TimeSpan PastTheRefreshPoint = TimeSpan.FromSeconds(3.2);
+
+    [Fact]
+    public async Task AProviderFrozenDuringARefreshAnswersLateAndTheSessionGoesOnWithTheRotatedToken()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await StartAsync(upstream);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        await Task.Delay(PastTheRefreshPoint); // real: the provider's token lifetime
+
+        stack.Idp.Pause();
+        RecordedResponse during;
+        try
+        {
+            during = await browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf);
+        }
+        finally
+        {
+            stack.Idp.Resume(); // the provider now handles the refresh that waited in its socket, and answers late
+        }
+
+        AssertRetryLater(during);
+        await WaitForRefreshAtProviderAsync(stack.Idp);
+        var after = await browser.GetAsync($"{stack.Origin}/api/orders/after", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, after.Status);
+        await AssertOneRefreshAndItsTokensInUseAsync(stack, upstream);
+    }
+
+    [Fact]
+    public async Task ARefreshHeldOnTheWireAndDeliveredLateIsSavedAndUsed()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var idpPort = FreePort.Next();
+        await using var wire = FaultProxy.Start(idpPort);
+        await using var stack = await StartAsync(upstream, idpPort, wire.Port);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        await Task.Delay(PastTheRefreshPoint);
+
+        wire.Fault = Fault.Hold;
+        var during = await browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf);
+        await wire.WaitUntilHeldAsync();
+        wire.Fault = Fault.None;
+        wire.ReleaseHeld(); // after the caller got 503: the provider rotates the refresh token now
+
+        AssertRetryLater(during);
+        await WaitForRefreshAtProviderAsync(stack.Idp);
+        var after = await browser.GetAsync($"{stack.Origin}/api/orders/after", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, after.Status);
+        await AssertOneRefreshAndItsTokensInUseAsync(stack, upstream);
+    }
+
+    [Fact]
+    public async Task AResetAfterTheRefreshWasSentIsAnUnknownOutcomeThatKeepsTheSessionAndIsAudited()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var idpPort = FreePort.Next();
+        await using var wire = FaultProxy.Start(idpPort);
+        await using var stack = await StartAsync(upstream, idpPort, wire.Port);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        var login = (await stack.Idp.TokensAsync()).Single();
+        await Task.Delay(PastTheRefreshPoint);
+
+        wire.Fault = Fault.ResetAfterSend;
+        var during = await browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf);
+        wire.Fault = Fault.None;
+        var afterwards = await browser.GetAsync($"{stack.Origin}/api/orders/afterwards", BrowserClient.Csrf);
+
+        // The provider handled the refresh and rotated the token; its answer was lost on the wire.
+        Assert.Equal(1, wire.ResetAfterSendCount);
+        var refreshes = await RefreshEventsAsync(stack.Idp);
+        Assert.Equal("success", Assert.Single(refreshes).GetProperty("outcome").GetString());
+        AssertRetryLater(during);
+        // Never a 401 or a new refresh while the access token is still valid: it is used as it is.
+        Assert.Equal(HttpStatusCode.OK, afterwards.Status);
+        Assert.Equal($"Bearer {login.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
+        Assert.Single(await RefreshEventsAsync(stack.Idp));
+        Assert.Single(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT key FROM sessions"));
+        var audit = await stack.Gateway.Get<AuditLog>().QueryAsync(new AuditQuery(Event: AuditEvents.RefreshFailed));
+        Assert.Contains(audit, e => e.Detail?.StartsWith("outcome unknown", StringComparison.Ordinal) == true);
+        Assert.Contains("may have been rotated into an answer nobody read", stack.Gateway.Logs.All);
+        Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All));
+    }
+
+    private static Task<TestStack> StartAsync(RecordingUpstream upstream, int? idpPort = null, int? issuerPort = null) =>
+        TestStack.StartAsync(
+            accessTokenTtl: AccessTokenTtl,
+            adjust: s =>
+            {
+                TestStack.OrdersRoute(upstream.Url)(s);
+                s["Portcullis:Refresh:Timeout"] = "00:00:01";
+            },
+            idpPort: idpPort,
+            issuerPort: issuerPort);
+
+    private static void AssertRetryLater(RecordedResponse response)
+    {
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.Status);
+        Assert.Contains("\"error\":\"provider_unavailable\"", response.Body);
+        Assert.True(int.Parse(response.Headers["Retry-After"]) > 0);
+    }
+
+    private static async Task<JsonElement[]> RefreshEventsAsync(TestIdp idp) =>
+        (await idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "refresh_token").ToArray();
+
+    private static Task WaitForRefreshAtProviderAsync(TestIdp idp) =>
+        Eventually.Until(() => RefreshEventsAsync(idp), events => events.Length > 0, "the provider to handle the refresh");
+
+    /// <summary>One refresh token presented, once, accepted; the rotated tokens are the ones in use and still active.</summary>
+    private static async Task AssertOneRefreshAndItsTokensInUseAsync(TestStack stack, RecordingUpstream upstream)
+    {
+        var refresh = Assert.Single(await RefreshEventsAsync(stack.Idp));
+        Assert.Equal("success", refresh.GetProperty("outcome").GetString());
+        var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        Assert.Equal($"Bearer {refreshed.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
+        Assert.True(await stack.Idp.IsActiveAsync(refreshed.RefreshToken!));
+        Assert.Single(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT key FROM sessions"));
+    }
+}
