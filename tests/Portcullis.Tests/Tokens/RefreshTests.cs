@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Tokens;
@@ -68,5 +70,46 @@ public sealed class RefreshTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
         Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM grants"));
         Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM sessions"));
+    }
+
+    /// <summary>
+    /// Issue 14, item 4: a token never comes due again at once. The proactive refresh happens <c>Refresh:Skew</c>
+    /// before expiry but never in the first half of the lifetime the provider actually granted, so one grant is
+    /// refreshed at most once per half lifetime, however large the skew or small the lifetime.
+    /// </summary>
+    [Fact]
+    public async Task ASkewLargerThanTheLifetimeRefreshesAtHalfLifeAndNeverTwiceInARow()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(
+            adjust: s =>
+            {
+                TestStack.OrdersRoute(upstream.Url)(s);
+                s["Portcullis:Refresh:Skew"] = "00:10:00"; // longer than the provider's 120 s tokens
+            },
+            configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        async Task<int> RefreshesAfterCallsAsync(int calls)
+        {
+            for (var i = 0; i < calls; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders/{i}", BrowserClient.Csrf)).Status);
+            }
+
+            return (await stack.Idp.EventsAsync("token")).Count(e => e.GetProperty("grant_type").GetString() == "refresh_token");
+        }
+
+        Assert.Equal(0, await RefreshesAfterCallsAsync(3)); // a fresh token is not due although the skew exceeds its life
+        clock.Advance(TimeSpan.FromSeconds(59));
+        Assert.Equal(0, await RefreshesAfterCallsAsync(3));
+        clock.Advance(TimeSpan.FromSeconds(2)); // past half of 120 s
+        Assert.Equal(1, await RefreshesAfterCallsAsync(5));
+        clock.Advance(TimeSpan.FromSeconds(59)); // the refreshed token is 59 s old: not due again
+        Assert.Equal(1, await RefreshesAfterCallsAsync(5));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(2, await RefreshesAfterCallsAsync(5));
     }
 }
