@@ -45,7 +45,9 @@ public sealed class GatewayCluster : IAsyncDisposable
     };
 
     /// <param name="refreshedAccessTokenTtl">Lifetime of tokens from a refresh (default: <paramref name="accessTokenTtl"/>).</param>
-    public static async Task<GatewayCluster> StartAsync(string storeKind, int nodeCount = 3, int accessTokenTtl = 120, int? refreshedAccessTokenTtl = null)
+    /// <param name="adjust">Changes to the nodes' settings (all nodes get the same).</param>
+    public static async Task<GatewayCluster> StartAsync(
+        string storeKind, int nodeCount = 3, int accessTokenTtl = 120, int? refreshedAccessTokenTtl = null, Action<Dictionary<string, string?>>? adjust = null)
     {
         // First, so a missing test server fails the test before anything is started that would then be left running.
         var storeSettings = await StoreSettingsAsync(storeKind);
@@ -63,6 +65,8 @@ public sealed class GatewayCluster : IAsyncDisposable
             {
                 settings[key] = value;
             }
+
+            adjust?.Invoke(settings);
 
             // The first node migrates the schema and creates the key ring; the others join it, as in a rolling start.
             var ports = Enumerable.Range(0, nodeCount).Select(_ => FreePort.Next()).ToArray();

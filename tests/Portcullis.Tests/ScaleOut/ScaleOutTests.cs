@@ -72,6 +72,48 @@ public sealed class ScaleOutTests
     }
 }
 
+/// <summary>Issue 14 on three nodes: the provider freezes while a refresh is due under traffic spread over all nodes.</summary>
+[Collection(RunsAloneCollection.Name)]
+public sealed class ClusterFaultTests
+{
+    [Fact]
+    public async Task AProviderFrozenDuringAStormOnThreeNodesAnswersLateAndEverySessionGoesOn()
+    {
+        await using var cluster = await GatewayCluster.StartAsync(
+            "postgres", accessTokenTtl: 6, refreshedAccessTokenTtl: 600, adjust: s => s["Portcullis:Refresh:Timeout"] = "00:00:01");
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(cluster.Origin);
+        var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+        using var http = new HttpClient();
+        await Task.Delay(TimeSpan.FromSeconds(3.5)); // real: past half of the provider's 6 s token
+
+        cluster.Idp.Pause();
+        HttpStatusCode[] during;
+        try
+        {
+            during = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => GatewayCluster.CallAsync(http, cluster.Nodes[i % 3].Origin, cookie, $"during-{i}")));
+        }
+        finally
+        {
+            cluster.Idp.Resume();
+        }
+
+        Assert.All(during, status => Assert.Equal(HttpStatusCode.ServiceUnavailable, status));
+        await Eventually.Until(() => cluster.RefreshCountAsync(), count => count > 0, "the provider to handle the refresh");
+        foreach (var node in cluster.Nodes)
+        {
+            Assert.Equal(HttpStatusCode.OK, await GatewayCluster.CallAsync(http, node.Origin, cookie, $"after-{node.Port}"));
+        }
+
+        var refreshes = (await cluster.Idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "refresh_token").ToArray();
+        Assert.Equal("success", Assert.Single(refreshes).GetProperty("outcome").GetString()); // one presentation, no invalid_grant
+        var refreshed = (await cluster.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        Assert.True(await cluster.Idp.IsActiveAsync(refreshed.RefreshToken!));
+        Assert.All(cluster.Upstream.Requests.TakeLast(3), r => Assert.Equal($"Bearer {refreshed.AccessToken}", r.Headers["Authorization"]));
+        Assert.All(await cluster.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, cluster.Logs));
+    }
+}
+
 /// <summary>
 /// Tests that restart the shared PostgreSQL or Redis server, or run several gateway processes at once, run alone
 /// (xunit runs a non-parallel collection after the others): a restart never hits another test, and three gateway
