@@ -296,6 +296,21 @@ public sealed class ApiRouteOptions
 
     /// <summary>How long the upstream may stay silent (no bytes either way) before the request is abandoned. The default value is 100 seconds.</summary>
     public TimeSpan Timeout { get; set; } = ApiRouteDefaults.Timeout;
+
+    /// <summary>
+    /// Whether the upstream's <c>Set-Cookie</c> headers reach the browser. An API shares the gateway's origin, so a cookie
+    /// it sets would be the gateway's: it could plant a session or a login binding (issue 17). When <c>true</c>, cookies
+    /// whose names could be the gateway's own (the session cookie, any <c>__Host-portcullis</c> name) are still
+    /// dropped. The default value is <c>false</c>: no upstream cookie reaches the browser.
+    /// </summary>
+    public bool PassResponseCookies { get; set; }
+
+    /// <summary>
+    /// A <c>Content-Security-Policy</c> added to every answer of this route, on top of any the upstream sends (browsers
+    /// enforce both), so an API that answers HTML cannot run script on the gateway's origin. Empty to add none. The
+    /// default value is <c>default-src 'none'; frame-ancestors 'none'; sandbox</c>.
+    /// </summary>
+    public string ResponseContentSecurityPolicy { get; set; } = ApiRouteDefaults.ResponseContentSecurityPolicy;
 }
 
 public static class ApiTokenModes
@@ -311,6 +326,7 @@ public static class ApiRouteDefaults
     public const long MaxRequestBodySize = 30_000_000;
     public const int RetryBodyLimit = 64 * 1024;
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(100);
+    public const string ResponseContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; sandbox";
 }
 
 public sealed class FrontendOptions

@@ -52,7 +52,7 @@ internal sealed class ApiProxy : IDisposable
         _clientTokens = clientTokens;
         _policies = policies;
         _logger = logger;
-        _transformer = new BearerTransformer(options.Value.Csrf.HeaderName);
+        _transformer = new BearerTransformer(options.Value.Csrf.HeaderName, options.Value.Session.CookieName);
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -83,7 +83,7 @@ internal sealed class ApiProxy : IDisposable
 
         // Only a request that carried a token can be helped by a new one; upgrades are never replayed.
         var replayable = credential.AccessToken is not null && !upgrade && await ReplayableBody.TryPrepareAsync(context, route.RetryBodyLimit);
-        var attempt = new ForwardAttempt { AccessToken = credential.AccessToken, HoldBackUnauthorized = replayable, MaxResponseBodySize = route.MaxResponseBodySize };
+        var attempt = new ForwardAttempt { Route = route, AccessToken = credential.AccessToken, HoldBackUnauthorized = replayable };
         if (!await SendAsync(context, route, attempt) || !attempt.UpstreamRejectedToken)
         {
             return;
@@ -100,7 +100,7 @@ internal sealed class ApiProxy : IDisposable
 
         ReplayableBody.Rewind(context);
         // The second answer passes through whatever it is, 401 included: one retry, never a loop.
-        await SendAsync(context, route, new ForwardAttempt { AccessToken = renewed.Value, MaxResponseBodySize = route.MaxResponseBodySize });
+        await SendAsync(context, route, new ForwardAttempt { Route = route, AccessToken = renewed.Value });
     }
 
     public void Dispose() => _client.Dispose();

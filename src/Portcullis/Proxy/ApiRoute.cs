@@ -25,6 +25,11 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
 
     public ForwarderRequestConfig RequestConfig { get; init; } = new() { ActivityTimeout = ApiRouteDefaults.Timeout };
 
+    public bool PassResponseCookies { get; init; }
+
+    /// <summary>Added to every answer; empty for none.</summary>
+    public string ResponseContentSecurityPolicy { get; init; } = ApiRouteDefaults.ResponseContentSecurityPolicy;
+
     public static ApiRoute From(string name, ApiRouteOptions options, PortcullisOptions root) =>
         new(name, options.Path!, options.Upstream!.TrimEnd('/'), options.Token)
         {
@@ -37,5 +42,7 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
             MaxResponseBodySize = options.MaxResponseBodySize,
             RetryBodyLimit = options.RetryBodyLimit,
             RequestConfig = new ForwarderRequestConfig { ActivityTimeout = options.Timeout },
+            PassResponseCookies = options.PassResponseCookies,
+            ResponseContentSecurityPolicy = options.ResponseContentSecurityPolicy,
         };
 }

@@ -7,9 +7,11 @@ namespace Portcullis.Proxy;
 /// <summary>
 /// Bearer in, browser credentials out (SECURITY.md items 22, 30): the upstream gets the access token in the
 /// <c>Authorization</c> header and never the browser's cookies, CSRF header, own <c>Authorization</c>, or identity
-/// and forwarding headers it made up, whatever their spelling.
+/// and forwarding headers it made up, whatever their spelling. On the way back, nothing of the upstream's answer may
+/// change the browser's state on the gateway's origin: no CORS decision, no cookie (unless the route allows ones that
+/// cannot be the gateway's), and no active content (<c>nosniff</c> and the route's CSP); issue 17.
 /// </summary>
-internal sealed class BearerTransformer(string csrfHeaderName) : HttpTransformer
+internal sealed class BearerTransformer(string csrfHeaderName, string sessionCookieName) : HttpTransformer
 {
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
@@ -60,7 +62,21 @@ internal sealed class BearerTransformer(string csrfHeaderName) : HttpTransformer
             httpContext.Response.Headers.Remove(name);
         }
 
-        if (attempt?.MaxResponseBodySize is { } limit && proxyResponse is not null)
+        var headers = httpContext.Response.Headers;
+        headers.XContentTypeOptions = "nosniff";
+        if (attempt?.Route.ResponseContentSecurityPolicy is { Length: > 0 } policy)
+        {
+            headers.Append("Content-Security-Policy", policy);
+        }
+
+        if (headers.SetCookie.Count > 0)
+        {
+            headers.SetCookie = attempt?.Route.PassResponseCookies == true
+                ? new(headers.SetCookie.Where(c => !IsGatewayCookie(c)).ToArray())
+                : default;
+        }
+
+        if (attempt?.Route.MaxResponseBodySize is { } limit && proxyResponse is not null)
         {
             if (proxyResponse.Content.Headers.ContentLength > limit)
             {
@@ -72,6 +88,15 @@ internal sealed class BearerTransformer(string csrfHeaderName) : HttpTransformer
         }
 
         return copyBody;
+    }
+
+    /// <summary>Whether a <c>Set-Cookie</c> value names a cookie that is, or could be, one of the gateway's own.</summary>
+    private bool IsGatewayCookie(string? setCookie)
+    {
+        var name = (setCookie ?? "").Split('=', 2)[0].Trim();
+        return name.Length == 0
+            || name.Equals(sessionCookieName, StringComparison.OrdinalIgnoreCase)
+            || name.StartsWith("__Host-portcullis", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>

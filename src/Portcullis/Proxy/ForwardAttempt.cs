@@ -10,10 +10,11 @@ internal sealed class ForwardAttempt
 {
     public string? AccessToken { get; init; }
 
+    /// <summary>The route the request goes to: what of the upstream's answer may reach the browser.</summary>
+    public required ApiRoute Route { get; init; }
+
     /// <summary>When set, an upstream 401 is held back (not sent to the browser) so the request can be retried once.</summary>
     public bool HoldBackUnauthorized { get; init; }
-
-    public long? MaxResponseBodySize { get; init; }
 
     public bool UpstreamRejectedToken { get; set; }
 
