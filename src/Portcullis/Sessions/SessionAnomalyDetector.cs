@@ -13,13 +13,22 @@ namespace Portcullis.Sessions;
 /// Seed 000's anomaly checks: a session cookie presented by another browser (<c>User-Agent</c>) or from another network
 /// than at login may have been stolen. Each check reacts as configured; the most severe reaction wins.
 /// The client address is the connection's remote address (behind trusted proxies, the forwarded one).
+/// <para>
+/// An anomaly is logged once per session and kind on this node, not on every request: with the reaction <c>log</c> the
+/// session goes on, and a browser update mid-session (or anyone with their own session and another agent) would
+/// otherwise write a warning per request and slow the gateway to a crawl (issue 17).
+/// </para>
 /// </summary>
 internal sealed class SessionAnomalyDetector(IOptions<PortcullisOptions> options, ILogger<SessionAnomalyDetector> logger)
 {
     /// <summary>Longest <c>User-Agent</c> kept with a session.</summary>
     public const int MaxUserAgentLength = 256;
 
+    /// <summary>Sessions and kinds already reported; bounded, crudely: when full it starts over (a repeat line, never unbounded memory).</summary>
+    private const int ReportedCapacity = 10_000;
+
     private readonly SessionAnomalyOptions _options = options.Value.Session.Anomalies;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Handle, string Anomaly), byte> _reported = new();
 
     public static string? UserAgentOf(HttpContext context)
     {
@@ -58,7 +67,16 @@ internal sealed class SessionAnomalyDetector(IOptions<PortcullisOptions> options
 
     private string Report(CurrentSession session, string anomaly, string reaction, string strongestSoFar)
     {
-        Log.SessionAnomaly(logger, session.Record.Handle, session.Record.UserId, anomaly, reaction);
+        if (_reported.Count >= ReportedCapacity)
+        {
+            _reported.Clear();
+        }
+
+        if (_reported.TryAdd((session.Record.Handle, anomaly), 0))
+        {
+            Log.SessionAnomaly(logger, session.Record.Handle, session.Record.UserId, anomaly, reaction);
+        }
+
         return Severity(reaction) > Severity(strongestSoFar) ? reaction : strongestSoFar;
     }
 
