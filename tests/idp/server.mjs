@@ -14,13 +14,15 @@
 //   GET  /test/tokens             every token response the token endpoint returned
 //   POST /test/reset              clears events and tokens
 //   POST /test/sign               {"payload", "header"?}: a JWS signed with the provider's key (forged-token tests)
+//   POST /test/forge-id-token     {"mode", "foreignKey"?}: the next code exchange answers with a forged id_token
+//   GET  /test/signing-key        the provider's private signing key as a JWK (to mint "foreign" tokens elsewhere)
 //   POST /test/outage             {"mode":"up"|"down"|"hang"}: simulated outage of the protocol endpoints
 //   POST /test/revoke-grant       {"accountId"}: revokes every grant (and its tokens) of that account
 //   POST /test/backchannel-logout {"accountId","clientId"}: sends real logout tokens to the client
 //
 // oidc-provider on Node 20 prints an "unsupported runtime" warning on stderr; that is expected.
 
-import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import http from 'node:http';
 
 import Provider from 'oidc-provider';
@@ -165,6 +167,54 @@ function generateSigningJwks() {
   signingKey.privateKey = privateKey;
   signingKey.kid = `rsa-${randomBytes(4).toString('hex')}`;
   return { keys: [{ ...jwk, kid: signingKey.kid, alg: 'RS256', use: 'sig' }] };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Forged ID tokens (POST /test/forge-id-token): the next authorization-code exchange answers with the real token
+// response, its id_token replaced by a forgery derived from the real one (so everything else, nonce included, is
+// right unless the forgery is about it). Each mode is one attack a relying party must refuse.
+// ---------------------------------------------------------------------------------------------------------
+
+const forge = { mode: null, foreignKey: null };
+
+const encodeJson = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+function decodePayload(jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
+}
+
+function forgeIdToken(original, mode, foreignKey) {
+  const payload = decodePayload(original);
+  const now = Math.floor(Date.now() / 1000);
+  switch (mode) {
+    case 'bad-signature': {
+      const [h, p, sig] = original.split('.');
+      const bytes = Buffer.from(sig, 'base64url');
+      bytes[bytes.length - 1] ^= 0x01;
+      return `${h}.${p}.${bytes.toString('base64url')}`;
+    }
+    case 'alg-none':
+      return `${encodeJson({ alg: 'none', typ: 'JWT' })}.${encodeJson({ ...payload, sub: 'mallory' })}.`;
+    case 'hs256-with-public-key': {
+      // The classic confusion: HMAC keyed with the RSA public key, which anyone can fetch from the JWKS.
+      const secret = createPublicKey(signingKey.privateKey).export({ format: 'pem', type: 'spki' });
+      const input = `${encodeJson({ alg: 'HS256', kid: signingKey.kid })}.${encodeJson({ ...payload, sub: 'mallory' })}`;
+      return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+    }
+    case 'wrong-iss': return signWithProviderKey({ ...payload, iss: 'https://evil.example' });
+    case 'wrong-aud': return signWithProviderKey({ ...payload, aud: 'another-client' });
+    case 'wrong-azp': return signWithProviderKey({ ...payload, aud: [payload.aud, 'another-client'], azp: 'another-client' });
+    case 'wrong-nonce': return signWithProviderKey({ ...payload, nonce: 'forged-nonce' });
+    case 'expired': return signWithProviderKey({ ...payload, iat: now - 600, exp: now - 300 });
+    case 'future-iat': return signWithProviderKey({ ...payload, iat: now + 3600, exp: now + 7200 });
+    case 'foreign': {
+      // Minted by another provider the gateway also trusts (mix-up): its key, its issuer, this login's nonce.
+      const key = createPrivateKey({ key: foreignKey.jwk, format: 'jwk' });
+      const input = `${encodeJson({ alg: 'RS256', kid: foreignKey.jwk.kid })}.${encodeJson({ ...payload, iss: foreignKey.issuer })}`;
+      return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+    }
+    default: throw new Error(`unknown forge mode ${mode}`);
+  }
 }
 
 /** A compact JWS (RS256) over `payload`, signed with the provider's own key; `header` adds or overrides header members. */
@@ -445,6 +495,11 @@ function observeEndpoints(provider) {
   return async function observe(ctx, next) {
     await next();
     if (ctx.method !== 'POST') return;
+    if (ctx.path === tokenPath && forge.mode && ctx.body?.id_token && (ctx.oidc?.params?.grant_type === 'authorization_code')) {
+      ctx.body = { ...ctx.body, id_token: forgeIdToken(ctx.body.id_token, forge.mode, forge.foreignKey) };
+      recordEvent('forged_id_token', { mode: forge.mode });
+      forge.mode = null;
+    }
     if (ctx.path === tokenPath) recordTokenRequest(ctx);
     else if (ctx.path === revocationPath) recordRevocation(ctx);
   };
@@ -554,6 +609,16 @@ function testRoutes(provider) {
           const { payload, header } = await readJson(ctx);
           if (!payload) return sendJson(ctx, 400, { error: 'payload is required' });
           return sendJson(ctx, 200, { jws: signWithProviderKey(payload, header) });
+        }
+        case 'POST /test/forge-id-token': {
+          const { mode, foreignKey } = await readJson(ctx);
+          forge.mode = mode;
+          forge.foreignKey = foreignKey ?? null;
+          return sendJson(ctx, 200, { mode });
+        }
+        case 'GET /test/signing-key': {
+          const jwk = signingKey.privateKey.export({ format: 'jwk' });
+          return sendJson(ctx, 200, { jwk: { ...jwk, kid: signingKey.kid }, issuer: provider.issuer });
         }
         case 'POST /test/outage': {
           const { mode } = await readJson(ctx);

@@ -20,9 +20,10 @@ internal sealed record ValidatedIdToken(string Subject, string? SessionId, Dicti
 
 /// <summary>
 /// ID token validation (OpenID Connect Core §3.1.3.7) on Microsoft.IdentityModel: signature against the provider's
-/// JWKS, <c>iss</c>, <c>aud</c>, <c>exp</c>, then <c>nonce</c> and <c>azp</c>.
+/// JWKS, <c>iss</c>, <c>aud</c>, <c>exp</c>, then <c>iat</c> (required, not in the future: the library does not check
+/// it), <c>nonce</c> and <c>azp</c>.
 /// </summary>
-internal sealed class IdTokenValidator(ILogger<IdTokenValidator> logger)
+internal sealed class IdTokenValidator(TimeProvider time, ILogger<IdTokenValidator> logger)
 {
     // Protocol claims describe the token, not the user; they are not kept as user claims.
     private static readonly HashSet<string> ProtocolClaims =
@@ -40,6 +41,14 @@ internal sealed class IdTokenValidator(ILogger<IdTokenValidator> logger)
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
         {
             return Refuse(provider, result.Exception?.GetType().Name ?? "invalid token");
+        }
+
+        // A token "issued" in the future was minted by someone whose clock, or intentions, are wrong (OIDC Core §3.1.3.7
+        // item 10): refuse it beyond the skew allowed for exp.
+        if (!token.TryGetPayloadValue<long>("iat", out var issuedAt)
+            || DateTimeOffset.FromUnixTimeSeconds(issuedAt) > time.GetUtcNow() + ProviderSignedJwt.ClockSkew)
+        {
+            return Refuse(provider, "iat missing or in the future");
         }
 
         if (!token.TryGetPayloadValue<string>("nonce", out var nonce) || !FixedTimeEquals(nonce, expectedNonce))

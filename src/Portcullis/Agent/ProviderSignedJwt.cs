@@ -10,6 +10,9 @@ namespace Portcullis.Agent;
 /// </summary>
 internal static class ProviderSignedJwt
 {
+    /// <summary>How far the provider's clock and ours may disagree.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
+
     private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
 
     public static async Task<TokenValidationResult> ValidateAsync(ProviderRuntime provider, string jwt, bool requireExpiration, CancellationToken cancellationToken)
@@ -36,7 +39,7 @@ internal static class ProviderSignedJwt
             RequireSignedTokens = true,
             RequireExpirationTime = requireExpiration,
             ValidateLifetime = true,
-            ClockSkew = TimeSpan.FromMinutes(1),
+            ClockSkew = ClockSkew,
         });
     }
 }

@@ -203,6 +203,21 @@ public sealed class TestIdp : IAsyncDisposable
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("jws").GetString()!;
     }
 
+    /// <summary>
+    /// Makes the next authorization-code exchange answer with a forged <c>id_token</c> derived from the real one
+    /// (<c>bad-signature</c>, <c>alg-none</c>, <c>hs256-with-public-key</c>, <c>wrong-iss</c>, <c>wrong-aud</c>,
+    /// <c>wrong-azp</c>, <c>wrong-nonce</c>, <c>expired</c>, <c>future-iat</c>, or <c>foreign</c>: signed with
+    /// <paramref name="foreignKey"/>, another provider's <see cref="SigningKeyAsync"/>).
+    /// </summary>
+    public async Task ForgeNextIdTokenAsync(string mode, JsonElement? foreignKey = null)
+    {
+        using var response = await Http.PostAsJsonAsync("/test/forge-id-token", new { mode, foreignKey });
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>This provider's private signing key (JWK) and issuer, for minting tokens "as" it elsewhere.</summary>
+    public async Task<JsonElement> SigningKeyAsync() => await Http.GetFromJsonAsync<JsonElement>("/test/signing-key");
+
     public Task RevokeGrantAsync(string accountId) => Http.PostAsJsonAsync("/test/revoke-grant", new { accountId });
 
     /// <summary>Asks the provider's introspection endpoint whether a token is active.</summary>
