@@ -72,9 +72,9 @@ public static class PortcullisServiceCollectionExtensions
         DataProtectionSetup.Configure(services);
         Vault.KeyRing.KeyRingSetup.Configure(services);
         services.TryAddSingleton<Vault.KeyRing.Reencryptor>();
-        services.TryAddSingleton(p => new RecordProtector<TokenSet>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.Tokens, VaultJsonContext.Default.TokenSet, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
-        services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, VaultJsonContext.Default.SessionData, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
-        services.TryAddSingleton(p => new RecordProtector<LoginTransactionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.LoginTransaction, VaultJsonContext.Default.LoginTransactionData, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
-        services.TryAddSingleton(p => new RecordProtector<PendingToken>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.PendingRevocation, VaultJsonContext.Default.PendingToken, p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton(p => new RecordProtector<TokenSet>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.Tokens, VaultJsonContext.Default.TokenSet, p.GetRequiredService<TimeProvider>(), p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, VaultJsonContext.Default.SessionData, p.GetRequiredService<TimeProvider>(), p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton(p => new RecordProtector<LoginTransactionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.LoginTransaction, VaultJsonContext.Default.LoginTransactionData, p.GetRequiredService<TimeProvider>(), p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton(p => new RecordProtector<PendingToken>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.PendingRevocation, VaultJsonContext.Default.PendingToken, p.GetRequiredService<TimeProvider>(), p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -72,7 +71,7 @@ internal sealed class AccessTokenService(
         {
             // The refresh runs detached from this request: a browser that goes away must not cancel a token
             // request whose rotated refresh token the provider has already issued.
-            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, seenVersion)).WaitAsync(_waitLimit, cancellationToken);
+            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, seenVersion)).WaitAsync(_waitLimit, time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -100,7 +99,7 @@ internal sealed class AccessTokenService(
 
         try
         {
-            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, grant.Version, rejectedAccessToken)).WaitAsync(_waitLimit, cancellationToken);
+            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, grant.Version, rejectedAccessToken)).WaitAsync(_waitLimit, time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -122,7 +121,7 @@ internal sealed class AccessTokenService(
     {
         var leaseName = "refresh:" + grantId;
         var owner = Identifiers.NewId();
-        var waited = Stopwatch.StartNew();
+        var started = time.GetTimestamp();
         while (true)
         {
             var (grant, tokens) = await ReadAsync(grantId);
@@ -141,12 +140,12 @@ internal sealed class AccessTokenService(
                 break;
             }
 
-            if (waited.Elapsed > _waitLimit)
+            if (time.GetElapsedTime(started) > _waitLimit)
             {
                 return PortcullisError.RefreshUnavailable;
             }
 
-            await Task.Delay(LeasePollInterval);
+            await Task.Delay(LeasePollInterval, time);
         }
 
         try
@@ -163,7 +162,7 @@ internal sealed class AccessTokenService(
                 return tokens.AccessToken;
             }
 
-            using var refreshTimeout = new CancellationTokenSource(_refreshTimeout);
+            using var refreshTimeout = new CancellationTokenSource(_refreshTimeout, time);
             return await RefreshAsync(grant, tokens, refreshTimeout.Token);
         }
         finally
