@@ -5,8 +5,11 @@ namespace Portcullis.Tests.Infrastructure;
 /// <summary>One test's world: a real oidc-provider and a real gateway with its own SQLite store, all on loopback.</summary>
 public sealed class TestStack : IAsyncDisposable
 {
-    private TestStack(TestIdp idp, GatewayHost gateway, Dictionary<string, string?> settings)
+    private readonly TimeProvider? _clock;
+
+    private TestStack(TestIdp idp, GatewayHost gateway, Dictionary<string, string?> settings, TimeProvider? clock)
     {
+        _clock = clock;
         Idp = idp;
         Gateway = gateway;
         Settings = settings;
@@ -24,7 +27,8 @@ public sealed class TestStack : IAsyncDisposable
         string clientAuthentication = "client_secret_basic",
         int accessTokenTtl = 120,
         Action<Dictionary<string, string?>>? adjust = null,
-        Action<WebApplicationBuilder>? configure = null)
+        Action<WebApplicationBuilder>? configure = null,
+        TimeProvider? clock = null)
     {
         var port = FreePort.Next();
         var dataDirectory = Directory.CreateTempSubdirectory("portcullis-test-").FullName;
@@ -32,8 +36,8 @@ public sealed class TestStack : IAsyncDisposable
         var settings = GatewayHost.DefaultSettings(port, idp, dataDirectory);
         settings["Portcullis:Providers:main:ClientAuthentication"] = clientAuthentication;
         adjust?.Invoke(settings);
-        var gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure);
-        return new TestStack(idp, gateway, settings);
+        var gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure, clock);
+        return new TestStack(idp, gateway, settings, clock);
     }
 
     /// <summary>Settings adding an API route <c>/api/orders</c> forwarded to <paramref name="upstreamUrl"/> with the user's token.</summary>
@@ -49,7 +53,7 @@ public sealed class TestStack : IAsyncDisposable
         var port = Gateway.Port;
         var dataDirectory = Gateway.DataDirectory;
         await Gateway.DisposeAsync();
-        Gateway = await GatewayHost.StartAsync(Settings, port, dataDirectory);
+        Gateway = await GatewayHost.StartAsync(Settings, port, dataDirectory, clock: _clock);
     }
 
     public async ValueTask DisposeAsync()
