@@ -24,7 +24,7 @@ public sealed class Program
 
         try
         {
-            await Task.Delay(Timeout.Infinite, stop.Token);
+            await Task.Delay(Timeout.InfiniteTimeSpan, TimeProvider.System, stop.Token);
         }
         catch (OperationCanceledException)
         {

@@ -18,7 +18,7 @@ public static class Program
         Console.WriteLine(sample.Banner());
         try
         {
-            await Task.Delay(Timeout.Infinite, stop.Token);
+            await Task.Delay(Timeout.InfiniteTimeSpan, TimeProvider.System, stop.Token);
         }
         catch (OperationCanceledException)
         {

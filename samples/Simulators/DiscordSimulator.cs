@@ -236,7 +236,7 @@ public sealed class DiscordSimulator : ProviderSimulator
         headers.RetryAfter = Math.Ceiling(RetryAfterSeconds).ToString(CultureInfo.InvariantCulture);
         headers["X-RateLimit-Limit"] = "5";
         headers["X-RateLimit-Remaining"] = "0";
-        headers["X-RateLimit-Reset"] = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0 + RetryAfterSeconds).ToString("F3", CultureInfo.InvariantCulture);
+        headers["X-RateLimit-Reset"] = (Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0 + RetryAfterSeconds).ToString("F3", CultureInfo.InvariantCulture);
         headers["X-RateLimit-Reset-After"] = RetryAfterSeconds.ToString("F3", CultureInfo.InvariantCulture);
         headers["X-RateLimit-Bucket"] = "abcd1234abcd1234abcd1234abcd1234";
         headers["X-RateLimit-Scope"] = scope;

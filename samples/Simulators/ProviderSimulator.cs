@@ -58,6 +58,16 @@ public abstract class ProviderSimulator : IAsyncDisposable
 
     internal TokenBook Tokens { get; }
 
+    /// <summary>
+    /// The provider's clock, deciding when codes and access tokens expire. Tests share a fake clock with the gateway
+    /// to move both past a token's lifetime without waiting. The default value is <see cref="TimeProvider.System"/>.
+    /// </summary>
+    public TimeProvider Time
+    {
+        get => Tokens.Time;
+        set => Tokens.Time = value;
+    }
+
     /// <summary>As if the user withdrew the app in the provider's settings: every token of theirs stops working.</summary>
     public int RevokeUserAuthorization(string userId) => Tokens.RevokeUser(userId);
 

@@ -24,21 +24,24 @@ internal sealed class TokenBook(SimulatorObservations observations)
     private readonly ConcurrentDictionary<string, IssuedToken> _access = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, IssuedToken> _refresh = new(StringComparer.Ordinal);
 
+    /// <summary>The simulator's clock for code and token expiry. The default value is <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
     public string IssueCode(SimulatedUser user, string redirectUri, string scope, string? codeChallenge)
     {
         var code = Random(20);
-        _codes[code] = new PendingCode(user, redirectUri, scope, codeChallenge, DateTimeOffset.UtcNow.AddMinutes(10));
+        _codes[code] = new PendingCode(user, redirectUri, scope, codeChallenge, Time.GetUtcNow().AddMinutes(10));
         return code;
     }
 
     /// <summary>Removes and returns the code: a second redemption finds nothing.</summary>
     public PendingCode? TakeCode(string? code) =>
-        code is not null && _codes.TryRemove(code, out var pending) && pending.ExpiresAt > DateTimeOffset.UtcNow ? pending : null;
+        code is not null && _codes.TryRemove(code, out var pending) && pending.ExpiresAt > Time.GetUtcNow() ? pending : null;
 
     public string IssueAccessToken(SimulatedUser user, string scope, TimeSpan? lifetime, string family, string prefix)
     {
         var token = prefix + Random(30);
-        _access[token] = new IssuedToken(user, scope, lifetime is { } l ? DateTimeOffset.UtcNow + l : null, family);
+        _access[token] = new IssuedToken(user, scope, lifetime is { } l ? Time.GetUtcNow() + l : null, family);
         observations.IssuedTokens.Enqueue(token);
         return token;
     }
@@ -55,7 +58,7 @@ internal sealed class TokenBook(SimulatorObservations observations)
     public IssuedToken? TakeRefreshToken(string? token) => token is not null && _refresh.TryRemove(token, out var issued) ? issued : null;
 
     public IssuedToken? FindAccessToken(string? token) =>
-        token is not null && _access.TryGetValue(token, out var issued) && (issued.ExpiresAt is null || issued.ExpiresAt > DateTimeOffset.UtcNow) ? issued : null;
+        token is not null && _access.TryGetValue(token, out var issued) && (issued.ExpiresAt is null || issued.ExpiresAt > Time.GetUtcNow()) ? issued : null;
 
     public IssuedToken? FindAny(string? token) =>
         token is null ? null : _access.TryGetValue(token, out var access) ? access : _refresh.TryGetValue(token, out var refresh) ? refresh : null;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Playwright;
 using Portcullis.Browser.Tests.Infrastructure;
 using Portcullis.Samples.DiscordModerators;
@@ -73,7 +74,8 @@ public sealed class DiscordModeratorsFlowTests
     [Fact]
     public async Task AModeratorWhoseRoleIsRemovedLosesAccessAfterTheCacheTime()
     {
-        await using var sample = await StartSampleAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var sample = await StartSampleAsync(clock);
         var (playwright, browser) = await Chromium.LaunchAsync();
         using var _ = playwright;
         await using var __ = browser;
@@ -81,7 +83,7 @@ public sealed class DiscordModeratorsFlowTests
 
         var guild = sample.Services.GetRequiredService<IConfiguration>()["Portcullis:Policies:moderators:Discord:Guild"]!;
         sample.Simulator!.Users["nelly"].GuildRoles[guild] = ["1043857599999999999"];
-        await Task.Delay(CacheDuration + TimeSpan.FromSeconds(0.5));
+        clock.Advance(CacheDuration + TimeSpan.FromSeconds(0.5)); // past the membership cache time on the gateway's clock
         var reload = await page.ReloadAsync();
 
         Assert.Equal(403, reload?.Status);
@@ -92,13 +94,14 @@ public sealed class DiscordModeratorsFlowTests
     [Fact]
     public async Task WhileDiscordRateLimitsTheModeratorSeesABusyPageAndIsStillSignedIn()
     {
-        await using var sample = await StartSampleAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var sample = await StartSampleAsync(clock);
         var (playwright, browser) = await Chromium.LaunchAsync();
         using var _ = playwright;
         await using var __ = browser;
         var page = await SignedInModeratorAsync(browser, sample);
 
-        await Task.Delay(CacheDuration + TimeSpan.FromSeconds(0.5));
+        clock.Advance(CacheDuration + TimeSpan.FromSeconds(0.5)); // past the membership cache time on the gateway's clock
         sample.Simulator!.RateLimitApiRequests(1);
         var busy = await page.ReloadAsync();
 
@@ -113,15 +116,23 @@ public sealed class DiscordModeratorsFlowTests
         await Assertions.Expect(page.Locator("#welcome")).ToBeVisibleAsync();
     }
 
-    private static Task<ModeratorsApp> StartSampleAsync()
+    /// <param name="clock">The gateway's clock, moved by tests past the membership cache time; the system clock when null.</param>
+    private static Task<ModeratorsApp> StartSampleAsync(TimeProvider? clock = null)
     {
         var data = Directory.CreateTempSubdirectory("portcullis-moderators-browser-").FullName;
-        return ModeratorsApp.StartAsync([], builder => builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        return ModeratorsApp.StartAsync([], builder =>
         {
-            ["Moderators:Port"] = "0",
-            ["Portcullis:Store:ConnectionString"] = $"Data Source={Path.Combine(data, "portcullis.db")}",
-            ["Portcullis:MembershipCacheDuration"] = CacheDuration.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
-        }));
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Moderators:Port"] = "0",
+                ["Portcullis:Store:ConnectionString"] = $"Data Source={Path.Combine(data, "portcullis.db")}",
+                ["Portcullis:MembershipCacheDuration"] = CacheDuration.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+            });
+            if (clock is not null)
+            {
+                builder.Services.AddSingleton(clock);
+            }
+        });
     }
 
     /// <summary>A new page on the dashboard, signed in as the moderator Nelly.</summary>

@@ -26,6 +26,7 @@ public sealed class TokenExposureTests(BrowserStack stack) : IClassFixture<Brows
         var refreshesBefore = (await stack.Idp.TokensAsync()).Count(t => t.GrantType == "refresh_token");
 
         // Past half the access token's lifetime the gateway refreshes before forwarding.
+        // Real: BrowserStack's gateway, shared by the browser test classes, runs on the system clock.
         await Task.Delay(TimeSpan.FromSeconds((BrowserStack.AccessTokenLifetimeSeconds / 2.0) + 1));
         Assert.Equal(200, (await CallApiThroughTheAppAsync(page)).Status);
         var issued = await stack.Idp.TokensAsync();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -71,7 +70,7 @@ internal sealed class AccessTokenService(
         {
             // The refresh runs detached from this request: a browser that goes away must not cancel a token
             // request whose rotated refresh token the provider has already issued.
-            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, seenVersion)).WaitAsync(_waitLimit, cancellationToken);
+            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, seenVersion)).WaitAsync(_waitLimit, time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -98,7 +97,7 @@ internal sealed class AccessTokenService(
 
         try
         {
-            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, grant.Version, rejectedAccessToken)).WaitAsync(_waitLimit, cancellationToken);
+            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, grant.Version, rejectedAccessToken)).WaitAsync(_waitLimit, time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -129,7 +128,7 @@ internal sealed class AccessTokenService(
     {
         var leaseName = "refresh:" + grantId;
         var owner = Identifiers.NewId();
-        var waited = Stopwatch.StartNew();
+        var started = time.GetTimestamp();
         while (true)
         {
             var (grant, tokens) = await ReadAsync(grantId);
@@ -148,12 +147,12 @@ internal sealed class AccessTokenService(
                 break;
             }
 
-            if (waited.Elapsed > _waitLimit)
+            if (time.GetElapsedTime(started) > _waitLimit)
             {
                 return PortcullisError.RefreshUnavailable;
             }
 
-            await Task.Delay(LeasePollInterval);
+            await Task.Delay(LeasePollInterval, time);
         }
 
         try

@@ -61,7 +61,7 @@ internal sealed class ClientTokenService(
                 return fetchedMeanwhile;
             }
 
-            using var timeout = new CancellationTokenSource(_requestTimeout);
+            using var timeout = new CancellationTokenSource(_requestTimeout, time);
             var outcome = await RequestAsync(key, timeout.Token);
             if (outcome.Value is { } token)
             {

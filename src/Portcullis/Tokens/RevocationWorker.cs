@@ -49,7 +49,7 @@ internal sealed class RevocationWorker(
             catch (Exception exception)
             {
                 Log.RevocationWorkFailed(logger, exception.GetType().Name);
-                await Task.Delay(pollInterval, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Task.Delay(pollInterval, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
     }

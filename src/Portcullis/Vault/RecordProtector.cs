@@ -16,11 +16,11 @@ namespace Portcullis.Vault;
 /// </para>
 /// </summary>
 internal sealed class RecordProtector<T>(
-    IDataProtectionProvider provider, string purpose, JsonTypeInfo<T> typeInfo, KeyRing.KeyRingChangeSignal? keyRingChanged = null)
+    IDataProtectionProvider provider, string purpose, JsonTypeInfo<T> typeInfo, TimeProvider time, KeyRing.KeyRingChangeSignal? keyRingChanged = null)
     where T : class
 {
     private const int MemoCapacity = 50_000;
-    private static readonly long MemoLifetimeMs = (long)TimeSpan.FromMinutes(5).TotalMilliseconds;
+    private static readonly TimeSpan MemoLifetime = TimeSpan.FromMinutes(5);
 
     private readonly IDataProtector _root = provider.CreateProtector(purpose);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Remembered> _memo = new(StringComparer.Ordinal);
@@ -36,7 +36,7 @@ internal sealed class RecordProtector<T>(
     public T? Unprotect(byte[] ciphertext, string recordKey)
     {
         if (_memo.TryGetValue(recordKey, out var remembered)
-            && remembered.ExpiresAtMs > Environment.TickCount64
+            && time.GetElapsedTime(remembered.RememberedAt) < MemoLifetime
             && CryptographicOperations.FixedTimeEquals(remembered.Ciphertext, ciphertext))
         {
             return remembered.Value;
@@ -58,7 +58,7 @@ internal sealed class RecordProtector<T>(
             _memo.Clear(); // crude but bounded; the next requests simply decrypt again
         }
 
-        _memo[recordKey] = new Remembered((byte[])ciphertext.Clone(), value, Environment.TickCount64 + MemoLifetimeMs);
+        _memo[recordKey] = new Remembered((byte[])ciphertext.Clone(), value, time.GetTimestamp());
     }
 
     private T? Decrypt(byte[] ciphertext, string recordKey)
@@ -100,5 +100,6 @@ internal sealed class RecordProtector<T>(
         }
     }
 
-    private sealed record Remembered(byte[] Ciphertext, T Value, long ExpiresAtMs);
+    // RememberedAt is a TimeProvider timestamp: monotonic, so a wall-clock change neither extends nor ends a memo.
+    private sealed record Remembered(byte[] Ciphertext, T Value, long RememberedAt);
 }

@@ -90,7 +90,7 @@ public sealed class BrowserStack : IAsyncLifetime
                 throw new InvalidOperationException($"The login did not reach the provider; the page is {page.Url}: {await page.InnerTextAsync("body")}");
             }
 
-            await Task.Delay(100);
+            await Task.Delay(100); // real: waits for Chromium to navigate
         }
 
         // The URL changes when the navigation commits, before the page has loaded: a screenshot taken then fails with

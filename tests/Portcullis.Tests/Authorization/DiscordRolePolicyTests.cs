@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Tests.Infrastructure;
 using Portcullis.Tests.Providers;
 
@@ -43,7 +44,8 @@ public sealed class DiscordRolePolicyTests
     public async Task AModeratorLosesAccessOnceTheRoleIsRemovedAndTheCacheTimeHasPassed()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await PolicyStacks.DiscordAsync(upstream, TimeSpan.FromSeconds(2));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await PolicyStacks.DiscordAsync(upstream, TimeSpan.FromSeconds(2), clock);
         using var nelly = new BrowserClient();
         await stack.LoginAsync(nelly, "discord", "nelly");
         Assert.Equal(HttpStatusCode.OK, (await nelly.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf)).Status);
@@ -54,7 +56,7 @@ public sealed class DiscordRolePolicyTests
         Assert.Equal(HttpStatusCode.OK, cached.Status);
         Assert.Equal(1, stack.Discord.Observed.ApiRequests.Count(r => r == MemberPath));
 
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        clock.Advance(TimeSpan.FromSeconds(2.5)); // past the 2 s cache time
         var afterwards = await nelly.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
 
         Assert.Equal(HttpStatusCode.Forbidden, afterwards.Status);
@@ -67,7 +69,8 @@ public sealed class DiscordRolePolicyTests
     public async Task ARefreshedTokenAsksDiscordAgainEvenWithinTheCacheTime()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await PolicyStacks.DiscordAsync(upstream, TimeSpan.FromMinutes(5));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await PolicyStacks.DiscordAsync(upstream, TimeSpan.FromMinutes(5), clock);
         stack.Discord!.AccessTokenLifetime = TimeSpan.FromSeconds(3);
         using var nelly = new BrowserClient();
         await stack.LoginAsync(nelly, "discord", "nelly");
@@ -75,7 +78,7 @@ public sealed class DiscordRolePolicyTests
         stack.Discord.Users["nelly"].GuildRoles[PolicyStacks.Guild] = [PolicyStacks.OtherRole];
 
         // Past the refresh point of the short-lived token: the refreshed token asks Discord again.
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        clock.Advance(TimeSpan.FromSeconds(2.5));
         var afterRefresh = await nelly.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
 
         Assert.Equal(HttpStatusCode.Forbidden, afterRefresh.Status);

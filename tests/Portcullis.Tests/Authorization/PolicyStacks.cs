@@ -14,7 +14,7 @@ internal static class PolicyStacks
     /// Discord with <c>guilds.members.read</c>; policy <c>moderators</c>: the moderator role in guild "Portcullis HQ".
     /// nelly is a moderator, mason a member without the role; a third user, ghost, is not in the guild.
     /// </summary>
-    public static Task<ProviderStack> DiscordAsync(RecordingUpstream upstream, TimeSpan cacheDuration) =>
+    public static Task<ProviderStack> DiscordAsync(RecordingUpstream upstream, TimeSpan cacheDuration, TimeProvider? clock = null) =>
         ProviderStack.StartAsync(
             discord: true,
             prepare: s =>
@@ -35,5 +35,6 @@ internal static class PolicyStacks
                 settings["Portcullis:Policies:moderators:Discord:RoleName"] = "moderator";
                 settings["Portcullis:Policies:moderators:Discord:Roles:0"] = ModeratorRole;
                 settings["Portcullis:MembershipCacheDuration"] = cacheDuration.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
-            });
+            },
+            clock: clock);
 }

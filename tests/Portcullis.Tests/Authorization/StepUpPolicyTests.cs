@@ -39,6 +39,8 @@ public sealed class StepUpPolicyTests
         await stack.LoginAsync(browser, "main", "alice", "&maxAge=5");
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/recent", BrowserClient.Csrf)).Status);
 
+        // Real: auth_time is the provider's clock. A gateway clock moved ahead would make the step-up login below look
+        // too old as well, and a fake clock cannot go back.
         await Task.Delay(TimeSpan.FromSeconds(6.5));
         var old = await browser.GetAsync($"{stack.Origin}/api/recent", BrowserClient.Csrf);
 

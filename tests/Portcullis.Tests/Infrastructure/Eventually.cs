@@ -19,7 +19,7 @@ public static class Eventually
                 throw new TimeoutException($"Timed out waiting for {what}.");
             }
 
-            await Task.Delay(50);
+            await Task.Delay(50); // real: polls something outside the test's control
         }
     }
 

@@ -47,7 +47,10 @@ public sealed class GatewayHost : IAsyncDisposable
         ["Portcullis:Store:ConnectionString"] = $"Data Source={Path.Combine(dataDirectory, "portcullis.db")}",
     };
 
-    public static async Task<GatewayHost> StartAsync(Dictionary<string, string?> settings, int port, string dataDirectory, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="clock">The gateway's clock; a <c>FakeTimeProvider</c> lets a test move the gateway past a token's due
+    /// time, a cache duration or a timeout without sleeping. The default is the system clock.</param>
+    public static async Task<GatewayHost> StartAsync(
+        Dictionary<string, string?> settings, int port, string dataDirectory, Action<WebApplicationBuilder>? configure = null, TimeProvider? clock = null)
     {
         var logs = new CapturedLogs();
         var app = GatewayApp.Create([], builder =>
@@ -57,6 +60,11 @@ public sealed class GatewayHost : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
             builder.Logging.AddProvider(logs);
+            if (clock is not null)
+            {
+                builder.Services.AddSingleton(clock);
+            }
+
             configure?.Invoke(builder);
         });
         await app.StartAsync();

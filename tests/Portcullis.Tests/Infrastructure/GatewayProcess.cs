@@ -90,7 +90,7 @@ public sealed class GatewayProcess : IAsyncDisposable
             {
             }
 
-            await Task.Delay(100);
+            await Task.Delay(100); // real: waits for the gateway process to answer
         }
 
         await gateway.DisposeAsync();

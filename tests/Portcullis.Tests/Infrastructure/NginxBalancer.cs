@@ -88,7 +88,7 @@ public sealed class NginxBalancer : IAsyncDisposable
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)
             {
-                await Task.Delay(50);
+                await Task.Delay(50); // real: waits for the nginx process to listen
             }
         }
     }

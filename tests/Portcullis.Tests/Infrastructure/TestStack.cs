@@ -5,8 +5,11 @@ namespace Portcullis.Tests.Infrastructure;
 /// <summary>One test's world: a real oidc-provider and a real gateway with its own SQLite store, all on loopback.</summary>
 public sealed class TestStack : IAsyncDisposable
 {
-    private TestStack(TestIdp idp, GatewayHost gateway, Dictionary<string, string?> settings)
+    private readonly TimeProvider? _clock;
+
+    private TestStack(TestIdp idp, GatewayHost gateway, Dictionary<string, string?> settings, TimeProvider? clock)
     {
+        _clock = clock;
         Idp = idp;
         Gateway = gateway;
         Settings = settings;
@@ -26,7 +29,8 @@ public sealed class TestStack : IAsyncDisposable
         Action<Dictionary<string, string?>>? adjust = null,
         Action<WebApplicationBuilder>? configure = null,
         int? idpPort = null,
-        int? issuerPort = null)
+        int? issuerPort = null,
+        TimeProvider? clock = null)
     {
         var port = FreePort.Next();
         var dataDirectory = Directory.CreateTempSubdirectory("portcullis-test-").FullName;
@@ -35,8 +39,8 @@ public sealed class TestStack : IAsyncDisposable
         var settings = GatewayHost.DefaultSettings(port, idp, dataDirectory);
         settings["Portcullis:Providers:main:ClientAuthentication"] = clientAuthentication;
         adjust?.Invoke(settings);
-        var gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure);
-        return new TestStack(idp, gateway, settings);
+        var gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure, clock);
+        return new TestStack(idp, gateway, settings, clock);
     }
 
     /// <summary>Settings adding an API route <c>/api/orders</c> forwarded to <paramref name="upstreamUrl"/> with the user's token.</summary>
@@ -52,7 +56,7 @@ public sealed class TestStack : IAsyncDisposable
         var port = Gateway.Port;
         var dataDirectory = Gateway.DataDirectory;
         await Gateway.DisposeAsync();
-        Gateway = await GatewayHost.StartAsync(Settings, port, dataDirectory);
+        Gateway = await GatewayHost.StartAsync(Settings, port, dataDirectory, clock: _clock);
     }
 
     public async ValueTask DisposeAsync()

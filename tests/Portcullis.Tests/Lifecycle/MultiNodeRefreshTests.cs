@@ -26,6 +26,7 @@ public sealed class MultiNodeRefreshTests
         var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
         Assert.Equal(HttpStatusCode.OK, await CallAsync(nodeB.Origin, cookie, "warm"));
 
+        // Real: both nodes are separate gateway processes on the system clock.
         await Task.Delay(TimeSpan.FromSeconds(5.3));
         var statuses = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => CallAsync(i % 2 == 0 ? nodeA.Origin : nodeB.Origin, cookie, $"storm-{i}")));
 

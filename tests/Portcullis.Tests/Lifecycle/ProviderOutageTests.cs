@@ -25,7 +25,7 @@ public sealed class ProviderOutageTests
         await browser.LoginAsync(stack.Origin);
 
         await stack.Idp.SetOutageAsync("hang");
-        await Task.Delay(TimeSpan.FromSeconds(1.2)); // past the refresh point
+        await Task.Delay(TimeSpan.FromSeconds(1.2)); // past the refresh point; real, as the test measures a real wait bound for a provider that hangs (with a fake clock the refresh timeout would never fire and the HTTP client's 10 s would answer instead)
         var watch = Stopwatch.StartNew();
         var during = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
         watch.Stop();

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Portcullis.Audit;
 using Portcullis.Storage;
@@ -43,7 +42,7 @@ public sealed class ReturningUserAndAuditTests
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var stack = await TestStack.StartAsync(
             adjust: TestStack.OrdersRoute(upstream.Url),
-            configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+            clock: clock);
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
         var firstCookie = browser.CookiesFor("localhost")["__Host-portcullis"];
@@ -75,14 +74,15 @@ public sealed class ReturningUserAndAuditTests
     public async Task TheAuditLogRecordsTheLifecycleAndHoldsNoSecret()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: TestStack.OrdersRoute(upstream.Url));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, clock: clock, adjust: TestStack.OrdersRoute(upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
         var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refresh point
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf)).Status);
         await stack.Idp.RevokeGrantAsync("alice");
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refreshed token's refresh point
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf)).Status);
         using var again = new BrowserClient();
         await again.LoginAsync(stack.Origin);

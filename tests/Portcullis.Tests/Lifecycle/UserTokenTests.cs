@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Audit;
 using Portcullis.Storage;
 using Portcullis.Tests.Infrastructure;
@@ -16,13 +17,14 @@ public sealed class UserTokenTests
     [Fact]
     public async Task AWorkerGetsAValidRefreshedTokenForAUserWithNoLiveSessionAndEveryUseIsAudited()
     {
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, clock: clock);
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
         var userId = (string)(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT id FROM users")).Single()[0]!;
         // The user closed the browser long ago: the session expired, the offline grant remains.
         await SqliteRows.ExecuteAsync(stack.Gateway.DataDirectory, "DELETE FROM sessions");
-        await Task.Delay(TimeSpan.FromSeconds(1.2)); // past the refresh point of the 2 s access token
+        clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refresh point of the 2 s access token
 
         var result = await stack.Gateway.Get<IUserTokens>().GetForUserAsync(userId, provider: null, actor: "nightly-report");
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Providers;
@@ -48,16 +49,18 @@ public sealed class DiscordProviderTests
     public async Task DiscordTokensAreRefreshedWithRotationBeforeTheyExpire()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var stack = await ProviderStack.StartAsync(
             discord: true,
             prepare: s => s.Discord!.AccessTokenLifetime = TimeSpan.FromSeconds(4),
-            adjust: TestStack.OrdersRoute(upstream.Url));
+            adjust: TestStack.OrdersRoute(upstream.Url),
+            clock: clock);
         using var browser = new BrowserClient();
         await stack.LoginAsync(browser, "discord", "nelly");
 
         for (var round = 1; round <= 2; round++)
         {
-            await Task.Delay(TimeSpan.FromSeconds(2.5));
+            clock.Advance(TimeSpan.FromSeconds(2.5)); // past the refresh point (half of the 4 s lifetime)
             Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders/{round}", BrowserClient.Csrf)).Status);
             Assert.Equal(round, stack.Discord!.Observed.TokenRequestCount("refresh_token"));
         }
@@ -71,6 +74,7 @@ public sealed class DiscordProviderTests
     public async Task A429FromDiscordDuringRefreshIs503WithRetryAfterAndKeepsTheSession()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var stack = await ProviderStack.StartAsync(
             discord: true,
             prepare: s =>
@@ -78,14 +82,15 @@ public sealed class DiscordProviderTests
                 s.Discord!.AccessTokenLifetime = TimeSpan.FromSeconds(2);
                 s.Discord.RetryAfterSeconds = 1.5;
             },
-            adjust: TestStack.OrdersRoute(upstream.Url));
+            adjust: TestStack.OrdersRoute(upstream.Url),
+            clock: clock);
         using var browser = new BrowserClient();
         await stack.LoginAsync(browser, "discord", "nelly");
         var sessionsBefore = await stack.RowsAsync("SELECT key, grant_id FROM sessions");
         var grantsBefore = await stack.RowsAsync("SELECT id, tokens, version FROM grants");
 
         stack.Discord!.RateLimitTokenRequests(1);
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refresh point
         var limited = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, limited.Status);

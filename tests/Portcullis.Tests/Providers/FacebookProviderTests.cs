@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Providers;
@@ -31,13 +32,14 @@ public sealed class FacebookProviderTests
     public async Task WithoutRefreshTokensAnExpiredFacebookTokenEndsTheSession()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var stack = await ProviderStack.StartAsync(
-            facebook: true, prepare: s => s.Facebook!.AccessTokenLifetime = TimeSpan.FromSeconds(2), adjust: TestStack.OrdersRoute(upstream.Url));
+            facebook: true, prepare: s => s.Facebook!.AccessTokenLifetime = TimeSpan.FromSeconds(2), adjust: TestStack.OrdersRoute(upstream.Url), clock: clock);
         using var browser = new BrowserClient();
         await stack.LoginAsync(browser, "facebook", "mark");
 
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf)).Status);
-        await Task.Delay(TimeSpan.FromSeconds(2.2));
+        clock.Advance(TimeSpan.FromSeconds(2.2)); // past the token's expiry, for the gateway and the simulator alike
         var expired = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
 
         Assert.Equal(HttpStatusCode.Unauthorized, expired.Status);

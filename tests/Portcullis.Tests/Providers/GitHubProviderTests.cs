@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Providers;
@@ -110,6 +111,7 @@ public sealed class GitHubProviderTests
     [Fact]
     public async Task ExpiringGitHubTokensAreRefreshedAndTheRotatedRefreshTokenIsKept()
     {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var upstream = await RecordingUpstream.StartAsync();
         await using var stack = await ProviderStack.StartAsync(
             gitHub: true,
@@ -118,14 +120,15 @@ public sealed class GitHubProviderTests
                 s.GitHub!.ExpiringUserTokens = true;
                 s.GitHub.AccessTokenLifetime = TimeSpan.FromSeconds(4);
             },
-            adjust: TestStack.OrdersRoute(upstream.Url));
+            adjust: TestStack.OrdersRoute(upstream.Url),
+            clock: clock);
         using var browser = new BrowserClient();
         await stack.LoginAsync(browser, "github", "octocat");
 
         // Refresh is due after half of the 4 s lifetime; twice in a row proves the rotated refresh token was stored.
         for (var round = 1; round <= 2; round++)
         {
-            await Task.Delay(TimeSpan.FromSeconds(2.5));
+            clock.Advance(TimeSpan.FromSeconds(2.5));
             var response = await browser.GetAsync($"{stack.Origin}/api/orders/{round}", BrowserClient.Csrf);
             Assert.Equal(HttpStatusCode.OK, response.Status);
             Assert.Equal(round, stack.GitHub!.Observed.TokenRequestCount("refresh_token"));
@@ -140,6 +143,7 @@ public sealed class GitHubProviderTests
     [Fact]
     public async Task ADeadGitHubRefreshTokenReportedWithHttp200EndsTheSession()
     {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var upstream = await RecordingUpstream.StartAsync();
         await using var stack = await ProviderStack.StartAsync(
             gitHub: true,
@@ -148,13 +152,14 @@ public sealed class GitHubProviderTests
                 s.GitHub!.ExpiringUserTokens = true;
                 s.GitHub.AccessTokenLifetime = TimeSpan.FromSeconds(2);
             },
-            adjust: TestStack.OrdersRoute(upstream.Url));
+            adjust: TestStack.OrdersRoute(upstream.Url),
+            clock: clock);
         using var browser = new BrowserClient();
         await stack.LoginAsync(browser, "github", "octocat");
 
         // The user revokes the app at GitHub: the refresh token is gone and GitHub says bad_refresh_token with HTTP 200.
         stack.GitHub!.RevokeUserAuthorization("583231");
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refresh point
         var response = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.Status);

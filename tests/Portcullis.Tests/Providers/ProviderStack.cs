@@ -47,7 +47,8 @@ public sealed class ProviderStack : IAsyncDisposable
         bool oidc = false,
         Action<ProviderStack.Simulators>? prepare = null,
         Action<Dictionary<string, string?>>? adjust = null,
-        Action<WebApplicationBuilder>? configure = null)
+        Action<WebApplicationBuilder>? configure = null,
+        TimeProvider? clock = null)
     {
         var port = FreePort.Next();
         var origin = $"http://localhost:{port}";
@@ -59,6 +60,8 @@ public sealed class ProviderStack : IAsyncDisposable
         prepare?.Invoke(simulators);
         foreach (var simulator in new ProviderSimulator?[] { simulators.GitHub, simulators.Discord, simulators.Facebook }.OfType<ProviderSimulator>())
         {
+            // The simulators share the gateway's clock: a test moving it expires their tokens too.
+            simulator.Time = clock ?? TimeProvider.System;
             await simulator.StartAsync();
         }
 
@@ -102,7 +105,7 @@ public sealed class ProviderStack : IAsyncDisposable
         }
 
         adjust?.Invoke(settings);
-        var gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure);
+        var gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure, clock);
         return new ProviderStack(gateway, settings, idp, simulators.GitHub, simulators.Discord, simulators.Facebook);
     }
 

@@ -16,6 +16,8 @@ public sealed class StepUpLoginTests
         using var browser = new BrowserClient();
         var firstLogin = DateTimeOffset.UtcNow;
         await stack.LoginAsync(browser, "main", "alice");
+        // Real: auth_time comes from the provider's own clock (a node process) in whole seconds; the new authentication
+        // must be at least a second after the first.
         await Task.Delay(TimeSpan.FromSeconds(2.2));
 
         var stepUp = await stack.LoginAsync(browser, "main", "alice", "&maxAge=1");

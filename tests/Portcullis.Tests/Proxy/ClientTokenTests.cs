@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Proxy;
@@ -63,13 +64,14 @@ public sealed class ClientTokenTests
             await context.Response.WriteAsync("ok");
         });
         // Tokens live 4 s: reused for the first half of their life, renewed after.
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 4, adjust: s => Routes.Add(s, "inventory", "/api/inventory", upstream.Url, "client"));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 4, clock: clock, adjust: s => Routes.Add(s, "inventory", "/api/inventory", upstream.Url, "client"));
         using var browser = new BrowserClient();
 
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/inventory/1", BrowserClient.Csrf)).Status);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/inventory/2", BrowserClient.Csrf)).Status);
         Assert.Single(await stack.Idp.EventsAsync("token"));
-        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        clock.Advance(TimeSpan.FromSeconds(2.5));
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/inventory/3", BrowserClient.Csrf)).Status);
         Assert.Equal(2, (await stack.Idp.EventsAsync("token")).Length);
 

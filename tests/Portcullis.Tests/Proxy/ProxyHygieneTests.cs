@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Proxy;
@@ -65,12 +66,13 @@ public sealed class ProxyHygieneTests
     public async Task AProviderThatIsDownDuringRefreshGives503WithRetryAfterAndKeepsTheSession()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: TestStack.OrdersRoute(upstream.Url));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, clock: clock, adjust: TestStack.OrdersRoute(upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
 
         await stack.Idp.DisposeAsync(); // the provider goes away
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refresh point
         var response = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.Status);

@@ -145,6 +145,7 @@ public sealed class StreamingTests(ITestOutputHelper output)
     {
         await using var upstream = await ProxyUpstream.StartAsync(async (context, _) =>
         {
+            // Real: a silent upstream, cut off after 1 s by YARP's activity timeout (YARP's own timer, not the TimeProvider).
             await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted);
             await context.Response.WriteAsync("late");
         });
@@ -226,7 +227,7 @@ public sealed class StreamingTests(ITestOutputHelper output)
                 {
                     _peakHeap = Math.Max(_peakHeap, GC.GetTotalMemory(false));
                     _peakWorkingSet = Math.Max(_peakWorkingSet, Environment.WorkingSet);
-                    await Task.Delay(10);
+                    await Task.Delay(10); // real: the memory sampling interval
                 }
             });
         }

@@ -37,14 +37,14 @@ public sealed partial class KeyRotationTests
         var rotated = await GatewayCommand.RunAsync("rotate-keys", cluster.Settings, Path.GetTempPath());
         Assert.True(rotated.ExitCode == 0, rotated.Output);
         var newKey = Guid.Parse(CreatedKey().Match(rotated.Output).Groups[1].Value);
-        await Task.Delay(TimeSpan.FromSeconds(2.5)); // both nodes notice the new key (RefreshInterval 1 s)
+        await Task.Delay(TimeSpan.FromSeconds(2.5)); // real: both node processes notice the new key (RefreshInterval 1 s on their own clocks)
 
         using var bob = new BrowserClient();
         await bob.LoginAsync(cluster.Origin, "bob"); // written under the new key
         var reencrypted = await GatewayCommand.RunAsync("reencrypt", cluster.Settings, Path.GetTempPath());
         Assert.True(reencrypted.ExitCode == 0, reencrypted.Output);
         Assert.Matches("Re-encrypted [1-9][0-9]* value", reencrypted.Output);
-        await Task.Delay(500);
+        await Task.Delay(500); // real: traffic through nginx keeps flowing for a while after the re-encryption
         await stop.CancelAsync();
         await traffic;
 

@@ -28,6 +28,7 @@ public sealed class ScaleOutTests
         }
 
         Assert.Equal(0, await cluster.RefreshCountAsync());
+        // Real: the nodes are separate gateway processes behind nginx, each on the system clock.
         await Task.Delay(TimeSpan.FromSeconds(3.5));
         var statuses = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => GatewayCluster.CallAsync(http, cluster.Origin, cookie, $"storm-{i}")));
 
@@ -50,12 +51,13 @@ public sealed class ScaleOutTests
         await browser.LoginAsync(cluster.Origin);
         var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
         using var http = new HttpClient();
+        // Real: the nodes are separate gateway processes behind nginx, each on the system clock.
         await Task.Delay(TimeSpan.FromSeconds(3.5));
 
         // Node 0 starts the refresh; the storm spreads over all three; node 2 dies while requests wait on it.
         var first = GatewayCluster.CallAsync(http, cluster.Nodes[0].Origin, cookie, "first");
         var storm = Enumerable.Range(0, 300).Select(i => GatewayCluster.CallAsync(http, cluster.Origin, cookie, $"storm-{i}")).ToList();
-        await Task.Delay(30);
+        await Task.Delay(30); // real: lets the storm reach the node process before it is killed
         cluster.Nodes[2].Kill();
         var statuses = await Task.WhenAll(storm.Append(first));
 

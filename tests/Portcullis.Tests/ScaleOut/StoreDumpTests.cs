@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Portcullis.Tests.Infrastructure;
 using StackExchange.Redis;
@@ -64,7 +65,8 @@ public sealed class StoreDumpTests
     {
         var upstream = await RecordingUpstream.StartAsync();
         var storeSettings = await GatewayCluster.StoreSettingsAsync(storeKind);
-        var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: settings =>
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var stack = await TestStack.StartAsync(accessTokenTtl: 2, clock: clock, adjust: settings =>
         {
             TestStack.OrdersRoute(upstream.Url)(settings);
             foreach (var (key, value) in storeSettings)
@@ -74,7 +76,7 @@ public sealed class StoreDumpTests
         });
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
-        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refresh point
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders/1", BrowserClient.Csrf)).Status);
         var tokens = await stack.Idp.TokensAsync();
         Assert.Contains(tokens, t => t.GrantType == "refresh_token");

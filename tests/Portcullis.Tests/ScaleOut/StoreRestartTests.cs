@@ -36,17 +36,17 @@ public sealed class StoreRestartTests
             for (var i = 0; i < 5000 && !stop.IsCancellationRequested; i++)
             {
                 statuses.Enqueue(await GatewayCluster.CallAsync(http, stack.Origin, cookie, $"during-{i}"));
-                await Task.Delay(10);
+                await Task.Delay(10); // real: paces traffic against a real store server that is being stopped and started
             }
         });
 
         await TestServices.RunAsync($"stop-{storeKind}");
         var down = await browser.GetAsync($"{stack.Origin}/api/orders/while-down", BrowserClient.Csrf);
         var userWhileDown = await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf);
-        await Task.Delay(500);
+        await Task.Delay(500); // real: the store server process stays down for a while under traffic
         await TestServices.RunAsync($"start-{storeKind}");
         await Eventually.Until(() => GatewayCluster.CallAsync(http, stack.Origin, cookie, "back"), status => status == HttpStatusCode.OK, "the store to be back");
-        await Task.Delay(300);
+        await Task.Delay(300); // real: traffic keeps flowing for a while after the store server is back
         await stop.CancelAsync();
         await traffic;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Sessions;
@@ -52,14 +53,15 @@ public sealed class SessionCacheTests
     public async Task ARevokedGrantEndsTheCachedSessionAtTheFirstRefusedRefresh()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: WithCache("00:01:00", upstream.Url));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, clock: clock, adjust: WithCache("00:01:00", upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin, "alice");
         var cookie = browser.CookiesFor("localhost")[CookieName];
         Assert.Equal(HttpStatusCode.OK, await CallAsync(stack, cookie));
 
         await stack.Idp.RevokeGrantAsync("alice");
-        await Task.Delay(TimeSpan.FromSeconds(2.5)); // the cached access token is now due
+        clock.Advance(TimeSpan.FromSeconds(2.5)); // the cached access token is now due (the cache itself lasts a minute)
 
         Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(stack, cookie));
         Assert.Equal(HttpStatusCode.Unauthorized, await CallAsync(stack, cookie)); // and stays refused: the copy went too
@@ -70,14 +72,15 @@ public sealed class SessionCacheTests
     public async Task ARefreshOnThisNodeIsUsedAtOnceAndNotPinnedToTheCachedToken()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 3, adjust: WithCache("00:01:00", upstream.Url));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 3, clock: clock, adjust: WithCache("00:01:00", upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin, "alice");
         var cookie = browser.CookiesFor("localhost")[CookieName];
 
         Assert.Equal(HttpStatusCode.OK, await CallAsync(stack, cookie));
         var first = LastBearer(upstream);
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        clock.Advance(TimeSpan.FromSeconds(3.5)); // past the token's due time, within the cache duration
         for (var i = 0; i < 5; i++)
         {
             Assert.Equal(HttpStatusCode.OK, await CallAsync(stack, cookie));

@@ -1,5 +1,4 @@
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Portcullis.Tests.Infrastructure;
 
@@ -13,7 +12,8 @@ public sealed class RefreshTests
         await using var upstream = await RecordingUpstream.StartAsync();
         // Access tokens live 6 s and are refreshed 1 s before expiry: the refreshed token stays fresh longer than the
         // storm takes even on a loaded machine, so a second refresh would be a real double one.
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 6, adjust: s =>
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 6, clock: clock, adjust: s =>
         {
             TestStack.OrdersRoute(upstream.Url)(s);
             s["Portcullis:Refresh:Skew"] = "00:00:01";
@@ -23,7 +23,7 @@ public sealed class RefreshTests
         var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders/warm", BrowserClient.Csrf)).Status);
         Assert.DoesNotContain(await stack.Idp.EventsAsync("token"), e => e.GetProperty("grant_type").GetString() == "refresh_token");
-        await Task.Delay(TimeSpan.FromSeconds(5.3));
+        clock.Advance(TimeSpan.FromSeconds(5.3)); // the gateway now finds the token due; the provider still honours it
 
         using var http = new HttpClient();
         var responses = await Task.WhenAll(Enumerable.Range(0, 200).Select(async i =>
@@ -56,12 +56,13 @@ public sealed class RefreshTests
     public async Task ARevokedGrantEndsTheSessionWithReauthenticationRequired()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: TestStack.OrdersRoute(upstream.Url));
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, clock: clock, adjust: TestStack.OrdersRoute(upstream.Url));
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
 
         await stack.Idp.RevokeGrantAsync("alice");
-        await Task.Delay(TimeSpan.FromSeconds(1.2)); // past the refresh point (half of the 2 s lifetime)
+        clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refresh point (half of the 2 s lifetime)
         var response = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
@@ -88,7 +89,7 @@ public sealed class RefreshTests
                 TestStack.OrdersRoute(upstream.Url)(s);
                 s["Portcullis:Refresh:Skew"] = "00:10:00"; // longer than the provider's 120 s tokens
             },
-            configure: b => b.Services.AddSingleton<TimeProvider>(clock));
+            clock: clock);
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
 

