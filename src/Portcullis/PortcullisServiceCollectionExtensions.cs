@@ -56,7 +56,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<IUserTokens, UserTokens>();
         services.TryAddSingleton<LogoutTokenValidator>();
         services.TryAddSingleton(p => new Audit.AuditLog(
-            p.GetRequiredService<IPortcullisStore>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Audit.AuditLog>>()));
+            p.GetRequiredService<IAuditStore>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Audit.AuditLog>>()));
         services.TryAddSingleton<ClientTokenService>();
         services.TryAddSingleton<CsrfGuard>();
         LoginRateLimiting.Add(services);

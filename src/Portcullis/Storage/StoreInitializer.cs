@@ -9,7 +9,7 @@ namespace Portcullis.Storage;
 /// Creates or migrates the schema before the gateway takes requests (an unreachable store stops start-up), then
 /// deletes expired rows periodically. A failed cleanup is logged and tried again at the next tick.
 /// </summary>
-internal sealed class StoreInitializer(IPortcullisStore store, IOptions<PortcullisOptions> options, TimeProvider time, ILogger<StoreInitializer> logger)
+internal sealed class StoreInitializer(IStoreLifecycle store, IOptions<PortcullisOptions> options, TimeProvider time, ILogger<StoreInitializer> logger)
     : BackgroundService
 {
     private static readonly TimeSpan CleanupInterval = TimeSpan.FromMinutes(5);

@@ -28,7 +28,19 @@ internal static class StoreRegistration
                 ? new SessionCachingStore(backend, options.Session.CacheDuration, provider.GetRequiredService<TimeProvider>())
                 : backend;
         });
+
+        // One object behind every entity interface: consumers ask for the smallest one, a request still costs one backend.
+        services.TryAddSingleton<IStoreLifecycle>(Resolve);
+        services.TryAddSingleton<IUserStore>(Resolve);
+        services.TryAddSingleton<ILoginTransactionStore>(Resolve);
+        services.TryAddSingleton<IGrantStore>(Resolve);
+        services.TryAddSingleton<ISessionStore>(Resolve);
+        services.TryAddSingleton<ILeaseStore>(Resolve);
+        services.TryAddSingleton<IRevocationOutbox>(Resolve);
+        services.TryAddSingleton<IAuditStore>(Resolve);
     }
+
+    private static IPortcullisStore Resolve(IServiceProvider provider) => provider.GetRequiredService<IPortcullisStore>();
 
     /// <summary>The backend behind the optional session cache, for the work that needs its own type (key ring, re-encryption).</summary>
     public static IPortcullisStore Backend(IPortcullisStore store) => store is SessionCachingStore cached ? cached.Inner : store;

@@ -9,7 +9,7 @@ namespace Portcullis.Tokens;
 /// supersedes is queued for revocation so grants do not pile up at the provider.
 /// </summary>
 internal sealed class GrantService(
-    IPortcullisStore store,
+    IGrantStore store,
     RecordProtector<TokenSet> tokenProtector,
     RevocationQueue revocations,
     TimeProvider time,

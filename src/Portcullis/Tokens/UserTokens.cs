@@ -40,7 +40,7 @@ public sealed record UserTokenResult(string? AccessToken, string? Error, string?
 internal sealed class UserTokens(
     SessionService sessions,
     AccessTokenService accessTokens,
-    IPortcullisStore store,
+    IGrantStore store,
     ProviderRegistry providers,
     AuditLog audit,
     ILogger<UserTokens> logger) : IUserTokens
