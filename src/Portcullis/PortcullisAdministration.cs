@@ -19,6 +19,7 @@ public static class PortcullisAdministration
     {
         using var initializer = new StoreInitializer(
             services.GetRequiredService<IStoreLifecycle>(),
+            services,
             services.GetRequiredService<IOptions<PortcullisOptions>>(),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<ILogger<StoreInitializer>>());

@@ -179,20 +179,12 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         }
     }
 
+    // The kind and the connection string's syntax belong to the backends: Storage/StoreOptionsValidator.cs.
     private static void ValidateStore(StoreOptions store, List<string> errors)
     {
-        if (store.Kind is not (StoreKinds.Sqlite or StoreKinds.Postgres or StoreKinds.Redis))
-        {
-            errors.Add($"{Root}:Store:Kind '{store.Kind}' is unknown; supported: {StoreKinds.Sqlite}, {StoreKinds.Postgres}, {StoreKinds.Redis}.");
-        }
-
         if (string.IsNullOrWhiteSpace(store.ConnectionString))
         {
             errors.Add($"{Root}:Store:ConnectionString is required.");
-        }
-        else if (Storage.StoreRegistration.ConnectionStringProblem(store) is { } problem)
-        {
-            errors.Add($"{Root}:Store:ConnectionString is not a valid {store.Kind} connection string: {problem}");
         }
     }
 

@@ -23,6 +23,7 @@ internal sealed class AccessTokenService(
     IGrantStore grantStore,
     ISessionStore sessionStore,
     ILeaseStore leases,
+    StoreFailures storeFailures,
     GrantService grants,
     ProviderRegistry providers,
     IHttpClientFactory httpClientFactory,
@@ -254,7 +255,7 @@ internal sealed class AccessTokenService(
             {
                 return await grantStore.SaveGrantAsync(next, expectedVersion, CancellationToken.None);
             }
-            catch (Exception exception) when (StoreFailures.IsUnavailable(exception) && time.GetUtcNow() < deadline)
+            catch (Exception exception) when (storeFailures.IsUnavailable(exception) && time.GetUtcNow() < deadline)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250), time);
             }

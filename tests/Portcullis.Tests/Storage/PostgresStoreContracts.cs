@@ -1,6 +1,6 @@
 using Npgsql;
 using Portcullis.Storage;
-using Portcullis.Storage.Postgres;
+using Portcullis.Storage.PostgreSql;
 using Portcullis.Tests.Infrastructure;
 using Portcullis.Tests.Storage.Contracts;
 
@@ -11,7 +11,7 @@ internal static class PostgresContract
 {
     /// <summary>A store on a fresh database of the test server.</summary>
     public static async Task<IPortcullisStore> CreateAsync() =>
-        new PostgresStore(NpgsqlDataSource.Create(StoreRegistration.PostgresConnectionString(await TestServices.CreatePostgresDatabaseAsync())));
+        new PostgresStore(NpgsqlDataSource.Create(PostgresConnectionStrings.WithAutoPrepare(await TestServices.CreatePostgresDatabaseAsync())));
 }
 
 public sealed class PostgresUserStoreContractTests : UserStoreContractTests<IPortcullisStore>
