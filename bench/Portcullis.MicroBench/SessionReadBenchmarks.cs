@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Npgsql;
 using Portcullis.Storage;
-using Portcullis.Storage.Postgres;
+using Portcullis.Storage.PostgreSql;
 using Portcullis.Storage.Redis;
 using Portcullis.Storage.Sqlite;
 
@@ -43,7 +43,7 @@ public class SessionReadBenchmarks
         _directory = Directory.CreateTempSubdirectory("portcullis-microbench-").FullName;
         _store = Store switch
         {
-            "postgres" => new PostgresStore(NpgsqlDataSource.Create(StoreRegistration.PostgresConnectionString(Environment.GetEnvironmentVariable("PORTCULLIS_TEST_POSTGRES")!))),
+            "postgres" => new PostgresStore(NpgsqlDataSource.Create(PostgresConnectionStrings.WithAutoPrepare(Environment.GetEnvironmentVariable("PORTCULLIS_TEST_POSTGRES")!))),
             "redis" => new RedisStore(Environment.GetEnvironmentVariable("PORTCULLIS_TEST_REDIS")!, $"microbench-{Guid.NewGuid():N}:"),
             _ => new SqliteStore($"Data Source={Path.Combine(_directory, "store.db")}"),
         };

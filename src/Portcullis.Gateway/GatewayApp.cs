@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
@@ -31,7 +32,8 @@ public static class GatewayApp
         AddConfigFile(builder, args);
         configure?.Invoke(builder);
 
-        builder.Services.AddPortcullis(builder.Configuration.GetSection(PortcullisOptions.SectionName));
+        var section = builder.Configuration.GetSection(PortcullisOptions.SectionName);
+        AddStore(builder.Services.AddPortcullis(section), section);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         var app = builder.Build();
@@ -39,6 +41,26 @@ public static class GatewayApp
         UseFrontend(app);
         app.MapPortcullis();
         return app;
+    }
+
+    /// <summary>
+    /// Maps <c>Portcullis:Store:Kind</c> to the store's builder method. An unknown kind adds nothing: the default SQLite
+    /// stays registered and start-up validation refuses the kind, naming the key.
+    /// </summary>
+    private static void AddStore(PortcullisBuilder portcullis, IConfiguration section)
+    {
+        switch (section["Store:Kind"])
+        {
+            case StoreKinds.Postgres:
+                portcullis.AddPostgreSqlStore();
+                break;
+            case StoreKinds.Redis:
+                portcullis.AddRedisStore();
+                break;
+            case StoreKinds.Sqlite or null:
+                portcullis.AddSqliteStore();
+                break;
+        }
     }
 
     /// <summary>

@@ -18,7 +18,8 @@ public static class PortcullisAdministration
     public static async Task MigrateAsync(IServiceProvider services, CancellationToken cancellationToken = default)
     {
         using var initializer = new StoreInitializer(
-            services.GetRequiredService<IPortcullisStore>(),
+            services.GetRequiredService<IStoreLifecycle>(),
+            services,
             services.GetRequiredService<IOptions<PortcullisOptions>>(),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<ILogger<StoreInitializer>>());

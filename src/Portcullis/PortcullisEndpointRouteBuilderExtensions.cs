@@ -42,7 +42,7 @@ public static class PortcullisEndpointRouteBuilderExtensions
         // Anything else under the prefix is an API-style miss: JSON, never a login redirect (SECURITY.md item 33).
         bff.Map("/{**rest}", () => ErrorResponses.Json(new PortcullisError(404, "not_found", "There is no such gateway endpoint.")));
 
-        endpoints.MapGet("/healthz", async (IPortcullisStore store, CancellationToken cancellationToken) =>
+        endpoints.MapGet("/healthz", async (IStoreLifecycle store, CancellationToken cancellationToken) =>
             await store.IsHealthyAsync(cancellationToken)
                 ? Results.Json(new HealthReport("healthy", "healthy"), EndpointJsonContext.Default.HealthReport)
                 : Results.Json(new HealthReport("unhealthy", "unreachable"), EndpointJsonContext.Default.HealthReport, statusCode: 503));

@@ -35,7 +35,6 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, PortcullisOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, ProviderPresetOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, KeyProtectionOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, StoreOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient(ProviderRegistry.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10))
@@ -64,7 +63,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<IUserTokens, UserTokens>();
         services.TryAddSingleton<LogoutTokenValidator>();
         services.TryAddSingleton(p => new Audit.AuditLog(
-            p.GetRequiredService<IPortcullisStore>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Audit.AuditLog>>()));
+            p.GetRequiredService<IAuditStore>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Audit.AuditLog>>()));
         services.TryAddSingleton<ClientTokenService>();
         services.TryAddSingleton<CsrfGuard>();
         LoginRateLimiting.Add(services);

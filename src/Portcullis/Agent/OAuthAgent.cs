@@ -17,7 +17,7 @@ namespace Portcullis.Agent;
 /// held in one cookie; many tabs share that one cookie, so logins in parallel neither clash nor pile up cookies.
 /// </summary>
 internal sealed class OAuthAgent(
-    IPortcullisStore store,
+    ILoginTransactionStore store,
     ProviderClient providerClient,
     ProviderIdentityReader identityReader,
     RecordProtector<LoginTransactionData> transactionProtector,

@@ -9,11 +9,11 @@ namespace Portcullis.Audit;
 /// </summary>
 public sealed class AuditLog
 {
-    private readonly IPortcullisStore _store;
+    private readonly IAuditStore _store;
     private readonly TimeProvider _time;
     private readonly ILogger<AuditLog> _logger;
 
-    internal AuditLog(IPortcullisStore store, TimeProvider time, ILogger<AuditLog> logger)
+    internal AuditLog(IAuditStore store, TimeProvider time, ILogger<AuditLog> logger)
     {
         _store = store;
         _time = time;

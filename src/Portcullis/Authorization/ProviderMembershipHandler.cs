@@ -18,7 +18,7 @@ namespace Portcullis.Authorization;
 /// </summary>
 internal sealed class ProviderMembershipHandler(
     SessionService sessions,
-    IPortcullisStore store,
+    IGrantStore store,
     ProviderRegistry providers,
     AccessTokenService accessTokens,
     IHttpClientFactory httpClientFactory,

@@ -23,7 +23,9 @@ internal static class BackchannelLogoutEndpoint
         HttpContext context,
         ProviderRegistry providers,
         LogoutTokenValidator validator,
-        IPortcullisStore store,
+        ISessionStore store,
+        IUserStore users,
+        ILeaseStore markers,
         AuditLog audit,
         TimeProvider time,
         ILogger<LogoutTokenValidator> logger)
@@ -46,12 +48,12 @@ internal static class BackchannelLogoutEndpoint
             return await RefuseAsync(runtime, refusal!, audit, logger);
         }
 
-        if (!await store.TryMarkUsedAsync($"logout-token:{runtime.Name}:{subject.TokenId}", subject.ReplayWindowEndsAt, time.GetUtcNow(), CancellationToken.None))
+        if (!await markers.TryMarkUsedAsync($"logout-token:{runtime.Name}:{subject.TokenId}", subject.ReplayWindowEndsAt, time.GetUtcNow(), CancellationToken.None))
         {
             return await RefuseAsync(runtime, "jti was already used", audit, logger);
         }
 
-        var user = subject.Subject is null ? null : await store.FindUserAsync(runtime.Name, subject.Subject, CancellationToken.None);
+        var user = subject.Subject is null ? null : await users.FindUserAsync(runtime.Name, subject.Subject, CancellationToken.None);
         var ended = subject.SessionId is not null
             ? await EndProviderSessionAsync(store, runtime.Name, subject.SessionId, user?.Id, subject.Subject is not null)
             : user is null ? 0 : await store.DeleteSessionsForUserAsync(user.Id, runtime.Name, CancellationToken.None);
@@ -62,7 +64,7 @@ internal static class BackchannelLogoutEndpoint
     }
 
     /// <summary>With both <c>sid</c> and <c>sub</c>, only that user's sessions of that provider session end.</summary>
-    private static async Task<int> EndProviderSessionAsync(IPortcullisStore store, string provider, string sid, string? userId, bool subjectGiven)
+    private static async Task<int> EndProviderSessionAsync(ISessionStore store, string provider, string sid, string? userId, bool subjectGiven)
     {
         if (!subjectGiven)
         {

@@ -17,7 +17,7 @@ internal static class SessionEndpoints
 {
     private const int DeviceHintLength = 120;
 
-    public static async Task<IResult> ListAsync(HttpContext context, SessionService sessions, IPortcullisStore store, TimeProvider time)
+    public static async Task<IResult> ListAsync(HttpContext context, SessionService sessions, ISessionStore store, TimeProvider time)
     {
         if (await sessions.ResolveAsync(context) is not { } current)
         {
@@ -45,7 +45,7 @@ internal static class SessionEndpoints
         SessionService sessions,
         SessionCookies cookies,
         SessionTermination termination,
-        IPortcullisStore store,
+        ISessionStore store,
         TimeProvider time,
         ILogger<SessionService> logger)
     {

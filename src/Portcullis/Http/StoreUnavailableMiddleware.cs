@@ -9,7 +9,7 @@ namespace Portcullis.Http;
 /// Turns "the store is unreachable" in any request into 503 <c>store_unavailable</c> with <c>Retry-After</c>, in one
 /// place: not a 500, and not a logout, since the session may well still exist once the store is back (issue 7).
 /// </summary>
-internal sealed class StoreUnavailableMiddleware(RequestDelegate next, ILogger<StoreUnavailableMiddleware> logger)
+internal sealed class StoreUnavailableMiddleware(RequestDelegate next, StoreFailures failures, ILogger<StoreUnavailableMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -17,7 +17,7 @@ internal sealed class StoreUnavailableMiddleware(RequestDelegate next, ILogger<S
         {
             await next(context);
         }
-        catch (Exception exception) when (StoreFailures.IsUnavailable(exception) && !context.Response.HasStarted)
+        catch (Exception exception) when (failures.IsUnavailable(exception) && !context.Response.HasStarted)
         {
             Diagnostics.Log.StoreUnavailable(logger, context.Request.Method, context.Request.Path.Value ?? "/", exception.GetType().Name);
             context.Response.Clear();

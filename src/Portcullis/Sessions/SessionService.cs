@@ -14,7 +14,8 @@ namespace Portcullis.Sessions;
 
 /// <summary>Creates, resolves and ends server-side sessions. The browser holds only a random identifier; the store only its hash.</summary>
 internal sealed class SessionService(
-    IPortcullisStore store,
+    ISessionStore store,
+    IUserStore users,
     SessionCookies cookies,
     GrantService grants,
     RecordProtector<SessionData> dataProtector,
@@ -51,7 +52,7 @@ internal sealed class SessionService(
         }
         else
         {
-            userId = (await store.GetOrCreateUserAsync(login.Provider, login.Subject, now, cancellationToken)).Id;
+            userId = (await users.GetOrCreateUserAsync(login.Provider, login.Subject, now, cancellationToken)).Id;
         }
 
         var grant = await grants.StoreLoginTokensAsync(userId, login.Provider, login.Tokens, cancellationToken);
@@ -95,7 +96,7 @@ internal sealed class SessionService(
             return PortcullisError.LoginFailed("The session that asked to link this account has ended. Sign in and try again.");
         }
 
-        var result = await store.LinkIdentityAsync(userId, login.Provider, login.Subject, now, cancellationToken);
+        var result = await users.LinkIdentityAsync(userId, login.Provider, login.Subject, now, cancellationToken);
         if (result == IdentityLinkResult.BelongsToAnotherUser)
         {
             Log.IdentityLinkRefused(logger, login.Provider, userId, "the identity belongs to another user");

@@ -11,7 +11,8 @@ namespace Portcullis.Sessions;
 /// so the answer never waits for the provider (DESIGN.md invariant 7).
 /// </summary>
 internal sealed class SessionTermination(
-    IPortcullisStore store,
+    ISessionStore store,
+    IGrantStore grantStore,
     GrantService grants,
     RevocationQueue revocations,
     ProviderRegistry providers,
@@ -23,7 +24,7 @@ internal sealed class SessionTermination(
     {
         await store.DeleteSessionAsync(session.Key, CancellationToken.None);
         await audit.RecordAsync(auditEvent, AuditOutcomes.Success, session.UserId, session.Provider, session.Handle);
-        if (await store.GetGrantAsync(session.GrantId, CancellationToken.None) is { } grant
+        if (await grantStore.GetGrantAsync(session.GrantId, CancellationToken.None) is { } grant
             && await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), CancellationToken.None) == 0)
         {
             await EndGrantAsync(grant);
@@ -37,7 +38,7 @@ internal sealed class SessionTermination(
         await audit.RecordAsync(AuditEvents.Logout, AuditOutcomes.Success, userId, detail: $"everywhere: {ended} session(s)");
         foreach (var provider in providers.All)
         {
-            if (await store.FindGrantAsync(userId, provider.Name, CancellationToken.None) is { } grant)
+            if (await grantStore.FindGrantAsync(userId, provider.Name, CancellationToken.None) is { } grant)
             {
                 await EndGrantAsync(grant);
             }
@@ -47,7 +48,7 @@ internal sealed class SessionTermination(
     private async Task EndGrantAsync(GrantRecord grant)
     {
         var tokens = grants.ReadTokens(grant);
-        await store.DeleteGrantAsync(grant.Id, CancellationToken.None);
+        await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
         if (tokens is null)
         {
             return;

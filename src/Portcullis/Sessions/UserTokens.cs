@@ -15,7 +15,7 @@ namespace Portcullis.Sessions;
 internal sealed class UserTokens(
     SessionService sessions,
     AccessTokenService accessTokens,
-    IPortcullisStore store,
+    IGrantStore store,
     ProviderRegistry providers,
     AuditLog audit,
     ILogger<UserTokens> logger) : IUserTokens

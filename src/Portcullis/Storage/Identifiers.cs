@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.WebUtilities;
 
 namespace Portcullis.Storage;
 
-/// <summary>Random identifiers and their one-way hashes.</summary>
-internal static class Identifiers
+/// <summary>Random identifiers and their one-way hashes (public for store authors: record ids come from here).</summary>
+public static class Identifiers
 {
     /// <summary>Length of a 256-bit secret encoded as unpadded base64url.</summary>
     public const int SecretLength = 43;

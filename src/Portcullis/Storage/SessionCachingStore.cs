@@ -4,7 +4,7 @@ namespace Portcullis.Storage;
 
 /// <summary>
 /// The opt-in per-node session cache (<c>Session:CacheDuration</c>, ADR 0017): answers
-/// <see cref="IPortcullisStore.GetSessionAndGrantAsync"/> from what this node read at most that long ago, and forwards
+/// <see cref="ISessionStore.GetSessionAndGrantAsync"/> from what this node read at most that long ago, and forwards
 /// everything else to the store. Because every write of this node passes through here, each one updates or drops the
 /// copies it affects before it returns; only writes made through other nodes are seen late, by at most the duration.
 /// </summary>

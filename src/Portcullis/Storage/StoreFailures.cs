@@ -1,23 +1,19 @@
-using Npgsql;
-using StackExchange.Redis;
-
 namespace Portcullis.Storage;
 
 /// <summary>
 /// Tells "the store cannot be reached right now" (a restart, a failover, a network cut) from bugs. Such failures in
-/// the request path become 503 with <c>Retry-After</c>: the session is not ended, the request may be retried.
+/// the request path become 503 with <c>Retry-After</c>: the session is not ended, the request may be retried. Each
+/// registered backend knows its own driver's exceptions (<see cref="IStoreBackend.IsUnavailable"/>).
 /// </summary>
-internal static class StoreFailures
+internal sealed class StoreFailures(IEnumerable<IStoreBackend> backends)
 {
-    public static bool IsUnavailable(Exception exception) => exception switch
+    private readonly IStoreBackend[] _backends = [.. backends];
+
+    public bool IsUnavailable(Exception exception) => exception switch
     {
         StoreUnavailableException => true,
-        PostgresException postgres => postgres.IsTransient,
-        NpgsqlException => true, // no server answer at all: connection refused, reset, pool timeout
-        RedisConnectionException or RedisTimeoutException => true,
-        RedisServerException redis => redis.Message.StartsWith("LOADING", StringComparison.Ordinal) || redis.Message.StartsWith("BUSY", StringComparison.Ordinal),
         AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(IsUnavailable),
-        _ => false,
+        _ => _backends.Any(backend => backend.IsUnavailable(exception)),
     };
 }
 

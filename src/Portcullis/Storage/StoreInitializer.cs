@@ -9,7 +9,12 @@ namespace Portcullis.Storage;
 /// Creates or migrates the schema before the gateway takes requests (an unreachable store stops start-up), then
 /// deletes expired rows periodically. A failed cleanup is logged and tried again at the next tick.
 /// </summary>
-internal sealed class StoreInitializer(IPortcullisStore store, IOptions<PortcullisOptions> options, TimeProvider time, ILogger<StoreInitializer> logger)
+internal sealed class StoreInitializer(
+    IStoreLifecycle store,
+    IServiceProvider services,
+    IOptions<PortcullisOptions> options,
+    TimeProvider time,
+    ILogger<StoreInitializer> logger)
     : BackgroundService
 {
     private static readonly TimeSpan CleanupInterval = TimeSpan.FromMinutes(5);
@@ -32,7 +37,7 @@ internal sealed class StoreInitializer(IPortcullisStore store, IOptions<Portcull
             // Name the key to fix and where the store was looked for; never the connection string itself (it may hold a password).
             var configured = options.Value.Store;
             throw new StoreUnavailableException(
-                $"{PortcullisOptions.SectionName}:Store:ConnectionString: the {configured.Kind} store at {StoreRegistration.Describe(configured)} "
+                $"{PortcullisOptions.SectionName}:Store:ConnectionString: the {configured.Kind} store at {StoreRegistration.Selected(services).Describe(configured.ConnectionString)} "
                 + $"could not be reached or initialised ({exception.GetType().Name}: {exception.Message}).",
                 exception);
         }

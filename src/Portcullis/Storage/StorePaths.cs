@@ -35,4 +35,16 @@ internal static class StorePaths
     private static PortcullisOptions Options(IServiceProvider provider) => provider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
 
     private static string ContentRoot(IServiceProvider provider) => provider.GetRequiredService<IHostEnvironment>().ContentRootPath;
+
+    /// <summary>Creates a folder only its owner can enter (0700): key material and the database live there.</summary>
+    public static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+
+        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
 }

@@ -18,7 +18,10 @@ namespace Portcullis.Tokens;
 /// they get it. The new tokens are persisted before any request uses them (SECURITY.md items 24–27).
 /// </summary>
 internal sealed class AccessTokenService(
-    IPortcullisStore store,
+    IGrantStore grantStore,
+    ISessionStore sessionStore,
+    ILeaseStore leases,
+    StoreFailures storeFailures,
     GrantService grants,
     ProviderRegistry providers,
     IHttpClientFactory httpClientFactory,
@@ -44,7 +47,7 @@ internal sealed class AccessTokenService(
     private readonly TimeSpan _leaseDuration = options.Value.Refresh.TokenRequestDeadline + TimeSpan.FromSeconds(5);
 
     public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken) =>
-        await GetAccessTokenAsync(await store.GetGrantAsync(grantId, cancellationToken), cancellationToken);
+        await GetAccessTokenAsync(await grantStore.GetGrantAsync(grantId, cancellationToken), cancellationToken);
 
     /// <summary>
     /// The grant's access token, from a grant already read (with the session, in the same store round trip: no further
@@ -142,7 +145,7 @@ internal sealed class AccessTokenService(
                 return tokens.AccessToken;
             }
 
-            if (await store.TryAcquireLeaseAsync(leaseName, owner, time.GetUtcNow(), _leaseDuration, CancellationToken.None))
+            if (await leases.TryAcquireLeaseAsync(leaseName, owner, time.GetUtcNow(), _leaseDuration, CancellationToken.None))
             {
                 break;
             }
@@ -174,13 +177,13 @@ internal sealed class AccessTokenService(
         }
         finally
         {
-            await store.ReleaseLeaseAsync(leaseName, owner, CancellationToken.None);
+            await leases.ReleaseLeaseAsync(leaseName, owner, CancellationToken.None);
         }
     }
 
     private async Task<(GrantRecord? Grant, TokenSet? Tokens)> ReadAsync(string grantId)
     {
-        var grant = await store.GetGrantAsync(grantId, CancellationToken.None);
+        var grant = await grantStore.GetGrantAsync(grantId, CancellationToken.None);
         return (grant, grant is null ? null : grants.ReadTokens(grant));
     }
 
@@ -298,9 +301,9 @@ internal sealed class AccessTokenService(
         {
             try
             {
-                return await store.SaveGrantAsync(next, expectedVersion, CancellationToken.None);
+                return await grantStore.SaveGrantAsync(next, expectedVersion, CancellationToken.None);
             }
-            catch (Exception exception) when (StoreFailures.IsUnavailable(exception) && time.GetUtcNow() < deadline)
+            catch (Exception exception) when (storeFailures.IsUnavailable(exception) && time.GetUtcNow() < deadline)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(250), time);
             }
@@ -310,8 +313,8 @@ internal sealed class AccessTokenService(
     /// <summary><c>invalid_grant</c>: the provider no longer honours this grant, so neither do we (SECURITY.md item 26).</summary>
     private async Task<PortcullisError> EndGrantAsync(GrantRecord grant, string reason)
     {
-        await store.DeleteGrantAsync(grant.Id, CancellationToken.None);
-        await store.DeleteSessionsForGrantAsync(grant.Id, CancellationToken.None);
+        await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
+        await sessionStore.DeleteSessionsForGrantAsync(grant.Id, CancellationToken.None);
         Log.ReauthenticationRequired(logger, grant.Provider, grant.UserId);
         await audit.RecordAsync(AuditEvents.ReauthenticationRequired, AuditOutcomes.Success, grant.UserId, grant.Provider, detail: reason);
         return PortcullisError.ReauthenticationRequired;

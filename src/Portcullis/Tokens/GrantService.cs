@@ -11,7 +11,7 @@ namespace Portcullis.Tokens;
 /// forgotten and expires at the provider.
 /// </summary>
 internal sealed class GrantService(
-    IPortcullisStore store,
+    IGrantStore store,
     RecordProtector<TokenSet> tokenProtector,
     RevocationQueue revocations,
     ProviderRegistry providers,

@@ -15,7 +15,7 @@ internal sealed record PendingToken(string Token, string TokenTypeHint);
 /// the provider is down, and a revocation survives a restart of the node that queued it.
 /// </summary>
 internal sealed class RevocationQueue(
-    IPortcullisStore store,
+    IRevocationOutbox store,
     RecordProtector<PendingToken> protector,
     AuditLog audit,
     IOptions<PortcullisOptions> options,

@@ -15,7 +15,7 @@ namespace Portcullis.Tokens;
 /// Every outcome goes to the audit log.
 /// </summary>
 internal sealed class RevocationWorker(
-    IPortcullisStore store,
+    IRevocationOutbox store,
     RevocationQueue queue,
     RevocationService revocation,
     ProviderRegistry providers,

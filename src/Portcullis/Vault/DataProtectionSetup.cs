@@ -21,15 +21,4 @@ internal static class DataProtectionSetup
                 ValidationAlgorithm = ValidationAlgorithm.HMACSHA256,
             });
     }
-
-    public static void CreatePrivateDirectory(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(path);
-            return;
-        }
-
-        Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-    }
 }

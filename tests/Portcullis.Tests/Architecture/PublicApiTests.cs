@@ -14,6 +14,14 @@ public sealed class PublicApiTests
     [Fact]
     public void ThePublicApiOfTheLibraryIsTheApprovedOne() => AssertApproved(typeof(PortcullisOptions).Assembly);
 
+    [Fact]
+    public void ThePublicApiOfThePostgreSqlBackendIsTheApprovedOne() =>
+        AssertApproved(typeof(Portcullis.PostgreSqlPortcullisBuilderExtensions).Assembly);
+
+    [Fact]
+    public void ThePublicApiOfTheRedisBackendIsTheApprovedOne() =>
+        AssertApproved(typeof(Portcullis.RedisPortcullisBuilderExtensions).Assembly);
+
     /// <summary>
     /// Fails when the assembly's public API differs from <c>PublicApi/{assembly}.approved.txt</c>, leaving the actual API
     /// beside it as <c>.received.txt</c>: review the difference, and if it is intended, copy received over approved.

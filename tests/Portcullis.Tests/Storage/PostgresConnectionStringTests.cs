@@ -1,5 +1,5 @@
 using Npgsql;
-using Portcullis.Storage;
+using Portcullis.Storage.PostgreSql;
 
 namespace Portcullis.Tests.Storage;
 
@@ -9,7 +9,7 @@ public sealed class PostgresConnectionStringTests
     [Fact]
     public void AutomaticPreparationIsOnByDefault()
     {
-        var builder = new NpgsqlConnectionStringBuilder(StoreRegistration.PostgresConnectionString("Host=db;Database=portcullis;Username=gw;Password=secret"));
+        var builder = new NpgsqlConnectionStringBuilder(PostgresConnectionStrings.WithAutoPrepare("Host=db;Database=portcullis;Username=gw;Password=secret"));
         Assert.Equal(32, builder.MaxAutoPrepare);
         Assert.Equal("db", builder.Host);
         Assert.Equal("secret", builder.Password);
@@ -20,5 +20,5 @@ public sealed class PostgresConnectionStringTests
     [InlineData("Host=db;MaxAutoPrepare=5", 5)]
     [InlineData("Host=db;max auto prepare=7", 7)]
     public void TheOperatorsOwnSettingWins(string connectionString, int expected) =>
-        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(StoreRegistration.PostgresConnectionString(connectionString)).MaxAutoPrepare);
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(PostgresConnectionStrings.WithAutoPrepare(connectionString)).MaxAutoPrepare);
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
+using Portcullis.Storage;
 
 namespace Portcullis.Vault.KeyRing;
 

@@ -5,8 +5,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
 using Portcullis.Storage;
-using Portcullis.Storage.Postgres;
-using Portcullis.Storage.Redis;
 
 namespace Portcullis.Vault.KeyRing;
 
@@ -25,8 +23,7 @@ internal static class KeyRingSetup
             .Configure<IServiceProvider>((keyManagement, provider) =>
             {
                 var options = provider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
-                var loggerFactory = provider.GetRequiredService<ILoggerFactory>();
-                keyManagement.XmlRepository = Repository(provider, options, loggerFactory);
+                keyManagement.XmlRepository = Repository(provider);
                 keyManagement.NewKeyLifetime = options.KeyProtection.RotationInterval;
                 if (MasterKey.TryDecode(options.KeyProtection.MasterKey) is not null)
                 {
@@ -36,26 +33,9 @@ internal static class KeyRingSetup
         DecorateKeyManager(services);
     }
 
-    private static ISharedKeyRingRepository Repository(IServiceProvider provider, PortcullisOptions options, ILoggerFactory loggerFactory)
-    {
-        switch (StoreRegistration.Backend(provider.GetRequiredService<IPortcullisStore>()))
-        {
-            case PostgresStore postgres:
-                return new PostgresXmlRepository(postgres);
-            case RedisStore redis:
-                return new RedisXmlRepository(redis);
-            default:
-                // Beside the store by default, so a restart (or a copy of the data folder) keeps every session readable.
-                var directory = StorePaths.KeyRingDirectory(provider);
-                DataProtectionSetup.CreatePrivateDirectory(directory);
-                if (options.KeyProtection.MasterKey is null)
-                {
-                    Diagnostics.Log.KeyRingUnprotected(loggerFactory.CreateLogger("Portcullis.Vault"), directory);
-                }
-
-                return new DirectoryKeyRingRepository(new DirectoryInfo(directory), loggerFactory);
-        }
-    }
+    /// <summary>The selected backend's key ring: files beside SQLite, or the shared store itself (docs/adr/0018).</summary>
+    private static ISharedKeyRingRepository Repository(IServiceProvider provider) =>
+        StoreRegistration.Selected(provider).CreateKeyRing(provider, StoreRegistration.Backend(provider.GetRequiredService<IPortcullisStore>()));
 
     /// <summary>Wraps the key manager Data Protection registered, keeping its own construction.</summary>
     private static void DecorateKeyManager(IServiceCollection services)

@@ -1,7 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Portcullis.Storage.Postgres;
+namespace Portcullis.Storage.PostgreSql;
 
 /// <summary>
 /// The shared store for several gateway nodes: PostgreSQL through Npgsql, plain SQL. Every write that two nodes can

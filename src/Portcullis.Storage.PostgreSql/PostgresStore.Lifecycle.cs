@@ -1,7 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Portcullis.Storage.Postgres;
+namespace Portcullis.Storage.PostgreSql;
 
 /// <summary>Leases, used-markers, pending revocations and the audit log, plus the small query helpers they share.</summary>
 internal sealed partial class PostgresStore

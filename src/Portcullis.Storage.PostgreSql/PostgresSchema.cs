@@ -1,4 +1,4 @@
-namespace Portcullis.Storage.Postgres;
+namespace Portcullis.Storage.PostgreSql;
 
 /// <summary>
 /// Schema migrations, applied in order at start (or by <c>migrate</c>) under an advisory lock, so nodes starting

@@ -1,0 +1,56 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Portcullis.Configuration;
+
+namespace Portcullis.Storage.Sqlite;
+
+/// <summary>The embedded default store: one SQLite file, its key ring in a folder beside it.</summary>
+internal sealed class SqliteStoreBackend : IStoreBackend
+{
+    public string Kind => StoreKinds.Sqlite;
+
+    public string? FindConnectionStringProblem(string connectionString)
+    {
+        try
+        {
+            _ = new SqliteConnectionStringBuilder(connectionString);
+            return null;
+        }
+        catch (ArgumentException exception)
+        {
+            return exception.Message;
+        }
+    }
+
+    public string Describe(string connectionString)
+    {
+        try
+        {
+            return new SqliteConnectionStringBuilder(connectionString).DataSource;
+        }
+        catch (ArgumentException)
+        {
+            return "(unparsable)";
+        }
+    }
+
+    public IPortcullisStore Create(IServiceProvider services, StoreOptions options) => new SqliteStore(StorePaths.ResolveConnectionString(services));
+
+    public ISharedKeyRingRepository CreateKeyRing(IServiceProvider services, IPortcullisStore store)
+    {
+        // Beside the store by default, so a restart (or a copy of the data folder) keeps every session readable.
+        var directory = StorePaths.KeyRingDirectory(services);
+        StorePaths.CreatePrivateDirectory(directory);
+        var loggerFactory = services.GetRequiredService<ILoggerFactory>();
+        if (services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PortcullisOptions>>().Value.KeyProtection.MasterKey is null)
+        {
+            Diagnostics.Log.KeyRingUnprotected(loggerFactory.CreateLogger("Portcullis.Vault"), directory);
+        }
+
+        return new DirectoryKeyRingRepository(new DirectoryInfo(directory), loggerFactory);
+    }
+
+    // A local file is either there or not: no SQLite error is a passing outage worth a retry.
+    public bool IsUnavailable(Exception exception) => false;
+}
