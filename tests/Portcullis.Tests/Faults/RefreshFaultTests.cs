@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
 using Portcullis.Audit;
 using Portcullis.Storage;
 using Portcullis.Tests.Infrastructure;
@@ -13,18 +14,19 @@ namespace Portcullis.Tests.Faults;
 /// </summary>
 public sealed class RefreshFaultTests
 {
-    // The first access token lives 6 s (due after 3 s); requests wait 1.5 × 1 s for a refresh before 503.
-    private const int AccessTokenTtl = 6;
-    private static readonly TimeSpan PastTheRefreshPoint = TimeSpan.FromSeconds(3.2);
+    // The provider's tokens live 120 s, due after 60 s on the gateway's (fake) clock; requests wait 1.5 × 1 s for a
+    // refresh before 503, the token request itself up to the default 30 s deadline, both on the same clock.
+    private static readonly TimeSpan PastTheRefreshPoint = TimeSpan.FromSeconds(61);
 
     [Fact]
     public async Task AProviderFrozenDuringARefreshAnswersLateAndTheSessionGoesOnWithTheRotatedToken()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await StartAsync(upstream);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await StartAsync(upstream, clock);
 
         // Frozen: the refresh waits in the provider's socket; on resume it is handled and answered late.
-        await AssertALateAnswerIsSavedAndUsedAsync(stack, upstream, hang: () => stack.Idp.Pause(), answerLate: () =>
+        await AssertALateAnswerIsSavedAndUsedAsync(stack, upstream, clock, hang: () => stack.Idp.Pause(), answerLate: () =>
         {
             stack.Idp.Resume();
             return Task.CompletedTask;
@@ -37,9 +39,10 @@ public sealed class RefreshFaultTests
         await using var upstream = await RecordingUpstream.StartAsync();
         var idpPort = FreePort.Next();
         await using var wire = FaultProxy.Start(idpPort);
-        await using var stack = await StartAsync(upstream, idpPort, wire.Port);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await StartAsync(upstream, clock, idpPort, wire.Port);
 
-        await AssertALateAnswerIsSavedAndUsedAsync(stack, upstream, hang: () => wire.Fault = Fault.Hold, answerLate: async () =>
+        await AssertALateAnswerIsSavedAndUsedAsync(stack, upstream, clock, hang: () => wire.Fault = Fault.Hold, answerLate: async () =>
         {
             await wire.WaitUntilHeldAsync();
             wire.Fault = Fault.None;
@@ -52,17 +55,26 @@ public sealed class RefreshFaultTests
     /// answering; after the caller got 503, <paramref name="answerLate"/> lets the answer come. The same session must
     /// then work with the rotated tokens, the provider having seen one refresh token presented once.
     /// </summary>
-    private static async Task AssertALateAnswerIsSavedAndUsedAsync(TestStack stack, RecordingUpstream upstream, Action hang, Func<Task> answerLate)
+    private static async Task AssertALateAnswerIsSavedAndUsedAsync(TestStack stack, RecordingUpstream upstream, FakeTimeProvider clock, Action hang, Func<Task> answerLate)
     {
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
-        await Task.Delay(PastTheRefreshPoint); // real: the provider's token lifetime
+        clock.Advance(PastTheRefreshPoint);
 
         hang();
         RecordedResponse during;
         try
         {
-            during = await browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf);
+            var pending = browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf);
+            // The caller's wait runs on the gateway's clock: move it on until the caller gives up (1.5 s), never as far
+            // as the token request's own deadline (30 s), which must still be waiting for the late answer.
+            for (var moved = 0; !pending.IsCompleted && moved < 40; moved++)
+            {
+                clock.Advance(TimeSpan.FromMilliseconds(250));
+                await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: let the gateway's threads see the new time
+            }
+
+            during = await pending;
         }
         finally
         {
@@ -83,11 +95,12 @@ public sealed class RefreshFaultTests
         await using var upstream = await RecordingUpstream.StartAsync();
         var idpPort = FreePort.Next();
         await using var wire = FaultProxy.Start(idpPort);
-        await using var stack = await StartAsync(upstream, idpPort, wire.Port);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await StartAsync(upstream, clock, idpPort, wire.Port);
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
         var login = (await stack.Idp.TokensAsync()).Single();
-        await Task.Delay(PastTheRefreshPoint);
+        clock.Advance(PastTheRefreshPoint);
 
         wire.Fault = Fault.ResetAfterSend;
         var during = await browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf);
@@ -110,9 +123,9 @@ public sealed class RefreshFaultTests
         Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All));
     }
 
-    private static Task<TestStack> StartAsync(RecordingUpstream upstream, int? idpPort = null, int? issuerPort = null) =>
+    private static Task<TestStack> StartAsync(RecordingUpstream upstream, FakeTimeProvider clock, int? idpPort = null, int? issuerPort = null) =>
         TestStack.StartAsync(
-            accessTokenTtl: AccessTokenTtl,
+            clock: clock,
             adjust: s =>
             {
                 TestStack.OrdersRoute(upstream.Url)(s);
