@@ -214,7 +214,7 @@ internal sealed class OAuthAgent(
         }
         catch (Exception exception) when (ProviderErrors.IsTransient(exception))
         {
-            Log.ProviderMetadataFailed(logger, provider.Name, exception.GetType().Name);
+            Log.ProviderMetadataFailed(logger, provider.Name, ProviderErrors.Describe(exception));
             return PortcullisError.ProviderUnavailable;
         }
 

@@ -15,6 +15,10 @@ internal static class ProviderErrors
         return clean ? value : "unrecognized_error";
     }
 
+    /// <summary>What to log about a failure: the exception's type, or the reason of a refusal the gateway made itself.</summary>
+    public static string Describe(Exception exception) =>
+        exception.GetBaseException() is InsecureProviderEndpointException insecure ? insecure.Message : exception.GetType().Name;
+
     /// <summary>Failures of a back-channel call that mean "the provider is unreachable or too slow", not a bug.</summary>
     public static bool IsTransient(Exception exception) =>
         exception is HttpRequestException or IOException or TaskCanceledException or InvalidOperationException or TimeoutException;

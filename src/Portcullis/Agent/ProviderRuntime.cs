@@ -30,10 +30,11 @@ internal sealed class ProviderRuntime
 
         var authority = new Uri(options.Authority!);
         var metadataAddress = options.Authority!.TrimEnd('/') + "/.well-known/openid-configuration";
+        var allowInsecure = options.AllowInsecureTransport;
         Metadata = new ConfigurationManager<OpenIdConnectConfiguration>(
             metadataAddress,
-            new OpenIdConnectConfigurationRetriever(),
-            new HttpDocumentRetriever(backchannel) { RequireHttps = !authority.IsLoopback });
+            allowInsecure ? new OpenIdConnectConfigurationRetriever() : new TransportCheckingRetriever($"Portcullis:Providers:{name}"),
+            new HttpDocumentRetriever(backchannel) { RequireHttps = !authority.IsLoopback && !allowInsecure });
     }
 
     public string Name { get; }

@@ -28,7 +28,7 @@ internal static class ApiRoutesValidator
 
         ValidateOverlaps(paths, errors);
         ValidateTrustedProxies(options.TrustedProxies, errors);
-        ValidateAllowedOrigins(options.Csrf.AllowedOrigins, errors);
+        ValidateAllowedOrigins(options.Csrf, errors);
     }
 
     private static bool ValidatePath(PortcullisOptions options, string key, ApiRouteOptions api, List<string> errors)
@@ -56,7 +56,11 @@ internal static class ApiRoutesValidator
             || !string.IsNullOrEmpty(upstream.Query) || !string.IsNullOrEmpty(upstream.Fragment) || !string.IsNullOrEmpty(upstream.UserInfo))
         {
             errors.Add($"{key}:Upstream must be an absolute http(s) URL without query or user info (got '{api.Upstream}').");
+            return;
         }
+
+        // The bearer token travels to the upstream: over cleartext anyone on the path could replay it.
+        PortcullisOptionsValidator.CheckTransport($"{key}:Upstream", upstream, errors, $"{key}:AllowInsecureTransport", api.AllowInsecureTransport);
     }
 
     private static void ValidateTokenMode(PortcullisOptions options, string key, ApiRouteOptions api, List<string> errors)
@@ -159,8 +163,9 @@ internal static class ApiRoutesValidator
         }
     }
 
-    private static void ValidateAllowedOrigins(List<string> origins, List<string> errors)
+    private static void ValidateAllowedOrigins(CsrfOptions csrf, List<string> errors)
     {
+        var origins = csrf.AllowedOrigins;
         for (var i = 0; i < origins.Count; i++)
         {
             if (!Uri.TryCreate(origins[i], UriKind.Absolute, out var origin) || origin.Scheme is not ("http" or "https")
@@ -168,7 +173,11 @@ internal static class ApiRoutesValidator
                 || origins[i].Contains('*'))
             {
                 errors.Add($"{Root}:Csrf:AllowedOrigins:{i} must be an origin like https://app.example.com, without path or wildcard (got '{origins[i]}').");
+                continue;
             }
+
+            // A page served over http can be rewritten on the wire, and then it calls the gateway with the user's cookies.
+            PortcullisOptionsValidator.CheckTransport($"{Root}:Csrf:AllowedOrigins:{i}", origin, errors, $"{Root}:Csrf:AllowInsecureTransport", csrf.AllowInsecureTransport);
         }
     }
 

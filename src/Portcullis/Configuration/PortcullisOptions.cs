@@ -106,6 +106,14 @@ public sealed class ProviderOptions
 
     /// <summary><c>facebook</c> only: exchange the short-lived user token for a long-lived one at login. The default value is <c>false</c>.</summary>
     public bool ExchangeForLongLivedToken { get; set; }
+
+    /// <summary>
+    /// Accept <c>http://</c> provider endpoints other than loopback (the <see cref="Authority"/>, <see cref="Endpoints"/>
+    /// and the endpoints its discovery document advertises). Codes, secrets and tokens cross them, so set this only where
+    /// the connection is protected another way. The default value is <c>false</c>: start-up fails naming the key, and a
+    /// discovery document that advertises such an endpoint is refused.
+    /// </summary>
+    public bool AllowInsecureTransport { get; set; }
 }
 
 /// <summary>
@@ -249,6 +257,12 @@ public sealed class CsrfOptions
     /// <c>Allow-Credentials: true</c>). One list for both, so the two checks can never disagree. The default value is none.
     /// </summary>
     public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>
+    /// Accept <c>http://</c> origins other than loopback in <see cref="AllowedOrigins"/>. A page served in cleartext can
+    /// be rewritten on the wire and then calls the gateway with the user's cookies. The default value is <c>false</c>.
+    /// </summary>
+    public bool AllowInsecureTransport { get; set; }
 }
 
 /// <summary>An upstream API route: requests under <see cref="Path"/> are forwarded to <see cref="Upstream"/>.</summary>
@@ -311,6 +325,13 @@ public sealed class ApiRouteOptions
     /// default value is <c>default-src 'none'; frame-ancestors 'none'; sandbox</c>.
     /// </summary>
     public string ResponseContentSecurityPolicy { get; set; } = ApiRouteDefaults.ResponseContentSecurityPolicy;
+
+    /// <summary>
+    /// Accept an <c>http://</c> <see cref="Upstream"/> other than loopback. The access token travels to the upstream, so
+    /// set this only where the connection is protected another way (a service mesh with mTLS, a private link). The
+    /// default value is <c>false</c>: start-up fails naming the key.
+    /// </summary>
+    public bool AllowInsecureTransport { get; set; }
 }
 
 public static class ApiTokenModes

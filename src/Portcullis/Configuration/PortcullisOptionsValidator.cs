@@ -127,12 +127,15 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         }
     }
 
-    // Plain http leaks codes and tokens on the wire; allow it only where the wire never leaves the machine.
-    internal static void CheckTransport(string key, Uri uri, List<string> errors)
+    // Plain http leaks codes and tokens on the wire; allow it only where the wire never leaves the machine, or where
+    // the operator has said in so many words that it is protected otherwise (a service mesh, a private link).
+    internal static void CheckTransport(string key, Uri uri, List<string> errors, string? optInKey = null, bool optedIn = false)
     {
-        if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback)
+        if (uri.Scheme == Uri.UriSchemeHttp && !uri.IsLoopback && !optedIn)
         {
-            errors.Add($"{key} must use https unless it is a loopback address (got '{uri}').");
+            errors.Add(optInKey is null
+                ? $"{key} must use https unless it is a loopback address (got '{uri}')."
+                : $"{key} must use https unless it is a loopback address (got '{uri}'); set {optInKey} to true only if the connection is protected another way.");
         }
         else if (uri.Scheme is not ("http" or "https"))
         {

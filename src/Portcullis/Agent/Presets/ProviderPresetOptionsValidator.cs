@@ -53,7 +53,7 @@ internal sealed class ProviderPresetOptionsValidator : IValidateOptions<Portcull
         }
         else
         {
-            PortcullisOptionsValidator.CheckTransport($"{key}:Authority", authority, errors);
+            PortcullisOptionsValidator.CheckTransport($"{key}:Authority", authority, errors, $"{key}:AllowInsecureTransport", provider.AllowInsecureTransport);
         }
 
         var endpoints = provider.Endpoints;
@@ -71,10 +71,10 @@ internal sealed class ProviderPresetOptionsValidator : IValidateOptions<Portcull
         }
 
         var endpoints = provider.Endpoints;
-        CheckEndpoint($"{key}:Endpoints:Authorization", endpoints.Authorization, errors);
-        CheckEndpoint($"{key}:Endpoints:Token", endpoints.Token, errors);
-        CheckEndpoint($"{key}:Endpoints:Api", endpoints.Api, errors);
-        CheckEndpoint($"{key}:Endpoints:Revocation", endpoints.Revocation, errors);
+        CheckEndpoint(key, "Endpoints:Authorization", endpoints.Authorization, provider.AllowInsecureTransport, errors);
+        CheckEndpoint(key, "Endpoints:Token", endpoints.Token, provider.AllowInsecureTransport, errors);
+        CheckEndpoint(key, "Endpoints:Api", endpoints.Api, provider.AllowInsecureTransport, errors);
+        CheckEndpoint(key, "Endpoints:Revocation", endpoints.Revocation, provider.AllowInsecureTransport, errors);
         if (endpoints.Revocation is not null && !preset.UsesTokenRevocation)
         {
             errors.Add($"{key}:Endpoints:Revocation is not used by Kind '{provider.Kind}', which revokes through its API (Endpoints:Api).");
@@ -86,8 +86,9 @@ internal sealed class ProviderPresetOptionsValidator : IValidateOptions<Portcull
         }
     }
 
-    private static void CheckEndpoint(string key, string? value, List<string> errors)
+    private static void CheckEndpoint(string providerKey, string name, string? value, bool allowInsecure, List<string> errors)
     {
+        var key = $"{providerKey}:{name}";
         if (value is null)
         {
             return;
@@ -99,6 +100,6 @@ internal sealed class ProviderPresetOptionsValidator : IValidateOptions<Portcull
             return;
         }
 
-        PortcullisOptionsValidator.CheckTransport(key, uri, errors);
+        PortcullisOptionsValidator.CheckTransport(key, uri, errors, $"{providerKey}:AllowInsecureTransport", allowInsecure);
     }
 }
