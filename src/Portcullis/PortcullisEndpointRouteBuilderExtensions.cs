@@ -20,10 +20,11 @@ public static class PortcullisEndpointRouteBuilderExtensions
     {
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
         var bff = endpoints.MapGroup(options.BasePath);
-        bff.MapGet("/login", LoginEndpoints.LoginAsync).RequireRateLimiting(LoginRateLimiting.PolicyName);
-        bff.MapGet("/callback/{provider}", LoginEndpoints.CallbackAsync).RequireRateLimiting(LoginRateLimiting.PolicyName);
+        bff.MapGet("/login", LoginEndpoints.LoginAsync).RequireRateLimiting(GatewayRateLimiting.LoginPolicy);
+        bff.MapGet("/callback/{provider}", LoginEndpoints.CallbackAsync).RequireRateLimiting(GatewayRateLimiting.LoginPolicy);
         // Called by the provider's server, not a browser: no CSRF header; the signed single-use logout token is the credential.
-        bff.MapPost("/backchannel-logout/{provider}", BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery();
+        bff.MapPost("/backchannel-logout/{provider}", BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery()
+            .RequireRateLimiting(GatewayRateLimiting.BackchannelLogoutPolicy);
 
         // JSON endpoints: the anti-forgery check runs before anything else (SECURITY.md item 6).
         var json = bff.MapGroup("/").AddEndpointFilter(async (context, next) =>

@@ -66,7 +66,7 @@ public static class PortcullisServiceCollectionExtensions
             p.GetRequiredService<IAuditStore>(), p.GetRequiredService<TimeProvider>(), p.GetRequiredService<ILogger<Audit.AuditLog>>()));
         services.TryAddSingleton<ClientTokenService>();
         services.TryAddSingleton<CsrfGuard>();
-        LoginRateLimiting.Add(services);
+        GatewayRateLimiting.Add(services);
         services.AddHttpForwarder();
         services.TryAddSingleton<ApiProxy>();
         Authorization.PortcullisAuthenticationSetup.Add(services);

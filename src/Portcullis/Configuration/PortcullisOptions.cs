@@ -360,6 +360,12 @@ public sealed class RateLimitOptions
 {
     /// <summary>Login and callback requests allowed per client address per minute; more get 429. The default value is 60.</summary>
     public int LoginPerMinute { get; set; } = 60;
+
+    /// <summary>
+    /// Back-channel logout requests allowed per client address (the provider's servers) per minute; more get 429. Each
+    /// costs a signature check. The default value is 300.
+    /// </summary>
+    public int BackchannelLogoutPerMinute { get; set; } = 300;
 }
 
 /// <summary>Revocation at the provider: tried at once in the background, retried with backoff while it fails.</summary>

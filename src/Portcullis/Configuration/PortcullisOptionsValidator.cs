@@ -32,6 +32,11 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
             errors.Add($"{Root}:RateLimit:LoginPerMinute must be positive.");
         }
 
+        if (options.RateLimit.BackchannelLogoutPerMinute <= 0)
+        {
+            errors.Add($"{Root}:RateLimit:BackchannelLogoutPerMinute must be positive.");
+        }
+
         if (options.Refresh.Skew < TimeSpan.Zero)
         {
             errors.Add($"{Root}:Refresh:Skew must not be negative.");

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
 using Portcullis.Agent;
 using Portcullis.Audit;
@@ -36,10 +38,11 @@ internal static class BackchannelLogoutEndpoint
             return ErrorResponses.Json(PortcullisError.UnknownProvider);
         }
 
-        var logoutToken = await ReadLogoutTokenAsync(context.Request);
+        var (logoutToken, problem) = await ReadLogoutTokenAsync(context);
         if (logoutToken is null)
         {
-            return await RefuseAsync(runtime, "no logout_token form parameter", audit, logger);
+            var bodyProblem = problem ?? BodyProblem.NoToken;
+            return await RefuseAsync(runtime, bodyProblem.Reason, audit, logger, bodyProblem.Status);
         }
 
         var (subject, refusal) = await validator.ValidateAsync(runtime, logoutToken, context.RequestAborted);
@@ -88,30 +91,59 @@ internal static class BackchannelLogoutEndpoint
         return ended;
     }
 
-    private static async Task<string?> ReadLogoutTokenAsync(HttpRequest request)
+    /// <summary>
+    /// The <c>logout_token</c> of a form body, read only as <c>application/x-www-form-urlencoded</c> (§2.5) and never
+    /// beyond <see cref="MaxFormBytes"/> whether or not the body declares its length: a chunked body is cut off at the
+    /// limit by Kestrel rather than buffered.
+    /// </summary>
+    private static async Task<(string? Token, BodyProblem? Problem)> ReadLogoutTokenAsync(HttpContext context)
     {
-        if (!request.HasFormContentType || request.ContentLength is > MaxFormBytes)
+        var request = context.Request;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
+            || !string.Equals(mediaType.MediaType.Value, "application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
         {
-            return null;
+            return (null, BodyProblem.NotAForm);
+        }
+
+        if (request.ContentLength is > MaxFormBytes)
+        {
+            return (null, BodyProblem.TooLarge);
+        }
+
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxFormBytes;
         }
 
         try
         {
-            var form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { ValueLengthLimit = MaxFormBytes, BufferBody = false });
+            var form = await request.ReadFormAsync(new FormOptions { ValueLengthLimit = MaxFormBytes, BufferBody = false }, context.RequestAborted);
             var token = form["logout_token"];
-            return token.Count == 1 && !string.IsNullOrEmpty(token[0]) ? token[0] : null;
+            return token.Count == 1 && !string.IsNullOrEmpty(token[0]) ? (token[0], null) : (null, BodyProblem.NoToken);
+        }
+        catch (BadHttpRequestException exception) when (exception.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, BodyProblem.TooLarge);
         }
         catch (Exception exception) when (exception is InvalidDataException or IOException or BadHttpRequestException)
         {
-            return null;
+            return (null, BodyProblem.Malformed);
         }
     }
 
-    private static async Task<IResult> RefuseAsync(ProviderRuntime provider, string reason, AuditLog audit, ILogger logger)
+    private readonly record struct BodyProblem(string Reason, int Status)
+    {
+        public static readonly BodyProblem NotAForm = new("the body is not application/x-www-form-urlencoded", StatusCodes.Status400BadRequest);
+        public static readonly BodyProblem TooLarge = new($"the body is larger than {MaxFormBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+        public static readonly BodyProblem Malformed = new("the form body is malformed", StatusCodes.Status400BadRequest);
+        public static readonly BodyProblem NoToken = new("no logout_token form parameter", StatusCodes.Status400BadRequest);
+    }
+
+    private static async Task<IResult> RefuseAsync(ProviderRuntime provider, string reason, AuditLog audit, ILogger logger, int status = StatusCodes.Status400BadRequest)
     {
         Log.BackchannelLogoutRefused(logger, provider.Name, reason);
         await audit.RecordAsync(AuditEvents.BackchannelLogout, AuditOutcomes.Refused, provider: provider.Name, detail: reason);
-        // §2.8: 400 with an OAuth-style error body.
-        return ErrorResponses.Json(PortcullisError.InvalidRequest("The logout token was refused."));
+        // §2.8: 400 with an OAuth-style error body; 413 when the body is over the limit.
+        return ErrorResponses.Json(new PortcullisError(status, "invalid_request", "The logout token was refused."));
     }
 }

@@ -104,7 +104,6 @@ public sealed class BackchannelLogoutTests
             new FormUrlEncodedContent(new Dictionary<string, string> { ["logout_token"] = "not-a-jwt" }),
             new FormUrlEncodedContent(new Dictionary<string, string> { ["logout_token"] = "a.b.c" }),
             new StringContent("{\"logout_token\":\"x\"}", Encoding.UTF8, "application/json"),
-            new StringContent(new string('a', 100_000), Encoding.UTF8, "application/x-www-form-urlencoded"),
         };
         foreach (var body in bodies)
         {
@@ -114,6 +113,88 @@ public sealed class BackchannelLogoutTests
 
         using var unknown = await http.PostAsync($"{stack.Origin}/bff/backchannel-logout/nope", new FormUrlEncodedContent(new Dictionary<string, string>()));
         Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task AValidLogoutTokenInAnyBodyButASmallUrlEncodedFormIsNotReadAndEndsNothing()
+    {
+        await using var stack = await TestStack.StartAsync();
+        using var alice = new BrowserClient();
+        await alice.LoginAsync(stack.Origin, "alice");
+        var sid = (string)(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT provider_sid FROM sessions")).Single()[0]!;
+        var token = await stack.Idp.SignAsync(ValidClaims(stack, sid), new { typ = "logout+jwt" });
+        var padding = new string('a', 20_000);
+        using var http = new HttpClient();
+        var url = $"{stack.Origin}/bff/backchannel-logout/main";
+
+        using var multipart = new MultipartFormDataContent { { new StringContent(token), "logout_token" } };
+        using var asMultipart = await http.PostAsync(url, multipart);
+        using var asJson = await http.PostAsync(url, new StringContent($"{{\"logout_token\":\"{token}\"}}", Encoding.UTF8, "application/json"));
+        // Declared length over the limit, and the same without a declared length (chunked): both 413, neither read.
+        using var declared = await http.PostAsync(url, new StringContent($"logout_token={token}&pad={padding}", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        using var chunked = await http.PostAsync(url, Chunked($"logout_token={token}&pad={padding}"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, asMultipart.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, asJson.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, chunked.StatusCode);
+        Assert.Contains("\"error\":\"invalid_request\"", await chunked.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        var refusals = (await stack.Gateway.Get<AuditLog>().QueryAsync(new AuditQuery(Event: AuditEvents.BackchannelLogout))).Select(e => e.Detail).ToList();
+        Assert.Equal(2, refusals.Count(d => d == "the body is not application/x-www-form-urlencoded"));
+        Assert.Equal(2, refusals.Count(d => d!.StartsWith("the body is larger than", StringComparison.Ordinal)));
+
+        // The token itself was good: the same token in a small form ends the session.
+        Assert.Equal(HttpStatusCode.OK, (await PostLogoutTokenAsync(stack.Origin, token)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await alice.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+    }
+
+    [Fact]
+    public async Task AFloodOfLogoutRequestsFromOneAddressGets429()
+    {
+        await using var stack = await TestStack.StartAsync(adjust: s => s["Portcullis:RateLimit:BackchannelLogoutPerMinute"] = "3");
+        using var alice = new BrowserClient();
+        await alice.LoginAsync(stack.Origin, "alice");
+        var sid = (string)(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT provider_sid FROM sessions")).Single()[0]!;
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            statuses.Add((await PostLogoutTokenAsync(stack.Origin, "a.b.c")).StatusCode);
+        }
+
+        // Over the limit even a valid token is not looked at.
+        var valid = await stack.Idp.SignAsync(ValidClaims(stack, sid), new { typ = "logout+jwt" });
+        using var limited = await PostLogoutTokenAsync(stack.Origin, valid);
+
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.BadRequest, s));
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.Equal("60", limited.Headers.RetryAfter?.ToString());
+        Assert.Contains("\"error\":\"rate_limited\"", await limited.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        Assert.Equal(3, (await stack.Gateway.Get<AuditLog>().QueryAsync(new AuditQuery(Event: AuditEvents.BackchannelLogout))).Count);
+    }
+
+    private static HttpContent Chunked(string form) => new ChunkedContent(Encoding.ASCII.GetBytes(form), "application/x-www-form-urlencoded");
+
+    /// <summary>A body of unknown length, so HttpClient sends it chunked (no Content-Length for the gateway to check).</summary>
+    private sealed class ChunkedContent : HttpContent
+    {
+        private readonly byte[] _bytes;
+
+        public ChunkedContent(byte[] bytes, string mediaType)
+        {
+            _bytes = bytes;
+            Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(mediaType);
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => stream.WriteAsync(_bytes).AsTask();
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
     }
 
     private static Dictionary<string, object> ValidClaims(TestStack stack, string sid) => new()
