@@ -16,6 +16,7 @@
 //   POST /test/sign               {"payload", "header"?}: a JWS signed with the provider's key (forged-token tests)
 //   POST /test/forge-id-token     {"mode", "foreignKey"?}: the next code exchange answers with a forged id_token
 //   GET  /test/signing-key        the provider's private signing key as a JWK (to mint "foreign" tokens elsewhere)
+//   POST /test/userinfo-extra     {"claims"}: every userinfo answer from now on also carries these claims (claim-source tests)
 //   POST /test/outage             {"mode":"up"|"down"|"hang"}: simulated outage of the protocol endpoints
 //   POST /test/revoke-grant       {"accountId"}: revokes every grant (and its tokens) of that account
 //   POST /test/backchannel-logout {"accountId","clientId"}: sends real logout tokens to the client
@@ -176,6 +177,10 @@ function generateSigningJwks() {
 // ---------------------------------------------------------------------------------------------------------
 
 const forge = { mode: null, foreignKey: null };
+
+// Claims added to every userinfo answer (POST /test/userinfo-extra): a provider whose userinfo claims more than it
+// should, e.g. `scope` or `acr`, which must not count as granted scopes or as the authentication's strength.
+const userinfoExtra = { claims: null };
 
 const encodeJson = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
@@ -492,8 +497,13 @@ function observeEndpoints(provider) {
   const tokenPath = new URL(provider.urlFor('token')).pathname;
   const revocationPath = new URL(provider.urlFor('revocation')).pathname;
 
+  const userinfoPath = new URL(provider.urlFor('userinfo')).pathname;
+
   return async function observe(ctx, next) {
     await next();
+    if (ctx.path === userinfoPath && userinfoExtra.claims && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+      ctx.body = { ...ctx.body, ...userinfoExtra.claims };
+    }
     if (ctx.method !== 'POST') return;
     if (ctx.path === tokenPath && forge.mode && ctx.body?.id_token && (ctx.oidc?.params?.grant_type === 'authorization_code')) {
       ctx.body = { ...ctx.body, id_token: forgeIdToken(ctx.body.id_token, forge.mode, forge.foreignKey) };
@@ -615,6 +625,11 @@ function testRoutes(provider) {
           forge.mode = mode;
           forge.foreignKey = foreignKey ?? null;
           return sendJson(ctx, 200, { mode });
+        }
+        case 'POST /test/userinfo-extra': {
+          const { claims } = await readJson(ctx);
+          userinfoExtra.claims = claims ?? null;
+          return sendJson(ctx, 200, { claims: userinfoExtra.claims });
         }
         case 'GET /test/signing-key': {
           const jwk = signingKey.privateKey.export({ format: 'jwk' });

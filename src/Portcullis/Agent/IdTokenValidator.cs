@@ -25,9 +25,19 @@ internal sealed record ValidatedIdToken(string Subject, string? SessionId, Dicti
 /// </summary>
 internal sealed class IdTokenValidator(TimeProvider time, ILogger<IdTokenValidator> logger)
 {
-    // Protocol claims describe the token, not the user; they are not kept as user claims.
+    // Protocol claims describe the token, not the user; they are not kept as user claims. `scope` is here because
+    // granted scopes come only from the token response: a claim of that name must never pass for one.
     private static readonly HashSet<string> ProtocolClaims =
-        ["iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti", "sid", "s_hash", "auth_time", "acr", "amr"];
+        ["iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti", "sid", "s_hash", "auth_time", "acr", "amr", "scope"];
+
+    // What only a validated ID token may say about the authentication itself (kept from it, never from userinfo).
+    private static readonly string[] AuthenticationClaims = ["auth_time", "amr"];
+
+    /// <summary>
+    /// Whether a claim of this name may come only from a validated ID token or the token response, never from another
+    /// source such as userinfo: the token's own protocol claims, granted scopes, and how and when the user authenticated.
+    /// </summary>
+    public static bool IsReservedClaim(string name) => ProtocolClaims.Contains(name);
 
     public async Task<Outcome<ValidatedIdToken>> ValidateAsync(ProviderRuntime provider, string? idToken, string expectedNonce, CancellationToken cancellationToken)
     {
@@ -70,10 +80,15 @@ internal sealed class IdTokenValidator(TimeProvider time, ILogger<IdTokenValidat
         var claims = payload.RootElement.EnumerateObject()
             .Where(p => !ProtocolClaims.Contains(p.Name))
             .ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal);
-        if (payload.RootElement.TryGetProperty("auth_time", out var authTime))
+        foreach (var name in AuthenticationClaims)
         {
-            claims["auth_time"] = authTime.Clone();
+            if (payload.RootElement.TryGetProperty(name, out var value))
+            {
+                claims[name] = value.Clone();
+            }
         }
+
+        payload.RootElement.TryGetProperty("auth_time", out var authTime);
 
         token.TryGetPayloadValue<string>("sid", out var sid);
         token.TryGetPayloadValue<string>("acr", out var acr);

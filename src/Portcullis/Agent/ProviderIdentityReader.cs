@@ -121,9 +121,14 @@ internal sealed class ProviderIdentityReader(ProviderClient providerClient, IdTo
         // OpenID Connect Core §5.3.4: userinfo's sub must be the ID token's, or the response must not be used.
         if (userInfo is not null && userInfo.TryGetValue("sub", out var sub) && sub.ValueKind == JsonValueKind.String && sub.GetString() == subject)
         {
+            // Userinfo describes the user, not the authentication or the grant: a provider (or a userinfo response
+            // shaped by whoever controls the account's profile) must not add scopes or a stronger acr this way.
             foreach (var (name, value) in userInfo)
             {
-                claims[name] = value;
+                if (!IdTokenValidator.IsReservedClaim(name))
+                {
+                    claims[name] = value;
+                }
             }
         }
     }

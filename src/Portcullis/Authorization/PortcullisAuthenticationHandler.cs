@@ -64,13 +64,15 @@ internal sealed class PortcullisAuthenticationHandler(SessionService sessions, G
         identity.AddClaim(new Claim("sub", session.Data.Subject));
         foreach (var (type, value) in session.Data.Claims)
         {
-            if (type != "sub" && !(type == AuthTimeClaimType && session.Data.AuthTime is not null) && !(type == AcrClaimType && session.Data.Acr is not null))
+            // Scopes come only from the grant, auth_time and acr only from what the validated ID token said (below),
+            // whatever a stored claim set of an older session may hold.
+            if (type is not ("sub" or AuthTimeClaimType or AcrClaimType or PortcullisAuthenticationDefaults.ScopeClaimType))
             {
                 AddClaims(identity, type, value);
             }
         }
 
-        // What the session recorded at the (last step-up) login wins over the provider's claim set: step-up policies judge these.
+        // What the session recorded from the validated ID token of the (last step-up) login: step-up policies judge these.
         if (session.Data.AuthTime is { } authTime)
         {
             identity.AddClaim(new Claim(AuthTimeClaimType, authTime.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), ClaimValueTypes.Integer64));

@@ -215,6 +215,13 @@ public sealed class TestIdp : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>From now on every userinfo answer also carries <paramref name="claims"/> (a provider that claims more than it should).</summary>
+    public async Task AddUserInfoClaimsAsync(object claims)
+    {
+        using var response = await Http.PostAsJsonAsync("/test/userinfo-extra", new { claims });
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>This provider's private signing key (JWK) and issuer, for minting tokens "as" it elsewhere.</summary>
     public async Task<JsonElement> SigningKeyAsync() => await Http.GetFromJsonAsync<JsonElement>("/test/signing-key");
 
