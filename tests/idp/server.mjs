@@ -14,7 +14,8 @@
 //   GET  /test/tokens             every token response the token endpoint returned
 //   POST /test/reset              clears events and tokens
 //   POST /test/sign               {"payload", "header"?}: a JWS signed with the provider's key (forged-token tests)
-//   POST /test/forge-id-token     {"mode", "foreignKey"?}: the next code exchange answers with a forged id_token
+//   POST /test/forge-id-token     {"mode", "foreignKey"?, "grantType"?}: the next code exchange (or refresh, with
+//                                 grantType "refresh_token") answers with a forged id_token
 //   GET  /test/signing-key        the provider's private signing key as a JWK (to mint "foreign" tokens elsewhere)
 //   POST /test/userinfo-extra     {"claims"}: every userinfo answer from now on also carries these claims (claim-source tests)
 //   POST /test/outage             {"mode":"up"|"down"|"hang"}: simulated outage of the protocol endpoints
@@ -176,7 +177,7 @@ function generateSigningJwks() {
 // right unless the forgery is about it). Each mode is one attack a relying party must refuse.
 // ---------------------------------------------------------------------------------------------------------
 
-const forge = { mode: null, foreignKey: null };
+const forge = { mode: null, foreignKey: null, grantType: 'authorization_code' };
 
 // Claims added to every userinfo answer (POST /test/userinfo-extra): a provider whose userinfo claims more than it
 // should, e.g. `scope` or `acr`, which must not count as granted scopes or as the authentication's strength.
@@ -212,6 +213,7 @@ function forgeIdToken(original, mode, foreignKey) {
     case 'wrong-nonce': return signWithProviderKey({ ...payload, nonce: 'forged-nonce' });
     case 'expired': return signWithProviderKey({ ...payload, iat: now - 600, exp: now - 300 });
     case 'future-iat': return signWithProviderKey({ ...payload, iat: now + 3600, exp: now + 7200 });
+    case 'other-sub': return signWithProviderKey({ ...payload, sub: 'bob' });
     case 'foreign': {
       // Minted by another provider the gateway also trusts (mix-up): its key, its issuer, this login's nonce.
       const key = createPrivateKey({ key: foreignKey.jwk, format: 'jwk' });
@@ -505,7 +507,7 @@ function observeEndpoints(provider) {
       ctx.body = { ...ctx.body, ...userinfoExtra.claims };
     }
     if (ctx.method !== 'POST') return;
-    if (ctx.path === tokenPath && forge.mode && ctx.body?.id_token && (ctx.oidc?.params?.grant_type === 'authorization_code')) {
+    if (ctx.path === tokenPath && forge.mode && ctx.body?.id_token && (ctx.oidc?.params?.grant_type === forge.grantType)) {
       ctx.body = { ...ctx.body, id_token: forgeIdToken(ctx.body.id_token, forge.mode, forge.foreignKey) };
       recordEvent('forged_id_token', { mode: forge.mode });
       forge.mode = null;
@@ -621,9 +623,10 @@ function testRoutes(provider) {
           return sendJson(ctx, 200, { jws: signWithProviderKey(payload, header) });
         }
         case 'POST /test/forge-id-token': {
-          const { mode, foreignKey } = await readJson(ctx);
+          const { mode, foreignKey, grantType } = await readJson(ctx);
           forge.mode = mode;
           forge.foreignKey = foreignKey ?? null;
+          forge.grantType = grantType ?? 'authorization_code';
           return sendJson(ctx, 200, { mode });
         }
         case 'POST /test/userinfo-extra': {

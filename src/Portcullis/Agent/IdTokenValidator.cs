@@ -46,34 +46,15 @@ internal sealed class IdTokenValidator(TimeProvider time, ILogger<IdTokenValidat
             return Refuse(provider, "the token response has no id_token");
         }
 
-        var result = await ProviderSignedJwt.ValidateAsync(provider, idToken, requireExpiration: true, cancellationToken);
-
-        if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
+        var (token, problem) = await ValidateSignedAsync(provider, idToken, cancellationToken);
+        if (token is null)
         {
-            return Refuse(provider, result.Exception?.GetType().Name ?? "invalid token");
-        }
-
-        // A token "issued" in the future was minted by someone whose clock, or intentions, are wrong (OIDC Core §3.1.3.7
-        // item 10): refuse it beyond the skew allowed for exp.
-        if (!token.TryGetPayloadValue<long>("iat", out var issuedAt)
-            || DateTimeOffset.FromUnixTimeSeconds(issuedAt) > time.GetUtcNow() + ProviderSignedJwt.ClockSkew)
-        {
-            return Refuse(provider, "iat missing or in the future");
+            return Refuse(provider, problem!);
         }
 
         if (!token.TryGetPayloadValue<string>("nonce", out var nonce) || !FixedTimeEquals(nonce, expectedNonce))
         {
             return Refuse(provider, "nonce mismatch");
-        }
-
-        if (token.Audiences.Count() > 1 && (!token.TryGetPayloadValue<string>("azp", out var azp) || azp != provider.Options.ClientId))
-        {
-            return Refuse(provider, "azp is not this client");
-        }
-
-        if (string.IsNullOrEmpty(token.Subject))
-        {
-            return Refuse(provider, "no sub");
         }
 
         using var payload = JsonDocument.Parse(Base64UrlEncoder.Decode(token.EncodedPayload));
@@ -94,6 +75,58 @@ internal sealed class IdTokenValidator(TimeProvider time, ILogger<IdTokenValidat
         token.TryGetPayloadValue<string>("acr", out var acr);
         long? authTimeValue = authTime.ValueKind == JsonValueKind.Number && authTime.TryGetInt64(out var seconds) ? seconds : null;
         return new ValidatedIdToken(token.Subject, sid, claims) { AuthTime = authTimeValue, Acr = acr };
+    }
+
+    /// <summary>
+    /// An ID token that came with a refreshed access token (OpenID Connect Core §12.2): signed by the provider for this
+    /// client, not expired, and about the same user as the one from the login (<paramref name="previousIdToken"/>, stored
+    /// after it was validated). Null when it passes; otherwise why not (logged). Tokens for another user must never be
+    /// taken for this user's.
+    /// </summary>
+    public async Task<string?> ValidateRefreshedAsync(ProviderRuntime provider, string idToken, string? previousIdToken, CancellationToken cancellationToken)
+    {
+        var (token, problem) = await ValidateSignedAsync(provider, idToken, cancellationToken);
+        if (token is not null && (previousIdToken is null || new JsonWebToken(previousIdToken).Subject is not { Length: > 0 } subject || token.Subject != subject))
+        {
+            problem = "sub differs from the login's ID token";
+        }
+
+        if (problem is not null)
+        {
+            Log.IdTokenRefused(logger, provider.Name, "refreshed: " + problem);
+        }
+
+        return problem;
+    }
+
+    /// <summary>Signature, <c>iss</c>, <c>aud</c>, <c>exp</c>, then <c>iat</c> and <c>azp</c>, which the library does not check.</summary>
+    private async Task<(JsonWebToken? Token, string? Problem)> ValidateSignedAsync(ProviderRuntime provider, string idToken, CancellationToken cancellationToken)
+    {
+        var result = await ProviderSignedJwt.ValidateAsync(provider, idToken, requireExpiration: true, cancellationToken);
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
+        {
+            return (null, result.Exception?.GetType().Name ?? "invalid token");
+        }
+
+        // A token "issued" in the future was minted by someone whose clock, or intentions, are wrong (OIDC Core §3.1.3.7
+        // item 10): refuse it beyond the skew allowed for exp.
+        if (!token.TryGetPayloadValue<long>("iat", out var issuedAt)
+            || DateTimeOffset.FromUnixTimeSeconds(issuedAt) > time.GetUtcNow() + ProviderSignedJwt.ClockSkew)
+        {
+            return (null, "iat missing or in the future");
+        }
+
+        if (token.Audiences.Count() > 1 && (!token.TryGetPayloadValue<string>("azp", out var azp) || azp != provider.Options.ClientId))
+        {
+            return (null, "azp is not this client");
+        }
+
+        if (string.IsNullOrEmpty(token.Subject))
+        {
+            return (null, "no sub");
+        }
+
+        return (token, null);
     }
 
     private PortcullisError Refuse(ProviderRuntime provider, string reason)

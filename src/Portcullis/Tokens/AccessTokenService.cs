@@ -24,6 +24,8 @@ internal sealed class AccessTokenService(
     StoreFailures storeFailures,
     GrantService grants,
     ProviderRegistry providers,
+    IdTokenValidator idTokens,
+    RevocationQueue revocations,
     IHttpClientFactory httpClientFactory,
     AuditLog audit,
     IOptions<PortcullisOptions> options,
@@ -247,6 +249,15 @@ internal sealed class AccessTokenService(
             }
 
             return PortcullisError.RefreshUnavailable;
+        }
+
+        if (response.IdentityToken is { } refreshedIdToken && provider.Preset.IsOpenIdConnect
+            && await idTokens.ValidateRefreshedAsync(provider, refreshedIdToken, tokens.IdToken, cancellationToken) is { } problem)
+        {
+            // Tokens that may be another user's, or nobody's the provider vouches for: never used for this user. The
+            // grant ends, and the refresh token the provider may just have issued is revoked (issue 17 item 9).
+            await revocations.EnqueueAsync(grant.Provider, grant.UserId, response.RefreshToken ?? tokens.RefreshToken, "refresh_token", tokenExpiresAt: null);
+            return await EndGrantAsync(grant, $"refreshed id_token refused: {problem}");
         }
 
         var now = time.GetUtcNow();

@@ -209,9 +209,9 @@ public sealed class TestIdp : IAsyncDisposable
     /// <c>wrong-azp</c>, <c>wrong-nonce</c>, <c>expired</c>, <c>future-iat</c>, or <c>foreign</c>: signed with
     /// <paramref name="foreignKey"/>, another provider's <see cref="SigningKeyAsync"/>).
     /// </summary>
-    public async Task ForgeNextIdTokenAsync(string mode, JsonElement? foreignKey = null)
+    public async Task ForgeNextIdTokenAsync(string mode, JsonElement? foreignKey = null, string grantType = "authorization_code")
     {
-        using var response = await Http.PostAsJsonAsync("/test/forge-id-token", new { mode, foreignKey });
+        using var response = await Http.PostAsJsonAsync("/test/forge-id-token", new { mode, foreignKey, grantType });
         response.EnsureSuccessStatusCode();
     }
 
