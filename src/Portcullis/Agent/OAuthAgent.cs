@@ -176,8 +176,10 @@ internal sealed class OAuthAgent(
 
         var now = time.GetUtcNow();
         var user = identity.Value!;
-        var tokens = TokenSet.Create(
-            tokenResponse.AccessToken, tokenResponse.RefreshToken, tokenResponse.IdentityToken, tokenResponse.ExpiresIn, tokenResponse.Scope, now, options.Value.Refresh.Skew);
+        var tokens = RefreshTokenLifetime.Apply(
+            TokenSet.Create(tokenResponse.AccessToken, tokenResponse.RefreshToken, tokenResponse.IdentityToken, tokenResponse.ExpiresIn, tokenResponse.Scope, now, options.Value.Refresh.Skew),
+            tokenResponse,
+            now);
         return new AuthenticatedLogin(provider.Name, user.Subject, user.SessionId, user.Claims, tokens, transaction.ReturnUrl)
         {
             AuthTime = user.AuthTime,

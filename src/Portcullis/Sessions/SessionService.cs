@@ -65,6 +65,11 @@ internal sealed class SessionService(
             AuthTime = login.AuthTime is { } authTime ? DateTimeOffset.FromUnixTimeSeconds(authTime) : null,
             Acr = login.Acr,
         };
+        // A session is over when no token can be had any more: never later than the refresh token the provider
+        // said would stop working (GitHub, Keycloak), whatever Session:AbsoluteTimeout allows.
+        var absoluteExpiresAt = login.Tokens.RefreshTokenExpiresAt is { } refreshTokenExpiresAt
+            ? Min(now + _options.AbsoluteTimeout, refreshTokenExpiresAt)
+            : now + _options.AbsoluteTimeout;
         var handle = Identifiers.NewId();
         await store.CreateSessionAsync(
             new SessionRecord(
@@ -77,8 +82,8 @@ internal sealed class SessionService(
                 dataProtector.Protect(data, key),
                 now,
                 now,
-                now + _options.IdleTimeout,
-                now + _options.AbsoluteTimeout),
+                Min(now + _options.IdleTimeout, absoluteExpiresAt),
+                absoluteExpiresAt),
             cancellationToken);
         Log.LoginCompleted(logger, userId, login.Provider);
         await audit.RecordAsync(AuditEvents.Login, AuditOutcomes.Success, userId, login.Provider, handle);

@@ -261,15 +261,19 @@ internal sealed class AccessTokenService(
         }
 
         var now = time.GetUtcNow();
-        var refreshed = TokenSet.Create(
-            response.AccessToken!,
-            // Rotation: keep the old refresh token only when the provider did not send a new one.
-            response.RefreshToken ?? tokens.RefreshToken,
-            response.IdentityToken ?? tokens.IdToken,
-            response.ExpiresIn,
-            response.Scope ?? tokens.Scope,
+        var refreshed = RefreshTokenLifetime.Apply(
+            TokenSet.Create(
+                response.AccessToken!,
+                // Rotation: keep the old refresh token only when the provider did not send a new one.
+                response.RefreshToken ?? tokens.RefreshToken,
+                response.IdentityToken ?? tokens.IdToken,
+                response.ExpiresIn,
+                response.Scope ?? tokens.Scope,
+                now,
+                _skew),
+            response,
             now,
-            _skew);
+            previous: tokens);
         var saved = await SaveRefreshedAsync(grants.NextVersion(grant, refreshed, now), grant.Version);
         await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,
             detail: saved ? (response.RefreshToken is null ? "refresh token kept" : "refresh token rotated") : "lost a write race");

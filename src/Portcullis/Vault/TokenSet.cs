@@ -19,6 +19,12 @@ internal sealed record TokenSet(
     /// </summary>
     public DateTimeOffset? RefreshOutcomeUnknownSince { get; init; }
 
+    /// <summary>
+    /// When the refresh token stops working, where the provider said so (GitHub's <c>refresh_token_expires_in</c>,
+    /// Keycloak's <c>refresh_expires_in</c>); null when unknown. No session outlives it (issue 17 item 9).
+    /// </summary>
+    public DateTimeOffset? RefreshTokenExpiresAt { get; init; }
+
     public static TokenSet Create(string accessToken, string? refreshToken, string? idToken, int expiresIn, string? scope, DateTimeOffset now, TimeSpan skew)
     {
         if (expiresIn <= 0)

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
+using Portcullis.Simulators;
 using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Providers;
@@ -138,6 +140,39 @@ public sealed class GitHubProviderTests
         var bearers = upstream.Requests.Select(r => r.Headers["Authorization"]).ToArray();
         Assert.Equal(2, bearers.Distinct().Count());
         Assert.All(bearers, b => Assert.StartsWith("Bearer ghu_", b));
+    }
+
+    [Fact]
+    public async Task ASessionNeverOutlivesTheRefreshTokenLifetimeGitHubAnnounces()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await ProviderStack.StartAsync(
+            gitHub: true,
+            prepare: s => s.GitHub!.ExpiringUserTokens = true,
+            adjust: settings =>
+            {
+                TestStack.OrdersRoute(upstream.Url)(settings);
+                // An operator who allows year-long sessions still gets no session past the refresh token's six months.
+                settings["Portcullis:Session:AbsoluteTimeout"] = "365.00:00:00";
+                settings["Portcullis:Session:IdleTimeout"] = "365.00:00:00";
+            },
+            clock: clock);
+        using var browser = new BrowserClient();
+        var loginAt = clock.GetUtcNow();
+        await stack.LoginAsync(browser, "github", "octocat");
+
+        var user = JsonDocument.Parse((await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Body).RootElement;
+        var absolute = user.GetProperty("session").GetProperty("absoluteExpiresAt").GetDateTimeOffset();
+        var refreshTokenDies = loginAt + TimeSpan.FromSeconds(GitHubSimulator.RefreshTokenLifetimeSeconds);
+        Assert.InRange(absolute, refreshTokenDies - TimeSpan.FromSeconds(5), refreshTokenDies + TimeSpan.FromSeconds(5));
+
+        clock.Advance(TimeSpan.FromSeconds(GitHubSimulator.RefreshTokenLifetimeSeconds + 10));
+        var after = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, after.Status);
+        Assert.Empty(upstream.Requests);
+        Assert.Equal(0, stack.GitHub!.Observed.TokenRequestCount("refresh_token")); // no dead refresh token presented
     }
 
     [Fact]
