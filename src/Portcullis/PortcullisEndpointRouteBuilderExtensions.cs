@@ -35,6 +35,7 @@ public static class PortcullisEndpointRouteBuilderExtensions
         }).RequireCors(PortcullisCors.PolicyName);
         json.MapGet("/user", UserEndpoints.UserAsync);
         json.MapPost("/logout", UserEndpoints.LogoutAsync);
+        json.MapPost("/link", LoginEndpoints.LinkAsync).RequireRateLimiting(GatewayRateLimiting.LoginPolicy);
         json.MapGet("/sessions", SessionEndpoints.ListAsync);
         json.MapDelete("/sessions/{handle}", SessionEndpoints.DeleteAsync);
         json.MapGet("/providers", (ProviderRegistry providers) =>

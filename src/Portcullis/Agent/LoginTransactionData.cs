@@ -9,7 +9,7 @@ internal sealed record LoginTransactionData(string Provider, string CodeVerifier
     /// <summary>Step-up: the <c>acr</c> values requested; the ID token's <c>acr</c> must be one of them.</summary>
     public string? Acr { get; init; }
 
-    /// <summary>Linking: the signed-in user this login adds an identity to (explicit <c>link=true</c> from a live session).</summary>
+    /// <summary>Linking: the signed-in user this login adds an identity to (<c>POST /bff/link</c> from a live session).</summary>
     public string? LinkUserId { get; init; }
 
     /// <summary>Linking: the key of the session that asked for it; it must still be alive when the callback comes.</summary>

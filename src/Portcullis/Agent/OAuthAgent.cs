@@ -40,6 +40,14 @@ internal sealed class OAuthAgent(
             return error;
         }
 
+        // Linking: the identity must be proven by a sign-in made now (issue 17 item 3); for OpenID Connect the
+        // callback checks it through auth_time, as for a step-up with max_age=0.
+        var linking = extras?.LinkUserId is not null;
+        if (linking && provider.Preset.IsOpenIdConnect)
+        {
+            extras = extras! with { MaxAge = 0 };
+        }
+
         var state = Identifiers.NewSecret();
         var nonce = Identifiers.NewSecret();
         var verifier = Identifiers.NewSecret();
@@ -84,6 +92,14 @@ internal sealed class OAuthAgent(
         if (extras?.Acr is { } acr)
         {
             parameters["acr_values"] = acr;
+        }
+
+        if (linking)
+        {
+            foreach (var (key, value) in provider.Preset.ReauthenticationParameters)
+            {
+                parameters[key] = value;
+            }
         }
 
         foreach (var (key, value) in provider.Options.AuthorizationParameters)

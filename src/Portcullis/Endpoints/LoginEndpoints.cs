@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
 using Portcullis.Agent;
+using Portcullis.Configuration;
 using Portcullis.Http;
 using Portcullis.Primitives;
 using Portcullis.Sessions;
@@ -14,35 +16,76 @@ internal static class LoginEndpoints
     public static async Task<IResult> LoginAsync(HttpContext context, ProviderRegistry providers, OAuthAgent agent, SessionCookies cookies, SessionService sessions)
     {
         SecurityHeaders.NoReferrerNoStore(context.Response);
-        var query = context.Request.Query;
-        var returnUrl = query["returnUrl"].Count == 0 ? ReturnUrl.Default : query["returnUrl"].ToString();
-        if (query["returnUrl"].Count > 1 || !ReturnUrl.IsLocal(returnUrl))
+        var (provider, returnUrl, problem) = ReadTarget(context, providers);
+        if (problem is not null)
         {
-            return ErrorResponses.ForNavigation(context, PortcullisError.InvalidRequest("returnUrl must be a path on this site, such as /orders."));
+            return ErrorResponses.ForNavigation(context, problem);
         }
 
-        var provider = providers.Find(query["provider"].ToString());
-        if (provider is null)
-        {
-            return ErrorResponses.ForNavigation(context, PortcullisError.UnknownProvider);
-        }
-
-        var extras = await LoginRequestParser.ParseAsync(context, provider, sessions);
+        var extras = await LoginRequestParser.ParseAsync(context, provider!, sessions);
         if (extras.Error is { } extrasError)
         {
             return ErrorResponses.ForNavigation(context, extrasError);
         }
 
+        var start = await StartAsync(context, agent, cookies, provider!, returnUrl!, extras.Value!);
+        return start.Error is { } error ? ErrorResponses.ForNavigation(context, error) : Results.Redirect(start.Value!);
+    }
+
+    /// <summary>
+    /// <c>POST /bff/link?provider=..&amp;returnUrl=..</c> (JSON endpoint, anti-forgery header required): starts a login
+    /// that adds the identity it proves to the signed-in user, and answers <c>{"url": ...}</c> for the app to navigate
+    /// to. A POST from the gateway's own origin only, with forced re-authentication at the provider (issue 17 item 3).
+    /// </summary>
+    public static async Task<IResult> LinkAsync(
+        HttpContext context, ProviderRegistry providers, OAuthAgent agent, SessionCookies cookies, SessionService sessions, IOptions<PortcullisOptions> options)
+    {
+        var (provider, returnUrl, problem) = ReadTarget(context, providers);
+        if (problem is not null)
+        {
+            return ErrorResponses.Json(problem);
+        }
+
+        var extras = await LoginRequestParser.ParseLinkAsync(context, options.Value.PublicOrigin!, sessions);
+        if (extras.Error is { } extrasError)
+        {
+            return ErrorResponses.Json(extrasError);
+        }
+
+        var start = await StartAsync(context, agent, cookies, provider!, returnUrl!, extras.Value!);
+        return start.Error is { } error
+            ? ErrorResponses.Json(error)
+            : Results.Json(new LinkStart(start.Value!), EndpointJsonContext.Default.LinkStart);
+    }
+
+    private static (ProviderRuntime? Provider, string? ReturnUrl, PortcullisError? Problem) ReadTarget(HttpContext context, ProviderRegistry providers)
+    {
+        var query = context.Request.Query;
+        var returnUrl = query["returnUrl"].Count == 0 ? ReturnUrl.Default : query["returnUrl"].ToString();
+        if (query["returnUrl"].Count > 1 || !ReturnUrl.IsLocal(returnUrl))
+        {
+            return (null, null, PortcullisError.InvalidRequest("returnUrl must be a path on this site, such as /orders."));
+        }
+
+        return providers.Find(query["provider"].ToString()) is { } provider
+            ? (provider, returnUrl, null)
+            : (null, null, PortcullisError.UnknownProvider);
+    }
+
+    /// <summary>Saves the login transaction, binds it to this browser's cookie, and gives the provider URL to go to.</summary>
+    private static async Task<Outcome<string>> StartAsync(
+        HttpContext context, OAuthAgent agent, SessionCookies cookies, ProviderRuntime provider, string returnUrl, LoginRequestExtras extras)
+    {
         var existing = cookies.ReadLoginBindings(context.Request).FirstOrDefault(b => Identifiers.IsWellFormedSecret(b.Value));
-        var start = await agent.StartLoginAsync(provider, returnUrl, existing.Value, context.RequestAborted, extras.Value);
+        var start = await agent.StartLoginAsync(provider, returnUrl, existing.Value, context.RequestAborted, extras);
         if (start.Error is { } error)
         {
-            return ErrorResponses.ForNavigation(context, error);
+            return error;
         }
 
         cookies.WriteLoginBinding(
             context.Response, existing.Key ?? SessionCookies.NewLoginBindingCookieName(), start.Value!.BindingSecret, OAuthAgent.TransactionLifetime);
-        return Results.Redirect(start.Value.AuthorizationUrl);
+        return start.Value.AuthorizationUrl;
     }
 
     public static async Task<IResult> CallbackAsync(

@@ -7,11 +7,11 @@ using Portcullis.Sessions;
 namespace Portcullis.Endpoints;
 
 /// <summary>
-/// The optional parts of <c>GET /bff/login</c>: step-up (<c>maxAge</c>, <c>acr</c>) and <c>link=true</c>.
+/// The optional parts of <c>GET /bff/login</c> (step-up: <c>maxAge</c>, <c>acr</c>) and the checks of <c>POST /bff/link</c>.
 /// <para>
 /// Linking adds the identity the login proves to the user already signed in. It is safe against login CSRF because
-/// (1) it needs the session cookie, which is <c>SameSite=Strict</c> and so absent from any navigation another site
-/// starts, and a request that says it is cross-site is refused outright; (2) the user to link to is fixed in the
+/// (1) it is a <c>POST</c> with the anti-forgery header from the gateway's own origin, with the session cookie, which
+/// is <c>SameSite=Strict</c>; the provider is asked to re-authenticate the user (the preset's strongest option); (2) the user to link to is fixed in the
 /// login transaction when the login starts, never read at the callback, whose request arrives cross-site; (3) that
 /// transaction is single-use and bound to this browser's binding cookie, so a callback URL carrying an attacker's
 /// code and state fails in the victim's browser; (4) the session that asked must still be alive at the callback.
@@ -52,18 +52,24 @@ internal static class LoginRequestParser
             return PortcullisError.InvalidRequest("This identity provider cannot confirm a recent or stronger sign-in (maxAge, acr need OpenID Connect).");
         }
 
-        var link = query["link"].ToString();
-        if (link.Length == 0 || link == "false")
+        // Linking moved to POST /bff/link (issue 17 item 3): a GET can be started by any page on the same site.
+        if (query.ContainsKey("link"))
         {
-            return new LoginRequestExtras(maxAge, acr, null, null);
+            return PortcullisError.InvalidRequest("Linking another account is a POST to /bff/link from the app, with the X-CSRF: 1 header.");
         }
 
-        if (link != "true")
-        {
-            return PortcullisError.InvalidRequest("link must be true or false.");
-        }
+        return new LoginRequestExtras(maxAge, acr, null, null);
+    }
 
-        if (context.Request.Headers["Sec-Fetch-Site"] == "cross-site")
+    /// <summary>
+    /// <c>POST /bff/link</c> after the JSON endpoints' anti-forgery check: only the gateway's own origin may ask (not an
+    /// allowed CORS origin, not a sibling subdomain), and only for the user signed in here.
+    /// </summary>
+    public static async Task<Outcome<LoginRequestExtras>> ParseLinkAsync(HttpContext context, string publicOrigin, SessionService sessions)
+    {
+        var headers = context.Request.Headers;
+        if ((headers.Origin.Count > 0 && (headers.Origin.Count != 1 || !string.Equals(headers.Origin[0], publicOrigin, StringComparison.OrdinalIgnoreCase)))
+            || (headers.TryGetValue("Sec-Fetch-Site", out var site) && site != "same-origin"))
         {
             return PortcullisError.CsrfCheckFailed;
         }
@@ -74,6 +80,6 @@ internal static class LoginRequestParser
             return new PortcullisError(401, "unauthenticated", "Linking another account needs a signed-in session. Sign in first, then link.");
         }
 
-        return new LoginRequestExtras(maxAge, acr, session.Record.UserId, session.Record.Key);
+        return new LoginRequestExtras(null, null, session.Record.UserId, session.Record.Key);
     }
 }

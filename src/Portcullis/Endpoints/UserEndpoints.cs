@@ -119,11 +119,15 @@ internal sealed record LogoutResponse(string? LogoutUrl);
 
 internal sealed record ProviderInfo(string Name, string DisplayName);
 
+/// <summary>Where the app sends the browser to link another account (<c>POST /bff/link</c>).</summary>
+internal sealed record LinkStart(string Url);
+
 internal sealed record HealthReport(string Status, string Store);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(UserResponse))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(LogoutResponse))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(LinkStart))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ProviderInfo[]))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(HealthReport))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(SessionSummary[]))]

@@ -35,7 +35,7 @@ public sealed class IdentityLinkingTests
         var userId = (await stack.UserAsync(browser)).GetProperty("userId").GetString()!;
         var firstSession = (await stack.RowsAsync("SELECT key FROM sessions")).Single()[0];
 
-        var linked = await stack.LoginAsync(browser, "discord", "nelly", "&link=true");
+        var linked = await stack.LinkAsync(browser, "discord", "nelly");
 
         Assert.Equal(HttpStatusCode.OK, linked.Status);
         var user = await stack.UserAsync(browser);
@@ -61,23 +61,65 @@ public sealed class IdentityLinkingTests
     }
 
     [Fact]
-    public async Task LinkingNeedsASignedInSessionAndASameSiteRequest()
+    public async Task LinkingIsAPostFromTheGatewaysOwnOriginBySomeoneSignedIn()
     {
-        await using var stack = await ProviderStack.StartAsync(gitHub: true, discord: true);
+        await using var stack = await ProviderStack.StartAsync(gitHub: true, discord: true, adjust: s =>
+        {
+            s["Portcullis:Csrf:AllowedOrigins:0"] = "http://app.localhost:5999";
+            s["Portcullis:Csrf:AllowInsecureTransport"] = "true";
+        });
         using var browser = new BrowserClient();
+        var link = $"{stack.Origin}/bff/link?provider=discord";
 
-        // What a navigation started by another site looks like: the SameSite=Strict session cookie is not sent.
-        var anonymous = await browser.GetAsync($"{stack.Origin}/bff/login?provider=discord&link=true");
+        // What a request started elsewhere looks like: the SameSite=Strict session cookie is not sent.
+        var anonymous = await browser.SendAsync(HttpMethod.Post, link, null, ProviderStack.AppRequestHeaders(stack.Origin));
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.Status);
 
         await stack.LoginAsync(browser, "github", "octocat");
-        var crossSite = await browser.GetAsync($"{stack.Origin}/bff/login?provider=discord&link=true", new Dictionary<string, string> { ["Sec-Fetch-Site"] = "cross-site" });
-        Assert.Equal(HttpStatusCode.Forbidden, crossSite.Status);
-        Assert.Equal(HttpStatusCode.BadRequest, (await browser.GetAsync($"{stack.Origin}/bff/login?provider=discord&link=yes")).Status);
+        var attempts = new Dictionary<string, RecordedResponse>
+        {
+            // The old way: a link any page on the same site could start with a plain link or redirect.
+            ["GET /bff/login?link=true"] = await browser.GetAsync($"{stack.Origin}/bff/login?provider=discord&link=true"),
+            ["no anti-forgery header"] = await browser.SendAsync(HttpMethod.Post, link, null, new Dictionary<string, string> { ["Origin"] = stack.Origin }),
+            ["a sibling subdomain (same-site)"] = await browser.SendAsync(HttpMethod.Post, link, null, ProviderStack.AppRequestHeaders("http://evil.localhost:5999", "same-site")),
+            ["an allowed CORS origin"] = await browser.SendAsync(HttpMethod.Post, link, null, ProviderStack.AppRequestHeaders("http://app.localhost:5999", "same-site")),
+            ["cross-site"] = await browser.SendAsync(HttpMethod.Post, link, null, ProviderStack.AppRequestHeaders("https://evil.example", "cross-site")),
+        };
 
+        Assert.Equal(HttpStatusCode.BadRequest, attempts["GET /bff/login?link=true"].Status);
+        Assert.All(attempts.Where(a => a.Key != "GET /bff/login?link=true"), a => Assert.True(a.Value.Status == HttpStatusCode.Forbidden, $"{a.Key}: {(int)a.Value.Status}"));
+        Assert.All(attempts.Values, a => Assert.False(a.Headers.ContainsKey("Location")));
         Assert.Empty(await stack.RowsAsync("SELECT * FROM login_transactions"));
         Assert.Single(await stack.RowsAsync("SELECT * FROM identities"));
     }
+
+    [Fact]
+    public async Task ALinkMakesTheProviderAskForThePasswordAgainDespiteALiveProviderSession()
+    {
+        await using var stack = await ProviderStack.StartAsync(oidc: true);
+        using var browser = new BrowserClient();
+        await stack.LoginAsync(browser, "main", "alice");
+        var passwordPagesAfterFirstLogin = PasswordPages(browser);
+
+        // Control: a plain second login rides on the provider session without asking for the password.
+        await stack.LoginAsync(browser, "main", "alice");
+        Assert.Equal(passwordPagesAfterFirstLogin, PasswordPages(browser));
+
+        var url = await stack.StartLinkAsync(browser, "main");
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(url).Query);
+        Assert.Equal("login", query["prompt"].ToString());
+        Assert.Equal("0", query["max_age"].ToString());
+        var completed = await browser.GetAsync(await browser.AuthorizeAtProviderAsync(url, "alice"));
+
+        Assert.Equal(HttpStatusCode.OK, completed.Status);
+        Assert.Equal(passwordPagesAfterFirstLogin + 1, PasswordPages(browser));
+        // The fresh sign-in is on record: auth_time is now (max_age=0 made the provider state it, and the gateway check it).
+        var session = (await stack.UserAsync(browser)).GetProperty("session");
+        Assert.True(session.TryGetProperty("authTime", out var authTime) && authTime.ValueKind == System.Text.Json.JsonValueKind.String, session.ToString());
+    }
+
+    private static int PasswordPages(BrowserClient browser) =>
+        browser.Responses.Count(r => r.Body.Contains("name=\"password\"", StringComparison.Ordinal));
 
     [Fact]
     public async Task AMatchingVerifiedEmailNeverLinksAccounts()
@@ -112,7 +154,7 @@ public sealed class IdentityLinkingTests
         await stack.LoginAsync(other, "github", "octocat");
         var otherId = (await stack.UserAsync(other)).GetProperty("userId").GetString();
 
-        var refused = await stack.LoginAsync(other, "discord", "nelly", "&link=true");
+        var refused = await stack.LinkAsync(other, "discord", "nelly");
 
         Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
         Assert.Contains("login_failed", refused.Body);
@@ -134,7 +176,7 @@ public sealed class IdentityLinkingTests
         // The attacker, signed in as someone else, starts a link with their own Discord account and stops before the callback.
         using var attacker = new BrowserClient();
         await stack.LoginAsync(attacker, "github", "hubot");
-        var attackerCallback = await attacker.AuthorizeAtProviderAsync($"{stack.Origin}/bff/login?provider=discord&link=true", "mason");
+        var attackerCallback = await attacker.AuthorizeAtProviderAsync(await stack.StartLinkAsync(attacker, "discord"), "mason");
 
         var forced = await victim.GetAsync(attackerCallback);
 
@@ -151,7 +193,7 @@ public sealed class IdentityLinkingTests
         await using var stack = await ProviderStack.StartAsync(gitHub: true, discord: true);
         using var browser = new BrowserClient();
         await stack.LoginAsync(browser, "github", "octocat");
-        var callback = await browser.AuthorizeAtProviderAsync($"{stack.Origin}/bff/login?provider=discord&link=true", "nelly");
+        var callback = await browser.AuthorizeAtProviderAsync(await stack.StartLinkAsync(browser, "discord"), "nelly");
 
         Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout", null, BrowserClient.Csrf)).Status);
         var completed = await browser.GetAsync(callback);

@@ -116,6 +116,28 @@ public sealed class ProviderStack : IAsyncDisposable
         return await browser.GetAsync(callback);
     }
 
+    /// <summary>
+    /// What the app does to link another account: <c>POST /bff/link</c> from its own origin with the anti-forgery header;
+    /// returns the provider URL the answer names.
+    /// </summary>
+    public async Task<string> StartLinkAsync(BrowserClient browser, string provider)
+    {
+        var response = await browser.SendAsync(HttpMethod.Post, $"{Origin}/bff/link?provider={provider}", null, AppRequestHeaders(Origin));
+        Assert.True(response.Status == System.Net.HttpStatusCode.OK, $"/bff/link answered {(int)response.Status}: {response.Body}");
+        return JsonDocument.Parse(response.Body).RootElement.GetProperty("url").GetString()!;
+    }
+
+    /// <summary>A whole link: start it as the app does, sign in at the provider, let the callback complete it.</summary>
+    public async Task<RecordedResponse> LinkAsync(BrowserClient browser, string provider, string username)
+    {
+        var callback = await browser.AuthorizeAtProviderAsync(await StartLinkAsync(browser, provider), username);
+        return await browser.GetAsync(callback);
+    }
+
+    /// <summary>The headers a browser's <c>fetch</c> from <paramref name="origin"/> carries, with the anti-forgery header.</summary>
+    public static Dictionary<string, string> AppRequestHeaders(string origin, string fetchSite = "same-origin") =>
+        new() { ["X-CSRF"] = "1", ["Origin"] = origin, ["Sec-Fetch-Site"] = fetchSite };
+
     /// <summary>The signed-in user as <c>GET /bff/user</c> shows it.</summary>
     public async Task<JsonElement> UserAsync(BrowserClient browser, IDictionary<string, string>? headers = null)
     {

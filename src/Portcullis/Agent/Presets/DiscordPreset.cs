@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Portcullis.Configuration;
 using Portcullis.Primitives;
 
@@ -16,6 +17,10 @@ internal sealed class DiscordPreset : ProviderPreset
     public override string DefaultDisplayName => "Discord";
 
     public override IReadOnlyList<string> DefaultScopes { get; } = ["identify", "email"];
+
+    // Discord's only prompt value besides none: the consent screen is shown again instead of being skipped.
+    public override IReadOnlyDictionary<string, string> ReauthenticationParameters { get; } =
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["prompt"] = "consent" }.ToFrozenDictionary();
 
     public override OAuthEndpoints ResolveEndpoints(ProviderEndpointOptions configured)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
 using Duende.IdentityModel.Client;
@@ -23,6 +24,10 @@ internal sealed class FacebookPreset : ProviderPreset
     public override string DefaultDisplayName => "Facebook";
 
     public override IReadOnlyList<string> DefaultScopes { get; } = ["public_profile", "email"];
+
+    // Facebook Login: auth_type=reauthenticate asks for the password again even with a live Facebook session.
+    public override IReadOnlyDictionary<string, string> ReauthenticationParameters { get; } =
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["auth_type"] = "reauthenticate" }.ToFrozenDictionary();
 
     // Sent in the body of a POST so the secret never sits in a URL.
     public override string DefaultClientAuthentication => ClientAuthenticationMethods.ClientSecretPost;

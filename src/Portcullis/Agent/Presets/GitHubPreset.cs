@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
@@ -31,6 +32,10 @@ internal sealed class GitHubPreset : ProviderPreset
     public override string DefaultDisplayName => "GitHub";
 
     public override IReadOnlyList<string> DefaultScopes { get; } = ["read:user", "user:email"];
+
+    // GitHub has no re-authentication request; its account picker is the most it offers (prompt=select_account).
+    public override IReadOnlyDictionary<string, string> ReauthenticationParameters { get; } =
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["prompt"] = "select_account" }.ToFrozenDictionary();
 
     // GitHub documents the credentials as body parameters of the token request.
     public override string DefaultClientAuthentication => ClientAuthenticationMethods.ClientSecretPost;

@@ -33,6 +33,14 @@ internal abstract class ProviderPreset
     /// <summary>Parameters every authorization request carries unless configuration sets them otherwise.</summary>
     public virtual IReadOnlyDictionary<string, string> DefaultAuthorizationParameters => NoParameters;
 
+    /// <summary>
+    /// The strongest request for a fresh sign-in the provider offers, sent when a login links a new identity to the
+    /// signed-in user: whoever sits at the browser must prove they own the account now, not ride on a provider session
+    /// another tab (or another site) left behind. OpenID Connect presets also send <c>max_age=0</c> and check the ID
+    /// token's <c>auth_time</c>.
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, string> ReauthenticationParameters => NoParameters;
+
     /// <summary>Issuer spellings an ID token may carry besides the discovered <c>issuer</c>.</summary>
     public virtual IReadOnlyList<string> AlternateIssuers => [];
 
@@ -96,6 +104,10 @@ internal sealed class OidcPreset : ProviderPreset
 {
     public override string Kind => ProviderKinds.Oidc;
 
+    // OpenID Connect Core §3.1.2.1: prompt=login asks the provider to re-authenticate the user.
+    public override IReadOnlyDictionary<string, string> ReauthenticationParameters { get; } =
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["prompt"] = "login" }.ToFrozenDictionary();
+
     public override bool IsOpenIdConnect => true;
 
     public override IReadOnlyList<string> DefaultScopes { get; } = ["openid", "profile", "email", "offline_access"];
@@ -150,4 +162,9 @@ internal sealed class GooglePreset : ProviderPreset
         new Dictionary<string, string>(StringComparer.Ordinal) { ["access_type"] = "offline", ["prompt"] = "consent" }.ToFrozenDictionary();
 
     public override IReadOnlyList<string> AlternateIssuers { get; } = ["accounts.google.com"];
+
+    // Google ignores prompt=login; max_age=0 (sent for every OpenID Connect preset) makes it ask for the password, and
+    // select_account stops a second Google account already signed in from being taken silently.
+    public override IReadOnlyDictionary<string, string> ReauthenticationParameters { get; } =
+        new Dictionary<string, string>(StringComparer.Ordinal) { ["prompt"] = "consent select_account" }.ToFrozenDictionary();
 }
