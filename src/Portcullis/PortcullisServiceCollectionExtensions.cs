@@ -37,6 +37,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, KeyProtectionOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
+        Diagnostics.SecretRedactingLoggerFactory.Register(services);
         services.AddHttpClient(ProviderRegistry.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
         services.AddHttpClient(ProviderRegistry.TokenRequestClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)

@@ -82,6 +82,50 @@ public sealed class TokenVaultTests
         }
     }
 
+    /// <summary>
+    /// Issue 17 item 8: whatever a host's log levels (here every category at Trace, ASP.NET Core's request logging and
+    /// HttpClient's included), no code, state, token, secret or cookie value reaches a log, through login, an API call,
+    /// a refresh and logout.
+    /// </summary>
+    [Fact]
+    public async Task WithEveryLogCategoryAtTraceNoCodeStateTokenOrCookieIsLogged()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, adjust: settings =>
+        {
+            TestStack.OrdersRoute(upstream.Url)(settings);
+            settings["Logging:LogLevel:Default"] = "Trace";
+            settings["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace";
+            settings["Logging:LogLevel:System.Net.Http.HttpClient"] = "Trace";
+            settings["Logging:LogLevel:Yarp"] = "Trace";
+        });
+        using var browser = new BrowserClient();
+        var callback = await browser.AuthorizeAtProviderAsync($"{stack.Origin}/bff/login", "alice");
+        await browser.GetAsync(callback);
+        await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // real: the provider's clock decides the 2 s token; due after half
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf)).Status);
+        await browser.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout", null, BrowserClient.Csrf);
+        await Eventually.RevocationsSentAsync(stack.Gateway);
+
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(callback).Query);
+        var cookies = browser.CookiesFor("localhost").Values;
+        var logs = stack.Gateway.Logs.All;
+        Assert.Contains("/bff/callback/main?[redacted]", logs); // the request logging is on, and says where the query was
+        var secrets = (await stack.Idp.AllTokenValuesAsync())
+            .Append(query["code"].ToString()).Append(query["state"].ToString()).Append(TestIdp.ClientSecret).Concat(cookies);
+        foreach (var secret in secrets)
+        {
+            if (logs.Contains(secret, StringComparison.Ordinal))
+            {
+                Assert.Fail($"a secret is in the logs: {Line(logs, secret)}");
+            }
+        }
+    }
+
+    private static string Line(string logs, string secret) =>
+        logs.Split('\n').First(l => l.Contains(secret, StringComparison.Ordinal)).Replace(secret, "<SECRET>", StringComparison.Ordinal);
+
     [Fact]
     public async Task RotatingTheKeyLogsNobodyOut()
     {
