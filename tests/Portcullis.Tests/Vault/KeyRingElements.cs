@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.DataProtection.AuthenticatedEncryption.ConfigurationM
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Portcullis.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace Portcullis.Tests.Vault;
@@ -70,6 +71,27 @@ internal static class KeyRingElements
             await using var redis = await ConnectionMultiplexer.ConnectAsync(connectionString);
             Assert.True(await redis.GetDatabase().HashSetAsync(settings["Portcullis:Store:KeyPrefix"] + "keyring", name, xml));
         }
+    }
+
+    /// <summary>
+    /// Removes a Redis test's keys and rewrites the append-only file, so the plaintext keys a test planted are not left in
+    /// the shared server's files, where <c>StoreDumpTests</c> (same collection, so never at the same time) looks for them.
+    /// </summary>
+    public static async Task ForgetRedisAsync(Dictionary<string, string?> settings)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(settings["Portcullis:Store:ConnectionString"] + ",allowAdmin=true");
+        var server = redis.GetServers().Single();
+        await foreach (var key in server.KeysAsync(pattern: settings["Portcullis:Store:KeyPrefix"] + "*"))
+        {
+            await redis.GetDatabase().KeyDeleteAsync(key);
+        }
+
+        await Eventually.Until(async () => (string?)(await server.ExecuteAsync("INFO", "persistence")), info => !info!.Contains("aof_rewrite_in_progress:1", StringComparison.Ordinal), "no AOF rewrite to be running");
+        await server.ExecuteAsync("BGREWRITEAOF");
+        await Eventually.Until(
+            async () => (string?)(await server.ExecuteAsync("INFO", "persistence")),
+            info => info!.Contains("aof_rewrite_in_progress:0", StringComparison.Ordinal) && info.Contains("aof_rewrite_scheduled:0", StringComparison.Ordinal),
+            "the AOF rewrite to finish");
     }
 
     /// <summary>Every element of the store's key ring as stored.</summary>

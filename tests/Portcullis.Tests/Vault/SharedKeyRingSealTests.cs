@@ -13,7 +13,9 @@ namespace Portcullis.Tests.Vault;
 /// SECURITY.md item 38 (issue 17 item 2): whoever can write the shared store, but has no master key, cannot plant a key
 /// (and then read what is written under it) or a revocation (and log everyone out). Each test writes its element straight
 /// into PostgreSQL or Redis, makes the gateway reload its ring, and checks that nothing changed.
+/// Same collection as <c>StoreDumpTests</c>: the plaintext keys planted here must be gone from Redis's files before it looks.
 /// </summary>
+[Collection(SharedServicesCollection.Name)]
 public sealed class SharedKeyRingSealTests
 {
     [Theory]
@@ -152,6 +154,10 @@ public sealed class SharedKeyRingSealTests
         {
             Alice.Dispose();
             await Stack.DisposeAsync();
+            if (Stack.Settings["Portcullis:Store:Kind"] == "redis")
+            {
+                await KeyRingElements.ForgetRedisAsync(Stack.Settings);
+            }
         }
     }
 }
