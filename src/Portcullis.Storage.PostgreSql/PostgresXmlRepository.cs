@@ -5,18 +5,20 @@ namespace Portcullis.Storage.PostgreSql;
 /// <summary>The key ring in PostgreSQL's <c>data_protection_keys</c> table (Data Protection's API is synchronous).</summary>
 internal sealed class PostgresXmlRepository(PostgresStore store, TimeProvider time) : ISharedKeyRingRepository
 {
-    public IReadOnlyCollection<XElement> GetAllElements()
+    public IReadOnlyCollection<XElement> GetAllElements() => GetAllEntries().Select(e => XElement.Parse(e.Xml)).ToList();
+
+    public IReadOnlyList<KeyRingEntry> GetAllEntries()
     {
         using var connection = store.DataSource.OpenConnection();
-        using var command = new Npgsql.NpgsqlCommand("SELECT xml FROM data_protection_keys ORDER BY created_at, name;", connection);
+        using var command = new Npgsql.NpgsqlCommand("SELECT name, xml FROM data_protection_keys ORDER BY created_at, name;", connection);
         using var reader = command.ExecuteReader();
-        var elements = new List<XElement>();
+        var entries = new List<KeyRingEntry>();
         while (reader.Read())
         {
-            elements.Add(XElement.Parse(reader.GetString(0)));
+            entries.Add(new KeyRingEntry(reader.GetString(0), reader.GetString(1)));
         }
 
-        return elements;
+        return entries;
     }
 
     public void StoreElement(XElement element, string friendlyName)
@@ -27,6 +29,15 @@ internal sealed class PostgresXmlRepository(PostgresStore store, TimeProvider ti
         command.Parameters.AddWithValue("name", friendlyName);
         command.Parameters.AddWithValue("xml", element.ToString(SaveOptions.DisableFormatting));
         command.Parameters.AddWithValue("now", time.GetUtcNow().ToUnixTimeMilliseconds());
+        command.ExecuteNonQuery();
+    }
+
+    public void ReplaceElement(string friendlyName, string xml)
+    {
+        using var connection = store.DataSource.OpenConnection();
+        using var command = new Npgsql.NpgsqlCommand("UPDATE data_protection_keys SET xml = @xml WHERE name = @name;", connection);
+        command.Parameters.AddWithValue("name", friendlyName);
+        command.Parameters.AddWithValue("xml", xml);
         command.ExecuteNonQuery();
     }
 

@@ -10,11 +10,15 @@ internal sealed class RedisXmlRepository(RedisStore store) : ISharedKeyRingRepos
 
     private IDatabase Database => store.DatabaseAsync().GetAwaiter().GetResult();
 
-    public IReadOnlyCollection<XElement> GetAllElements() =>
-        Database.HashGetAll(Key).OrderBy(e => (string?)e.Name, StringComparer.Ordinal).Select(e => XElement.Parse((string)e.Value!)).ToList();
+    public IReadOnlyCollection<XElement> GetAllElements() => GetAllEntries().Select(e => XElement.Parse(e.Xml)).ToList();
+
+    public IReadOnlyList<KeyRingEntry> GetAllEntries() =>
+        Database.HashGetAll(Key).OrderBy(e => (string?)e.Name, StringComparer.Ordinal).Select(e => new KeyRingEntry((string)e.Name!, (string)e.Value!)).ToList();
 
     public void StoreElement(XElement element, string friendlyName) =>
         Database.HashSet(Key, friendlyName, element.ToString(SaveOptions.DisableFormatting), When.NotExists);
+
+    public void ReplaceElement(string friendlyName, string xml) => Database.HashSet(Key, friendlyName, xml, When.Exists);
 
     public int Count() => (int)Database.HashLength(Key);
 }

@@ -46,6 +46,7 @@ public static class PortcullisServiceCollectionExtensions
         AddVault(services);
         StoreRegistration.Add(services);
         services.AddHostedService<StoreInitializer>();
+        services.AddHostedService<Vault.KeyRing.KeyRingStartup>(); // after the store's schema exists
 
         services.TryAddSingleton<ProviderRegistry>();
         services.TryAddSingleton<ProviderClient>();

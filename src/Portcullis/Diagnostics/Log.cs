@@ -83,9 +83,6 @@ internal static partial class Log
     [LoggerMessage(2004, LogLevel.Warning, "Upstream {Route} answered with a body larger than the route's limit of {Limit} bytes.", EventName = "UpstreamResponseTooLarge")]
     public static partial void UpstreamResponseTooLarge(ILogger logger, string route, long limit);
 
-    [LoggerMessage(1400, LogLevel.Warning, "No key material was configured: the Data Protection key ring is kept unencrypted in {Directory} (mode 0700). Configure a protected key store for production.", EventName = "KeyRingUnprotected")]
-    public static partial void KeyRingUnprotected(ILogger logger, string directory);
-
     [LoggerMessage(1401, LogLevel.Warning, "Cleaning expired rows from the store failed: {Error}; trying again later.", EventName = "StoreCleanupFailed")]
     public static partial void StoreCleanupFailed(ILogger logger, string error);
 
@@ -106,6 +103,17 @@ internal static partial class Log
 
     [LoggerMessage(4004, LogLevel.Warning, "Watching the shared key ring failed: {Error}; trying again later.", EventName = "KeyRingWatchFailed")]
     public static partial void KeyRingWatchFailed(ILogger logger, string error);
+
+    // The name is the one the store holds the element under (a writer of the store chooses it: cut short, no control
+    // characters); the reason is a fixed phrase. Never the element's content: it may be key material.
+    [LoggerMessage(4005, LogLevel.Warning, "Ignored the key-ring element stored as '{Name}': {Reason}. Someone who can write the store may have tried to plant a key or revocation (docs/adr/0023).", EventName = "KeyRingElementRejected")]
+    public static partial void KeyRingElementRejected(ILogger logger, string name, string reason);
+
+    [LoggerMessage(4006, LogLevel.Information, "Sealed {Count} key-ring element(s) written before key-ring sealing with the master key (docs/adr/0023).", EventName = "KeyRingSealed")]
+    public static partial void KeyRingSealed(ILogger logger, int count);
+
+    [LoggerMessage(4007, LogLevel.Information, "No KeyProtection:MasterKey is configured: created the master key file {Path} (mode 0600), which encrypts the embedded key ring. Back it up apart from the data; a copy of the data folder with it reads every token.", EventName = "MasterKeyFileCreated")]
+    public static partial void MasterKeyFileCreated(ILogger logger, string path);
 
     [LoggerMessage(1403, LogLevel.Error, "Background revocation work failed: {Error}; trying again later.", EventName = "RevocationWorkFailed")]
     public static partial void RevocationWorkFailed(ILogger logger, string error);

@@ -32,6 +32,13 @@ internal static class StorePaths
         return Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataSource)) ?? ContentRoot(provider), "keys");
     }
 
+    /// <summary>
+    /// The master key file of the embedded key ring when <c>KeyProtection:MasterKey</c> is not set: <c>master.key</c>
+    /// beside the database (in <c>DataDirectory</c> when that is set), outside the <c>keys</c> folder (docs/adr/0023).
+    /// </summary>
+    public static string MasterKeyFile(IServiceProvider provider) =>
+        Path.Combine(Path.GetDirectoryName(KeyRingDirectory(provider)) ?? ContentRoot(provider), "master.key");
+
     private static PortcullisOptions Options(IServiceProvider provider) => provider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
 
     private static string ContentRoot(IServiceProvider provider) => provider.GetRequiredService<IHostEnvironment>().ContentRootPath;

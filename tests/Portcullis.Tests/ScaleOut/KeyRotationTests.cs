@@ -62,11 +62,12 @@ public sealed partial class KeyRotationTests
         Assert.NotEmpty(keysAfter);
         Assert.DoesNotContain(oldKey, keysAfter);
         Assert.All(keysAfter, key => Assert.Equal(newKey, key));
-        // The key ring in the database holds both keys, each encrypted with the master key, none in clear.
+        // The key ring in the database holds both keys, each sealed with the master key (docs/adr/0023), none in clear.
         var ring = await RingAsync(connectionString);
         Assert.Equal(2, ring.Count);
-        Assert.All(ring, xml => Assert.Contains("decryptorType=\"Portcullis.Vault.KeyRing.MasterKeyXmlDecryptor", xml));
+        Assert.All(ring, xml => Assert.StartsWith("<sealed v=\"1\">", xml));
         Assert.All(ring, xml => Assert.DoesNotContain("<masterKey", xml));
+        Assert.All(ring, xml => Assert.DoesNotContain("<key", xml));
     }
 
     /// <summary>The Data Protection key id of every encrypted value in the database.</summary>

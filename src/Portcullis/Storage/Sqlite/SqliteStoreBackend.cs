@@ -42,13 +42,7 @@ internal sealed class SqliteStoreBackend : IStoreBackend
         // Beside the store by default, so a restart (or a copy of the data folder) keeps every session readable.
         var directory = StorePaths.KeyRingDirectory(services);
         StorePaths.CreatePrivateDirectory(directory);
-        var loggerFactory = services.GetRequiredService<ILoggerFactory>();
-        if (services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PortcullisOptions>>().Value.KeyProtection.MasterKey is null)
-        {
-            Diagnostics.Log.KeyRingUnprotected(loggerFactory.CreateLogger("Portcullis.Vault"), directory);
-        }
-
-        return new DirectoryKeyRingRepository(new DirectoryInfo(directory), loggerFactory);
+        return new DirectoryKeyRingRepository(new DirectoryInfo(directory));
     }
 
     // A local file is either there or not: no SQLite error is a passing outage worth a retry.

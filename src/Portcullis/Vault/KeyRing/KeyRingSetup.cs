@@ -10,25 +10,28 @@ namespace Portcullis.Vault.KeyRing;
 
 /// <summary>
 /// Puts the Data Protection key ring where the store is (files beside SQLite, the PostgreSQL or Redis store itself),
-/// encrypts its keys with the master key when one is configured, rotates them every <c>RotationInterval</c>, and
-/// reloads it when another node adds a key (docs/adr/0013).
+/// encrypts its keys and seals every element with the master key (configured, or a key file beside SQLite), rotates
+/// them every <c>RotationInterval</c>, and reloads it when another node adds a key (docs/adr/0013, docs/adr/0023).
 /// </summary>
 internal static class KeyRingSetup
 {
     public static void Configure(IServiceCollection services)
     {
         services.TryAddSingleton<KeyRingChangeSignal>();
+        services.TryAddSingleton(MasterKeySource.Resolve);
         services.AddHostedService<KeyRingWatcher>();
         services.AddOptions<KeyManagementOptions>()
             .Configure<IServiceProvider>((keyManagement, provider) =>
             {
                 var options = provider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
-                keyManagement.XmlRepository = Repository(provider);
+                var masterKey = provider.GetRequiredService<MasterKey>();
+                keyManagement.XmlRepository = new SealedKeyRingRepository(
+                    Repository(provider),
+                    masterKey,
+                    acceptsUnencryptedLegacyKeys: options.Store.Kind == StoreKinds.Sqlite,
+                    provider.GetRequiredService<ILoggerFactory>().CreateLogger("Portcullis.Vault"));
+                keyManagement.XmlEncryptor = new MasterKeyXmlEncryptor(masterKey);
                 keyManagement.NewKeyLifetime = options.KeyProtection.RotationInterval;
-                if (MasterKey.TryDecode(options.KeyProtection.MasterKey) is not null)
-                {
-                    keyManagement.XmlEncryptor = new MasterKeyXmlEncryptor(MasterKeyXmlEncryptor.FromOptions(options));
-                }
             });
         DecorateKeyManager(services);
     }

@@ -22,6 +22,9 @@ internal sealed class MasterKey
         _all = [current, .. previous];
     }
 
+    /// <summary>Generates a master key: base64 of 32 random bytes, the form <c>KeyProtection:MasterKey</c> takes.</summary>
+    public static string Generate() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
     public static byte[]? TryDecode(string? base64)
     {
         try
@@ -35,18 +38,24 @@ internal sealed class MasterKey
         }
     }
 
-    public byte[] Seal(byte[] plaintext)
+    public byte[] Seal(byte[] plaintext) => Seal(plaintext, AssociatedData);
+
+    public byte[] Open(byte[] sealedValue) => Open(sealedValue, AssociatedData);
+
+    /// <summary>Seals under the current master key; <paramref name="associatedData"/> binds the value to its use.</summary>
+    public byte[] Seal(byte[] plaintext, byte[] associatedData)
     {
         var sealedValue = new byte[IdSize + NonceSize + TagSize + plaintext.Length];
         Id(_current).CopyTo(sealedValue, 0);
         var nonce = sealedValue.AsSpan(IdSize, NonceSize);
         RandomNumberGenerator.Fill(nonce);
         using var aes = new AesGcm(_current, TagSize);
-        aes.Encrypt(nonce, plaintext, sealedValue.AsSpan(IdSize + NonceSize + TagSize), sealedValue.AsSpan(IdSize + NonceSize, TagSize), AssociatedData);
+        aes.Encrypt(nonce, plaintext, sealedValue.AsSpan(IdSize + NonceSize + TagSize), sealedValue.AsSpan(IdSize + NonceSize, TagSize), associatedData);
         return sealedValue;
     }
 
-    public byte[] Open(byte[] sealedValue)
+    /// <summary>Opens a value sealed under the current or a previous master key; throws <see cref="CryptographicException"/> otherwise.</summary>
+    public byte[] Open(byte[] sealedValue, byte[] associatedData)
     {
         if (sealedValue.Length < IdSize + NonceSize + TagSize)
         {
@@ -57,7 +66,7 @@ internal sealed class MasterKey
             ?? throw new CryptographicException("The key ring was encrypted with a master key that is not configured (KeyProtection:MasterKey / PreviousMasterKeys).");
         var plaintext = new byte[sealedValue.Length - IdSize - NonceSize - TagSize];
         using var aes = new AesGcm(key, TagSize);
-        aes.Decrypt(sealedValue.AsSpan(IdSize, NonceSize), sealedValue.AsSpan(IdSize + NonceSize + TagSize), sealedValue.AsSpan(IdSize + NonceSize, TagSize), plaintext, AssociatedData);
+        aes.Decrypt(sealedValue.AsSpan(IdSize, NonceSize), sealedValue.AsSpan(IdSize + NonceSize + TagSize), sealedValue.AsSpan(IdSize + NonceSize, TagSize), plaintext, associatedData);
         return plaintext;
     }
 
