@@ -145,7 +145,7 @@ internal sealed class AccessTokenService(
                 return tokens.AccessToken;
             }
 
-            if (await leases.TryAcquireLeaseAsync(leaseName, owner, time.GetUtcNow(), _leaseDuration, CancellationToken.None))
+            if (await leases.TryAcquireLeaseAsync(leaseName, owner, _leaseDuration, CancellationToken.None))
             {
                 break;
             }
