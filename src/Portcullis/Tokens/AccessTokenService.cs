@@ -126,11 +126,14 @@ internal sealed class AccessTokenService(
 
     /// <summary>
     /// A token refreshed by someone else since <paramref name="seenVersion"/> is used as long as it is valid, even when
-    /// its whole lifetime is shorter than the skew: otherwise every waiter would refresh again, one after the other.
+    /// its whole lifetime is shorter than the skew: otherwise every waiter would refresh again, one after the other. A
+    /// newer version that only marks a refresh as started (ADR 0022) is not one: its waiters wait for the answer.
     /// </summary>
     private bool IsUsable(GrantRecord grant, TokenSet tokens, long seenVersion, string? rejected) =>
         tokens.AccessToken != rejected
-        && (IsFresh(tokens) || IsWaitingOutAnUnknownOutcome(tokens) || (grant.Version != seenVersion && tokens.AccessTokenExpiresAt > time.GetUtcNow()));
+        && (IsFresh(tokens)
+            || IsWaitingOutAnUnknownOutcome(tokens)
+            || (grant.Version != seenVersion && tokens.RefreshStartedAt is null && tokens.AccessTokenExpiresAt > time.GetUtcNow()));
 
     private async Task<Outcome<string>> RefreshOnceAsync(string grantId, long seenVersion, string? rejected = null)
     {

@@ -168,10 +168,24 @@ public sealed class TestIdp : IAsyncDisposable
     /// Freezes the provider process (SIGSTOP), as a stalled VM or a long GC pause would: connections are accepted by
     /// the kernel and requests wait in its sockets, to be processed — and answered late — after <see cref="Resume"/>.
     /// </summary>
-    public void Pause() => ProcessSignals.Stop(_process.Id);
+    public void Pause() => Signal(SigStop);
 
     /// <summary>Lets a paused provider run again (SIGCONT); it then handles what arrived meanwhile.</summary>
-    public void Resume() => ProcessSignals.Continue(_process.Id);
+    public void Resume() => Signal(SigCont);
+
+    private const int SigCont = 18; // Linux x86_64 and arm64
+    private const int SigStop = 19;
+
+    private void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     /// <summary>Makes the provider send real logout tokens for the account's sessions to the client's back-channel URI.</summary>
     public async Task<JsonElement> SendBackchannelLogoutAsync(string accountId)
