@@ -6,18 +6,31 @@ namespace Portcullis.Storage.PostgreSql;
 /// <summary>Leases, used-markers, pending revocations and the audit log, plus the small query helpers they share.</summary>
 internal sealed partial class PostgresStore
 {
-    public async Task<bool> TryAcquireLeaseAsync(string name, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken) =>
-        // One statement: the row is taken only when it is free or its holder's lease ran out, so two nodes cannot both win.
+    // The server's clock in the unit the leases table keeps (Unix milliseconds). clock_timestamp(), not now(): now() is
+    // the start of the transaction, which is the same here (one statement) but would not be inside a longer one.
+    private const string StoreNowMs = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+    public async Task<bool> TryAcquireLeaseAsync(string name, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+        // One statement, judged by the server's clock (ADR 0022): the row is taken only when it is free or its holder's
+        // lease ran out, so two nodes cannot both win, whatever their own clocks say.
         await ExecuteAsync(
-            """
-            INSERT INTO leases (name, owner, expires_at) VALUES (@name, @owner, @expires)
-            ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE leases.expires_at <= @now;
+            $"""
+            INSERT INTO leases (name, owner, expires_at) VALUES (@name, @owner, {StoreNowMs} + @duration)
+            ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE leases.expires_at <= {StoreNowMs};
             """,
             cancellationToken,
-            Text("name", name), Text("owner", owner), Long("expires", (now + duration).ToUnixTimeMilliseconds()), Long("now", now.ToUnixTimeMilliseconds())) == 1;
+            Text("name", name), Text("owner", owner), Long("duration", Milliseconds(duration))) == 1;
+
+    public async Task<bool> TryRenewLeaseAsync(string name, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+        await ExecuteAsync(
+            $"UPDATE leases SET expires_at = {StoreNowMs} + @duration WHERE name = @name AND owner = @owner AND expires_at > {StoreNowMs};",
+            cancellationToken,
+            Text("name", name), Text("owner", owner), Long("duration", Milliseconds(duration))) == 1;
 
     public Task ReleaseLeaseAsync(string name, string owner, CancellationToken cancellationToken) =>
         ExecuteAsync("DELETE FROM leases WHERE name = @name AND owner = @owner;", cancellationToken, Text("name", name), Text("owner", owner));
+
+    private static long Milliseconds(TimeSpan duration) => Math.Max(1, (long)duration.TotalMilliseconds);
 
     public async Task<bool> TryMarkUsedAsync(string key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken) =>
         await ExecuteAsync(

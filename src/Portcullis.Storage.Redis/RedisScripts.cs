@@ -206,14 +206,23 @@ internal static class RedisScripts
         return 1
         """;
 
-    // KEYS: lease. ARGV: prefix, owner, expires, now, ttl. The value is "expires|owner".
+    // KEYS: lease. ARGV: prefix, owner, duration (ms). SET NX PX: the key's TTL, kept by Redis' clock, is the lease. The
+    // value stays "expires|owner" (expires from Redis' TIME) so nodes of an earlier version, which parse it, keep working
+    // during a rolling upgrade.
     public const string TryAcquireLease = """
+        local t = redis.call('TIME')
+        local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[3])
+        if redis.call('SET', KEYS[1], string.format('%d', expires) .. '|' .. ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
+        return 0
+        """;
+
+    // KEYS: lease. ARGV: prefix, owner, duration (ms). Only the holder, and only while its key lives.
+    public const string TryRenewLease = """
         local v = redis.call('GET', KEYS[1])
-        if v then
-          local sep = string.find(v, '|', 1, true)
-          if tonumber(string.sub(v, 1, sep - 1)) > tonumber(ARGV[4]) then return 0 end
-        end
-        redis.call('SET', KEYS[1], ARGV[3] .. '|' .. ARGV[2], 'PX', ARGV[5])
+        if not v or string.sub(v, string.find(v, '|', 1, true) + 1) ~= ARGV[2] then return 0 end
+        local t = redis.call('TIME')
+        local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[3])
+        redis.call('SET', KEYS[1], string.format('%d', expires) .. '|' .. ARGV[2], 'PX', ARGV[3])
         return 1
         """;
 

@@ -6,13 +6,18 @@ namespace Portcullis.Storage.Redis;
 /// <summary>Leases, used-markers, pending revocations, the audit log and cleanup.</summary>
 internal sealed partial class RedisStore
 {
-    public async Task<bool> TryAcquireLeaseAsync(string name, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken) =>
-        // Like SET NX PX, but a lease whose recorded end has passed on the caller's clock is free even if Redis' TTL has
-        // not fired yet; the TTL only makes sure a crashed holder's lease disappears.
-        (int)await EvalAsync(RedisScripts.TryAcquireLease, [Key("lease:", name)], owner, Ms(now + duration), Ms(now), Math.Max(1, (long)duration.TotalMilliseconds)) == 1;
+    // Judged by Redis' clock (ADR 0022): the key lives exactly as long as the lease (PX), so a lease exists while its
+    // key does, whatever the nodes' clocks say.
+    public async Task<bool> TryAcquireLeaseAsync(string name, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+        (int)await EvalAsync(RedisScripts.TryAcquireLease, [Key("lease:", name)], owner, LeaseMs(duration)) == 1;
+
+    public async Task<bool> TryRenewLeaseAsync(string name, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+        (int)await EvalAsync(RedisScripts.TryRenewLease, [Key("lease:", name)], owner, LeaseMs(duration)) == 1;
 
     public Task ReleaseLeaseAsync(string name, string owner, CancellationToken cancellationToken) =>
         EvalAsync(RedisScripts.ReleaseLease, [Key("lease:", name)], owner);
+
+    private static long LeaseMs(TimeSpan duration) => Math.Max(1, (long)duration.TotalMilliseconds);
 
     public async Task<bool> TryMarkUsedAsync(string key, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken) =>
         (int)await EvalAsync(RedisScripts.TryMarkUsed, [Key("used:", key)], Ms(expiresAt), Ms(now), Ttl(expiresAt, now)) == 1;

@@ -244,6 +244,14 @@ public sealed class RefreshOptions
     /// <see cref="Timeout"/>. The default value is 30 seconds.
     /// </summary>
     public TimeSpan TokenRequestDeadline { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a node's claim on one grant's refresh lasts in the shared store without renewal, measured by the store's
+    /// clock. The holder renews it every third of this while its token request runs, so it bounds how long the users of
+    /// a node that died or froze wait before another node takes over, not how long a token request may take (ADR 0022).
+    /// The default value is 15 seconds.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(15);
 }
 
 public sealed class CsrfOptions

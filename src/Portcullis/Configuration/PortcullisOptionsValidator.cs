@@ -43,6 +43,7 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         }
 
         RequirePositive($"{Root}:Refresh:Timeout", options.Refresh.Timeout, errors);
+        RequirePositive($"{Root}:Refresh:LeaseDuration", options.Refresh.LeaseDuration, errors);
         if (options.Refresh.TokenRequestDeadline < options.Refresh.Timeout)
         {
             errors.Add($"{Root}:Refresh:TokenRequestDeadline must not be shorter than {Root}:Refresh:Timeout: a token request must outlive the wait of the requests that need it.");

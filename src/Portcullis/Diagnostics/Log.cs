@@ -26,6 +26,21 @@ internal static partial class Log
     [LoggerMessage(1020, LogLevel.Warning, "Refresh token request to provider {Provider} ended without an answer after it may have reached the provider ({Reason}): the refresh token may have been rotated into an answer nobody read. The access token is used until it expires; then the refresh token is presented once more.", EventName = "RefreshOutcomeUnknown")]
     public static partial void RefreshOutcomeUnknown(ILogger logger, string provider, string reason);
 
+    [LoggerMessage(1021, LogLevel.Warning, "A refresh for provider {Provider} lost its lease while its token request was outstanding (the node froze or could not reach the store to renew it). Its answer is still saved if no newer grant was written.", EventName = "RefreshLeaseLost")]
+    public static partial void RefreshLeaseLost(ILogger logger, string provider);
+
+    [LoggerMessage(1022, LogLevel.Warning, "A refresh token request for provider {Provider} started {Seconds} s ago on a node that no longer holds its lease; its refresh token is not presented again until that request's deadline has passed. The current access token is used while it is valid.", EventName = "RefreshOutstandingElsewhere")]
+    public static partial void RefreshOutstandingElsewhere(ILogger logger, string provider, long seconds);
+
+    [LoggerMessage(1023, LogLevel.Warning, "Refreshed tokens for provider {Provider} could not be saved ({Reason}): kept in this node's memory and used by its requests; the save is retried in the background.", EventName = "RefreshedGrantSavePending")]
+    public static partial void RefreshedGrantSavePending(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(1024, LogLevel.Information, "Refreshed tokens for provider {Provider} saved after {Attempts} attempts.", EventName = "RefreshedGrantSaveLanded")]
+    public static partial void RefreshedGrantSaveLanded(ILogger logger, string provider, int attempts);
+
+    [LoggerMessage(1025, LogLevel.Error, "Refreshed tokens for provider {Provider} were not saved after {Attempts} attempts: {Reason}. The rotated refresh token is lost when this node stops.", EventName = "RefreshedGrantSaveAbandoned")]
+    public static partial void RefreshedGrantSaveAbandoned(ILogger logger, string provider, int attempts, string reason);
+
     [LoggerMessage(1005, LogLevel.Warning, "ID token from provider {Provider} refused: {Reason}.", EventName = "IdTokenRefused")]
     public static partial void IdTokenRefused(ILogger logger, string provider, string reason);
 

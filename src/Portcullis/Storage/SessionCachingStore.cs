@@ -185,8 +185,11 @@ internal sealed class SessionCachingStore(IPortcullisStore inner, TimeSpan durat
     public Task<int> CountSessionsForGrantAsync(string grantId, DateTimeOffset now, CancellationToken cancellationToken) =>
         inner.CountSessionsForGrantAsync(grantId, now, cancellationToken);
 
-    public Task<bool> TryAcquireLeaseAsync(string name, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken) =>
-        inner.TryAcquireLeaseAsync(name, owner, now, duration, cancellationToken);
+    public Task<bool> TryAcquireLeaseAsync(string name, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+        inner.TryAcquireLeaseAsync(name, owner, duration, cancellationToken);
+
+    public Task<bool> TryRenewLeaseAsync(string name, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+        inner.TryRenewLeaseAsync(name, owner, duration, cancellationToken);
 
     public Task ReleaseLeaseAsync(string name, string owner, CancellationToken cancellationToken) => inner.ReleaseLeaseAsync(name, owner, cancellationToken);
 

@@ -15,13 +15,18 @@ namespace Portcullis.Tokens;
 /// Gives a grant's current access token, refreshing it first when it is due (<c>Refresh:Skew</c>). A refresh happens
 /// once however many requests need it: requests in this process share one refresh (<see cref="SingleFlight{T}"/>),
 /// and nodes sharing the store take a lease in it before spending the refresh token, re-reading the grant after
-/// they get it. The new tokens are persisted before any request uses them (SECURITY.md items 24–27).
+/// they get it. The lease is renewed while the token request runs and expires by the store's clock; the grant's version
+/// fences every write, and a marker on the grant (<see cref="TokenSet.RefreshStartedAt"/>) tells a node that took over
+/// a lost lease that a token request may still be outstanding (ADR 0022). The new tokens are persisted before any
+/// request uses them (SECURITY.md items 24–27), or, when the store is out of reach, kept on this node and saved in the
+/// background (<see cref="PendingGrantSaves"/>).
 /// </summary>
 internal sealed class AccessTokenService(
     IGrantStore grantStore,
     ISessionStore sessionStore,
     ILeaseStore leases,
     StoreFailures storeFailures,
+    PendingGrantSaves pendingSaves,
     GrantService grants,
     ProviderRegistry providers,
     IdTokenValidator idTokens,
@@ -44,9 +49,8 @@ internal sealed class AccessTokenService(
     /// <summary>How long a request waits for a refresh of its grant (its own, another request's or another node's) before 503.</summary>
     private readonly TimeSpan _waitLimit = options.Value.Refresh.Timeout * 1.5;
 
-    // Longer than a token request can take, so no other node presents the same refresh token while one is outstanding;
-    // a crashed holder delays its users' refreshes by at most this much.
-    private readonly TimeSpan _leaseDuration = options.Value.Refresh.TokenRequestDeadline + TimeSpan.FromSeconds(5);
+    // Independent of the deadline: renewed every third of it while the token request runs (ADR 0022).
+    private readonly TimeSpan _leaseDuration = options.Value.Refresh.LeaseDuration;
 
     public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken) =>
         await GetAccessTokenAsync(await grantStore.GetGrantAsync(grantId, cancellationToken), cancellationToken);
@@ -57,6 +61,7 @@ internal sealed class AccessTokenService(
     /// </summary>
     public async Task<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, CancellationToken cancellationToken)
     {
+        grant = pendingSaves.Overlay(grant);
         var tokens = grants.ReadTokens(grant);
         if (grant is null || tokens is null)
         {
@@ -123,17 +128,19 @@ internal sealed class AccessTokenService(
 
     /// <summary>
     /// A token refreshed by someone else since <paramref name="seenVersion"/> is used as long as it is valid, even when
-    /// its whole lifetime is shorter than the skew: otherwise every waiter would refresh again, one after the other.
+    /// its whole lifetime is shorter than the skew: otherwise every waiter would refresh again, one after the other. A
+    /// newer version that only marks a refresh as started (ADR 0022) is not one: its waiters wait for the answer.
     /// </summary>
     private bool IsUsable(GrantRecord grant, TokenSet tokens, long seenVersion, string? rejected) =>
         tokens.AccessToken != rejected
-        && (IsFresh(tokens) || IsWaitingOutAnUnknownOutcome(tokens) || (grant.Version != seenVersion && tokens.AccessTokenExpiresAt > time.GetUtcNow()));
+        && (IsFresh(tokens)
+            || IsWaitingOutAnUnknownOutcome(tokens)
+            || (grant.Version != seenVersion && tokens.RefreshStartedAt is null && tokens.AccessTokenExpiresAt > time.GetUtcNow()));
 
     private async Task<Outcome<string>> RefreshOnceAsync(string grantId, long seenVersion, string? rejected = null)
     {
-        var leaseName = "refresh:" + grantId;
-        var owner = Identifiers.NewId();
         var started = time.GetTimestamp();
+        RefreshLease? lease;
         while (true)
         {
             var (grant, tokens) = await ReadAsync(grantId);
@@ -147,7 +154,9 @@ internal sealed class AccessTokenService(
                 return tokens.AccessToken;
             }
 
-            if (await leases.TryAcquireLeaseAsync(leaseName, owner, time.GetUtcNow(), _leaseDuration, CancellationToken.None))
+            var providerName = grant.Provider;
+            lease = await RefreshLease.TryAcquireAsync(leases, grantId, _leaseDuration, time, () => Log.RefreshLeaseLost(logger, providerName));
+            if (lease is not null)
             {
                 break;
             }
@@ -160,7 +169,7 @@ internal sealed class AccessTokenService(
             await Task.Delay(LeasePollInterval, time);
         }
 
-        try
+        await using (lease)
         {
             // Another node may have refreshed and released its lease between our read and our acquisition.
             var (grant, tokens) = await ReadAsync(grantId);
@@ -174,18 +183,40 @@ internal sealed class AccessTokenService(
                 return tokens.AccessToken;
             }
 
+            if (tokens.RefreshStartedAt is { } startedElsewhere && OutstandingElsewhere(grant, tokens, startedElsewhere, rejected) is { } meanwhile)
+            {
+                return meanwhile;
+            }
+
             using var deadline = new CancellationTokenSource(_tokenRequestDeadline, time);
             return await RefreshAsync(grant, tokens, deadline.Token);
         }
-        finally
+    }
+
+    /// <summary>
+    /// The lease was free, yet the grant says a token request started (<paramref name="startedAt"/>) and never ended here:
+    /// its node froze or died past its lease (in-process refreshes of one grant are single-flight, so it is not ours). It
+    /// may still be waiting for its answer, which the grant's version lets it save as long as nothing newer was written:
+    /// until its deadline has passed nobody presents the refresh token again; the current access token is used while it
+    /// is valid, else 503. After that deadline the outcome is unknown (ADR 0021): null, the refresh goes ahead once the
+    /// access token has expired.
+    /// </summary>
+    private Outcome<string>? OutstandingElsewhere(GrantRecord grant, TokenSet tokens, DateTimeOffset startedAt, string? rejected)
+    {
+        var now = time.GetUtcNow();
+        var stillValid = tokens.AccessToken != rejected && tokens.AccessTokenExpiresAt > now;
+        if (now < startedAt + _tokenRequestDeadline)
         {
-            await leases.ReleaseLeaseAsync(leaseName, owner, CancellationToken.None);
+            Log.RefreshOutstandingElsewhere(logger, grant.Provider, (long)(now - startedAt).TotalSeconds);
+            return stillValid ? (Outcome<string>)tokens.AccessToken : PortcullisError.RefreshUnavailable;
         }
+
+        return stillValid ? (Outcome<string>)tokens.AccessToken : (Outcome<string>?)null;
     }
 
     private async Task<(GrantRecord? Grant, TokenSet? Tokens)> ReadAsync(string grantId)
     {
-        var grant = await grantStore.GetGrantAsync(grantId, CancellationToken.None);
+        var grant = pendingSaves.Overlay(await grantStore.GetGrantAsync(grantId, CancellationToken.None));
         return (grant, grant is null ? null : grants.ReadTokens(grant));
     }
 
@@ -209,6 +240,20 @@ internal sealed class AccessTokenService(
             return await RefreshUnavailableAsync(grant, exception.GetType().Name);
         }
 
+        // The marker goes into the store before the request leaves: a node that takes over a lost lease then knows a
+        // token request may be outstanding. Saved over the version read, it is also the fence before sending: of two
+        // nodes that both believe they hold the lease, only one gets this write through (ADR 0022).
+        var now = time.GetUtcNow();
+        var marked = tokens with { RefreshStartedAt = now };
+        var markedGrant = grants.NextVersion(grant, marked, now);
+        if (!await grantStore.SaveGrantAsync(markedGrant, grant.Version, CancellationToken.None))
+        {
+            return await ReadAsync(grant.Id) is (not null, { } newerTokens) && newerTokens.AccessTokenExpiresAt > time.GetUtcNow()
+                ? newerTokens.AccessToken
+                : PortcullisError.RefreshUnavailable;
+        }
+
+        (grant, tokens) = (markedGrant, marked);
         TokenResponse response;
         try
         {
@@ -227,7 +272,7 @@ internal sealed class AccessTokenService(
         {
             return ProviderErrors.MayHaveReachedProvider(failure)
                 ? await OutcomeUnknownAsync(grant, tokens, failure.GetType().Name)
-                : await RefreshUnavailableAsync(grant, failure.GetType().Name);
+                : await RefreshUnavailableAsync(grant, failure.GetType().Name, tokens);
         }
 
         if (response.IsError)
@@ -240,6 +285,8 @@ internal sealed class AccessTokenService(
             }
 
             await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: $"{error} (HTTP {(int)response.HttpStatusCode})");
+            // The provider answered: the refresh token was not spent, so no request is outstanding any more.
+            await SaveBestEffortAsync(grant, tokens with { RefreshStartedAt = null });
 
             // Rate limited (Discord's 429 with retry_after): the session stays; tell the app when to retry.
             if (ProviderRetry.RetryAfterSeconds(response) is { } retryAfter)
@@ -260,7 +307,7 @@ internal sealed class AccessTokenService(
             return await EndGrantAsync(grant, $"refreshed id_token refused: {problem}");
         }
 
-        var now = time.GetUtcNow();
+        now = time.GetUtcNow();
         var refreshed = RefreshTokenLifetime.Apply(
             TokenSet.Create(
                 response.AccessToken!,
@@ -280,10 +327,19 @@ internal sealed class AccessTokenService(
         return saved ? refreshed.AccessToken : PortcullisError.RefreshUnavailable;
     }
 
-    private async Task<PortcullisError> RefreshUnavailableAsync(GrantRecord grant, string reason)
+    /// <summary>
+    /// The token request never reached the provider. With <paramref name="marked"/> (the tokens as saved with the
+    /// in-flight marker, the request having been about to leave) the marker is taken off again.
+    /// </summary>
+    private async Task<PortcullisError> RefreshUnavailableAsync(GrantRecord grant, string reason, TokenSet? marked = null)
     {
         Log.TokenRequestFailed(logger, grant.Provider, reason, 0);
         await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: reason);
+        if (marked is not null)
+        {
+            await SaveBestEffortAsync(grant, marked with { RefreshStartedAt = null });
+        }
+
         return PortcullisError.RefreshUnavailable;
     }
 
@@ -296,32 +352,41 @@ internal sealed class AccessTokenService(
     {
         Log.RefreshOutcomeUnknown(logger, grant.Provider, reason);
         await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: $"outcome unknown: {reason}");
-        if (tokens.RefreshOutcomeUnknownSince is null)
-        {
-            var now = time.GetUtcNow();
-            await SaveRefreshedAsync(grants.NextVersion(grant, tokens with { RefreshOutcomeUnknownSince = now }, now), grant.Version);
-        }
-
+        await SaveBestEffortAsync(grant, tokens with { RefreshOutcomeUnknownSince = tokens.RefreshOutcomeUnknownSince ?? time.GetUtcNow(), RefreshStartedAt = null });
         return PortcullisError.RefreshUnavailable;
     }
 
     /// <summary>
-    /// The provider has already rotated the refresh token: losing this write would lose the grant. A store that is
-    /// briefly unreachable (restart, failover) is retried for as long as this node holds the refresh lease.
+    /// Bookkeeping on the grant (marker off, outcome unknown), fenced by its version. Not worth a retry: if it does not
+    /// land, the marker left behind makes other nodes wait out the deadline and then treat the outcome as unknown.
+    /// </summary>
+    private async Task SaveBestEffortAsync(GrantRecord grant, TokenSet tokens)
+    {
+        try
+        {
+            var now = time.GetUtcNow();
+            await grantStore.SaveGrantAsync(grants.NextVersion(grant, tokens, now), grant.Version, CancellationToken.None);
+        }
+        catch (Exception exception) when (storeFailures.IsUnavailable(exception))
+        {
+        }
+    }
+
+    /// <summary>
+    /// The provider has already rotated the refresh token: losing this write would lose the grant. It is fenced by the
+    /// version this node marked (a holder that lost its lease cannot overwrite a newer grant); when the store is out of
+    /// reach, the grant is kept in this node's memory, used by its requests, and saved in the background (ADR 0022).
     /// </summary>
     private async Task<bool> SaveRefreshedAsync(GrantRecord next, long expectedVersion)
     {
-        var deadline = time.GetUtcNow() + _leaseDuration;
-        while (true)
+        try
         {
-            try
-            {
-                return await grantStore.SaveGrantAsync(next, expectedVersion, CancellationToken.None);
-            }
-            catch (Exception exception) when (storeFailures.IsUnavailable(exception) && time.GetUtcNow() < deadline)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), time);
-            }
+            return await grantStore.SaveGrantAsync(next, expectedVersion, CancellationToken.None);
+        }
+        catch (Exception exception) when (storeFailures.IsUnavailable(exception))
+        {
+            pendingSaves.Add(next, expectedVersion, exception.GetType().Name);
+            return true;
         }
     }
 

@@ -25,6 +25,14 @@ internal sealed record TokenSet(
     /// </summary>
     public DateTimeOffset? RefreshTokenExpiresAt { get; init; }
 
+    /// <summary>
+    /// Set, on the node's clock, just before a refresh token request is sent, and gone from the tokens that request's
+    /// answer brings: while it stands, a token request for this grant may be outstanding somewhere. A node that takes the
+    /// refresh lease and finds it (the holder froze or died past its lease) does not present the refresh token until
+    /// <c>Refresh:TokenRequestDeadline</c> after it, and then treats the outcome as unknown (ADR 0022).
+    /// </summary>
+    public DateTimeOffset? RefreshStartedAt { get; init; }
+
     public static TokenSet Create(string accessToken, string? refreshToken, string? idToken, int expiresIn, string? scope, DateTimeOffset now, TimeSpan skew)
     {
         if (expiresIn <= 0)

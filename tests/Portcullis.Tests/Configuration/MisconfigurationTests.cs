@@ -49,6 +49,7 @@ public sealed class MisconfigurationTests
     [InlineData("Portcullis:Session:CacheDuration", "00:05:00", "another node")]
     [InlineData("Portcullis:Session:CacheDuration", "-00:00:01", "another node")]
     [InlineData("Portcullis:Refresh:TokenRequestDeadline", "00:00:01", "must not be shorter than Portcullis:Refresh:Timeout")]
+    [InlineData("Portcullis:Refresh:LeaseDuration", "00:00:00", "must be a positive duration")]
     public async Task UnsafeValuesAreRefused(string key, string value, string expected)
     {
         var settings = ValidSettings(Directory.CreateTempSubdirectory("portcullis-config-").FullName);

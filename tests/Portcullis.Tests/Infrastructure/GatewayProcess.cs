@@ -97,6 +97,12 @@ public sealed class GatewayProcess : IAsyncDisposable
         throw new TimeoutException($"The gateway process did not become healthy: {gateway.Output}");
     }
 
+    /// <summary>Freezes the node (SIGSTOP): it holds its leases and connections but does nothing, not even renew.</summary>
+    public void Freeze() => ProcessSignals.Stop(_process.Id);
+
+    /// <summary>Lets a frozen node run again (SIGCONT).</summary>
+    public void Thaw() => ProcessSignals.Continue(_process.Id);
+
     /// <summary>Kills the process at once, as a crash would.</summary>
     public void Kill()
     {

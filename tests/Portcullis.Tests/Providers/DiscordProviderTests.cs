@@ -87,7 +87,7 @@ public sealed class DiscordProviderTests
         using var browser = new BrowserClient();
         await stack.LoginAsync(browser, "discord", "nelly");
         var sessionsBefore = await stack.RowsAsync("SELECT key, grant_id FROM sessions");
-        var grantsBefore = await stack.RowsAsync("SELECT id, tokens, version FROM grants");
+        var tokensBefore = await TokensAsync(stack);
 
         stack.Discord!.RateLimitTokenRequests(1);
         clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refresh point
@@ -98,9 +98,10 @@ public sealed class DiscordProviderTests
         Assert.Equal("2", limited.Headers["Retry-After"]);
         Assert.Empty(upstream.Requests);
         Assert.Equal(429, stack.Discord.Observed.TokenRequests.Last().Status);
-        // Nothing was ended or changed: same session, same grant, same tokens.
+        // Nothing was ended or changed: same session, same grant, same tokens. (The grant's row was written twice: the
+        // in-flight marker before the token request and its removal after the answer, ADR 0022.)
         Assert.Equivalent(sessionsBefore, await stack.RowsAsync("SELECT key, grant_id FROM sessions"));
-        Assert.Equivalent(grantsBefore, await stack.RowsAsync("SELECT id, tokens, version FROM grants"));
+        Assert.Equal(tokensBefore, await TokensAsync(stack));
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
 
         // Once Discord lets us through, the same session refreshes and the call succeeds.
@@ -141,5 +142,12 @@ public sealed class DiscordProviderTests
         Assert.Equal(HttpStatusCode.BadGateway, callback.Status);
         Assert.Contains("provider_unavailable", callback.Body);
         Assert.Empty(await stack.RowsAsync("SELECT * FROM sessions"));
+    }
+
+    private static async Task<Portcullis.Vault.TokenSet> TokensAsync(ProviderStack stack)
+    {
+        var grantId = (string)(await stack.RowsAsync("SELECT id FROM grants")).Single()[0]!;
+        var grant = await stack.Gateway.Get<Portcullis.Storage.IGrantStore>().GetGrantAsync(grantId, default);
+        return stack.Gateway.Get<Portcullis.Tokens.GrantService>().ReadTokens(grant)!;
     }
 }

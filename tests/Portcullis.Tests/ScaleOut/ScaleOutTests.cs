@@ -114,6 +114,80 @@ public sealed class ClusterFaultTests
         Assert.All(cluster.Upstream.Requests.TakeLast(3), r => Assert.Equal($"Bearer {refreshed.AccessToken}", r.Headers["Authorization"]));
         Assert.All(await cluster.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, cluster.Logs));
     }
+
+    [Fact]
+    public async Task ANodeFrozenPastItsLeaseWithItsTokenRequestOutstandingLosesNoSessionAndNoOtherNodePresentsTheRefreshToken()
+    {
+        // The first access token lives 16 s and is due after 8 s, so it is still valid through the freeze; leases last 2 s.
+        await using var cluster = await GatewayCluster.StartAsync(
+            "postgres", accessTokenTtl: 16, refreshedAccessTokenTtl: 600, adjust: s =>
+            {
+                s["Portcullis:Refresh:Timeout"] = "00:00:01";
+                s["Portcullis:Refresh:LeaseDuration"] = "00:00:02";
+            });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(cluster.Origin);
+        await Task.Delay(TimeSpan.FromSeconds(8.5)); // real: past half of the provider's 16 s token
+
+        // Node 0 takes the lease and sends the token request into a frozen provider; its caller gives up with 503.
+        var holder = cluster.Nodes[0];
+        cluster.Idp.Pause();
+        RecordedResponse first;
+        var during = new List<RecordedResponse>();
+        try
+        {
+            first = await browser.GetAsync($"{holder.Origin}/api/orders/first", BrowserClient.Csrf);
+            holder.Freeze();
+            try
+            {
+                // The provider answers into the frozen node's socket; the node stays frozen for twice its lease.
+                cluster.Idp.Resume();
+                await Eventually.Until(() => cluster.RefreshCountAsync(), count => count > 0, "the provider to handle the refresh");
+                var frozenUntil = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(4);
+                for (var i = 0; DateTimeOffset.UtcNow < frozenUntil; i++)
+                {
+                    during.Add(await browser.GetAsync($"{cluster.Nodes[1 + (i % 2)].Origin}/api/orders/during-{i}", BrowserClient.Csrf));
+                }
+            }
+            finally
+            {
+                holder.Thaw();
+            }
+        }
+        finally
+        {
+            cluster.Idp.Resume(); // harmless when already running
+        }
+
+        // The thawed node reads the late answer and saves it: nothing newer was written, so its fence holds.
+        var refreshed = (await cluster.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        await Eventually.Until(
+            async () => (await browser.GetAsync($"{cluster.Nodes[1].Origin}/api/orders/thawed", BrowserClient.Csrf)).Status == HttpStatusCode.OK
+                && cluster.Upstream.Requests.Last().Headers["Authorization"] == $"Bearer {refreshed.AccessToken}",
+            done => done,
+            "the rotated tokens to be saved and used");
+        var after = new List<RecordedResponse>();
+        foreach (var origin in cluster.Nodes.Select(n => n.Origin).Append(cluster.Origin))
+        {
+            after.Add(await browser.GetAsync($"{origin}/api/orders/after", BrowserClient.Csrf));
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, first.Status);
+        Assert.NotEmpty(during);
+        Assert.All(during, r => Assert.True(
+            r.Status == HttpStatusCode.OK || (r.Status == HttpStatusCode.ServiceUnavailable && r.Headers.ContainsKey("Retry-After")), $"got {r.Status}"));
+        // Once the frozen node's lease ran out, the others took it, saw a token request outstanding and kept using the
+        // current access token instead of presenting the refresh token.
+        Assert.Contains(during, r => r.Status == HttpStatusCode.OK);
+        Assert.Contains("no longer holds its lease", cluster.Logs);
+        Assert.All(after, r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        var refreshes = (await cluster.Idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "refresh_token").ToArray();
+        Assert.Equal("success", Assert.Single(refreshes).GetProperty("outcome").GetString()); // presented once, no invalid_grant
+        Assert.True(await cluster.Idp.IsActiveAsync(refreshed.RefreshToken!));
+        Assert.All(cluster.Upstream.Requests.TakeLast(after.Count), r => Assert.Equal($"Bearer {refreshed.AccessToken}", r.Headers["Authorization"]));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{cluster.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        Assert.All(await cluster.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, cluster.Logs));
+    }
 }
 
 /// <summary>

@@ -5,9 +5,13 @@ namespace Portcullis.Storage.Sqlite;
 /// <summary>Leases, used-markers, pending revocations and the audit log, plus the small query helpers they share.</summary>
 internal sealed partial class SqliteStore
 {
-    public async Task<bool> TryAcquireLeaseAsync(string name, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken) =>
+    // SQLite is one file on one host, so "the store's clock" is this host's: the node's TimeProvider (ADR 0022). Every
+    // node sharing the file shares that clock.
+    public async Task<bool> TryAcquireLeaseAsync(string name, string owner, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
         // One statement: the row is taken only when it is free or its holder's lease ran out, so two nodes cannot both win.
-        await ExecuteAsync(
+        return await ExecuteAsync(
             """
             INSERT INTO leases (name, owner, expires_at) VALUES ($name, $owner, $expires)
             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE leases.expires_at <= $now;
@@ -17,6 +21,19 @@ internal sealed partial class SqliteStore
             ("$owner", owner),
             ("$expires", (now + duration).ToUnixTimeMilliseconds()),
             ("$now", now.ToUnixTimeMilliseconds())) == 1;
+    }
+
+    public async Task<bool> TryRenewLeaseAsync(string name, string owner, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        return await ExecuteAsync(
+            "UPDATE leases SET expires_at = $expires WHERE name = $name AND owner = $owner AND expires_at > $now;",
+            cancellationToken,
+            ("$name", name),
+            ("$owner", owner),
+            ("$expires", (now + duration).ToUnixTimeMilliseconds()),
+            ("$now", now.ToUnixTimeMilliseconds())) == 1;
+    }
 
     public Task ReleaseLeaseAsync(string name, string owner, CancellationToken cancellationToken) =>
         ExecuteAsync("DELETE FROM leases WHERE name = $name AND owner = $owner;", cancellationToken, ("$name", name), ("$owner", owner));

@@ -9,12 +9,16 @@ namespace Portcullis.Storage.Sqlite;
 internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
 {
     private readonly string _connectionString;
+    private readonly TimeProvider _time;
 
     // Every API call runs this read (ADR 0017): it stays compiled instead of being parsed anew each time.
     private readonly PreparedStatementPool _sessionAndGrantReads;
 
-    public SqliteStore(string connectionString)
+    /// <param name="connectionString">The SQLite connection string (its data source is the file).</param>
+    /// <param name="time">The clock leases expire by (the node's: SQLite has none of its own). The default is the system clock.</param>
+    public SqliteStore(string connectionString, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _connectionString = new SqliteConnectionStringBuilder(connectionString) { Pooling = true, DefaultTimeout = 30 }.ToString();
         _sessionAndGrantReads = new PreparedStatementPool(
             _connectionString,

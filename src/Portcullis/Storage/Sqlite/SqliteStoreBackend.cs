@@ -35,7 +35,8 @@ internal sealed class SqliteStoreBackend : IStoreBackend
         }
     }
 
-    public IPortcullisStore Create(IServiceProvider services, StoreOptions options) => new SqliteStore(StorePaths.ResolveConnectionString(services));
+    public IPortcullisStore Create(IServiceProvider services, StoreOptions options) => 
+        new SqliteStore(StorePaths.ResolveConnectionString(services), services.GetRequiredService<TimeProvider>());
 
     public ISharedKeyRingRepository CreateKeyRing(IServiceProvider services, IPortcullisStore store)
     {

@@ -3,32 +3,59 @@ using Portcullis.Storage;
 namespace Portcullis.Tests.Storage.Contracts;
 
 /// <summary>The contract of leases and used-markers shared by every node (<see cref="ILeaseStore"/>).</summary>
+/// <remarks>
+/// A lease runs out by the store's clock (ADR 0022): PostgreSQL's and Redis' real clocks, so those suites let real time
+/// pass (a few seconds, sized for a loaded machine); SQLite's is the node's <see cref="TimeProvider"/>, which its suite
+/// moves instead.
+/// </remarks>
 public abstract class LeaseStoreContractTests<TStore> : StoreContractTests<TStore>
     where TStore : class, IStoreLifecycle, ILeaseStore
 {
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
 
+    /// <summary>Lets <paramref name="span"/> pass on the clock the store judges leases by.</summary>
+    protected abstract Task LetStoreTimePassAsync(TimeSpan span);
+
     [Fact]
-    public async Task ALeaseHasOneHolderUnderConcurrencyUntilReleasedOrExpired()
+    public async Task ALeaseHasOneHolderUnderConcurrencyUntilReleased()
     {
         var duration = TimeSpan.FromSeconds(30);
         var results = await Task.WhenAll(Enumerable.Range(0, 30).Select(i =>
-            Task.Run(() => Store.TryAcquireLeaseAsync("refresh:g1", $"node-{i}", Now, duration, default))));
+            Task.Run(() => Store.TryAcquireLeaseAsync("refresh:g1", $"node-{i}", duration, default))));
         Assert.Equal(1, results.Count(acquired => acquired));
         var holder = $"node-{Array.IndexOf(results, true)}";
 
         await Store.ReleaseLeaseAsync("refresh:g1", "intruder", default); // not the holder: no effect
-        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "intruder", Now + TimeSpan.FromSeconds(29), duration, default));
-        Assert.True(await Store.TryAcquireLeaseAsync("refresh:other", "intruder", Now, duration, default)); // leases are per name
+        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "intruder", duration, default));
+        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "intruder", duration, default));
+        Assert.True(await Store.TryAcquireLeaseAsync("refresh:other", "intruder", duration, default)); // leases are per name
+        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", holder, duration, default)); // not re-entrant
 
         await Store.ReleaseLeaseAsync("refresh:g1", holder, default);
-        Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "second", Now, duration, default));
+        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", holder, duration, default)); // released: nothing to renew
+        Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "second", duration, default));
+    }
 
-        // The holder crashed without releasing: the lease is free again once it has run out.
-        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "third", Now + TimeSpan.FromSeconds(10), duration, default));
-        Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "third", Now + duration, duration, default));
-        await Store.ReleaseLeaseAsync("refresh:g1", "second", default); // the old holder's late release must not free it
-        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "fourth", Now + duration, duration, default));
+    [Fact]
+    public async Task ALeaseRunsOutByTheStoresClockUnlessItsHolderRenewsIt()
+    {
+        var duration = TimeSpan.FromSeconds(3);
+        Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "holder", duration, default));
+        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "intruder", duration, default)); // only the holder renews
+
+        await LetStoreTimePassAsync(TimeSpan.FromSeconds(1.5));
+        Assert.True(await Store.TryRenewLeaseAsync("refresh:g1", "holder", duration, default)); // now 3 s from here
+        await LetStoreTimePassAsync(TimeSpan.FromSeconds(2)); // past the first 3 s, within the renewed ones
+        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "intruder", duration, default));
+
+        // The holder froze and did not renew in time: its lease ran out, and it cannot renew or release someone else's.
+        await LetStoreTimePassAsync(TimeSpan.FromSeconds(3.5));
+        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "holder", duration, default));
+        Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "next", duration, default));
+        await Store.ReleaseLeaseAsync("refresh:g1", "holder", default); // the old holder's late release must not free it
+        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "holder", duration, default));
+        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "third", duration, default));
+        Assert.True(await Store.TryRenewLeaseAsync("refresh:g1", "next", duration, default));
     }
 
     [Fact]

@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Portcullis.Diagnostics;
+using Portcullis.Storage;
+
+namespace Portcullis.Tokens;
+
+/// <summary>
+/// Refreshed grants this node could not save because the store was out of reach (issue 14 item 3, ADR 0022). The
+/// provider has already rotated the refresh token, so losing the write would lose the grant: each is kept in memory,
+/// used by this node's requests in place of the older version the store still has, and saved in the background,
+/// fenced by the version it replaces, until it lands, a newer grant is found, or <see cref="GiveUpAfter"/> passes.
+/// </summary>
+internal sealed class PendingGrantSaves(IGrantStore store, StoreFailures failures, TimeProvider time, ILogger<PendingGrantSaves> logger) : IDisposable
+{
+    /// <summary>A store out of reach for longer than this is an outage no retry fixes; the log says so.</summary>
+    internal static readonly TimeSpan GiveUpAfter = TimeSpan.FromHours(1);
+
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
+
+    // Short, so the grant lands soon after the store is back: until then other nodes read the version it replaces.
+    private static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(2);
+
+    private readonly ConcurrentDictionary<string, Pending> _pending = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>
+    /// <paramref name="stored"/>, or the refreshed version of it this node still has to save: only when the store still
+    /// holds exactly the version that one replaces (anything newer, or a deleted grant, wins).
+    /// </summary>
+    public GrantRecord? Overlay(GrantRecord? stored) =>
+        stored is not null && _pending.TryGetValue(stored.Id, out var pending) && pending.ExpectedVersion == stored.Version ? pending.Next : stored;
+
+    /// <summary>Keeps <paramref name="next"/> and saves it in the background over <paramref name="expectedVersion"/>.</summary>
+    public void Add(GrantRecord next, long expectedVersion, string reason)
+    {
+        var pending = new Pending(next, expectedVersion);
+        _pending[next.Id] = pending;
+        Log.RefreshedGrantSavePending(logger, next.Provider, reason);
+        _ = Task.Run(() => SaveUntilLandedAsync(pending));
+    }
+
+    private async Task SaveUntilLandedAsync(Pending pending)
+    {
+        var stop = _stop.Token;
+        var started = time.GetTimestamp();
+        var delay = FirstRetry;
+        var attempts = 0;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(delay, time, stop);
+                attempts++;
+                try
+                {
+                    if (await store.SaveGrantAsync(pending.Next, pending.ExpectedVersion, stop))
+                    {
+                        Log.RefreshedGrantSaveLanded(logger, pending.Next.Provider, attempts);
+                    }
+                    else
+                    {
+                        // The fence: a newer grant (a new sign-in, a logout, another node's refresh) was written meanwhile.
+                        Log.RefreshedGrantSaveAbandoned(logger, pending.Next.Provider, attempts, "a newer version of the grant was written");
+                    }
+
+                    return;
+                }
+                catch (Exception exception) when (failures.IsUnavailable(exception) && time.GetElapsedTime(started) < GiveUpAfter)
+                {
+                    delay = delay * 2 < MaxRetry ? delay * 2 : MaxRetry;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            Log.RefreshedGrantSaveAbandoned(logger, pending.Next.Provider, attempts, "the node is stopping");
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            Log.RefreshedGrantSaveAbandoned(logger, pending.Next.Provider, attempts, exception.GetType().Name);
+        }
+        finally
+        {
+            _pending.TryRemove(new KeyValuePair<string, Pending>(pending.Next.Id, pending));
+        }
+    }
+
+    // Cancelled, not disposed: a save loop may still be reading the token while it winds down.
+    public void Dispose() => _stop.Cancel();
+
+    private sealed record Pending(GrantRecord Next, long ExpectedVersion);
+}

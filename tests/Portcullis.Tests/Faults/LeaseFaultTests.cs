@@ -1,0 +1,176 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+using Portcullis.Tests.Infrastructure;
+using Portcullis.Tests.ScaleOut;
+
+namespace Portcullis.Tests.Faults;
+
+/// <summary>
+/// The refresh lease under faults (issue 14 item 3, ADR 0022): renewed while a slow token request runs, so a second node
+/// sharing the store never presents the same refresh token; and a refreshed grant the store cannot take right now is
+/// kept on the node, used, and saved once the store is back. Real oidc-provider with refresh-token rotation, real stores,
+/// the gateways on one fake clock.
+/// </summary>
+public sealed class LeaseFaultTests
+{
+    // Tokens live 120 s, due after 60 s; requests wait 1.5 × 1 s; the token request may take the default 30 s; the lease
+    // lasts the default 15 s and is renewed every 5 s.
+    private static readonly TimeSpan PastTheRefreshPoint = TimeSpan.FromSeconds(61);
+
+    [Fact]
+    public async Task TheLeaseIsRenewedWhileTheProviderHoldsTheRefreshPastItAndASecondNodeDoesNotPresentTheRefreshToken()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var idpPort = FreePort.Next();
+        await using var wire = FaultProxy.Start(idpPort);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await StartAsync(upstream, clock, idpPort, wire.Port);
+        // A second node on the same SQLite file (and so the same lease table) and the same clock.
+        var portB = FreePort.Next();
+        await using var nodeB = await GatewayHost.StartAsync(stack.Settings, portB, stack.Gateway.DataDirectory, clock: clock);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        clock.Advance(PastTheRefreshPoint);
+
+        wire.Fault = Fault.Hold;
+        var during = await UntilAnsweredAsync(clock, browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf));
+        await wire.WaitUntilHeldAsync();
+        // The token request stays on the wire for 20 s of the gateways' clock, past the 15 s lease: only renewal keeps it.
+        for (var second = 0; second < 20; second++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: lets the renewal reach the store
+        }
+
+        var lease = Assert.Single(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT expires_at FROM leases"));
+        Assert.True((long)lease[0]! > clock.GetUtcNow().ToUnixTimeMilliseconds(), "the holder renewed its lease");
+        var onB = await UntilAnsweredAsync(clock, browser.GetAsync($"http://localhost:{portB}/api/orders/on-b", BrowserClient.Csrf));
+        Assert.Equal(1, wire.Held); // node B sent nothing: the lease was held
+
+        wire.Fault = Fault.None;
+        wire.ReleaseHeld();
+        await Eventually.Until(() => RefreshEventsAsync(stack.Idp), events => events.Length > 0, "the provider to handle the refresh");
+        var afterA = await Eventually.Until(
+            () => browser.GetAsync($"{stack.Origin}/api/orders/after-a", BrowserClient.Csrf), r => r.Status == HttpStatusCode.OK, "node A to use the refresh");
+        var afterB = await browser.GetAsync($"http://localhost:{portB}/api/orders/after-b", BrowserClient.Csrf);
+
+        AssertRetryLater(during, "provider_unavailable");
+        AssertRetryLater(onB, "provider_unavailable");
+        Assert.Equal(HttpStatusCode.OK, afterA.Status);
+        Assert.Equal(HttpStatusCode.OK, afterB.Status);
+        await AssertOneRefreshAndItsTokensInUseAsync(stack.Idp, upstream);
+    }
+
+    internal static Task<TestStack> StartAsync(
+        RecordingUpstream upstream, FakeTimeProvider clock, int idpPort, int issuerPort, IReadOnlyDictionary<string, string?>? store = null) =>
+        TestStack.StartAsync(
+            clock: clock,
+            adjust: s =>
+            {
+                TestStack.OrdersRoute(upstream.Url)(s);
+                s["Portcullis:Refresh:Timeout"] = "00:00:01";
+                foreach (var (key, value) in store ?? new Dictionary<string, string?>())
+                {
+                    s[key] = value;
+                }
+            },
+            idpPort: idpPort,
+            issuerPort: issuerPort);
+
+    /// <summary>Moves the gateways' clock on until the caller gives up waiting for a refresh (1.5 s), never as far as
+    /// the token request's own deadline.</summary>
+    internal static async Task<RecordedResponse> UntilAnsweredAsync(FakeTimeProvider clock, Task<RecordedResponse> pending)
+    {
+        for (var moved = 0; !pending.IsCompleted && moved < 40; moved++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(250));
+            await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: let the gateway's threads see the new time
+        }
+
+        return await pending;
+    }
+
+    internal static void AssertRetryLater(RecordedResponse response, string error)
+    {
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.Status);
+        Assert.Contains($"\"error\":\"{error}\"", response.Body);
+        Assert.True(int.Parse(response.Headers["Retry-After"]) > 0);
+    }
+
+    internal static async Task<JsonElement[]> RefreshEventsAsync(TestIdp idp) =>
+        (await idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "refresh_token").ToArray();
+
+    /// <summary>One refresh token presented, once, accepted (no <c>invalid_grant</c>); the rotated tokens are in use and active.</summary>
+    internal static async Task AssertOneRefreshAndItsTokensInUseAsync(TestIdp idp, RecordingUpstream upstream)
+    {
+        Assert.Equal("success", Assert.Single(await RefreshEventsAsync(idp)).GetProperty("outcome").GetString());
+        var refreshed = (await idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        Assert.Equal($"Bearer {refreshed.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
+        Assert.True(await idp.IsActiveAsync(refreshed.RefreshToken!));
+    }
+}
+
+/// <summary>The store goes down just as a refreshed grant is to be saved (it restarts PostgreSQL, so it runs alone).</summary>
+[Collection(RunsAloneCollection.Name)]
+public sealed class StoreOutageDuringRefreshTests
+{
+    [Fact]
+    public async Task ARefreshedGrantTheStoreCannotTakeIsUsedByItsNodeAndSavedWhenTheStoreIsBack()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var idpPort = FreePort.Next();
+        await using var wire = FaultProxy.Start(idpPort);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = await GatewayCluster.StoreSettingsAsync("postgres");
+        await using var stack = await LeaseFaultTests.StartAsync(upstream, clock, idpPort, wire.Port, store);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        clock.Advance(TimeSpan.FromSeconds(61));
+
+        // The token request is on the wire when PostgreSQL stops; its answer arrives with the store down.
+        wire.Fault = Fault.Hold;
+        var during = await LeaseFaultTests.UntilAnsweredAsync(clock, browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf));
+        await wire.WaitUntilHeldAsync();
+        RecordedResponse storeDown;
+        try
+        {
+            await TestServices.RunAsync("stop-postgres");
+            wire.Fault = Fault.None;
+            wire.ReleaseHeld();
+            await Eventually.Until(() => Task.FromResult(stack.Gateway.Logs.All), logs => logs.Contains("could not be saved", StringComparison.Ordinal), "the save to fail");
+            storeDown = await browser.GetAsync($"{stack.Origin}/api/orders/store-down", BrowserClient.Csrf);
+        }
+        finally
+        {
+            await TestServices.RunAsync("start-postgres");
+        }
+
+        // The store is back, the background save has not run yet (it waits on the gateway's clock): the node uses the
+        // refreshed grant it keeps, not the version the store still has.
+        var back = await Eventually.Until(
+            () => browser.GetAsync($"{stack.Origin}/api/orders/back", BrowserClient.Csrf), r => r.Status == HttpStatusCode.OK, "the store to be back");
+        var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        Assert.Equal($"Bearer {refreshed.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
+        Assert.DoesNotContain("saved after", stack.Gateway.Logs.All);
+
+        for (var moved = 0; moved < 100 && !stack.Gateway.Logs.All.Contains("saved after", StringComparison.Ordinal); moved++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: lets the background save reach the store
+        }
+
+        // The grant landed: a second node, which never saw the refresh, reads it from the store.
+        var portB = FreePort.Next();
+        await using var nodeB = await GatewayHost.StartAsync(stack.Settings, portB, stack.Gateway.DataDirectory, clock: clock);
+        var onB = await browser.GetAsync($"http://localhost:{portB}/api/orders/on-b", BrowserClient.Csrf);
+
+        LeaseFaultTests.AssertRetryLater(during, "provider_unavailable");
+        LeaseFaultTests.AssertRetryLater(storeDown, "store_unavailable");
+        Assert.Equal(HttpStatusCode.OK, back.Status);
+        Assert.Contains("saved after", stack.Gateway.Logs.All);
+        Assert.Equal(HttpStatusCode.OK, onB.Status);
+        await LeaseFaultTests.AssertOneRefreshAndItsTokensInUseAsync(stack.Idp, upstream);
+        Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All + nodeB.Logs.All));
+    }
+}
