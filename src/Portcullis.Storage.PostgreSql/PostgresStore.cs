@@ -34,7 +34,7 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
 
     /// <summary>
     /// A schema step, or the wait for another node's: not bounded by the hot path's few-second command timeout
-    /// (<see cref="PostgresConnectionStrings.DefaultTimeoutSeconds"/>), since a migration on a large table, or a node
+    /// (<see cref="PostgresConnectionStrings.DefaultCommandTimeoutSeconds"/>), since a migration on a large table, or a node
     /// waiting for one, legitimately takes longer.
     /// </summary>
     private static NpgsqlCommand MigrationCommand(NpgsqlConnection connection, string sql, params Parameter[] parameters)
