@@ -32,11 +32,30 @@ public static class PackedPackages
     /// </summary>
     public static Dictionary<string, string?> WriteNuGetConfig(string directory)
     {
+        File.WriteAllText(Path.Combine(directory, "nuget.config"), NuGetConfig());
+        return FreshCache(directory);
+    }
+
+    /// <summary>
+    /// For a tool install with <c>--add-source</c> (which NuGet refuses together with source mapping): a nuget.config
+    /// with no source at all, so the packed folder given on the command line is the only place the tool can come from.
+    /// </summary>
+    public static Dictionary<string, string?> WriteEmptyNuGetConfig(string directory)
+    {
+        File.WriteAllText(Path.Combine(directory, "nuget.config"), """
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration><packageSources><clear /></packageSources></configuration>
+            """);
+        return FreshCache(directory);
+    }
+
+    private static string NuGetConfig()
+    {
         var userCache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
         var cacheSource = Directory.Exists(userCache) ? $"""<add key="cache" value="{userCache}" />""" : "";
         var cacheMapping = Directory.Exists(userCache) ? """<packageSource key="cache"><package pattern="*" /></packageSource>""" : "";
-        File.WriteAllText(Path.Combine(directory, "nuget.config"), $"""
+        return $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
@@ -51,14 +70,15 @@ public static class PackedPackages
                 <packageSource key="nuget.org"><package pattern="*" /></packageSource>
               </packageSourceMapping>
             </configuration>
-            """);
-        return new Dictionary<string, string?>
-        {
-            ["NUGET_PACKAGES"] = Path.Combine(directory, ".packages"),
-            // No telemetry banner or first-run work in the middle of a test's output.
-            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
-            ["DOTNET_NOLOGO"] = "1",
-            ["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1",
-        };
+            """;
     }
+
+    private static Dictionary<string, string?> FreshCache(string directory) => new()
+    {
+        ["NUGET_PACKAGES"] = Path.Combine(directory, ".packages"),
+        // No telemetry banner or first-run work in the middle of a test's output.
+        ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        ["DOTNET_NOLOGO"] = "1",
+        ["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1",
+    };
 }
