@@ -1,5 +1,6 @@
 using Portcullis.Agent;
 using Portcullis.Audit;
+using Portcullis.Diagnostics;
 using Portcullis.Storage;
 using Portcullis.Tokens;
 
@@ -17,12 +18,14 @@ internal sealed class SessionTermination(
     RevocationQueue revocations,
     ProviderRegistry providers,
     AuditLog audit,
+    PortcullisMetrics metrics,
     TimeProvider time)
 {
     /// <summary>Ends one session; its grant goes with it when no other live session uses it.</summary>
     public async Task EndAsync(SessionRecord session, string auditEvent)
     {
         await store.DeleteSessionAsync(session.Key, CancellationToken.None);
+        metrics.SessionsEnded(auditEvent == AuditEvents.Logout ? SessionEndReasons.Logout : SessionEndReasons.EndedByUser);
         await audit.RecordAsync(auditEvent, AuditOutcomes.Success, session.UserId, session.Provider, session.Handle);
         if (await grantStore.GetGrantAsync(session.GrantId, CancellationToken.None) is { } grant
             && await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), CancellationToken.None) == 0)
@@ -35,6 +38,7 @@ internal sealed class SessionTermination(
     public async Task EndEverywhereAsync(string userId)
     {
         var ended = await store.DeleteSessionsForUserAsync(userId, provider: null, CancellationToken.None);
+        metrics.SessionsEnded(SessionEndReasons.Everywhere, ended);
         await audit.RecordAsync(AuditEvents.Logout, AuditOutcomes.Success, userId, detail: $"everywhere: {ended} session(s)");
         foreach (var provider in providers.All)
         {
