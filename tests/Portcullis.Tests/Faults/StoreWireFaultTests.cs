@@ -126,11 +126,7 @@ public sealed class StoreWireFaultTests
             storeWire.ReleaseHeld();
         }
 
-        for (var moved = 0; moved < 100 && !stack.Gateway.Logs.All.Contains("saved after", StringComparison.Ordinal); moved++)
-        {
-            clock.Advance(TimeSpan.FromMilliseconds(500));
-            await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: lets the background save reach the store
-        }
+        await LeaseFaultTests.UntilTheBackgroundSaveLandsAsync(clock, stack.Gateway);
 
         var after = await Eventually.Until(
             () => browser.GetAsync($"{stack.Origin}/api/orders/after", BrowserClient.Csrf), r => r.Status == HttpStatusCode.OK, "the store wire to heal");

@@ -5,12 +5,9 @@ namespace Portcullis.Tests.Infrastructure;
 /// <summary>Runs a program to completion and returns its exit code with stdout and stderr together.</summary>
 public static class CommandLine
 {
-    public static async Task<(int ExitCode, string Output)> RunAsync(
-        string fileName,
-        IEnumerable<string> arguments,
-        string workingDirectory,
-        IReadOnlyDictionary<string, string?>? environment = null,
-        TimeSpan? timeout = null)
+    /// <summary>How to start <paramref name="fileName"/> with its output redirected, arguments passed one by one.</summary>
+    public static ProcessStartInfo StartInfo(
+        string fileName, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -29,6 +26,17 @@ public static class CommandLine
             start.Environment[key] = value;
         }
 
+        return start;
+    }
+
+    public static async Task<(int ExitCode, string Output)> RunAsync(
+        string fileName,
+        IEnumerable<string> arguments,
+        string workingDirectory,
+        IReadOnlyDictionary<string, string?>? environment = null,
+        TimeSpan? timeout = null)
+    {
+        var start = StartInfo(fileName, arguments, workingDirectory, environment);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{fileName} could not be started.");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

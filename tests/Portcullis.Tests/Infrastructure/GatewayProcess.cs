@@ -51,18 +51,7 @@ public sealed class GatewayProcess : IAsyncDisposable
     public static async Task<GatewayProcess> StartAsync(
         string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> settings, int port, string workingDirectory)
     {
-        var start = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+        var start = CommandLine.StartInfo(fileName, arguments, workingDirectory);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://localhost:{port}");
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
