@@ -43,10 +43,12 @@ public static class GatewayApp
             configFile.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LastGoodJsonConfigurationSource));
         }
 
+        var management = GatewayManagement.Listen(app, section);
         app.UsePortcullis();
+        management?.Use(app);
         UseFrontend(app);
         app.MapPortcullis();
-        GatewayTelemetry.Map(app, section);
+        GatewayTelemetry.Map(app, section, onManagementPort: management is not null);
         return app;
     }
 
