@@ -41,6 +41,11 @@ public static class PortcullisEndpointRouteBuilderExtensions
         json.MapGet("/providers", (ProviderRegistry providers) =>
             Results.Json(providers.All.Select(p => new ProviderInfo(p.Name, p.Options.DisplayName!)).ToArray(), EndpointJsonContext.Default.ProviderInfoArray));
 
+        if (options.Admin.Policy is { } adminPolicy)
+        {
+            AdminEndpoints.Map(bff, adminPolicy);
+        }
+
         // Anything else under the prefix is an API-style miss: JSON, never a login redirect (SECURITY.md item 33).
         bff.Map("/{**rest}", () => ErrorResponses.Json(new PortcullisError(404, "not_found", "There is no such gateway endpoint.")));
 

@@ -62,6 +62,12 @@ public static class AuditEvents
     public const string BackchannelLogout = "backchannel_logout";
     public const string Revocation = "revocation";
     public const string TokenUse = "token_use";
+
+    /// <summary>An operator looked a user up on the operator page (<c>actor</c> is the operator's user id).</summary>
+    public const string AdminLookup = "admin_lookup";
+
+    /// <summary>An operator ended one session or all of a user's sessions (<c>actor</c> is the operator's user id).</summary>
+    public const string AdminSessionEnded = "admin_session_ended";
 }
 
 /// <summary>Outcomes recorded with an event.</summary>

@@ -26,6 +26,11 @@ internal static class AccessPoliciesValidator
             ValidatePolicy(options, key, policy, errors);
         }
 
+        if (options.Admin.Policy is { } adminPolicy && !options.Policies.ContainsKey(adminPolicy))
+        {
+            errors.Add($"{Root}:Admin:Policy: no policy '{adminPolicy}' in {Root}:Policies (configured: {Names(options.Policies.Keys)}).");
+        }
+
         foreach (var (name, api) in options.Apis)
         {
             if (api.Policy is null)

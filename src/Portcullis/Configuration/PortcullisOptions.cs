@@ -60,6 +60,9 @@ public sealed class PortcullisOptions
     /// <summary>A separate listener for operators' endpoints (metrics, health); read by the gateway.</summary>
     public ManagementOptions Management { get; set; } = new();
 
+    /// <summary>The operator page <c>/bff/admin</c> and its JSON API; off unless a policy names who may use it.</summary>
+    public AdminOptions Admin { get; set; } = new();
+
     /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
     public string? DataDirectory { get; set; }
 
@@ -427,6 +430,16 @@ public sealed class ManagementOptions
     /// there only, the health endpoints there as well, and nothing else. The default value is none (all on the main port).
     /// </summary>
     public string? Urls { get; set; }
+}
+
+/// <summary><c>Portcullis:Admin</c>: the operator page.</summary>
+public sealed class AdminOptions
+{
+    /// <summary>
+    /// The access policy in <c>Portcullis:Policies</c> an operator's session must satisfy. Set, it turns on
+    /// <c>/bff/admin</c> and <c>/bff/admin/api/*</c>; anyone else gets 403 and sees nothing. The default value is none (off).
+    /// </summary>
+    public string? Policy { get; set; }
 }
 
 /// <summary><c>Portcullis:Telemetry:Otlp</c>.</summary>

@@ -164,4 +164,7 @@ internal static partial class Log
 
     [LoggerMessage(5001, LogLevel.Error, "The changed configuration was refused and the previous one stays in force: {Problem}", EventName = "ConfigurationReloadRefused")]
     public static partial void ConfigurationReloadRefused(ILogger logger, string problem);
+
+    [LoggerMessage(5010, LogLevel.Warning, "A signed-in user who does not satisfy Portcullis:Admin:Policy was refused the operator page.", EventName = "AdminRefused")]
+    public static partial void AdminRefused(ILogger logger);
 }

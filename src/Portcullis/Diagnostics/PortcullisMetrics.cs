@@ -103,4 +103,5 @@ internal static class SessionEndReasons
     public const string EndedByUser = "ended_by_user";
     public const string Anomaly = "anomaly";
     public const string Replaced = "replaced";
+    public const string Admin = "admin";
 }

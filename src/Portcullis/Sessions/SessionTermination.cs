@@ -21,12 +21,20 @@ internal sealed class SessionTermination(
     PortcullisMetrics metrics,
     TimeProvider time)
 {
-    /// <summary>Ends one session; its grant goes with it when no other live session uses it.</summary>
-    public async Task EndAsync(SessionRecord session, string auditEvent)
+    /// <summary>
+    /// Ends one session; its grant goes with it when no other live session uses it. <paramref name="actor"/> is who
+    /// ended it when not the user: the operator's user id.
+    /// </summary>
+    public async Task EndAsync(SessionRecord session, string auditEvent, string? actor = null)
     {
         await store.DeleteSessionAsync(session.Key, CancellationToken.None);
-        metrics.SessionsEnded(auditEvent == AuditEvents.Logout ? SessionEndReasons.Logout : SessionEndReasons.EndedByUser);
-        await audit.RecordAsync(auditEvent, AuditOutcomes.Success, session.UserId, session.Provider, session.Handle);
+        metrics.SessionsEnded(auditEvent switch
+        {
+            AuditEvents.Logout => SessionEndReasons.Logout,
+            AuditEvents.AdminSessionEnded => SessionEndReasons.Admin,
+            _ => SessionEndReasons.EndedByUser,
+        });
+        await audit.RecordAsync(auditEvent, AuditOutcomes.Success, session.UserId, session.Provider, session.Handle, actor);
         if (await grantStore.GetGrantAsync(session.GrantId, CancellationToken.None) is { } grant
             && await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), CancellationToken.None) == 0)
         {
@@ -34,12 +42,20 @@ internal sealed class SessionTermination(
         }
     }
 
-    /// <summary>Ends every session of the user and every grant they gave the gateway.</summary>
-    public async Task EndEverywhereAsync(string userId)
+    /// <summary>
+    /// Ends every session of the user and every grant they gave the gateway. <paramref name="operatorId"/> is set when an
+    /// operator did it: audited as theirs, counted with reason <c>admin</c>.
+    /// </summary>
+    public async Task<int> EndEverywhereAsync(string userId, string? operatorId = null)
     {
         var ended = await store.DeleteSessionsForUserAsync(userId, provider: null, CancellationToken.None);
-        metrics.SessionsEnded(SessionEndReasons.Everywhere, ended);
-        await audit.RecordAsync(AuditEvents.Logout, AuditOutcomes.Success, userId, detail: $"everywhere: {ended} session(s)");
+        metrics.SessionsEnded(operatorId is null ? SessionEndReasons.Everywhere : SessionEndReasons.Admin, ended);
+        await audit.RecordAsync(
+            operatorId is null ? AuditEvents.Logout : AuditEvents.AdminSessionEnded,
+            AuditOutcomes.Success,
+            userId,
+            actor: operatorId,
+            detail: $"everywhere: {ended} session(s)");
         foreach (var provider in providers.All)
         {
             if (await grantStore.FindGrantAsync(userId, provider.Name, CancellationToken.None) is { } grant)
@@ -47,6 +63,8 @@ internal sealed class SessionTermination(
                 await EndGrantAsync(grant);
             }
         }
+
+        return ended;
     }
 
     private async Task EndGrantAsync(GrantRecord grant)

@@ -49,6 +49,9 @@ public sealed class BrowserStack : IAsyncLifetime
         settings["Portcullis:Apis:live:Path"] = WebSocketPath;
         settings["Portcullis:Apis:live:Upstream"] = Upstream.Url;
         settings["Portcullis:Apis:live:WebSockets"] = "true";
+        // The operator page, for alice only (AdminPageTests).
+        settings["Portcullis:Policies:operators:RequireClaims:email:0"] = "alice@example.com";
+        settings["Portcullis:Admin:Policy"] = "operators";
         Gateway = await GatewayHost.StartAsync(settings, port, dataDirectory);
 
         (_playwright, Browser) = await Chromium.LaunchAsync();

@@ -1,0 +1,145 @@
+using System.Net;
+using System.Text.Json;
+using Portcullis.Audit;
+using Portcullis.Storage;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Endpoints;
+
+/// <summary>
+/// Issue 19, the operator page's API, played against the real provider: alice satisfies <c>Portcullis:Admin:Policy</c>
+/// (her e-mail), bob does not. A non-operator sees nothing, an operator finds a user, ends one session or all of them
+/// (revoked at the provider), and every lookup and action is audited under the operator's id.
+/// </summary>
+public sealed class AdminTests
+{
+    private static readonly Action<Dictionary<string, string?>> Operators = settings =>
+    {
+        settings["Portcullis:Policies:operators:RequireClaims:email:0"] = "alice@example.com";
+        settings["Portcullis:Admin:Policy"] = "operators";
+    };
+
+    [Fact]
+    public async Task ANonOperatorAndAnonymousCallerSeeNothingAndCannotEndAnything()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await TestStack.StartAsync(adjust: s => { TestStack.OrdersRoute(upstream.Url)(s); Operators(s); });
+        using var alice = new BrowserClient();
+        await alice.LoginAsync(stack.Origin, "alice");
+        using var bob = new BrowserClient();
+        await bob.LoginAsync(stack.Origin, "bob");
+        var aliceId = await UserIdAsync(stack, "alice");
+
+        var page = await bob.GetAsync($"{stack.Origin}/bff/admin", new Dictionary<string, string> { ["Accept"] = "text/html" });
+        Assert.Equal(HttpStatusCode.Forbidden, page.Status);
+        Assert.DoesNotContain("Find a user", page.Body);
+        Assert.Equal(HttpStatusCode.Forbidden, (await bob.GetAsync($"{stack.Origin}/bff/admin/admin.js")).Status);
+
+        var lookup = await bob.GetAsync($"{stack.Origin}/bff/admin/api/users?provider=main&subject=alice", BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.Forbidden, lookup.Status);
+        Assert.DoesNotContain("sessions", lookup.Body);
+        Assert.DoesNotContain(aliceId, lookup.Body);
+        var endAll = await bob.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/admin/api/users/{aliceId}/logout", headers: BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.Forbidden, endAll.Status);
+
+        using var anonymous = new BrowserClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"{stack.Origin}/bff/admin/api/overview", BrowserClient.Csrf)).Status);
+        var anonymousPage = await anonymous.GetAsync($"{stack.Origin}/bff/admin", new Dictionary<string, string> { ["Accept"] = "text/html" });
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymousPage.Status);
+        Assert.Contains("Sign in first", anonymousPage.Body);
+
+        // Even the operator needs the anti-forgery header for the API.
+        Assert.Equal(HttpStatusCode.Forbidden, (await alice.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/admin/api/users/{aliceId}/logout")).Status);
+
+        // Nothing changed: alice's session is alive and nothing was ended or revoked.
+        Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync($"{stack.Origin}/api/orders/1", BrowserClient.Csrf)).Status);
+        Assert.Empty(await stack.Idp.EventsAsync("revocation"));
+        Assert.Empty(await AuditAsync(stack, AuditEvents.AdminSessionEnded));
+    }
+
+    [Fact]
+    public async Task AnOperatorFindsAUserEndsOneSessionThenAllOfThemAndEachIsRevokedAndAudited()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await TestStack.StartAsync(adjust: s => { TestStack.OrdersRoute(upstream.Url)(s); Operators(s); });
+        using var alice = new BrowserClient();
+        await alice.LoginAsync(stack.Origin, "alice");
+        using var bobLaptop = new BrowserClient();
+        await bobLaptop.LoginAsync(stack.Origin, "bob");
+        using var bobPhone = new BrowserClient();
+        await bobPhone.LoginAsync(stack.Origin, "bob");
+        var aliceId = await UserIdAsync(stack, "alice");
+
+        var page = await alice.GetAsync($"{stack.Origin}/bff/admin", new Dictionary<string, string> { ["Accept"] = "text/html" });
+        Assert.Equal(HttpStatusCode.OK, page.Status);
+        Assert.Contains("Find a user", page.Body);
+
+        var found = await alice.GetAsync($"{stack.Origin}/bff/admin/api/users?provider=main&subject=bob", BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.OK, found.Status);
+        using var user = JsonDocument.Parse(found.Body);
+        var bobId = user.RootElement.GetProperty("id").GetString()!;
+        var sessions = user.RootElement.GetProperty("sessions").EnumerateArray().ToArray();
+        Assert.Equal(2, sessions.Length);
+        Assert.NotEmpty(user.RootElement.GetProperty("grants").EnumerateArray());
+        Assert.All(user.RootElement.GetProperty("grants").EnumerateArray(), g => Assert.True(g.GetProperty("hasRefreshToken").GetBoolean()));
+        foreach (var issued in await stack.Idp.TokensAsync())
+        {
+            Assert.DoesNotContain(issued.AccessToken!, found.Body);
+            Assert.DoesNotContain(issued.RefreshToken ?? "no refresh token", found.Body);
+        }
+
+        Assert.DoesNotContain(bobLaptop.CookiesFor("localhost")["__Host-portcullis"], found.Body);
+
+        // End the laptop's session (found by its handle in the user's own list) : the laptop is out, the phone is not.
+        var laptopHandle = await OwnHandleAsync(stack, bobLaptop);
+        var ended = await alice.SendAsync(HttpMethod.Delete, $"{stack.Origin}/bff/admin/api/users/{bobId}/sessions/{laptopHandle}", headers: BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.NoContent, ended.Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await bobLaptop.GetAsync($"{stack.Origin}/api/orders/1", BrowserClient.Csrf)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await bobPhone.GetAsync($"{stack.Origin}/api/orders/2", BrowserClient.Csrf)).Status);
+        var one = Assert.Single(await AuditAsync(stack, AuditEvents.AdminSessionEnded));
+        Assert.Equal((aliceId, bobId, laptopHandle), (one.Actor, one.UserId, one.SessionHandle));
+
+        // Another user's handle under bob's id is not found: nothing ends.
+        var aliceHandle = await OwnHandleAsync(stack, alice);
+        var foreign = await alice.SendAsync(HttpMethod.Delete, $"{stack.Origin}/bff/admin/api/users/{bobId}/sessions/{aliceHandle}", headers: BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.NotFound, foreign.Status);
+
+        // End all of bob's sessions: the phone is out and bob's grant is revoked at the provider.
+        var all = await alice.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/admin/api/users/{bobId}/logout", headers: BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.OK, all.Status);
+        Assert.Equal(1, JsonDocument.Parse(all.Body).RootElement.GetProperty("ended").GetInt32());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await bobPhone.GetAsync($"{stack.Origin}/api/orders/3", BrowserClient.Csrf)).Status);
+        await Eventually.RevocationsSentAsync(stack.Gateway);
+        Assert.NotEmpty(await stack.Idp.EventsAsync("revocation"));
+        Assert.Equal(2, (await AuditAsync(stack, AuditEvents.AdminSessionEnded)).Count(e => e.Actor == aliceId && e.UserId == bobId));
+        Assert.Contains(await AuditAsync(stack, AuditEvents.AdminLookup), e => e.Actor == aliceId && e.UserId == bobId);
+
+        // The operator is still signed in, and the overview reads the queue.
+        var overview = await alice.GetAsync($"{stack.Origin}/bff/admin/api/overview", BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.OK, overview.Status);
+        Assert.Equal(0, JsonDocument.Parse(overview.Body).RootElement.GetProperty("revocationsPending").GetInt64());
+    }
+
+    [Fact]
+    public async Task WithoutAnAdminPolicyThereIsNoOperatorPage()
+    {
+        await using var stack = await TestStack.StartAsync();
+        using var alice = new BrowserClient();
+        await alice.LoginAsync(stack.Origin, "alice");
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync($"{stack.Origin}/bff/admin/api/overview", BrowserClient.Csrf)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync($"{stack.Origin}/bff/admin", BrowserClient.Csrf)).Status);
+    }
+
+    private static async Task<string> UserIdAsync(TestStack stack, string subject) =>
+        (await stack.Gateway.Get<IUserStore>().FindUserAsync("main", subject, CancellationToken.None))!.Id;
+
+    private static Task<IReadOnlyList<AuditRecord>> AuditAsync(TestStack stack, string auditEvent) =>
+        stack.Gateway.Get<AuditLog>().QueryAsync(new AuditQuery(Event: auditEvent));
+
+    /// <summary>The handle of the session this browser holds, as the user's own session list marks it.</summary>
+    private static async Task<string> OwnHandleAsync(TestStack stack, BrowserClient browser)
+    {
+        var list = await browser.GetAsync($"{stack.Origin}/bff/sessions", BrowserClient.Csrf);
+        return JsonDocument.Parse(list.Body).RootElement.EnumerateArray().Single(s => s.GetProperty("current").GetBoolean()).GetProperty("handle").GetString()!;
+    }
+}
