@@ -31,7 +31,7 @@ public sealed class GatewayToolTests
 
             var (helpExit, help) = await CommandLine.RunAsync(portcullis, ["--help"], directory, environment);
             Assert.Equal(0, helpExit);
-            foreach (var expected in new[] { "migrate", "rotate-keys", "reencrypt", "--config", "--urls", "Portcullis:Store:Kind" })
+            foreach (var expected in new[] { "migrate", "rotate-keys", "reencrypt", "probe", "--config", "--urls", "Portcullis:Store:Kind" })
             {
                 Assert.Contains(expected, help, StringComparison.Ordinal);
             }
