@@ -18,6 +18,8 @@ USER $APP_UID
 ENV ASPNETCORE_URLS=http://+:8080 \
     DOTNET_ENVIRONMENT=Production
 EXPOSE 8080
-# The runtime image has no curl or wget: the orchestrator probes GET /healthz (200 when the store answers), see
-# deploy/compose.yaml and docs/deploy.md.
+# The runtime image has no curl or wget: the gateway probes itself (`probe`: GET /healthz/live, exit 0 on 2xx, else 1).
+# Readiness (GET /healthz/ready: store, key ring, providers) is for the orchestrator or load balancer, see docs/deploy.md.
+HEALTHCHECK --interval=30s --timeout=15s --start-period=20s --retries=3 \
+    CMD ["dotnet", "/app/Portcullis.Gateway.dll", "probe", "http://localhost:8080/healthz/live"]
 ENTRYPOINT ["dotnet", "/app/Portcullis.Gateway.dll"]

@@ -31,6 +31,11 @@ trap 'tests/services/services.sh stop || true' EXIT
 log "Installing the test identity provider (npm oidc-provider)"
 (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
 
+# The JavaScript client (issue 21 item 5): typescript from its lock file, then tsc into clients/js/dist, which the
+# client's Chromium tests serve; ClientBuildTests checks the demo's copy (samples/Demo/wwwroot/portcullis.js) is this build.
+log "Building the JavaScript client (clients/js)"
+(cd clients/js && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+
 log "Building"
 dotnet build Portcullis.slnx -c Release --nologo -v q -warnaserror
 

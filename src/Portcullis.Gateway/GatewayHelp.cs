@@ -13,6 +13,8 @@ public static class GatewayHelp
           portcullis migrate     [--config gateway.json]   create or update the store's schema, then exit
           portcullis rotate-keys [--config gateway.json]   add a new encryption key, active at once, then exit
           portcullis reencrypt   [--config gateway.json]   move every stored value to the newest key, then exit
+          portcullis probe [URL]                            GET URL (default http://localhost:8080/healthz/live);
+                                                            exit 0 on 2xx, else 1: the container's health check
           portcullis --help                                 show this text
 
         Options:

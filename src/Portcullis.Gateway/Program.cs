@@ -9,6 +9,11 @@ try
         return 0;
     }
 
+    if (GatewayProbe.IsProbe(args))
+    {
+        return await GatewayProbe.RunAsync(args);
+    }
+
     if (GatewayCommands.IsCommand(args))
     {
         return await GatewayCommands.RunAsync(args);
