@@ -171,9 +171,13 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
             VALUES (@id, @user, @provider, @tokens, @expires, @version, @now, @refreshable, @offline) ON CONFLICT DO NOTHING;
             """,
             parameters);
-        var inserted = await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
+        if (await insert.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            return false; // Disposing the transaction rolls back: a lost insert must not take the mark from the winner.
+        }
+
         await transaction.CommitAsync(cancellationToken);
-        return inserted;
+        return true;
     }
 
     public Task DeleteGrantAsync(string id, CancellationToken cancellationToken) =>

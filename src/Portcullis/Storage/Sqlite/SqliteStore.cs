@@ -251,9 +251,13 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
         command.Parameters.AddWithValue("$expected", expectedVersion);
         command.Parameters.AddWithValue("$refreshable", grant.HasRefreshToken);
         command.Parameters.AddWithValue("$offline", grant.Offline);
-        var saved = await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            return false; // Disposing the transaction rolls back: a lost insert must not take the mark from the winner.
+        }
+
         await transaction.CommitAsync(cancellationToken);
-        return saved;
+        return true;
     }
 
     public Task DeleteGrantAsync(string id, CancellationToken cancellationToken) =>
