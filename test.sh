@@ -34,6 +34,20 @@ log "Installing the test identity provider (npm oidc-provider)"
 log "Building"
 dotnet build Portcullis.slnx -c Release --nologo -v q -warnaserror
 
+# The packages and the gateway tool as users get them (issue 21): the distribution tests install them from this folder.
+# The container recipe's publish step, run outside a container (base images cannot be fetched here): the exact
+# `dotnet publish` line of the Dockerfile, into artifacts/gateway instead of /app; ContainerRecipeTests starts the result.
+log "Publishing the gateway as the Dockerfile does"
+rm -rf artifacts/gateway
+publish=$(grep -o 'dotnet publish .* -o /app' Dockerfile)
+${publish% -o /app} -v q -warnaserror -o artifacts/gateway
+
+log "Packing into artifacts/packages"
+rm -rf artifacts/packages
+for project in src/*/*.csproj; do
+  dotnet pack "$project" -c Release --no-build --nologo -v q -warnaserror -o artifacts/packages
+done
+
 export PORTCULLIS_CHROMIUM=/usr/bin/chromium
 status=0
 for project in tests/*/*.Tests.csproj; do

@@ -34,12 +34,14 @@ public static class GatewayApp
 
         var section = builder.Configuration.GetSection(PortcullisOptions.SectionName);
         AddStore(builder.Services.AddPortcullis(section), section);
+        GatewayTelemetry.Add(builder.Services, section);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         var app = builder.Build();
         app.UsePortcullis();
         UseFrontend(app);
         app.MapPortcullis();
+        GatewayTelemetry.Map(app, section);
         return app;
     }
 

@@ -3,6 +3,12 @@ using Portcullis.Gateway;
 
 try
 {
+    if (GatewayHelp.IsHelp(args))
+    {
+        Console.WriteLine(GatewayHelp.Text);
+        return 0;
+    }
+
     if (GatewayCommands.IsCommand(args))
     {
         return await GatewayCommands.RunAsync(args);

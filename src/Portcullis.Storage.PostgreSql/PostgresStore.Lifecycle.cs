@@ -75,6 +75,9 @@ internal sealed partial class PostgresStore
     public Task DeletePendingRevocationAsync(string id, CancellationToken cancellationToken) =>
         ExecuteAsync("DELETE FROM pending_revocations WHERE id = @id;", cancellationToken, Text("id", id));
 
+    public async Task<long> CountPendingRevocationsAsync(CancellationToken cancellationToken) =>
+        Convert.ToInt64(await ScalarAsync("SELECT COUNT(*) FROM pending_revocations;", cancellationToken));
+
     public Task AppendAuditAsync(AuditRecord entry, CancellationToken cancellationToken) =>
         ExecuteAsync(
             """

@@ -18,19 +18,33 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // Nodes starting together wait for each other here instead of running the same migration twice.
-        await Command(connection, "SELECT pg_advisory_xact_lock(@key);", ("key", PostgresSchema.MigrationLockKey, NpgsqlDbType.Bigint))
+        await MigrationCommand(connection, "SELECT pg_advisory_xact_lock(@key);", ("key", PostgresSchema.MigrationLockKey, NpgsqlDbType.Bigint))
             .ExecuteNonQueryAsync(cancellationToken);
-        await Command(connection, "CREATE TABLE IF NOT EXISTS portcullis_schema (version integer NOT NULL);").ExecuteNonQueryAsync(cancellationToken);
-        var version = Convert.ToInt32(await Command(connection, "SELECT COALESCE(MAX(version), 0) FROM portcullis_schema;").ExecuteScalarAsync(cancellationToken));
+        await MigrationCommand(connection, "CREATE TABLE IF NOT EXISTS portcullis_schema (version integer NOT NULL);").ExecuteNonQueryAsync(cancellationToken);
+        var version = Convert.ToInt32(await MigrationCommand(connection, "SELECT COALESCE(MAX(version), 0) FROM portcullis_schema;").ExecuteScalarAsync(cancellationToken));
         for (var step = version; step < PostgresSchema.Migrations.Length; step++)
         {
-            await Command(connection, PostgresSchema.Migrations[step]).ExecuteNonQueryAsync(cancellationToken);
-            await Command(connection, "DELETE FROM portcullis_schema; INSERT INTO portcullis_schema (version) VALUES (@v);", ("v", step + 1, NpgsqlDbType.Integer))
+            await MigrationCommand(connection, PostgresSchema.Migrations[step]).ExecuteNonQueryAsync(cancellationToken);
+            await MigrationCommand(connection, "DELETE FROM portcullis_schema; INSERT INTO portcullis_schema (version) VALUES (@v);", ("v", step + 1, NpgsqlDbType.Integer))
                 .ExecuteNonQueryAsync(cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// A schema step, or the wait for another node's: not bounded by the hot path's few-second command timeout
+    /// (<see cref="PostgresConnectionStrings.DefaultCommandTimeoutSeconds"/>), since a migration on a large table, or a node
+    /// waiting for one, legitimately takes longer.
+    /// </summary>
+    private static NpgsqlCommand MigrationCommand(NpgsqlConnection connection, string sql, params Parameter[] parameters)
+    {
+        var command = Command(connection, sql, parameters);
+        command.CommandTimeout = MigrationTimeoutSeconds;
+        return command;
+    }
+
+    private const int MigrationTimeoutSeconds = 600;
 
     public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
     {

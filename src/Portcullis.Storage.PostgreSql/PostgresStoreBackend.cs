@@ -36,7 +36,7 @@ internal sealed class PostgresStoreBackend : IStoreBackend
     }
 
     public IPortcullisStore Create(IServiceProvider services, StoreOptions options) =>
-        new PostgresStore(NpgsqlDataSource.Create(PostgresConnectionStrings.WithAutoPrepare(options.ConnectionString)));
+        new PostgresStore(NpgsqlDataSource.Create(PostgresConnectionStrings.ForGateway(options.ConnectionString)));
 
     public ISharedKeyRingRepository CreateKeyRing(IServiceProvider services, IPortcullisStore store) =>
         new PostgresXmlRepository((PostgresStore)store, services.GetRequiredService<TimeProvider>());

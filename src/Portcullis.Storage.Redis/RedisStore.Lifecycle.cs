@@ -59,6 +59,9 @@ internal sealed partial class RedisStore
         await transaction.ExecuteAsync();
     }
 
+    public async Task<long> CountPendingRevocationsAsync(CancellationToken cancellationToken) =>
+        await (await DatabaseAsync()).SortedSetLengthAsync(Key("revocations-due"));
+
     public Task AppendAuditAsync(AuditRecord entry, CancellationToken cancellationToken) =>
         EvalAsync(
             RedisScripts.AppendAudit,

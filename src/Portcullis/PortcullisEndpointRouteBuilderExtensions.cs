@@ -49,6 +49,9 @@ public static class PortcullisEndpointRouteBuilderExtensions
                 ? Results.Json(new HealthReport("healthy", "healthy"), EndpointJsonContext.Default.HealthReport)
                 : Results.Json(new HealthReport("unhealthy", "unreachable"), EndpointJsonContext.Default.HealthReport, statusCode: 503));
 
+        endpoints.MapGet("/healthz/live", HealthEndpoints.Live);
+        endpoints.MapGet("/healthz/ready", HealthEndpoints.ReadyAsync);
+
         MapApis(endpoints, options);
         return endpoints;
     }

@@ -56,6 +56,9 @@ public sealed class PortcullisOptions
 
     public KeyProtectionOptions KeyProtection { get; set; } = new();
 
+    /// <summary>Exporters the gateway turns on (docs/observability.md); the library only publishes the meter and spans.</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
     /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
     public string? DataDirectory { get; set; }
 
@@ -402,4 +405,21 @@ public sealed class AuditOptions
 {
     /// <summary>How long audit entries are kept. The default value is 90 days.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.FromDays(90);
+}
+
+/// <summary><c>Portcullis:Telemetry</c>: read by the gateway, which owns the exporters (ADR 0026).</summary>
+public sealed class TelemetryOptions
+{
+    /// <summary>OTLP export of metrics and traces.</summary>
+    public OtlpTelemetryOptions Otlp { get; set; } = new();
+
+    /// <summary>Serves <c>GET /metrics</c> in Prometheus text format. The default value is false.</summary>
+    public bool Prometheus { get; set; }
+}
+
+/// <summary><c>Portcullis:Telemetry:Otlp</c>.</summary>
+public sealed class OtlpTelemetryOptions
+{
+    /// <summary>The collector's URL (e.g. <c>http://127.0.0.1:4317</c>); set, it turns on the OTLP exporter. The default value is none.</summary>
+    public string? Endpoint { get; set; }
 }

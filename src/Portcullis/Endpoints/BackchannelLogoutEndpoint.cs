@@ -29,6 +29,7 @@ internal static class BackchannelLogoutEndpoint
         IUserStore users,
         ILeaseStore markers,
         AuditLog audit,
+        PortcullisMetrics metrics,
         TimeProvider time,
         ILogger<LogoutTokenValidator> logger)
     {
@@ -61,6 +62,7 @@ internal static class BackchannelLogoutEndpoint
             ? await EndProviderSessionAsync(store, runtime.Name, subject.SessionId, user?.Id, subject.Subject is not null)
             : user is null ? 0 : await store.DeleteSessionsForUserAsync(user.Id, runtime.Name, CancellationToken.None);
 
+        metrics.SessionsEnded(SessionEndReasons.Backchannel, ended);
         Log.BackchannelLogoutCompleted(logger, runtime.Name, ended);
         await audit.RecordAsync(AuditEvents.BackchannelLogout, AuditOutcomes.Success, user?.Id, runtime.Name, detail: $"{ended} session(s) ended");
         return Results.Ok();

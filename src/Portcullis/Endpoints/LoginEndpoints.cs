@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Portcullis.Agent;
 using Portcullis.Configuration;
+using Portcullis.Diagnostics;
 using Portcullis.Http;
 using Portcullis.Primitives;
 using Portcullis.Sessions;
@@ -77,6 +79,8 @@ internal static class LoginEndpoints
         HttpContext context, OAuthAgent agent, SessionCookies cookies, ProviderRuntime provider, string returnUrl, LoginRequestExtras extras)
     {
         var existing = cookies.ReadLoginBindings(context.Request).FirstOrDefault(b => Identifiers.IsWellFormedSecret(b.Value));
+        using var activity = PortcullisTelemetry.Source.StartActivity("portcullis.login");
+        activity?.SetTag("portcullis.provider", provider.Name);
         var start = await agent.StartLoginAsync(provider, returnUrl, existing.Value, context.RequestAborted, extras);
         if (start.Error is { } error)
         {
@@ -89,31 +93,51 @@ internal static class LoginEndpoints
     }
 
     public static async Task<IResult> CallbackAsync(
-        HttpContext context, string provider, ProviderRegistry providers, OAuthAgent agent, SessionService sessions, SessionCookies cookies)
+        HttpContext context, string provider, ProviderRegistry providers, OAuthAgent agent, SessionService sessions, SessionCookies cookies, PortcullisMetrics metrics)
     {
         SecurityHeaders.NoReferrerNoStore(context.Response);
         var runtime = providers.Find(provider);
         if (runtime is null || runtime.Name != provider)
         {
+            // Not counted: the provider attribute would be a name the caller made up.
             return ErrorResponses.ForNavigation(context, PortcullisError.UnknownProvider);
         }
 
+        using var activity = PortcullisTelemetry.Source.StartActivity("portcullis.callback");
+        activity?.SetTag("portcullis.provider", runtime.Name);
+        var outcome = await CompleteAsync(context, runtime, agent, sessions, cookies);
+        var outcomeName = outcome.Error?.Code ?? "success";
+        metrics.LoginCompleted(runtime.Name, outcomeName);
+        activity?.SetTag("portcullis.outcome", outcomeName);
+        if (outcome.Error is { } error)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, error.Code);
+            return ErrorResponses.ForNavigation(context, error);
+        }
+
+        return LandingPage(outcome.Value!);
+    }
+
+    /// <summary>The login completed and its session created (the cookie written): the return URL; else why not.</summary>
+    private static async Task<Outcome<string>> CompleteAsync(
+        HttpContext context, ProviderRuntime runtime, OAuthAgent agent, SessionService sessions, SessionCookies cookies)
+    {
         var response = context.Request.Query.ToDictionary(q => q.Key, q => q.Value.Count == 1 ? q.Value[0] : null, StringComparer.Ordinal);
         var bindings = cookies.ReadLoginBindings(context.Request).Select(b => b.Value).ToArray();
         var login = await agent.CompleteLoginAsync(runtime, response, bindings, context.RequestAborted);
         if (login.Error is { } error)
         {
-            return ErrorResponses.ForNavigation(context, error);
+            return error;
         }
 
         var cookieValue = await sessions.SignInAsync(login.Value!, context, context.RequestAborted);
         if (cookieValue.Error is { } signInError)
         {
-            return ErrorResponses.ForNavigation(context, signInError);
+            return signInError;
         }
 
         cookies.WriteSession(context.Response, cookieValue.Value!);
-        return LandingPage(login.Value!.ReturnUrl);
+        return login.Value!.ReturnUrl;
     }
 
     /// <summary>

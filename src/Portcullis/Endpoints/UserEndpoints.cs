@@ -130,5 +130,7 @@ internal sealed record HealthReport(string Status, string Store);
 [System.Text.Json.Serialization.JsonSerializable(typeof(LinkStart))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ProviderInfo[]))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(HealthReport))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(LivenessReport))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ReadinessReport))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(SessionSummary[]))]
 internal sealed partial class EndpointJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

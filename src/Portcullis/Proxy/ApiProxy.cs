@@ -32,6 +32,8 @@ internal sealed class ApiProxy : IDisposable
     private readonly ClientTokenService _clientTokens;
     private readonly IPolicyEvaluator _policies;
     private readonly ILogger<ApiProxy> _logger;
+    private readonly PortcullisMetrics _metrics;
+    private readonly TimeProvider _time;
     private readonly HttpMessageInvoker _client;
     private readonly BearerTransformer _transformer;
 
@@ -43,8 +45,12 @@ internal sealed class ApiProxy : IDisposable
         ClientTokenService clientTokens,
         IPolicyEvaluator policies,
         IOptions<PortcullisOptions> options,
+        PortcullisMetrics metrics,
+        TimeProvider time,
         ILogger<ApiProxy> logger)
     {
+        _metrics = metrics;
+        _time = time;
         _forwarder = forwarder;
         _csrf = csrf;
         _sessions = sessions;
@@ -66,6 +72,19 @@ internal sealed class ApiProxy : IDisposable
     }
 
     public async Task ForwardAsync(HttpContext context, ApiRoute route)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            await AnswerAsync(context, route);
+        }
+        finally
+        {
+            _metrics.ProxyRequestCompleted(route.Name, context.Response.StatusCode, _time.GetElapsedTime(started));
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext context, ApiRoute route)
     {
         var upgrade = IsUpgrade(context);
         if (Admit(context, route, upgrade) is { } refusal)
@@ -190,7 +209,19 @@ internal sealed class ApiProxy : IDisposable
     private async Task<bool> SendAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
     {
         attempt.AttachTo(context);
-        var error = await _forwarder.SendAsync(context, route.Upstream, _client, route.RequestConfig, _transformer);
+        ForwarderError error;
+        // The span the upstream sees as its parent: ReverseProxyPropagator writes its traceparent on the request.
+        using (var activity = PortcullisTelemetry.Source.StartActivity("portcullis.proxy.forward", ActivityKind.Client))
+        {
+            activity?.SetTag("portcullis.route", route.Name);
+            error = await _forwarder.SendAsync(context, route.Upstream, _client, route.RequestConfig, _transformer);
+            activity?.SetTag("http.response.status_code", context.Response.StatusCode);
+            if (error != ForwarderError.None)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, error.ToString());
+            }
+        }
+
         if (attempt.ResponseTooLarge || context.Response.Body is LengthLimitedStream { Exceeded: true })
         {
             Log.UpstreamResponseTooLarge(_logger, route.Name, route.MaxResponseBodySize ?? 0);

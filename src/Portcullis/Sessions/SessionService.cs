@@ -21,6 +21,7 @@ internal sealed class SessionService(
     RecordProtector<SessionData> dataProtector,
     AuditLog audit,
     SessionAnomalyDetector anomalies,
+    PortcullisMetrics metrics,
     IOptions<PortcullisOptions> options,
     TimeProvider time,
     ILogger<SessionService> logger)
@@ -85,6 +86,7 @@ internal sealed class SessionService(
                 Min(now + _options.IdleTimeout, absoluteExpiresAt),
                 absoluteExpiresAt),
             cancellationToken);
+        metrics.SessionCreated(login.Provider);
         Log.LoginCompleted(logger, userId, login.Provider);
         await audit.RecordAsync(AuditEvents.Login, AuditOutcomes.Success, userId, login.Provider, handle);
         return cookieValue;
@@ -111,6 +113,7 @@ internal sealed class SessionService(
         Log.IdentityLinked(logger, login.Provider, userId);
         // The new session replaces the one that asked.
         await store.DeleteSessionAsync(asking.Key, cancellationToken);
+        metrics.SessionsEnded(SessionEndReasons.Replaced);
         return null;
     }
 
@@ -127,6 +130,7 @@ internal sealed class SessionService(
         if (session is not null && anomalies.Check(context, session) is { } anomaly)
         {
             await store.DeleteSessionAsync(session.Record.Key, CancellationToken.None);
+            metrics.SessionsEnded(SessionEndReasons.Anomaly);
             refusal = anomaly;
             session = null;
         }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Portcullis.Agent;
 using Portcullis.Audit;
 using Portcullis.Configuration;
+using Portcullis.Diagnostics;
 using Portcullis.Storage;
 using Portcullis.Tokens;
 using Portcullis.Vault;
@@ -23,6 +24,7 @@ internal sealed class SessionTermination(
     ProviderRegistry providers,
     AuditLog audit,
     IOptions<PortcullisOptions> options,
+    PortcullisMetrics metrics,
     TimeProvider time,
     ILogger<SessionTermination> logger)
 {
@@ -33,6 +35,7 @@ internal sealed class SessionTermination(
     public async Task EndAsync(SessionRecord session, string auditEvent)
     {
         await store.DeleteSessionAsync(session.Key, CancellationToken.None);
+        metrics.SessionsEnded(auditEvent == AuditEvents.Logout ? SessionEndReasons.Logout : SessionEndReasons.EndedByUser);
         await audit.RecordAsync(auditEvent, AuditOutcomes.Success, session.UserId, session.Provider, session.Handle);
         if (await grantStore.GetGrantAsync(session.GrantId, CancellationToken.None) is { } grant
             && !(grant.Offline && options.Value.Tokens.OfflineAccess)
@@ -47,6 +50,7 @@ internal sealed class SessionTermination(
     {
         var sessions = await store.ListSessionsForUserAsync(userId, time.GetUtcNow(), CancellationToken.None);
         var ended = await store.DeleteSessionsForUserAsync(userId, provider: null, CancellationToken.None);
+        metrics.SessionsEnded(SessionEndReasons.Everywhere, ended);
         await audit.RecordAsync(AuditEvents.Logout, AuditOutcomes.Success, userId, detail: $"everywhere: {ended} session(s)");
         foreach (var grantId in sessions.Select(session => session.GrantId).Distinct(StringComparer.Ordinal))
         {

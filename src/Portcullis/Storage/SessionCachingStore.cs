@@ -207,6 +207,8 @@ internal sealed class SessionCachingStore(IPortcullisStore inner, TimeSpan durat
 
     public Task DeletePendingRevocationAsync(string id, CancellationToken cancellationToken) => inner.DeletePendingRevocationAsync(id, cancellationToken);
 
+    public Task<long> CountPendingRevocationsAsync(CancellationToken cancellationToken) => inner.CountPendingRevocationsAsync(cancellationToken);
+
     public Task AppendAuditAsync(AuditRecord entry, CancellationToken cancellationToken) => inner.AppendAuditAsync(entry, cancellationToken);
 
     public Task<IReadOnlyList<AuditRecord>> QueryAuditAsync(AuditQuery query, CancellationToken cancellationToken) => inner.QueryAuditAsync(query, cancellationToken);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
+using Portcullis.Diagnostics;
 using Portcullis.Storage.Sqlite;
 
 namespace Portcullis.Storage;
@@ -17,10 +18,13 @@ internal static class StoreRegistration
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStoreBackend, SqliteStoreBackend>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, StoreOptionsValidator>());
         services.TryAddSingleton<StoreFailures>();
+        services.AddMetrics();
+        services.TryAddSingleton<PortcullisMetrics>();
         services.TryAddSingleton<IPortcullisStore>(provider =>
         {
             var options = provider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
-            var backend = Selected(provider).Create(provider, options.Store);
+            var selected = Selected(provider);
+            var backend = MeteredStore.Wrap(selected.Create(provider, options.Store), selected.Kind, provider.GetRequiredService<PortcullisMetrics>(), provider.GetRequiredService<TimeProvider>());
             return options.Session.CacheDuration > TimeSpan.Zero
                 ? new SessionCachingStore(backend, options.Session.CacheDuration, provider.GetRequiredService<TimeProvider>())
                 : backend;
@@ -49,7 +53,12 @@ internal static class StoreRegistration
     }
 
     /// <summary>The backend behind the optional session cache, for the work that needs its own type (key ring, re-encryption).</summary>
-    public static IPortcullisStore Backend(IPortcullisStore store) => store is SessionCachingStore cached ? cached.Inner : store;
+    public static IPortcullisStore Backend(IPortcullisStore store) => store switch
+    {
+        SessionCachingStore cached => Backend(cached.Inner),
+        MeteredStore metered => metered.Inner,
+        _ => store,
+    };
 
     private static IPortcullisStore Resolve(IServiceProvider provider) => provider.GetRequiredService<IPortcullisStore>();
 }

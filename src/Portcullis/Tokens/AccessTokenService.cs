@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Duende.IdentityModel.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -33,6 +34,7 @@ internal sealed class AccessTokenService(
     RevocationQueue revocations,
     IHttpClientFactory httpClientFactory,
     AuditLog audit,
+    PortcullisMetrics metrics,
     IOptions<PortcullisOptions> options,
     TimeProvider time,
     ILogger<AccessTokenService> logger)
@@ -139,8 +141,33 @@ internal sealed class AccessTokenService(
 
     private async Task<Outcome<string>> RefreshOnceAsync(string grantId, long seenVersion, string? rejected = null)
     {
-        var started = time.GetTimestamp();
+        using var activity = PortcullisTelemetry.Source.StartActivity("portcullis.refresh");
+        var attempt = new RefreshAttempt(time.GetTimestamp());
+        var result = await LeaseAndRefreshAsync(grantId, seenVersion, rejected, attempt);
+        if (attempt.Outcome is { } outcome)
+        {
+            metrics.RefreshCompleted(attempt.Provider!, outcome, time.GetElapsedTime(attempt.Started));
+            activity?.SetTag("portcullis.provider", attempt.Provider);
+            activity?.SetTag("portcullis.refresh.outcome", outcome);
+            if (outcome != RefreshOutcomes.Success)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error, outcome);
+            }
+        }
+        else
+        {
+            // Nobody asked the provider: another request, node or the store had what was needed.
+            activity?.SetTag("portcullis.refresh.outcome", "not_needed");
+        }
+
+        return result;
+    }
+
+    private async Task<Outcome<string>> LeaseAndRefreshAsync(string grantId, long seenVersion, string? rejected, RefreshAttempt attempt)
+    {
+        var started = attempt.Started;
         RefreshLease? lease;
+        using var leaseWait = PortcullisTelemetry.Source.StartActivity("portcullis.refresh.lease_wait");
         while (true)
         {
             var (grant, tokens) = await ReadAsync(grantId);
@@ -158,6 +185,7 @@ internal sealed class AccessTokenService(
             lease = await RefreshLease.TryAcquireAsync(leases, grantId, _leaseDuration, time, () => Log.RefreshLeaseLost(logger, providerName));
             if (lease is not null)
             {
+                leaseWait?.Dispose();
                 break;
             }
 
@@ -189,7 +217,7 @@ internal sealed class AccessTokenService(
             }
 
             using var deadline = new CancellationTokenSource(_tokenRequestDeadline, time);
-            return await RefreshAsync(grant, tokens, deadline.Token);
+            return await RefreshAsync(grant, tokens, attempt, deadline.Token);
         }
     }
 
@@ -220,8 +248,9 @@ internal sealed class AccessTokenService(
         return (grant, grant is null ? null : grants.ReadTokens(grant));
     }
 
-    private async Task<Outcome<string>> RefreshAsync(GrantRecord grant, TokenSet tokens, CancellationToken cancellationToken)
+    private async Task<Outcome<string>> RefreshAsync(GrantRecord grant, TokenSet tokens, RefreshAttempt attempt, CancellationToken cancellationToken)
     {
+        attempt.Provider = grant.Provider;
         var provider = providers.Find(grant.Provider);
         if (tokens.RefreshToken is null || provider is null)
         {
@@ -237,6 +266,7 @@ internal sealed class AccessTokenService(
         catch (Exception exception) when (ProviderErrors.IsTransient(exception))
         {
             // Discovery failed: the token request was never sent.
+            attempt.Outcome = RefreshOutcomes.Error;
             return await RefreshUnavailableAsync(grant, exception.GetType().Name);
         }
 
@@ -264,12 +294,14 @@ internal sealed class AccessTokenService(
         catch (OperationCanceledException exception)
         {
             // Refresh:TokenRequestDeadline passed with the request sent and unanswered.
+            attempt.Outcome = RefreshOutcomes.Timeout;
             return await OutcomeUnknownAsync(grant, tokens, exception.GetType().Name);
         }
 
         // Duende.IdentityModel turns a failed exchange into an error answer that carries the exception.
         if (response.ErrorType == ResponseErrorType.Exception && response.Exception is { } failure)
         {
+            attempt.Outcome = RefreshOutcomes.Error;
             return ProviderErrors.MayHaveReachedProvider(failure)
                 ? await OutcomeUnknownAsync(grant, tokens, failure.GetType().Name)
                 : await RefreshUnavailableAsync(grant, failure.GetType().Name, tokens);
@@ -279,8 +311,10 @@ internal sealed class AccessTokenService(
         {
             var error = ProviderErrors.Sanitize(response.Error);
             Log.TokenRequestFailed(logger, grant.Provider, error, (int)response.HttpStatusCode);
+            attempt.Outcome = RefreshOutcomes.Error;
             if (provider.Preset.IsInvalidGrant(response))
             {
+                attempt.Outcome = RefreshOutcomes.InvalidGrant;
                 return await EndGrantAsync(grant, tokens.RefreshOutcomeUnknownSince is null ? "invalid_grant" : "invalid_grant after a refresh with an unknown outcome");
             }
 
@@ -303,6 +337,7 @@ internal sealed class AccessTokenService(
         {
             // Tokens that may be another user's, or nobody's the provider vouches for: never used for this user. The
             // grant ends, and the refresh token the provider may just have issued is revoked (issue 17 item 9).
+            attempt.Outcome = RefreshOutcomes.Error;
             await revocations.EnqueueAsync(grant.Provider, grant.UserId, response.RefreshToken ?? tokens.RefreshToken, "refresh_token", tokenExpiresAt: null);
             return await EndGrantAsync(grant, $"refreshed id_token refused: {problem}");
         }
@@ -322,6 +357,7 @@ internal sealed class AccessTokenService(
             now,
             previous: tokens);
         var saved = await SaveRefreshedAsync(grants.NextVersion(grant, refreshed, now), grant.Version);
+        attempt.Outcome = saved ? RefreshOutcomes.Success : RefreshOutcomes.Error;
         await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,
             detail: saved ? (response.RefreshToken is null ? "refresh token kept" : "refresh token rotated") : "lost a write race");
         return saved ? refreshed.AccessToken : PortcullisError.RefreshUnavailable;
@@ -394,9 +430,20 @@ internal sealed class AccessTokenService(
     private async Task<PortcullisError> EndGrantAsync(GrantRecord grant, string reason)
     {
         await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
-        await sessionStore.DeleteSessionsForGrantAsync(grant.Id, CancellationToken.None);
+        metrics.SessionsEnded(SessionEndReasons.Reauthentication, await sessionStore.DeleteSessionsForGrantAsync(grant.Id, CancellationToken.None));
         Log.ReauthenticationRequired(logger, grant.Provider, grant.UserId);
         await audit.RecordAsync(AuditEvents.ReauthenticationRequired, AuditOutcomes.Success, grant.UserId, grant.Provider, detail: reason);
         return PortcullisError.ReauthenticationRequired;
     }
+}
+
+/// <summary>What one refresh did, for its metric and span: set once a token request was sent or about to be.</summary>
+internal sealed class RefreshAttempt(long started)
+{
+    public long Started { get; } = started;
+
+    public string? Provider { get; set; }
+
+    /// <summary>A <see cref="RefreshOutcomes"/> value; null while no token request was made.</summary>
+    public string? Outcome { get; set; }
 }

@@ -58,6 +58,12 @@ internal sealed class PendingGrantSaves(IGrantStore store, StoreFailures failure
                     {
                         Log.RefreshedGrantSaveLanded(logger, pending.Next.Provider, attempts);
                     }
+                    else if (await LandedEarlierAsync(pending, stop))
+                    {
+                        // An attempt the node took for failed had reached the store (an answer lost on the wire, a
+                        // statement held and delivered late): the fence turned the retry away from its own write.
+                        Log.RefreshedGrantSaveLanded(logger, pending.Next.Provider, attempts);
+                    }
                     else
                     {
                         // The fence: a newer grant (a new sign-in, a logout, another node's refresh) was written meanwhile.
@@ -85,6 +91,12 @@ internal sealed class PendingGrantSaves(IGrantStore store, StoreFailures failure
             _pending.TryRemove(new KeyValuePair<string, Pending>(pending.Next.Id, pending));
         }
     }
+
+    /// <summary>Whether the store holds exactly the grant this node meant to save (same version, same ciphertext).</summary>
+    private async Task<bool> LandedEarlierAsync(Pending pending, CancellationToken stop) =>
+        await store.GetGrantAsync(pending.Next.Id, stop) is { } stored
+        && stored.Version == pending.Next.Version
+        && stored.Tokens.AsSpan().SequenceEqual(pending.Next.Tokens);
 
     // Cancelled, not disposed: a save loop may still be reading the token while it winds down.
     public void Dispose() => _stop.Cancel();

@@ -20,6 +20,7 @@ internal sealed class RevocationWorker(
     RevocationService revocation,
     ProviderRegistry providers,
     AuditLog audit,
+    PortcullisMetrics metrics,
     IOptions<PortcullisOptions> options,
     TimeProvider time,
     ILogger<RevocationWorker> logger) : BackgroundService
@@ -39,6 +40,9 @@ internal sealed class RevocationWorker(
                 while (await ProcessDueAsync(stoppingToken) == BatchSize)
                 {
                 }
+
+                // Counted where the queue is worked anyway, so a scrape never waits for the store.
+                metrics.RevocationsPending(await store.CountPendingRevocationsAsync(stoppingToken));
 
                 await queue.WaitForWorkAsync(pollInterval, stoppingToken);
             }

@@ -91,6 +91,17 @@ public sealed class LeaseFaultTests
         return await pending;
     }
 
+    /// <summary>Moves the gateway's clock on, in the background save's retry steps, until it logs that the refreshed
+    /// grant was saved (at most 50 s of that clock).</summary>
+    internal static async Task UntilTheBackgroundSaveLandsAsync(FakeTimeProvider clock, GatewayHost gateway)
+    {
+        for (var moved = 0; moved < 100 && !gateway.Logs.All.Contains("saved after", StringComparison.Ordinal); moved++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: lets the background save reach the store
+        }
+    }
+
     internal static void AssertRetryLater(RecordedResponse response, string error)
     {
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.Status);
@@ -154,11 +165,7 @@ public sealed class StoreOutageDuringRefreshTests
         Assert.Equal($"Bearer {refreshed.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
         Assert.DoesNotContain("saved after", stack.Gateway.Logs.All);
 
-        for (var moved = 0; moved < 100 && !stack.Gateway.Logs.All.Contains("saved after", StringComparison.Ordinal); moved++)
-        {
-            clock.Advance(TimeSpan.FromMilliseconds(500));
-            await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: lets the background save reach the store
-        }
+        await LeaseFaultTests.UntilTheBackgroundSaveLandsAsync(clock, stack.Gateway);
 
         // The grant landed: a second node, which never saw the refresh, reads it from the store.
         var portB = FreePort.Next();

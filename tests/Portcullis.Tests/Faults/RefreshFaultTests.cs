@@ -65,16 +65,9 @@ public sealed class RefreshFaultTests
         RecordedResponse during;
         try
         {
-            var pending = browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf);
-            // The caller's wait runs on the gateway's clock: move it on until the caller gives up (1.5 s), never as far
-            // as the token request's own deadline (30 s), which must still be waiting for the late answer.
-            for (var moved = 0; !pending.IsCompleted && moved < 40; moved++)
-            {
-                clock.Advance(TimeSpan.FromMilliseconds(250));
-                await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: let the gateway's threads see the new time
-            }
-
-            during = await pending;
+            // The caller's wait runs on the gateway's clock: moved on until the caller gives up (1.5 s), never as far as
+            // the token request's own deadline (30 s), which must still be waiting for the late answer.
+            during = await LeaseFaultTests.UntilAnsweredAsync(clock, browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf));
         }
         finally
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -22,7 +23,11 @@ public enum Fault
     /// client cannot know whether the request was handled: it was.</summary>
     ResetAfterSend,
 
-    /// <summary>Connections are accepted and read, and nothing is ever forwarded or answered.</summary>
+    /// <summary>
+    /// Connections are accepted and read, and nothing is ever forwarded or answered: the server is gone (powered off,
+    /// failed over). When the fault clears, a connection that lost bytes is reset, as the returning server, which knows
+    /// nothing of it, would answer the client's retransmission; new connections work.
+    /// </summary>
     BlackHole,
 }
 
@@ -52,7 +57,25 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public int Port { get; }
 
-    public Fault Fault { get; set; }
+    public Fault Fault
+    {
+        get => _fault;
+        set
+        {
+            var was = _fault;
+            _fault = value;
+            if (was == Fault.BlackHole && value != Fault.BlackHole)
+            {
+                foreach (var connection in _open.Keys.Where(c => c.LostBytes))
+                {
+                    Reset(connection);
+                }
+            }
+        }
+    }
+
+    private volatile Fault _fault;
+    private readonly ConcurrentDictionary<Connection, byte> _open = new();
 
     public TimeSpan Latency { get; set; } = TimeSpan.FromMilliseconds(200);
 
@@ -131,12 +154,20 @@ public sealed class FaultProxy : IAsyncDisposable
         }
 
         var connection = new Connection(client, client.GetStream(), server.GetStream());
-        var upstream = ForwardRequestsAsync(connection, token);
-        var downstream = ForwardAnswersAsync(connection, token);
-        if (await Task.WhenAny(upstream, downstream) == upstream)
+        _open[connection] = 0;
+        try
         {
-            // The client is gone or done; a request delivered late is still answered by the server, and read here.
-            await Task.WhenAny(downstream, Task.Delay(TimeSpan.FromSeconds(5), token)).ContinueWith(_ => { }, TaskScheduler.Default);
+            var upstream = ForwardRequestsAsync(connection, token);
+            var downstream = ForwardAnswersAsync(connection, token);
+            if (await Task.WhenAny(upstream, downstream) == upstream)
+            {
+                // The client is gone or done; a request delivered late is still answered by the server, and read here.
+                await Task.WhenAny(downstream, Task.Delay(TimeSpan.FromSeconds(5), token)).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+        finally
+        {
+            _open.TryRemove(connection, out var _);
         }
     }
 
@@ -156,6 +187,7 @@ public sealed class FaultProxy : IAsyncDisposable
                 switch (Fault)
                 {
                     case Fault.BlackHole:
+                        connection.LostBytes = true;
                         continue; // swallowed: the client waits for an answer that never comes
                     case Fault.Latency:
                         await Task.Delay(Latency, token);
@@ -204,8 +236,7 @@ public sealed class FaultProxy : IAsyncDisposable
                 {
                     // The server has handled the request and started answering: the client gets a reset instead.
                     Interlocked.Increment(ref _resets);
-                    connection.Client.Client.LingerState = new LingerOption(true, 0);
-                    connection.Client.Client.Close();
+                    Reset(connection);
                     await DrainAsync(connection.ToServer, token, TimeSpan.FromSeconds(2));
                     return;
                 }
@@ -224,6 +255,20 @@ public sealed class FaultProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the client's side with RST (linger 0), not FIN: the client sees a connection reset.</summary>
+    private static void Reset(Connection connection)
+    {
+        try
+        {
+            connection.Client.Client.LingerState = new LingerOption(true, 0);
+            connection.Client.Client.Close();
+        }
+        catch (Exception exception) when (exception is ObjectDisposedException or SocketException)
+        {
+            // Already closed.
+        }
+    }
+
     private sealed class Connection(TcpClient client, NetworkStream fromClient, NetworkStream toServer)
     {
         public TcpClient Client { get; } = client;
@@ -233,6 +278,9 @@ public sealed class FaultProxy : IAsyncDisposable
         public NetworkStream ToServer { get; } = toServer;
 
         public volatile bool ResetOnAnswer;
+
+        /// <summary>A black hole swallowed some of the client's bytes: the connection cannot go on after it clears.</summary>
+        public volatile bool LostBytes;
     }
 
     private static async Task DrainAsync(NetworkStream stream, CancellationToken token, TimeSpan? idle = null)

@@ -41,17 +41,17 @@ public sealed class GatewayProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the gateway with <paramref name="settings"/> (configuration keys such as <c>Portcullis:PublicOrigin</c>) and waits until it is healthy.</summary>
-    public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, int port, string workingDirectory)
+    public static Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string?> settings, int port, string workingDirectory) =>
+        StartAsync("dotnet", [GatewayBinary()], settings, port, workingDirectory);
+
+    /// <summary>
+    /// Starts <paramref name="fileName"/> with <paramref name="arguments"/> (then <c>--urls</c>) as the gateway: any
+    /// host of Portcullis, such as an app built from the packed package or the installed <c>portcullis</c> tool.
+    /// </summary>
+    public static async Task<GatewayProcess> StartAsync(
+        string fileName, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?> settings, int port, string workingDirectory)
     {
-        var gatewayDll = GatewayBinary();
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory,
-        };
-        start.ArgumentList.Add(gatewayDll);
+        var start = CommandLine.StartInfo(fileName, arguments, workingDirectory);
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://localhost:{port}");
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
@@ -61,7 +61,7 @@ public sealed class GatewayProcess : IAsyncDisposable
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet could not be started.");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{fileName} could not be started.");
         var gateway = new GatewayProcess(process, port);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

@@ -11,7 +11,7 @@ internal static class PostgresContract
 {
     /// <summary>A store on a fresh database of the test server.</summary>
     public static async Task<IPortcullisStore> CreateAsync() =>
-        new PostgresStore(NpgsqlDataSource.Create(PostgresConnectionStrings.WithAutoPrepare(await TestServices.CreatePostgresDatabaseAsync())));
+        new PostgresStore(NpgsqlDataSource.Create(PostgresConnectionStrings.ForGateway(await TestServices.CreatePostgresDatabaseAsync())));
 }
 
 public sealed class PostgresUserStoreContractTests : UserStoreContractTests<IPortcullisStore>

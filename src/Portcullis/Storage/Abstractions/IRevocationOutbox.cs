@@ -17,4 +17,7 @@ public interface IRevocationOutbox
 
     /// <summary>Forgets a revocation (done, or given up).</summary>
     Task DeletePendingRevocationAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>How many revocations are queued, due or not (the <c>portcullis.revocations.pending</c> gauge).</summary>
+    Task<long> CountPendingRevocationsAsync(CancellationToken cancellationToken);
 }

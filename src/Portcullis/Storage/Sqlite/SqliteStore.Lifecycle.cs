@@ -91,6 +91,12 @@ internal sealed partial class SqliteStore
     public Task DeletePendingRevocationAsync(string id, CancellationToken cancellationToken) =>
         ExecuteAsync("DELETE FROM pending_revocations WHERE id = $id;", cancellationToken, ("$id", id));
 
+    public async Task<long> CountPendingRevocationsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return Convert.ToInt64(await ScalarAsync(connection, "SELECT COUNT(*) FROM pending_revocations;", cancellationToken));
+    }
+
     public Task AppendAuditAsync(AuditRecord entry, CancellationToken cancellationToken) =>
         ExecuteAsync(
             """

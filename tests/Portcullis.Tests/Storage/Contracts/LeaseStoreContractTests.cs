@@ -39,17 +39,19 @@ public abstract class LeaseStoreContractTests<TStore> : StoreContractTests<TStor
     [Fact]
     public async Task ALeaseRunsOutByTheStoresClockUnlessItsHolderRenewsIt()
     {
-        var duration = TimeSpan.FromSeconds(3);
+        // A wait can only overrun on a loaded machine, never end early: each step that must still be inside a lease
+        // keeps at least 2 s in hand; each that must be past one merely waits long enough.
+        var duration = TimeSpan.FromSeconds(6);
         Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "holder", duration, default));
         Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "intruder", duration, default)); // only the holder renews
 
-        await LetStoreTimePassAsync(TimeSpan.FromSeconds(1.5));
-        Assert.True(await Store.TryRenewLeaseAsync("refresh:g1", "holder", duration, default)); // now 3 s from here
-        await LetStoreTimePassAsync(TimeSpan.FromSeconds(2)); // past the first 3 s, within the renewed ones
+        await LetStoreTimePassAsync(TimeSpan.FromSeconds(4));
+        Assert.True(await Store.TryRenewLeaseAsync("refresh:g1", "holder", duration, default)); // now 6 s from here
+        await LetStoreTimePassAsync(TimeSpan.FromSeconds(3)); // past the first 6 s, 3 s inside the renewed ones
         Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "intruder", duration, default));
 
         // The holder froze and did not renew in time: its lease ran out, and it cannot renew or release someone else's.
-        await LetStoreTimePassAsync(TimeSpan.FromSeconds(3.5));
+        await LetStoreTimePassAsync(TimeSpan.FromSeconds(6.5));
         Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "holder", duration, default));
         Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "next", duration, default));
         await Store.ReleaseLeaseAsync("refresh:g1", "holder", default); // the old holder's late release must not free it

@@ -37,6 +37,20 @@ public abstract class RevocationOutboxContractTests<TStore> : StoreContractTests
     }
 
     [Fact]
+    public async Task PendingRevocationsAreCountedWhetherDueOrClaimed()
+    {
+        Assert.Equal(0, await Store.CountPendingRevocationsAsync(default));
+        var due = new PendingRevocationRecord("c1", "main", "alice", [1], 0, Now, Now + Hour, Now);
+        await Store.SavePendingRevocationAsync(due, default);
+        await Store.SavePendingRevocationAsync(due with { Id = "c2", NextAttemptAt = Now + Hour }, default);
+        await Store.ClaimDueRevocationsAsync(Now, Now + Hour, 10, default);
+        Assert.Equal(2, await Store.CountPendingRevocationsAsync(default));
+
+        await Store.DeletePendingRevocationAsync("c1", default);
+        Assert.Equal(1, await Store.CountPendingRevocationsAsync(default));
+    }
+
+    [Fact]
     public async Task ConcurrentClaimersNeverGetTheSameRevocation()
     {
         for (var i = 0; i < 40; i++)

@@ -1,0 +1,69 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using Portcullis.Diagnostics;
+
+namespace Portcullis.Gateway;
+
+/// <summary>
+/// Turns on the exporters <c>Portcullis:Telemetry</c> asks for: OTLP for metrics and traces
+/// (<c>Telemetry:Otlp:Endpoint</c>), Prometheus text on <c>GET /metrics</c> (<c>Telemetry:Prometheus</c>). The library
+/// publishes through System.Diagnostics only; the exporters live here (ADR 0026).
+/// </summary>
+internal static class GatewayTelemetry
+{
+    private const string EndpointKey = "Telemetry:Otlp:Endpoint";
+    private const string PrometheusKey = "Telemetry:Prometheus";
+
+    public static void Add(IServiceCollection services, IConfiguration section)
+    {
+        var otlp = OtlpEndpoint(section);
+        var prometheus = section.GetValue<bool>(PrometheusKey);
+        if (otlp is null && !prometheus)
+        {
+            return;
+        }
+
+        var telemetry = services.AddOpenTelemetry();
+        telemetry.WithMetrics(metrics =>
+        {
+            metrics.AddMeter(PortcullisTelemetry.Name);
+            if (prometheus)
+            {
+                metrics.AddPrometheusExporter();
+            }
+
+            if (otlp is not null)
+            {
+                metrics.AddOtlpExporter(exporter => exporter.Endpoint = otlp);
+            }
+        });
+        if (otlp is not null)
+        {
+            telemetry.WithTracing(tracing => tracing.AddSource(PortcullisTelemetry.Name).AddOtlpExporter(exporter => exporter.Endpoint = otlp));
+        }
+    }
+
+    public static void Map(WebApplication app, IConfiguration section)
+    {
+        if (section.GetValue<bool>(PrometheusKey))
+        {
+            app.MapPrometheusScrapingEndpoint();
+        }
+    }
+
+    /// <summary>A wrong endpoint stops start-up with a message naming the key (SECURITY.md item 34).</summary>
+    private static Uri? OtlpEndpoint(IConfiguration section)
+    {
+        if (section[EndpointKey] is not { Length: > 0 } value)
+        {
+            return null;
+        }
+
+        return Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new InvalidOperationException($"Portcullis:{EndpointKey} must be an absolute http or https URL, such as http://127.0.0.1:4317.");
+    }
+}
