@@ -146,6 +146,22 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
     public Task<GrantRecord?> FindGrantAsync(string userId, string provider, CancellationToken cancellationToken) =>
         QueryGrantAsync("WHERE user_id = @a AND provider = @b AND offline;", Text("a", userId), Text("b", provider), cancellationToken);
 
+    public Task<IReadOnlyList<GrantRecord>> ListUnusedGrantsAsync(
+        DateTimeOffset now, DateTimeOffset writtenBefore, bool includeOffline, int limit, CancellationToken cancellationToken) =>
+        QueryAsync(
+            $"""
+            SELECT {SqlRows.GrantColumns} FROM grants
+            WHERE updated_at < @before AND (@includeOffline OR NOT offline)
+              AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.grant_id = grants.id AND idle_expires_at > @now AND absolute_expires_at > @now)
+            ORDER BY updated_at LIMIT @limit;
+            """,
+            reader => SqlRows.ReadGrant(reader, 0),
+            cancellationToken,
+            Long("before", writtenBefore.ToUnixTimeMilliseconds()),
+            new Parameter("includeOffline", includeOffline, NpgsqlTypes.NpgsqlDbType.Boolean),
+            Long("now", now.ToUnixTimeMilliseconds()),
+            Int("limit", limit));
+
     public async Task<bool> SaveGrantAsync(GrantRecord grant, long expectedVersion, CancellationToken cancellationToken)
     {
         Parameter[] parameters =

@@ -151,6 +151,31 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
         return id.IsNull ? null : await GetGrantAsync((string)id!, cancellationToken) is { Offline: true } grant ? grant : null;
     }
 
+    public async Task<IReadOnlyList<GrantRecord>> ListUnusedGrantsAsync(
+        DateTimeOffset now, DateTimeOffset writtenBefore, bool includeOffline, int limit, CancellationToken cancellationToken)
+    {
+        // Not one atomic read: a grant may gain a session while this runs. The caller checks each one again before it
+        // ends it, and writtenBefore keeps a login between saving its grant and its session out.
+        var unused = new List<GrantRecord>();
+        await foreach (var id in (await DatabaseAsync()).SetScanAsync(Key("grants"), pageSize: CleanupBatch))
+        {
+            if (unused.Count >= limit)
+            {
+                break;
+            }
+
+            if (await GetGrantAsync((string)id!, cancellationToken) is { } grant
+                && grant.UpdatedAt < writtenBefore
+                && (includeOffline || !grant.Offline)
+                && await CountSessionsForGrantAsync(grant.Id, now, cancellationToken) == 0)
+            {
+                unused.Add(grant);
+            }
+        }
+
+        return unused;
+    }
+
     public async Task<bool> SaveGrantAsync(GrantRecord grant, long expectedVersion, CancellationToken cancellationToken) =>
         (int)await EvalAsync(
             RedisScripts.SaveGrant,

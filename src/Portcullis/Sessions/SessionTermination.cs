@@ -69,27 +69,64 @@ internal sealed class SessionTermination(
         }
     }
 
-    private async Task EndGrantAsync(GrantRecord grant, bool sparingGrantsInUse)
+    /// <summary>
+    /// Ends up to <paramref name="limit"/> grants whose sessions all ended without a logout (idle or absolute expiry,
+    /// back-channel logout, a session replaced by a link) and that are not kept for offline use: deleted, and revoked
+    /// unless that could end a grant in use (ADR 0027). Returns how many were ended.
+    /// </summary>
+    public async Task<int> EndUnusedGrantsAsync(int limit, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        // A login saves its grant a moment before its session: a grant written within the grace is left for the next sweep.
+        var unused = await grantStore.ListUnusedGrantsAsync(
+            now, now - UnusedGrantGrace, includeOffline: !options.Value.Tokens.OfflineAccess, limit, cancellationToken);
+        var ended = 0;
+        foreach (var grant in unused)
+        {
+            // Checked again: a session of an older version may have joined the grant since the list was read.
+            if (await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), cancellationToken) > 0)
+            {
+                continue;
+            }
+
+            var revoked = await EndGrantAsync(grant, sparingGrantsInUse: true);
+            Diagnostics.Log.UnusedGrantEnded(logger, grant.UserId, grant.Provider, revoked);
+            ended++;
+        }
+
+        return ended;
+    }
+
+    /// <summary>How long after its last write a grant without a session is left alone (a login between its two writes).</summary>
+    internal static readonly TimeSpan UnusedGrantGrace = TimeSpan.FromMinutes(5);
+
+    /// <summary>True when a revocation was queued.</summary>
+    private async Task<bool> EndGrantAsync(GrantRecord grant, bool sparingGrantsInUse)
     {
         var tokens = grants.ReadTokens(grant);
-        await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
         if (tokens is null)
         {
-            return;
+            await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
+            return false;
         }
 
         if (sparingGrantsInUse && !await MayRevokeAsync(grant, tokens))
         {
+            await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
             Diagnostics.Log.GrantEndedWithoutRevocation(logger, grant.UserId, grant.Provider);
-            return;
+            return false;
         }
 
         // Revoking the refresh token ends the whole grant at the provider; without one, the access token is all there is.
         // Providers without RFC 7009 (GitHub, Facebook) withdraw the whole authorization, named by the access token.
+        // Queued before the row goes: a crash in between leaves the grant for the next sweep, which queues it again
+        // (revoking a revoked token is harmless, RFC 7009 §2.2), rather than a deleted grant whose token is never revoked.
         var revokesTokens = providers.Find(grant.Provider)?.Preset.UsesTokenRevocation != false;
         await (tokens.RefreshToken is { } refreshToken && revokesTokens
             ? revocations.EnqueueAsync(grant.Provider, grant.UserId, refreshToken, "refresh_token", tokenExpiresAt: null)
             : revocations.EnqueueAsync(grant.Provider, grant.UserId, tokens.AccessToken, "access_token", tokens.AccessTokenExpiresAt));
+        await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
+        return true;
     }
 
     /// <summary>

@@ -56,7 +56,10 @@ internal sealed class UserTokens(
         if (grant is null)
         {
             await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Refused, userId, providerName, actor: actor, detail: "no grant");
-            return UserTokenResult.Failure("no_grant", "The user has not signed in with this provider, or has logged out since.");
+            return UserTokenResult.Failure(
+                "no_grant",
+                "The user has no grant kept for offline use at this provider: they have not signed in with it since offline access was enabled, "
+                + "their sign-in returned no refresh token (offline access not granted), or they logged out everywhere since.");
         }
 
         if (!grant.HasRefreshToken)

@@ -17,6 +17,15 @@ public interface IGrantStore
     /// </summary>
     Task<bool> SaveGrantAsync(GrantRecord grant, long expectedVersion, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Up to <paramref name="limit"/> grants that no session live at <paramref name="now"/> points at, last written
+    /// before <paramref name="writtenBefore"/>, and not kept for offline use unless <paramref name="includeOffline"/>:
+    /// the grants to end (ADR 0027). <paramref name="writtenBefore"/> keeps out a login that has saved its grant but not
+    /// yet created its session; the caller checks each grant again before it ends it.
+    /// </summary>
+    Task<IReadOnlyList<GrantRecord>> ListUnusedGrantsAsync(
+        DateTimeOffset now, DateTimeOffset writtenBefore, bool includeOffline, int limit, CancellationToken cancellationToken);
+
     /// <summary>Deletes the grant; nothing happens when it does not exist.</summary>
     Task DeleteGrantAsync(string id, CancellationToken cancellationToken);
 }

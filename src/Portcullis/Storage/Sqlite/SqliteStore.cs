@@ -213,6 +213,22 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
     public Task<GrantRecord?> FindGrantAsync(string userId, string provider, CancellationToken cancellationToken) =>
         QueryGrantAsync("WHERE user_id = $user AND provider = $provider AND offline = 1;", cancellationToken, ("$user", userId), ("$provider", provider));
 
+    public Task<IReadOnlyList<GrantRecord>> ListUnusedGrantsAsync(
+        DateTimeOffset now, DateTimeOffset writtenBefore, bool includeOffline, int limit, CancellationToken cancellationToken) =>
+        QueryAsync(
+            $"""
+            SELECT {SqlRows.GrantColumns} FROM grants
+            WHERE updated_at < $before AND ($includeOffline = 1 OR offline = 0)
+              AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.grant_id = grants.id AND idle_expires_at > $now AND absolute_expires_at > $now)
+            ORDER BY updated_at LIMIT $limit;
+            """,
+            reader => SqlRows.ReadGrant(reader, 0),
+            cancellationToken,
+            ("$before", writtenBefore.ToUnixTimeMilliseconds()),
+            ("$includeOffline", includeOffline ? 1 : 0),
+            ("$now", now.ToUnixTimeMilliseconds()),
+            ("$limit", limit));
+
     public async Task<bool> SaveGrantAsync(GrantRecord grant, long expectedVersion, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
