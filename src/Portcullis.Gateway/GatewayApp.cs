@@ -29,7 +29,7 @@ public static class GatewayApp
         // working directory and silently skip the file.
         shippedDefaults.ResolveFileProvider();
         builder.Configuration.Sources.Insert(0, shippedDefaults);
-        AddConfigFile(builder, args);
+        var configFile = AddConfigFile(builder, args);
         configure?.Invoke(builder);
 
         var section = builder.Configuration.GetSection(PortcullisOptions.SectionName);
@@ -38,10 +38,17 @@ public static class GatewayApp
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         var app = builder.Build();
+        if (configFile is not null)
+        {
+            configFile.Logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LastGoodJsonConfigurationSource));
+        }
+
+        var management = GatewayManagement.Listen(app, section);
         app.UsePortcullis();
+        management?.Use(app);
         UseFrontend(app);
         app.MapPortcullis();
-        GatewayTelemetry.Map(app, section);
+        GatewayTelemetry.Map(app, section, onManagementPort: management is not null);
         return app;
     }
 
@@ -69,12 +76,12 @@ public static class GatewayApp
     /// The extra file sits above appsettings but below the environment and command line, so a secret can still come
     /// from an environment variable (<c>Portcullis__Providers__main__ClientSecret</c>).
     /// </summary>
-    private static void AddConfigFile(WebApplicationBuilder builder, string[] args)
+    private static LastGoodJsonConfigurationSource? AddConfigFile(WebApplicationBuilder builder, string[] args)
     {
         var path = builder.Configuration["config"] ?? Environment.GetEnvironmentVariable(ConfigFileVariable);
         if (string.IsNullOrEmpty(path))
         {
-            return;
+            return null;
         }
 
         var fullPath = Path.GetFullPath(path);
@@ -83,9 +90,14 @@ public static class GatewayApp
             throw new GatewayConfigurationException($"--config: the file '{fullPath}' does not exist.");
         }
 
-        builder.Configuration.AddJsonFile(fullPath, optional: false, reloadOnChange: false);
+        // Watched: API routes and allowed origins apply without a restart; a change that fails validation is refused
+        // and logged, and the configuration in force stays (docs/configuration.md, "Reload").
+        var source = new LastGoodJsonConfigurationSource { Path = fullPath, Optional = false, ReloadOnChange = true };
+        source.ResolveFileProvider();
+        ((IConfigurationBuilder)builder.Configuration).Add(source);
         builder.Configuration.AddEnvironmentVariables();
         builder.Configuration.AddCommandLine(args);
+        return source;
     }
 
     private static void UseFrontend(WebApplication app)

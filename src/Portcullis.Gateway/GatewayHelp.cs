@@ -17,7 +17,8 @@ public static class GatewayHelp
 
         Options:
           --config PATH   JSON configuration file (or the PORTCULLIS_CONFIG environment variable); it sits above
-                          appsettings.json and below environment variables and the command line
+                          appsettings.json and below environment variables and the command line; its API routes
+                          and allowed origins apply without a restart when the file changes
           --urls URLS     addresses to listen on (or ASPNETCORE_URLS), e.g. http://0.0.0.0:8080
 
         Main configuration keys (any key can also come from the environment: Portcullis__Store__Kind=postgres):
@@ -27,6 +28,7 @@ public static class GatewayHelp
           Portcullis:Store:Kind                    sqlite (default), postgres or redis
           Portcullis:Store:ConnectionString        where the store is
           Portcullis:Frontend:StaticRoot           a folder of static files to serve (the single-page app)
+          Portcullis:Management:Urls               a separate listener for /metrics and the health endpoints
 
         Every option: docs/configuration.md in the repository. Exit codes: 0 done, 2 configuration refused.
         """;

@@ -9,7 +9,7 @@ namespace Portcullis.Gateway;
 
 /// <summary>
 /// Turns on the exporters <c>Portcullis:Telemetry</c> asks for: OTLP for metrics and traces
-/// (<c>Telemetry:Otlp:Endpoint</c>), Prometheus text on <c>GET /metrics</c> (<c>Telemetry:Prometheus</c>). The library
+/// (<c>Telemetry:Otlp:Endpoint</c>), Prometheus text on <c>GET /metrics</c> (<c>Telemetry:Prometheus</c>; on the management port when there is one). The library
 /// publishes through System.Diagnostics only; the exporters live here (ADR 0026).
 /// </summary>
 internal static class GatewayTelemetry
@@ -46,11 +46,17 @@ internal static class GatewayTelemetry
         }
     }
 
-    public static void Map(WebApplication app, IConfiguration section)
+    public static void Map(WebApplication app, IConfiguration section, bool onManagementPort)
     {
-        if (section.GetValue<bool>(PrometheusKey))
+        if (!section.GetValue<bool>(PrometheusKey))
         {
-            app.MapPrometheusScrapingEndpoint();
+            return;
+        }
+
+        var scrape = app.MapPrometheusScrapingEndpoint();
+        if (onManagementPort)
+        {
+            scrape.WithMetadata(new GatewayManagement.OnlyOnManagementPort());
         }
     }
 

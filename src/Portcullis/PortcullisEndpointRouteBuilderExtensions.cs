@@ -52,19 +52,11 @@ public static class PortcullisEndpointRouteBuilderExtensions
         endpoints.MapGet("/healthz/live", HealthEndpoints.Live);
         endpoints.MapGet("/healthz/ready", HealthEndpoints.ReadyAsync);
 
-        MapApis(endpoints, options);
+        MapApis(endpoints);
         return endpoints;
     }
 
-    private static void MapApis(IEndpointRouteBuilder endpoints, PortcullisOptions options)
-    {
-        foreach (var (name, api) in options.Apis)
-        {
-            var route = ApiRoute.From(name, api, options);
-            RequestDelegate forward = context => context.RequestServices.GetRequiredService<ApiProxy>().ForwardAsync(context, route);
-            // Routing matches the decoded, normalised path only; the query never takes part (SECURITY.md item 31).
-            endpoints.Map(route.PathPrefix, forward).WithMetadata(route).RequireCors(PortcullisCors.PolicyName);
-            endpoints.Map(route.PathPrefix + "/{**rest}", forward).WithMetadata(route).RequireCors(PortcullisCors.PolicyName);
-        }
-    }
+    /// <summary>The API routes come from a data source of their own, so a configuration reload can replace them.</summary>
+    private static void MapApis(IEndpointRouteBuilder endpoints) =>
+        endpoints.DataSources.Add(new ApiEndpointDataSource(endpoints.ServiceProvider.GetRequiredService<ReloadableOptions>()));
 }

@@ -533,7 +533,8 @@ function recordTokenRequest(ctx) {
   const grantType = params.grant_type ?? ctx.oidc?.body?.grant_type;
   const clientId = ctx.oidc?.client?.clientId ?? params.client_id;
   const result = outcomeOf(ctx);
-  recordEvent('token', { grant_type: grantType, client_id: clientId, ...result });
+  // The W3C trace context the client sent, so tests can check the gateway carries its trace to the provider.
+  recordEvent('token', { grant_type: grantType, client_id: clientId, traceparent: ctx.get('traceparent') || undefined, ...result });
 
   if (result.outcome === 'success' && ctx.body && typeof ctx.body === 'object') {
     const { access_token, refresh_token, id_token, expires_in, scope, token_type } = ctx.body;

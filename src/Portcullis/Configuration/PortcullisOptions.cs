@@ -59,6 +59,9 @@ public sealed class PortcullisOptions
     /// <summary>Exporters the gateway turns on (docs/observability.md); the library only publishes the meter and spans.</summary>
     public TelemetryOptions Telemetry { get; set; } = new();
 
+    /// <summary>A separate listener for operators' endpoints (metrics, health); read by the gateway.</summary>
+    public ManagementOptions Management { get; set; } = new();
+
     /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
     public string? DataDirectory { get; set; }
 
@@ -415,6 +418,17 @@ public sealed class TelemetryOptions
 
     /// <summary>Serves <c>GET /metrics</c> in Prometheus text format. The default value is false.</summary>
     public bool Prometheus { get; set; }
+}
+
+/// <summary><c>Portcullis:Management</c>: read by the gateway, which owns its listeners.</summary>
+public sealed class ManagementOptions
+{
+    /// <summary>
+    /// Addresses of the management listener, separated by <c>;</c> like <c>ASPNETCORE_URLS</c> (e.g.
+    /// <c>http://127.0.0.1:9090</c>), each with an explicit port other than the main one. Set, <c>GET /metrics</c> is served
+    /// there only, the health endpoints there as well, and nothing else. The default value is none (all on the main port).
+    /// </summary>
+    public string? Urls { get; set; }
 }
 
 /// <summary><c>Portcullis:Telemetry:Otlp</c>.</summary>

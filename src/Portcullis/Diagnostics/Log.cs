@@ -166,4 +166,11 @@ internal static partial class Log
 
     [LoggerMessage(3101, LogLevel.Warning, "Membership at provider {Provider} could not be asked ({Requirement}): HTTP {Status}; retry after {Seconds} s. Nobody is admitted meanwhile.", EventName = "MembershipUnavailable")]
     public static partial void MembershipUnavailable(ILogger logger, string provider, string requirement, int status, int seconds);
+
+    // 5000–5099: operability (configuration reload, management port, operator actions; issue 19).
+    [LoggerMessage(5000, LogLevel.Information, "Configuration reloaded: {Routes} API routes and {Origins} allowed origins are now in force.", EventName = "ConfigurationReloaded")]
+    public static partial void ConfigurationReloaded(ILogger logger, int routes, int origins);
+
+    [LoggerMessage(5001, LogLevel.Error, "The changed configuration was refused and the previous one stays in force: {Problem}", EventName = "ConfigurationReloadRefused")]
+    public static partial void ConfigurationReloadRefused(ILogger logger, string problem);
 }

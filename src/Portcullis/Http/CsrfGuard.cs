@@ -15,18 +15,41 @@ namespace Portcullis.Http;
 internal sealed class CsrfGuard
 {
     private readonly string _headerName;
-    private readonly HashSet<string> _allowedOrigins;
+    private readonly string _publicOrigin;
+    private readonly ReloadableOptions _options;
     private readonly ILogger<CsrfGuard> _logger;
+    private AllowedOrigins _allowed;
 
-    public CsrfGuard(IOptions<PortcullisOptions> options, ILogger<CsrfGuard> logger)
+    public CsrfGuard(IOptions<PortcullisOptions> options, ReloadableOptions reloadable, ILogger<CsrfGuard> logger)
     {
         _headerName = options.Value.Csrf.HeaderName;
-        _allowedOrigins = new HashSet<string>(options.Value.Csrf.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase)
-        {
-            options.Value.PublicOrigin!,
-        };
+        _publicOrigin = options.Value.PublicOrigin!;
+        _options = reloadable;
         _logger = logger;
+        _allowed = Build(reloadable.Current);
     }
+
+    /// <summary>The allowed origins of the configuration in force; rebuilt once after a reload changed them.</summary>
+    private HashSet<string> AllowedOriginSet
+    {
+        get
+        {
+            var current = _options.Current;
+            var allowed = _allowed;
+            if (!ReferenceEquals(allowed.Source, current))
+            {
+                _allowed = allowed = Build(current);
+            }
+
+            return allowed.Origins;
+        }
+    }
+
+    private AllowedOrigins Build(PortcullisOptions options) =>
+        new(options, new HashSet<string>(options.Csrf.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase)
+        {
+            _publicOrigin,
+        });
 
     public PortcullisError? Check(HttpRequest request)
     {
@@ -39,7 +62,7 @@ internal sealed class CsrfGuard
         var origin = headers.Origin;
         if (origin.Count > 0)
         {
-            return origin.Count == 1 && _allowedOrigins.Contains(origin[0]!) ? null : Refuse("foreign origin");
+            return origin.Count == 1 && AllowedOriginSet.Contains(origin[0]!) ? null : Refuse("foreign origin");
         }
 
         // Without an Origin header, Fetch Metadata still tells a cross-site request apart.
@@ -53,7 +76,7 @@ internal sealed class CsrfGuard
     public PortcullisError? CheckUpgrade(HttpRequest request)
     {
         var origin = request.Headers.Origin;
-        return origin.Count == 1 && _allowedOrigins.Contains(origin[0]!) ? null : Refuse("WebSocket upgrade without an allowed origin");
+        return origin.Count == 1 && AllowedOriginSet.Contains(origin[0]!) ? null : Refuse("WebSocket upgrade without an allowed origin");
     }
 
     private PortcullisError Refuse(string reason)
@@ -61,4 +84,7 @@ internal sealed class CsrfGuard
         Log.CsrfRefused(_logger, reason);
         return PortcullisError.CsrfCheckFailed;
     }
+
+    /// <summary>An origin set together with the options it was built from, swapped as one reference.</summary>
+    private sealed record AllowedOrigins(PortcullisOptions Source, HashSet<string> Origins);
 }

@@ -6,7 +6,7 @@ using Yarp.ReverseProxy.Forwarder;
 
 namespace Portcullis.Proxy;
 
-/// <summary>A configured API route, resolved once at start; also the endpoint metadata that marks proxied requests.</summary>
+/// <summary>A configured API route, resolved from the options in force (again after a reload); also the endpoint metadata that marks proxied requests.</summary>
 internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream, string TokenMode)
 {
     /// <summary>The route's scope and claim requirements as an ASP.NET Core policy; null when it has none.</summary>

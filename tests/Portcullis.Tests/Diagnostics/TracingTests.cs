@@ -5,7 +5,8 @@ using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Diagnostics;
 
-/// <summary>Issue 19: spans of the <c>Portcullis</c> source, and W3C trace context carried to the provider and the API.</summary>
+/// <summary>Issue 19: spans of the <c>Portcullis</c> source, and W3C trace context carried to the provider (as the provider
+/// records it) and the API.</summary>
 public sealed class TracingTests
 {
     [Fact]
@@ -44,7 +45,10 @@ public sealed class TracingTests
         var refresh = Assert.Single(apiSpans, s => s.OperationName == "portcullis.refresh");
         Assert.Equal("success", refresh.GetTagItem("portcullis.refresh.outcome"));
         Assert.Single(apiSpans, s => s.OperationName == "portcullis.refresh.lease_wait" && s.ParentSpanId == refresh.SpanId);
-        Assert.Contains(apiSpans, s => s.Source.Name == "System.Net.Http" && s.ParentSpanId == refresh.SpanId); // the token request
+        var tokenRequest = Assert.Single(apiSpans, s => s.Source.Name == "System.Net.Http" && s.ParentSpanId == refresh.SpanId);
+        // The provider received the trace context of that token request.
+        var refreshAtProvider = Assert.Single(await stack.Idp.EventsAsync("token"), e => e.GetProperty("grant_type").GetString() == "refresh_token");
+        Assert.Equal($"00-{apiTrace}-{tokenRequest.SpanId}-01", refreshAtProvider.GetProperty("traceparent").GetString());
         Assert.Contains(apiSpans, s => s.OperationName == "store save_grant" && s.ParentSpanId == refresh.SpanId);
         var forward = Assert.Single(apiSpans, s => s.OperationName == "portcullis.proxy.forward");
         Assert.Equal("orders", forward.GetTagItem("portcullis.route"));

@@ -47,13 +47,19 @@ public sealed class GatewayHost : IAsyncDisposable
         ["Portcullis:Store:ConnectionString"] = $"Data Source={Path.Combine(dataDirectory, "portcullis.db")}",
     };
 
+    /// <param name="args">The gateway's command line, such as <c>--config PATH</c>; the in-memory settings sit above it.</param>
     /// <param name="clock">The gateway's clock; a <c>FakeTimeProvider</c> lets a test move the gateway past a token's due
     /// time, a cache duration or a timeout without sleeping. The default is the system clock.</param>
     public static async Task<GatewayHost> StartAsync(
-        Dictionary<string, string?> settings, int port, string dataDirectory, Action<WebApplicationBuilder>? configure = null, TimeProvider? clock = null)
+        Dictionary<string, string?> settings,
+        int port,
+        string dataDirectory,
+        Action<WebApplicationBuilder>? configure = null,
+        TimeProvider? clock = null,
+        string[]? args = null)
     {
         var logs = new CapturedLogs();
-        var app = GatewayApp.Create([], builder =>
+        var app = GatewayApp.Create(args ?? [], builder =>
         {
             builder.Configuration.AddInMemoryCollection(settings);
             builder.WebHost.UseUrls($"http://localhost:{port}");

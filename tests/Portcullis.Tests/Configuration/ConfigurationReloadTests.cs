@@ -1,0 +1,150 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Configuration;
+
+/// <summary>
+/// Issue 19, "Reload": API routes and allowed origins edited in the gateway's <c>--config</c> file apply without a
+/// restart; an invalid edit is refused with a message naming the key while the configuration in force keeps serving.
+/// The gateway runs as deployed (<c>GatewayApp</c> with <c>--config</c>); the file is replaced by an atomic rename, as
+/// configuration management tools write it.
+/// </summary>
+public sealed class ConfigurationReloadTests
+{
+    private const string AppOrigin = "https://app.example.com";
+
+    // Generous: the file watcher, the provider's 250 ms reload delay and a loaded 2-core machine.
+    private static readonly TimeSpan ReloadBound = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task ARouteAndAnOriginAddedToTheFileAnswerWithoutARestartAndAnInvalidEditChangesNothing()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var port = FreePort.Next();
+        var data = Directory.CreateTempSubdirectory("portcullis-reload-").FullName;
+        await using var idp = await TestIdp.StartAsync([$"http://localhost:{port}"]);
+        var file = Path.Combine(data, "gateway.json");
+        WriteConfig(file, Routes(("orders", "/api/orders", upstream.Url)));
+        await using var gateway = await GatewayHost.StartAsync(
+            GatewayHost.DefaultSettings(port, idp, data), port, data, args: ["--config", file]);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(gateway.Origin);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{gateway.Origin}/api/orders/1", BrowserClient.Csrf)).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync($"{gateway.Origin}/api/items/1", BrowserClient.Csrf)).Status);
+        Assert.False(await PreflightAllowedAsync(gateway.Origin, "/api/orders/1"));
+
+        // Added: a second route and an app origin.
+        WriteConfig(file, Routes(("orders", "/api/orders", upstream.Url), ("items", "/api/items", upstream.Url)), AppOrigin);
+        var items = await Eventually.Until(
+            () => browser.GetAsync($"{gateway.Origin}/api/items/7", BrowserClient.Csrf),
+            response => response.Status == HttpStatusCode.OK,
+            "the added route to answer",
+            ReloadBound);
+        Assert.Contains(upstream.Requests, r => r.PathAndQuery == "/api/items/7" && r.Headers["Authorization"].StartsWith("Bearer ", StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, items.Status);
+        Assert.True(await PreflightAllowedAsync(gateway.Origin, "/api/items/1"));
+        Assert.Contains("Configuration reloaded: 2 API routes and 1 allowed origins are now in force.", gateway.Logs.All);
+
+        // An invalid edit: refused, named, and the routes in force keep answering.
+        var invalid = Routes(("orders", "/api/orders", upstream.Url), ("items", "/api/items", "not a url"));
+        WriteConfig(file, invalid, AppOrigin);
+        await Eventually.Until(
+            () => Task.FromResult(gateway.Logs.All),
+            logs => logs.Contains("The changed configuration was refused", StringComparison.Ordinal),
+            "the refusal to be logged",
+            ReloadBound);
+        Assert.Contains("Portcullis:Apis:items:Upstream", gateway.Logs.All);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{gateway.Origin}/api/items/8", BrowserClient.Csrf)).Status);
+        Assert.Contains(upstream.Requests, r => r.PathAndQuery == "/api/items/8");
+        Assert.True(await PreflightAllowedAsync(gateway.Origin, "/api/items/1"));
+
+        // Removed: the route and the origin stop answering; the session is untouched.
+        WriteConfig(file, Routes(("items", "/api/items", upstream.Url)));
+        await Eventually.Until(
+            () => browser.GetAsync($"{gateway.Origin}/api/orders/2", BrowserClient.Csrf),
+            response => response.Status == HttpStatusCode.NotFound,
+            "the removed route to stop answering",
+            ReloadBound);
+        Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync($"{gateway.Origin}/api/orders/3", BrowserClient.Csrf)).Status);
+        Assert.DoesNotContain(upstream.Requests, r => r.PathAndQuery == "/api/orders/3");
+        Assert.False(await PreflightAllowedAsync(gateway.Origin, "/api/items/1"));
+        var foreign = await browser.GetAsync(
+            $"{gateway.Origin}/api/items/9", new Dictionary<string, string> { ["X-CSRF"] = "1", ["Origin"] = AppOrigin });
+        Assert.Equal(HttpStatusCode.Forbidden, foreign.Status);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{gateway.Origin}/bff/user", BrowserClient.Csrf)).Status);
+    }
+
+    [Fact]
+    public async Task AFileThatIsNotJsonKeepsTheLastGoodVersionInForceUntilItIsRepaired()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var port = FreePort.Next();
+        var data = Directory.CreateTempSubdirectory("portcullis-reload-").FullName;
+        await using var idp = await TestIdp.StartAsync([$"http://localhost:{port}"]);
+        var file = Path.Combine(data, "gateway.json");
+        WriteConfig(file, Routes(("orders", "/api/orders", upstream.Url)));
+        await using var gateway = await GatewayHost.StartAsync(
+            GatewayHost.DefaultSettings(port, idp, data), port, data, args: ["--config", file]);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(gateway.Origin);
+
+        Replace(file, "{ \"Portcullis\": { \"Apis\": ");
+        await Eventually.Until(
+            () => Task.FromResult(gateway.Logs.All),
+            logs => logs.Contains($"The configuration file {file} cannot be read", StringComparison.Ordinal),
+            "the unreadable file to be logged",
+            ReloadBound);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{gateway.Origin}/api/orders/1", BrowserClient.Csrf)).Status);
+
+        // And a later reload of another key still sees the last good file: its route is not dropped.
+        WriteConfig(file, Routes(("orders", "/api/orders", upstream.Url), ("items", "/api/items", upstream.Url)));
+        await Eventually.Until(
+            () => browser.GetAsync($"{gateway.Origin}/api/items/1", BrowserClient.Csrf),
+            response => response.Status == HttpStatusCode.OK,
+            "the repaired file's new route to answer",
+            ReloadBound);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{gateway.Origin}/api/orders/1", BrowserClient.Csrf)).Status);
+    }
+
+    private static JsonObject Routes(params (string Name, string Path, string Upstream)[] routes)
+    {
+        var apis = new JsonObject();
+        foreach (var (name, path, upstream) in routes)
+        {
+            apis[name] = new JsonObject { ["Path"] = path, ["Upstream"] = upstream };
+        }
+
+        return apis;
+    }
+
+    private static void WriteConfig(string file, JsonObject apis, params string[] origins)
+    {
+        var portcullis = new JsonObject
+        {
+            ["Apis"] = apis,
+            ["Csrf"] = new JsonObject { ["AllowedOrigins"] = new JsonArray([.. origins.Select(o => JsonValue.Create(o))]) },
+        };
+        Replace(file, new JsonObject { ["Portcullis"] = portcullis }.ToJsonString());
+    }
+
+    /// <summary>Write beside, then rename over: the watcher never sees a half-written file.</summary>
+    private static void Replace(string file, string content)
+    {
+        var staged = file + ".new";
+        File.WriteAllText(staged, content);
+        File.Move(staged, file, overwrite: true);
+    }
+
+    /// <summary>Whether a CORS preflight from <see cref="AppOrigin"/> to <paramref name="path"/> is allowed.</summary>
+    private static async Task<bool> PreflightAllowedAsync(string origin, string path)
+    {
+        using var http = new HttpClient();
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, origin + path);
+        preflight.Headers.Add("Origin", AppOrigin);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "x-csrf");
+        using var response = await http.SendAsync(preflight);
+        return response.Headers.TryGetValues("Access-Control-Allow-Origin", out var allowed) && allowed.Single() == AppOrigin;
+    }
+}
