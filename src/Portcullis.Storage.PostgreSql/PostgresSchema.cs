@@ -108,5 +108,14 @@ internal static class PostgresSchema
         CREATE INDEX identities_user ON identities(user_id);
         INSERT INTO identities (provider, subject, user_id, created_at) SELECT provider, subject, id, created_at FROM users;
         """,
+        // 3: one grant per session (issue 17, ADR 0027): (user_id, provider) is no longer unique; grants that could serve
+        // workers before stay offline grants, at most one per user and provider.
+        """
+        ALTER TABLE grants DROP CONSTRAINT IF EXISTS grants_user_id_provider_key;
+        ALTER TABLE grants ADD COLUMN offline boolean NOT NULL DEFAULT false;
+        UPDATE grants SET offline = has_refresh_token;
+        CREATE INDEX grants_user ON grants(user_id, provider);
+        CREATE UNIQUE INDEX grants_offline ON grants(user_id, provider) WHERE offline;
+        """,
     ];
 }

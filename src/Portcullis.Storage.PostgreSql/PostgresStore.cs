@@ -144,29 +144,70 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
         QueryGrantAsync("WHERE id = @a;", Text("a", id), Text("b", null), cancellationToken);
 
     public Task<GrantRecord?> FindGrantAsync(string userId, string provider, CancellationToken cancellationToken) =>
-        QueryGrantAsync("WHERE user_id = @a AND provider = @b;", Text("a", userId), Text("b", provider), cancellationToken);
+        QueryGrantAsync("WHERE user_id = @a AND provider = @b AND offline;", Text("a", userId), Text("b", provider), cancellationToken);
+
+    public Task<IReadOnlyList<GrantRecord>> ListUnusedGrantsAsync(
+        DateTimeOffset now, DateTimeOffset writtenBefore, bool includeOffline, int limit, CancellationToken cancellationToken) =>
+        QueryAsync(
+            $"""
+            SELECT {SqlRows.GrantColumns} FROM grants
+            WHERE updated_at < @before AND (@includeOffline OR NOT offline)
+              AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.grant_id = grants.id AND idle_expires_at > @now AND absolute_expires_at > @now)
+            ORDER BY updated_at LIMIT @limit;
+            """,
+            reader => SqlRows.ReadGrant(reader, 0),
+            cancellationToken,
+            Long("before", writtenBefore.ToUnixTimeMilliseconds()),
+            new Parameter("includeOffline", includeOffline, NpgsqlTypes.NpgsqlDbType.Boolean),
+            Long("now", now.ToUnixTimeMilliseconds()),
+            Int("limit", limit));
 
     public async Task<bool> SaveGrantAsync(GrantRecord grant, long expectedVersion, CancellationToken cancellationToken)
     {
-        // Insert: a conflict on the id or on (user, provider) means another login won. Update: the row lock makes a
-        // concurrent writer re-check the version after the winner commits, so exactly one of them matches.
-        var sql = expectedVersion == 0
-            ? """
-              INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token)
-              VALUES (@id, @user, @provider, @tokens, @expires, @version, @now, @refreshable) ON CONFLICT DO NOTHING;
-              """
-            : """
-              UPDATE grants SET tokens = @tokens, access_token_expires_at = @expires, version = @version, updated_at = @now,
-                  has_refresh_token = @refreshable
-              WHERE id = @id AND version = @expected;
-              """;
-        return await ExecuteAsync(
-            sql,
-            cancellationToken,
+        Parameter[] parameters =
+        [
             Text("id", grant.Id), Text("user", grant.UserId), Text("provider", grant.Provider), Bytes("tokens", grant.Tokens),
             Long("expires", grant.AccessTokenExpiresAt?.ToUnixTimeMilliseconds()), Long("version", grant.Version),
             Long("now", grant.UpdatedAt.ToUnixTimeMilliseconds()), Long("expected", expectedVersion),
-            ("refreshable", grant.HasRefreshToken, NpgsqlDbType.Boolean)) == 1;
+            ("refreshable", grant.HasRefreshToken, NpgsqlDbType.Boolean), ("offline", grant.Offline, NpgsqlDbType.Boolean),
+        ];
+        if (expectedVersion != 0)
+        {
+            // The row lock makes a concurrent writer re-check the version after the winner commits, so exactly one matches.
+            return await ExecuteAsync(
+                """
+                UPDATE grants SET tokens = @tokens, access_token_expires_at = @expires, version = @version, updated_at = @now,
+                    has_refresh_token = @refreshable
+                WHERE id = @id AND version = @expected;
+                """,
+                cancellationToken,
+                parameters) == 1;
+        }
+
+        // Insert: a conflict on the id means another writer won. The offline mark moves in one transaction, so there is
+        // never a moment with two offline grants (the partial unique index would refuse) or, after a crash, with none.
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (grant.Offline)
+        {
+            await using var clear = Command(connection, "UPDATE grants SET offline = false WHERE user_id = @user AND provider = @provider AND offline;", parameters);
+            await clear.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var insert = Command(
+            connection,
+            """
+            INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token, offline)
+            VALUES (@id, @user, @provider, @tokens, @expires, @version, @now, @refreshable, @offline) ON CONFLICT DO NOTHING;
+            """,
+            parameters);
+        if (await insert.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            return false; // Disposing the transaction rolls back: a lost insert must not take the mark from the winner.
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     public Task DeleteGrantAsync(string id, CancellationToken cancellationToken) =>

@@ -126,7 +126,7 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
         return ToGrant(id, values);
     }
 
-    private static readonly RedisValue[] GrantFields = ["user", "provider", "tokens", "expires", "version", "updated", "refreshable"];
+    private static readonly RedisValue[] GrantFields = ["user", "provider", "tokens", "expires", "version", "updated", "refreshable", "offline"];
 
     private static GrantRecord? ToGrant(string id, RedisValue[] values)
     {
@@ -139,13 +139,41 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
         return new GrantRecord(
             id, (string)values[0]!, (string)values[1]!, (byte[])values[2]!,
             string.IsNullOrEmpty(expires) ? null : FromMs(long.Parse(expires, CultureInfo.InvariantCulture)),
-            (long)values[4], FromMs((long)values[5]), (string?)values[6] == "1");
+            (long)values[4], FromMs((long)values[5]), (string?)values[6] == "1",
+            // A grant written before one grant per session (ADR 0027) has no mark; it was then the user's only grant at
+            // the provider, kept for workers exactly when it could refresh (as the SQL migrations decide).
+            values[7].IsNull ? (string?)values[6] == "1" : (string?)values[7] == "1");
     }
 
     public async Task<GrantRecord?> FindGrantAsync(string userId, string provider, CancellationToken cancellationToken)
     {
         var id = await (await DatabaseAsync()).StringGetAsync(GrantIndexKey(userId, provider));
-        return id.IsNull ? null : await GetGrantAsync((string)id!, cancellationToken);
+        return id.IsNull ? null : await GetGrantAsync((string)id!, cancellationToken) is { Offline: true } grant ? grant : null;
+    }
+
+    public async Task<IReadOnlyList<GrantRecord>> ListUnusedGrantsAsync(
+        DateTimeOffset now, DateTimeOffset writtenBefore, bool includeOffline, int limit, CancellationToken cancellationToken)
+    {
+        // Not one atomic read: a grant may gain a session while this runs. The caller checks each one again before it
+        // ends it, and writtenBefore keeps a login between saving its grant and its session out.
+        var unused = new List<GrantRecord>();
+        await foreach (var id in (await DatabaseAsync()).SetScanAsync(Key("grants"), pageSize: CleanupBatch))
+        {
+            if (unused.Count >= limit)
+            {
+                break;
+            }
+
+            if (await GetGrantAsync((string)id!, cancellationToken) is { } grant
+                && grant.UpdatedAt < writtenBefore
+                && (includeOffline || !grant.Offline)
+                && await CountSessionsForGrantAsync(grant.Id, now, cancellationToken) == 0)
+            {
+                unused.Add(grant);
+            }
+        }
+
+        return unused;
     }
 
     public async Task<bool> SaveGrantAsync(GrantRecord grant, long expectedVersion, CancellationToken cancellationToken) =>
@@ -153,7 +181,8 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
             RedisScripts.SaveGrant,
             [Key("grant:", grant.Id), GrantIndexKey(grant.UserId, grant.Provider), Key("grants")],
             expectedVersion, grant.Id, grant.UserId, grant.Provider, grant.Tokens,
-            grant.AccessTokenExpiresAt is { } expires ? Ms(expires) : "", grant.Version, Ms(grant.UpdatedAt), grant.HasRefreshToken ? "1" : "0") == 1;
+            grant.AccessTokenExpiresAt is { } expires ? Ms(expires) : "", grant.Version, Ms(grant.UpdatedAt), grant.HasRefreshToken ? "1" : "0",
+            grant.Offline ? "1" : "0") == 1;
 
     public Task DeleteGrantAsync(string id, CancellationToken cancellationToken) =>
         EvalAsync(RedisScripts.DeleteGrant, [Key("grant:", id), Key("grants")], id);

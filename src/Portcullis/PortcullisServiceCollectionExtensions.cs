@@ -62,6 +62,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<RevocationQueue>();
         services.AddHostedService<RevocationWorker>();
         services.TryAddSingleton<SessionTermination>();
+        services.AddHostedService<UnusedGrantSweep>();
         services.TryAddSingleton<PendingGrantSaves>();
         services.TryAddSingleton<AccessTokenService>();
         services.TryAddSingleton<IUserTokens, UserTokens>();

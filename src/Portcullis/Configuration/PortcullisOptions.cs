@@ -27,6 +27,8 @@ public sealed class PortcullisOptions
 
     public RefreshOptions Refresh { get; set; } = new();
 
+    public TokensOptions Tokens { get; set; } = new();
+
     public CsrfOptions Csrf { get; set; } = new();
 
     /// <summary>Upstream APIs reached through the gateway, by route name.</summary>

@@ -77,6 +77,15 @@ internal static partial class Log
     [LoggerMessage(1109, LogLevel.Information, "{Actor} obtained an access token of user {UserId} at provider {Provider}.", EventName = "UserTokenIssued")]
     public static partial void UserTokenIssued(ILogger logger, string actor, string userId, string provider);
 
+    [LoggerMessage(1030, LogLevel.Information, "A grant of user {UserId} at provider {Provider} ended without revocation: revoking it could end a grant another session still uses (ADR 0020).", EventName = "GrantEndedWithoutRevocation")]
+    public static partial void GrantEndedWithoutRevocation(ILogger logger, string userId, string provider);
+
+    [LoggerMessage(1031, LogLevel.Information, "A grant of user {UserId} at provider {Provider} that no session used any more was ended; revocation queued: {Revoked}.", EventName = "UnusedGrantEnded")]
+    public static partial void UnusedGrantEnded(ILogger logger, string userId, string provider, bool revoked);
+
+    [LoggerMessage(1032, LogLevel.Warning, "Ending grants no session uses failed ({ErrorType}); trying again at the next sweep.", EventName = "UnusedGrantSweepFailed")]
+    public static partial void UnusedGrantSweepFailed(ILogger logger, string errorType);
+
     [LoggerMessage(1200, LogLevel.Warning, "Request refused by the anti-forgery check: {Reason}.", EventName = "CsrfRefused")]
     public static partial void CsrfRefused(ILogger logger, string reason);
 

@@ -136,7 +136,7 @@ internal static class AdminEndpoints
             [.. identities.Select(i => new AdminIdentity(i.Provider, i.Subject, i.CreatedAt))],
             [.. records.Select(r => new AdminSession(r.Handle, r.Provider, r.CreatedAt, r.LastSeenAt, r.IdleExpiresAt, r.AbsoluteExpiresAt))],
             [.. grantRecords.Values.Select(g => new AdminGrant(
-                g.Provider, g.HasRefreshToken, g.AccessTokenExpiresAt, g.UpdatedAt, records.Count(r => r.GrantId == g.Id)))]);
+                g.Provider, g.HasRefreshToken, g.Offline, g.AccessTokenExpiresAt, g.UpdatedAt, records.Count(r => r.GrantId == g.Id)))]);
         return Results.Json(found, AdminJsonContext.Default.AdminUser);
     }
 
@@ -191,8 +191,12 @@ internal sealed record AdminIdentity(string Provider, string Subject, DateTimeOf
 internal sealed record AdminSession(
     string Handle, string Provider, DateTimeOffset CreatedAt, DateTimeOffset LastSeenAt, DateTimeOffset IdleExpiresAt, DateTimeOffset AbsoluteExpiresAt);
 
-/// <summary>A grant's metadata; its id is left out (it names the grant's lease and rows, nothing an operator needs).</summary>
-internal sealed record AdminGrant(string Provider, bool HasRefreshToken, DateTimeOffset? AccessTokenExpiresAt, DateTimeOffset UpdatedAt, int Sessions);
+/// <summary>
+/// A grant's metadata; its id is left out (it names the grant's lease and rows, nothing an operator needs).
+/// <c>Offline</c> marks the grant kept for workers when the user has no session (<c>Tokens:OfflineAccess</c>).
+/// </summary>
+internal sealed record AdminGrant(
+    string Provider, bool HasRefreshToken, bool Offline, DateTimeOffset? AccessTokenExpiresAt, DateTimeOffset UpdatedAt, int Sessions);
 
 internal sealed record AdminUser(string Id, AdminIdentity[] Identities, AdminSession[] Sessions, AdminGrant[] Grants);
 

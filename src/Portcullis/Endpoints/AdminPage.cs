@@ -33,7 +33,7 @@ internal static class AdminPage
         <tbody id="sessions"></tbody></table>
         <button id="end-all" type="button">End all sessions and revoke</button>
         <h3>Grants</h3>
-        <table><thead><tr><th>provider</th><th>refresh token</th><th>access token expires</th><th>updated</th><th>sessions</th></tr></thead>
+        <table><thead><tr><th>provider</th><th>refresh token</th><th>offline</th><th>access token expires</th><th>updated</th><th>sessions</th></tr></thead>
         <tbody id="grants"></tbody></table>
         </div></section>
         <script src="/bff/admin/admin.js"></script>
@@ -83,7 +83,7 @@ internal static class AdminPage
             end.addEventListener("click", () => act(() => call("DELETE", "/users/" + encodeURIComponent(user.id) + "/sessions/" + encodeURIComponent(s.handle)), "Session ended."));
             return row([s.handle, s.provider, s.createdAt, s.lastSeenAt, s.idleExpiresAt, s.absoluteExpiresAt], end);
           }));
-          $("grants").replaceChildren(...user.grants.map((g) => row([g.provider, g.hasRefreshToken ? "yes" : "no", g.accessTokenExpiresAt, g.updatedAt, g.sessions])));
+          $("grants").replaceChildren(...user.grants.map((g) => row([g.provider, g.hasRefreshToken ? "yes" : "no", g.offline ? "yes" : "no", g.accessTokenExpiresAt, g.updatedAt, g.sessions])));
           $("result").hidden = false;
         }
 

@@ -1,15 +1,20 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Portcullis.Agent;
 using Portcullis.Audit;
+using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 using Portcullis.Storage;
 using Portcullis.Tokens;
+using Portcullis.Vault;
 
 namespace Portcullis.Sessions;
 
 /// <summary>
 /// Ends sessions the way a user asked for (logout, ending one session from another, logging out everywhere): the
 /// session rows go at once, and a grant no session uses any more is deleted and its token queued for revocation,
-/// so the answer never waits for the provider (DESIGN.md invariant 7).
+/// so the answer never waits for the provider (DESIGN.md invariant 7). Each session owns its grant (ADR 0027), so
+/// ending one session never touches the grant of another, a login racing on another device included.
 /// </summary>
 internal sealed class SessionTermination(
     ISessionStore store,
@@ -18,12 +23,15 @@ internal sealed class SessionTermination(
     RevocationQueue revocations,
     ProviderRegistry providers,
     AuditLog audit,
+    IOptions<PortcullisOptions> options,
     PortcullisMetrics metrics,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger<SessionTermination> logger)
 {
     /// <summary>
-    /// Ends one session; its grant goes with it when no other live session uses it. <paramref name="actor"/> is who
-    /// ended it when not the user: the operator's user id.
+    /// Ends one session; its grant goes with it when no other live session uses it (only sessions created before
+    /// ADR 0027 share one) and it is not the user's offline grant (<c>Tokens:OfflineAccess</c>). <paramref name="actor"/>
+    /// is who ended it when not the user: the operator's user id.
     /// </summary>
     public async Task EndAsync(SessionRecord session, string auditEvent, string? actor = null)
     {
@@ -36,18 +44,20 @@ internal sealed class SessionTermination(
         });
         await audit.RecordAsync(auditEvent, AuditOutcomes.Success, session.UserId, session.Provider, session.Handle, actor);
         if (await grantStore.GetGrantAsync(session.GrantId, CancellationToken.None) is { } grant
+            && !(grant.Offline && options.Value.Tokens.OfflineAccess)
             && await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), CancellationToken.None) == 0)
         {
-            await EndGrantAsync(grant);
+            await EndGrantAsync(grant, sparingGrantsInUse: true);
         }
     }
 
     /// <summary>
-    /// Ends every session of the user and every grant they gave the gateway. <paramref name="operatorId"/> is set when an
-    /// operator did it: audited as theirs, counted with reason <c>admin</c>.
+    /// Ends every session of the user and every grant they gave the gateway, the offline ones included.
+    /// <paramref name="operatorId"/> is set when an operator did it: audited as theirs, counted with reason <c>admin</c>.
     /// </summary>
     public async Task<int> EndEverywhereAsync(string userId, string? operatorId = null)
     {
+        var sessions = await store.ListSessionsForUserAsync(userId, time.GetUtcNow(), CancellationToken.None);
         var ended = await store.DeleteSessionsForUserAsync(userId, provider: null, CancellationToken.None);
         metrics.SessionsEnded(operatorId is null ? SessionEndReasons.Everywhere : SessionEndReasons.Admin, ended);
         await audit.RecordAsync(
@@ -56,31 +66,113 @@ internal sealed class SessionTermination(
             userId,
             actor: operatorId,
             detail: $"everywhere: {ended} session(s)");
+        foreach (var grantId in sessions.Select(session => session.GrantId).Distinct(StringComparer.Ordinal))
+        {
+            if (await grantStore.GetGrantAsync(grantId, CancellationToken.None) is { } grant)
+            {
+                await EndGrantAsync(grant, sparingGrantsInUse: false);
+            }
+        }
+
         foreach (var provider in providers.All)
         {
-            if (await grantStore.FindGrantAsync(userId, provider.Name, CancellationToken.None) is { } grant)
+            if (await grantStore.FindGrantAsync(userId, provider.Name, CancellationToken.None) is { } offline)
             {
-                await EndGrantAsync(grant);
+                await EndGrantAsync(offline, sparingGrantsInUse: false);
             }
         }
 
         return ended;
     }
 
-    private async Task EndGrantAsync(GrantRecord grant)
+    /// <summary>
+    /// Ends up to <paramref name="limit"/> grants whose sessions all ended without a logout (idle or absolute expiry,
+    /// back-channel logout, a session replaced by a link) and that are not kept for offline use: deleted, and revoked
+    /// unless that could end a grant in use (ADR 0027). Returns how many were ended.
+    /// </summary>
+    public async Task<int> EndUnusedGrantsAsync(int limit, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        // A login saves its grant a moment before its session: a grant written within the grace is left for the next sweep.
+        var unused = await grantStore.ListUnusedGrantsAsync(
+            now, now - UnusedGrantGrace, includeOffline: !options.Value.Tokens.OfflineAccess, limit, cancellationToken);
+        var ended = 0;
+        foreach (var grant in unused)
+        {
+            // Checked again: a session of an older version may have joined the grant since the list was read.
+            if (await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), cancellationToken) > 0)
+            {
+                continue;
+            }
+
+            var revoked = await EndGrantAsync(grant, sparingGrantsInUse: true);
+            Diagnostics.Log.UnusedGrantEnded(logger, grant.UserId, grant.Provider, revoked);
+            ended++;
+        }
+
+        return ended;
+    }
+
+    /// <summary>How long after its last write a grant without a session is left alone (a login between its two writes).</summary>
+    internal static readonly TimeSpan UnusedGrantGrace = TimeSpan.FromMinutes(5);
+
+    /// <summary>True when a revocation was queued.</summary>
+    private async Task<bool> EndGrantAsync(GrantRecord grant, bool sparingGrantsInUse)
     {
         var tokens = grants.ReadTokens(grant);
-        await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
         if (tokens is null)
         {
-            return;
+            await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
+            return false;
+        }
+
+        if (sparingGrantsInUse && !await MayRevokeAsync(grant, tokens))
+        {
+            await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
+            Diagnostics.Log.GrantEndedWithoutRevocation(logger, grant.UserId, grant.Provider);
+            return false;
         }
 
         // Revoking the refresh token ends the whole grant at the provider; without one, the access token is all there is.
         // Providers without RFC 7009 (GitHub, Facebook) withdraw the whole authorization, named by the access token.
+        // Queued before the row goes: a crash in between leaves the grant for the next sweep, which queues it again
+        // (revoking a revoked token is harmless, RFC 7009 §2.2), rather than a deleted grant whose token is never revoked.
         var revokesTokens = providers.Find(grant.Provider)?.Preset.UsesTokenRevocation != false;
         await (tokens.RefreshToken is { } refreshToken && revokesTokens
             ? revocations.EnqueueAsync(grant.Provider, grant.UserId, refreshToken, "refresh_token", tokenExpiresAt: null)
             : revocations.EnqueueAsync(grant.Provider, grant.UserId, tokens.AccessToken, "access_token", tokens.AccessTokenExpiresAt));
+        await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
+        return true;
+    }
+
+    /// <summary>
+    /// Whether revoking the ended grant cannot end another grant of the user at the provider that a live session or a
+    /// worker still uses: at providers that keep one grant per user and client (oidc-provider within a provider
+    /// session, Google) it would (ADR 0020). With no such grant left, revoking is always safe.
+    /// </summary>
+    private async Task<bool> MayRevokeAsync(GrantRecord ended, TokenSet endedTokens)
+    {
+        var preset = providers.Find(ended.Provider)?.Preset;
+        var inUse = (await store.ListSessionsForUserAsync(ended.UserId, time.GetUtcNow(), CancellationToken.None))
+            .Where(session => session.Provider == ended.Provider && session.GrantId != ended.Id)
+            .Select(session => session.GrantId)
+            .ToHashSet(StringComparer.Ordinal);
+        if (options.Value.Tokens.OfflineAccess
+            && await grantStore.FindGrantAsync(ended.UserId, ended.Provider, CancellationToken.None) is { } offline
+            && offline.Id != ended.Id)
+        {
+            inUse.Add(offline.Id);
+        }
+
+        foreach (var grantId in inUse)
+        {
+            var other = grants.ReadTokens(await grantStore.GetGrantAsync(grantId, CancellationToken.None));
+            if (other is not null && preset?.MayRevokeSupersededRefreshToken(endedTokens.IdToken, other.IdToken) != true)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Portcullis.Agent;
+using Microsoft.Extensions.Options;
 using Portcullis.Audit;
+using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 using Portcullis.Storage;
 using Portcullis.Tokens;
@@ -18,6 +20,7 @@ internal sealed class UserTokens(
     IGrantStore store,
     ProviderRegistry providers,
     AuditLog audit,
+    IOptions<PortcullisOptions> options,
     ILogger<UserTokens> logger) : IUserTokens
 {
     public async Task<UserTokenResult> GetForCurrentUserAsync(HttpContext context, string actor, CancellationToken cancellationToken = default)
@@ -40,11 +43,23 @@ internal sealed class UserTokens(
             return UserTokenResult.Failure("invalid_request", "Name one of the configured providers.");
         }
 
+        if (!options.Value.Tokens.OfflineAccess)
+        {
+            await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Refused, userId, providerName, actor: actor, detail: "offline access not enabled");
+            return UserTokenResult.Failure(
+                "offline_access_not_enabled",
+                "Using a user's token without their session is off; set Portcullis:Tokens:OfflineAccess to true to allow it (ADR 0027).");
+        }
+
+        // The user's offline grant: that of their newest login at the provider that returned a refresh token (ADR 0027).
         var grant = await store.FindGrantAsync(userId, providerName, cancellationToken);
         if (grant is null)
         {
             await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Refused, userId, providerName, actor: actor, detail: "no grant");
-            return UserTokenResult.Failure("no_grant", "The user has not signed in with this provider, or has logged out since.");
+            return UserTokenResult.Failure(
+                "no_grant",
+                "The user has no grant kept for offline use at this provider: they have not signed in with it since offline access was enabled, "
+                + "their sign-in returned no refresh token (offline access not granted), or they logged out everywhere since.");
         }
 
         if (!grant.HasRefreshToken)
@@ -55,10 +70,11 @@ internal sealed class UserTokens(
                 "The user did not grant offline access (no refresh token), so their token cannot be used without their session.");
         }
 
-        return await IssueAsync(grant.Id, userId, providerName, actor, cancellationToken);
+        return await IssueAsync(grant.Id, userId, providerName, actor, cancellationToken, detail: "offline");
     }
 
-    private async Task<UserTokenResult> IssueAsync(string grantId, string userId, string provider, string actor, CancellationToken cancellationToken)
+    private async Task<UserTokenResult> IssueAsync(
+        string grantId, string userId, string provider, string actor, CancellationToken cancellationToken, string? detail = null)
     {
         var outcome = await accessTokens.GetAccessTokenAsync(grantId, cancellationToken);
         if (outcome.Error is { } error)
@@ -68,7 +84,7 @@ internal sealed class UserTokens(
         }
 
         Log.UserTokenIssued(logger, actor, userId, provider);
-        await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Success, userId, provider, actor: actor);
+        await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Success, userId, provider, actor: actor, detail: detail);
         return new UserTokenResult(outcome.Value, null, null);
     }
 }

@@ -4,9 +4,11 @@ namespace Portcullis.Storage;
 public sealed record UserRecord(string Id, string Provider, string Subject, DateTimeOffset CreatedAt);
 
 /// <summary>
-/// The tokens one user granted the gateway at one provider. <see cref="Tokens"/> is ciphertext bound to
-/// <see cref="Id"/>; <see cref="Version"/> increases with every write (optimistic concurrency).
-/// <see cref="HasRefreshToken"/> tells, without decrypting, whether the user granted offline access.
+/// The tokens one login obtained at one provider, owned by the session that login created (ADR 0027).
+/// <see cref="Tokens"/> is ciphertext bound to <see cref="Id"/>; <see cref="Version"/> increases with every write
+/// (optimistic concurrency). <see cref="HasRefreshToken"/> tells, without decrypting, whether the user granted offline
+/// access; <see cref="Offline"/> marks the one grant per user and provider kept for workers
+/// (<c>Tokens:OfflineAccess</c>).
 /// </summary>
 public sealed record GrantRecord(
     string Id,
@@ -16,7 +18,8 @@ public sealed record GrantRecord(
     DateTimeOffset? AccessTokenExpiresAt,
     long Version,
     DateTimeOffset UpdatedAt,
-    bool HasRefreshToken = false);
+    bool HasRefreshToken = false,
+    bool Offline = false);
 
 /// <summary>
 /// A browser session. <see cref="Key"/> is the hash of the cookie value, never the value itself;

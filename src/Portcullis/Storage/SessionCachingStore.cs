@@ -174,6 +174,10 @@ internal sealed class SessionCachingStore(IPortcullisStore inner, TimeSpan durat
     public Task<GrantRecord?> FindGrantAsync(string userId, string provider, CancellationToken cancellationToken) =>
         inner.FindGrantAsync(userId, provider, cancellationToken);
 
+    public Task<IReadOnlyList<GrantRecord>> ListUnusedGrantsAsync(
+        DateTimeOffset now, DateTimeOffset writtenBefore, bool includeOffline, int limit, CancellationToken cancellationToken) =>
+        inner.ListUnusedGrantsAsync(now, writtenBefore, includeOffline, limit, cancellationToken);
+
     public Task CreateSessionAsync(SessionRecord session, CancellationToken cancellationToken) => inner.CreateSessionAsync(session, cancellationToken);
 
     public Task<SessionRecord?> GetSessionAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) =>

@@ -1,46 +1,36 @@
 using Microsoft.Extensions.Logging;
-using Portcullis.Agent;
+using Microsoft.Extensions.Options;
+using Portcullis.Configuration;
 using Portcullis.Storage;
 using Portcullis.Vault;
 
 namespace Portcullis.Tokens;
 
 /// <summary>
-/// One grant per user and provider (seed 002): a new login replaces the grant's tokens. The refresh token it supersedes
-/// is revoked only where the provider's preset says that cannot touch the new tokens' grant (ADR 0020); otherwise it is
-/// forgotten and expires at the provider.
+/// One grant per session (ADR 0027): every login stores its tokens in a new grant that only the session it creates
+/// uses, so a step-up or second sign-in in one session never changes the tokens of another. With
+/// <c>Tokens:OfflineAccess</c>, the newest login that returned a refresh token also becomes the user's offline grant at
+/// the provider. Grants a login supersedes end with their sessions (<c>SessionTermination</c>), not here.
 /// </summary>
 internal sealed class GrantService(
     IGrantStore store,
     RecordProtector<TokenSet> tokenProtector,
-    RevocationQueue revocations,
-    ProviderRegistry providers,
+    IOptions<PortcullisOptions> options,
     TimeProvider time,
     ILogger<GrantService> logger)
 {
     public async Task<GrantRecord> StoreLoginTokensAsync(string userId, string provider, TokenSet tokens, CancellationToken cancellationToken)
     {
+        var offline = options.Value.Tokens.OfflineAccess && tokens.RefreshToken is not null;
         while (true)
         {
-            var now = time.GetUtcNow();
-            var existing = await store.FindGrantAsync(userId, provider, cancellationToken);
-            var grant = existing is null
-                ? NewGrant(Identifiers.NewId(), userId, provider, tokens, now)
-                : NextVersion(existing, tokens, now);
-            if (!await store.SaveGrantAsync(grant, existing?.Version ?? 0, cancellationToken))
+            var grant = NewGrant(Identifiers.NewId(), userId, provider, tokens, time.GetUtcNow()) with { Offline = offline };
+            if (await store.SaveGrantAsync(grant, expectedVersion: 0, cancellationToken))
             {
-                continue; // Another login or refresh of the same grant won the race: re-read and try again.
+                return grant;
             }
 
-            if (existing is not null
-                && ReadTokens(existing) is { RefreshToken: { } superseded } previous
-                && superseded != tokens.RefreshToken
-                && providers.Find(provider)?.Preset.MayRevokeSupersededRefreshToken(previous.IdToken, tokens.IdToken) == true)
-            {
-                await revocations.EnqueueAsync(provider, userId, superseded, "refresh_token", tokenExpiresAt: null);
-            }
-
-            return grant;
+            // Only an id collision (or a concurrent offline insert racing the mark) refuses an insert: try a new row.
         }
     }
 

@@ -15,7 +15,8 @@ public interface IUserTokens
     /// <summary>
     /// An access token of <paramref name="userId"/> at <paramref name="provider"/> (may be omitted when one provider is
     /// configured), for <paramref name="actor"/> (e.g. the worker's name). Fails with <c>offline_access_not_granted</c>
-    /// when the user's grant has no refresh token.
+    /// when the user's grant has no refresh token, <c>no_grant</c> when no grant is kept for offline use, and
+    /// <c>offline_access_not_enabled</c> unless <c>Portcullis:Tokens:OfflineAccess</c> is true (ADR 0027).
     /// </summary>
     Task<UserTokenResult> GetForUserAsync(string userId, string? provider, string actor, CancellationToken cancellationToken = default);
 }

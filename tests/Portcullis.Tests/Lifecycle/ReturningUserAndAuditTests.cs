@@ -10,7 +10,7 @@ namespace Portcullis.Tests.Lifecycle;
 public sealed class ReturningUserAndAuditTests
 {
     [Fact]
-    public async Task ASecondLoginOfTheSameUserKeepsTheUserIdAndRevokesTheEarlierRefreshToken()
+    public async Task ASecondLoginOfTheSameUserKeepsTheUserIdAndTheEarlierRefreshTokenIsRevokedWhenItsSessionEnds()
     {
         await using var stack = await TestStack.StartAsync();
         using var first = new BrowserClient();
@@ -20,9 +20,16 @@ public sealed class ReturningUserAndAuditTests
 
         using var afterClearingCookies = new BrowserClient();
         await afterClearingCookies.LoginAsync(stack.Origin);
-        await Eventually.RevocationsSentAsync(stack.Gateway);
 
+        // Each session owns its grant (ADR 0027): the second login takes nothing from the first session.
         Assert.Equal(userBefore, (await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT id FROM users")).Single()[0]);
+        Assert.Equal(2, (await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT id FROM grants")).Count);
+        Assert.Empty(await stack.Idp.EventsAsync("revocation"));
+        Assert.True(await stack.Idp.IsActiveAsync(earlier));
+
+        // Its logout ends the earlier grant; the two browsers are two provider sessions, so revoking it is safe (ADR 0020).
+        Assert.Equal(HttpStatusCode.OK, (await first.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout", null, BrowserClient.Csrf)).Status);
+        await Eventually.RevocationsSentAsync(stack.Gateway);
         Assert.Single(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT id FROM grants"));
         Assert.Equal(earlier, Assert.Single(await stack.Idp.EventsAsync("revocation")).GetProperty("token").GetString());
         Assert.False(await stack.Idp.IsActiveAsync(earlier));
@@ -64,10 +71,13 @@ public sealed class ReturningUserAndAuditTests
         Assert.Equal(HttpStatusCode.OK, first);
         Assert.Empty(await stack.Idp.EventsAsync("revocation"));
         var refreshes = (await stack.Idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "refresh_token").ToArray();
-        Assert.Single(refreshes); // both sessions share the user's one grant, refreshed once
-        Assert.Equal("success", refreshes[0].GetProperty("outcome").GetString());
-        var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
-        Assert.True(await stack.Idp.IsActiveAsync(refreshed.RefreshToken!));
+        // Each session refreshes its own grant (ADR 0027); at the provider both belong to one grant, and both refreshes work.
+        Assert.Equal(2, refreshes.Length);
+        Assert.All(refreshes, refresh => Assert.Equal("success", refresh.GetProperty("outcome").GetString()));
+        foreach (var refreshed in (await stack.Idp.TokensAsync()).Where(t => t.GrantType == "refresh_token"))
+        {
+            Assert.True(await stack.Idp.IsActiveAsync(refreshed.RefreshToken!));
+        }
     }
 
     [Fact]

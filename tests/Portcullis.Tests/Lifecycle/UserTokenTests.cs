@@ -18,7 +18,7 @@ public sealed class UserTokenTests
     public async Task AWorkerGetsAValidRefreshedTokenForAUserWithNoLiveSessionAndEveryUseIsAudited()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, clock: clock);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, clock: clock, adjust: OfflineAccess);
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
         var userId = (string)(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT id FROM users")).Single()[0]!;
@@ -27,21 +27,53 @@ public sealed class UserTokenTests
         clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refresh point of the 2 s access token
 
         var result = await stack.Gateway.Get<IUserTokens>().GetForUserAsync(userId, provider: null, actor: "nightly-report");
+        var again = await stack.Gateway.Get<IUserTokens>().GetForUserAsync(userId, provider: null, actor: "billing-export");
 
         Assert.True(result.Succeeded, $"{result.Error}: {result.Message}");
+        Assert.True(again.Succeeded, $"{again.Error}: {again.Message}");
         var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
         Assert.Equal(refreshed.AccessToken, result.AccessToken);
         Assert.True(await stack.Idp.IsActiveAsync(result.AccessToken!));
         Assert.DoesNotContain(result.AccessToken!, result.ToString());
 
-        var use = Assert.Single(await stack.Gateway.Get<AuditLog>().QueryAsync(new AuditQuery(Event: AuditEvents.TokenUse)));
-        Assert.Equal(("nightly-report", userId, AuditOutcomes.Success), (use.Actor, use.UserId, use.Outcome));
+        // Every offline use is in the audit log, with its actor and marked offline (ADR 0027).
+        var uses = await stack.Gateway.Get<AuditLog>().QueryAsync(new AuditQuery(Event: AuditEvents.TokenUse));
+        Assert.Equal(2, uses.Count);
+        Assert.Equal(["billing-export", "nightly-report"], uses.Select(u => u.Actor!).Order(StringComparer.Ordinal));
+        Assert.All(uses, use => Assert.Equal((userId, AuditOutcomes.Success, "offline"), (use.UserId, use.Outcome, use.Detail)));
     }
 
     [Fact]
-    public async Task WithoutOfflineAccessAWorkerGetsAClearErrorAndIsAudited()
+    public async Task WithoutTheOfflineAccessOptionAWorkerIsRefusedWithAClearReasonAndTheRefusalIsAudited()
     {
-        await using var stack = await TestStack.StartAsync(adjust: s => s.Remove("Portcullis:Providers:main:Scopes:3")); // no offline_access
+        // The user granted offline_access at the provider, but the deployer did not allow workers (ADR 0027): the
+        // user's consent alone no longer lets server code act for them while they are away.
+        await using var stack = await TestStack.StartAsync();
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        Assert.NotNull((await stack.Idp.TokensAsync()).Single().RefreshToken);
+        var userId = (string)(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT id FROM users")).Single()[0]!;
+
+        var result = await stack.Gateway.Get<IUserTokens>().GetForUserAsync(userId, "main", "nightly-report");
+
+        Assert.False(result.Succeeded);
+        Assert.Equal("offline_access_not_enabled", result.Error);
+        Assert.Contains("Portcullis:Tokens:OfflineAccess", result.Message);
+        Assert.Single((await stack.Idp.TokensAsync())); // no token was asked for
+        var refusal = Assert.Single(await stack.Gateway.Get<AuditLog>().QueryAsync(new AuditQuery(Event: AuditEvents.TokenUse)));
+        Assert.Equal(("nightly-report", userId, AuditOutcomes.Refused), (refusal.Actor, refusal.UserId, refusal.Outcome));
+    }
+
+    private static void OfflineAccess(Dictionary<string, string?> settings) => settings["Portcullis:Tokens:OfflineAccess"] = "true";
+
+    [Fact]
+    public async Task WithoutARefreshTokenAWorkerGetsAClearErrorAndIsAudited()
+    {
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            OfflineAccess(s);
+            s.Remove("Portcullis:Providers:main:Scopes:3"); // no offline_access scope, so no refresh token
+        });
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
         Assert.Null((await stack.Idp.TokensAsync()).Single().RefreshToken);
@@ -51,8 +83,10 @@ public sealed class UserTokenTests
         var result = await tokens.GetForUserAsync(userId, "main", "nightly-report");
         var unknown = await tokens.GetForUserAsync("no-such-user", "main", "nightly-report");
 
+        // A login without a refresh token is never kept for offline use (ADR 0027): there is no grant a worker may use.
         Assert.False(result.Succeeded);
-        Assert.Equal("offline_access_not_granted", result.Error);
+        Assert.Equal("no_grant", result.Error);
+        Assert.Contains("refresh token", result.Message);
         Assert.Equal("no_grant", unknown.Error);
         var refusals = await stack.Gateway.Get<AuditLog>().QueryAsync(new AuditQuery(Event: AuditEvents.TokenUse));
         Assert.Equal(2, refusals.Count(e => e.Outcome == AuditOutcomes.Refused && e.Actor == "nightly-report"));

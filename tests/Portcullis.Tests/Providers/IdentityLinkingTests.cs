@@ -22,8 +22,8 @@ public sealed class IdentityLinkingTests
         Assert.Equal(firstUserId, (await stack.UserAsync(cleared)).GetProperty("userId").GetString());
         Assert.Single(await stack.RowsAsync("SELECT * FROM users"));
         Assert.Single(await stack.RowsAsync("SELECT * FROM identities"));
-        // One grant per user and provider: the second login replaced the first one's tokens.
-        Assert.Single(await stack.RowsAsync("SELECT * FROM grants"));
+        // One grant per session (ADR 0027): the second login did not touch the first one's tokens.
+        Assert.Equal(2, (await stack.RowsAsync("SELECT * FROM grants")).Count);
     }
 
     [Fact]

@@ -100,5 +100,26 @@ internal static class SqliteSchema
         CREATE INDEX identities_user ON identities(user_id);
         INSERT INTO identities (provider, subject, user_id, created_at) SELECT provider, subject, id, created_at FROM users;
         """,
+
+        // One grant per session (issue 17, ADR 0027): (user_id, provider) is no longer unique; SQLite cannot drop a table
+        // constraint, so the table is rebuilt. Grants that could serve workers before stay offline grants.
+        """
+        CREATE TABLE grants_per_session (
+            id TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL REFERENCES users(id),
+            provider TEXT NOT NULL,
+            tokens BLOB NOT NULL,
+            access_token_expires_at INTEGER,
+            version INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            has_refresh_token INTEGER NOT NULL DEFAULT 1,
+            offline INTEGER NOT NULL DEFAULT 0);
+        INSERT INTO grants_per_session
+            SELECT id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token, has_refresh_token FROM grants;
+        DROP TABLE grants;
+        ALTER TABLE grants_per_session RENAME TO grants;
+        CREATE INDEX grants_user ON grants(user_id, provider);
+        CREATE UNIQUE INDEX grants_offline ON grants(user_id, provider) WHERE offline = 1;
+        """,
     ];
 }

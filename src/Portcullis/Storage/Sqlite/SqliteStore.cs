@@ -211,16 +211,46 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
         QueryGrantAsync("WHERE id = $id;", cancellationToken, ("$id", id));
 
     public Task<GrantRecord?> FindGrantAsync(string userId, string provider, CancellationToken cancellationToken) =>
-        QueryGrantAsync("WHERE user_id = $user AND provider = $provider;", cancellationToken, ("$user", userId), ("$provider", provider));
+        QueryGrantAsync("WHERE user_id = $user AND provider = $provider AND offline = 1;", cancellationToken, ("$user", userId), ("$provider", provider));
+
+    public Task<IReadOnlyList<GrantRecord>> ListUnusedGrantsAsync(
+        DateTimeOffset now, DateTimeOffset writtenBefore, bool includeOffline, int limit, CancellationToken cancellationToken) =>
+        QueryAsync(
+            $"""
+            SELECT {SqlRows.GrantColumns} FROM grants
+            WHERE updated_at < $before AND ($includeOffline = 1 OR offline = 0)
+              AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.grant_id = grants.id AND idle_expires_at > $now AND absolute_expires_at > $now)
+            ORDER BY updated_at LIMIT $limit;
+            """,
+            reader => SqlRows.ReadGrant(reader, 0),
+            cancellationToken,
+            ("$before", writtenBefore.ToUnixTimeMilliseconds()),
+            ("$includeOffline", includeOffline ? 1 : 0),
+            ("$now", now.ToUnixTimeMilliseconds()),
+            ("$limit", limit));
 
     public async Task<bool> SaveGrantAsync(GrantRecord grant, long expectedVersion, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
+        // The offline mark moves in the insert's transaction: never two offline grants (the partial unique index would
+        // refuse), and never none after a crash in between.
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        if (expectedVersion == 0 && grant.Offline)
+        {
+            await using var clear = connection.CreateCommand();
+            clear.Transaction = transaction;
+            clear.CommandText = "UPDATE grants SET offline = 0 WHERE user_id = $user AND provider = $provider AND offline = 1;";
+            clear.Parameters.AddWithValue("$user", grant.UserId);
+            clear.Parameters.AddWithValue("$provider", grant.Provider);
+            await clear.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = expectedVersion == 0
             ? """
-              INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token)
-              VALUES ($id, $user, $provider, $tokens, $expires, $version, $now, $refreshable) ON CONFLICT DO NOTHING;
+              INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token, offline)
+              VALUES ($id, $user, $provider, $tokens, $expires, $version, $now, $refreshable, $offline) ON CONFLICT DO NOTHING;
               """
             : """
               UPDATE grants SET tokens = $tokens, access_token_expires_at = $expires, version = $version, updated_at = $now,
@@ -236,7 +266,14 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
         command.Parameters.AddWithValue("$now", grant.UpdatedAt.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$expected", expectedVersion);
         command.Parameters.AddWithValue("$refreshable", grant.HasRefreshToken);
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        command.Parameters.AddWithValue("$offline", grant.Offline);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            return false; // Disposing the transaction rolls back: a lost insert must not take the mark from the winner.
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
     }
 
     public Task DeleteGrantAsync(string id, CancellationToken cancellationToken) =>

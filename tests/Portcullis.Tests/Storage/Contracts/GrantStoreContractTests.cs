@@ -12,14 +12,14 @@ public abstract class GrantStoreContractTests<TStore> : StoreContractTests<TStor
     public async Task GrantsAreInsertedOnceAndUpdatedOnlyFromTheCurrentVersion()
     {
         var user = await Store.GetOrCreateUserAsync("main", "alice", Now, default);
-        var grant = new GrantRecord("g1", user.Id, "main", [1, 2, 3], Now + Hour, 1, Now, HasRefreshToken: true);
+        var grant = new GrantRecord("g1", user.Id, "main", [1, 2, 3], Now + Hour, 1, Now, HasRefreshToken: true, Offline: true);
         Assert.True(await Store.SaveGrantAsync(grant, 0, default));
         Assert.False(await Store.SaveGrantAsync(grant with { Tokens = [9] }, 0, default)); // same id
-        Assert.False(await Store.SaveGrantAsync(grant with { Id = "g2" }, 0, default)); // same user and provider
         AssertGrant(grant, await Store.GetGrantAsync("g1", default));
         AssertGrant(grant, await Store.FindGrantAsync(user.Id, "main", default));
         Assert.Null(await Store.FindGrantAsync(user.Id, "other", default));
 
+        // An update replaces the tokens and keeps the offline mark.
         var next = grant with { Tokens = [4, 5], AccessTokenExpiresAt = null, Version = 2, UpdatedAt = Now + Hour, HasRefreshToken = false };
         Assert.True(await Store.SaveGrantAsync(next, 1, default));
         Assert.False(await Store.SaveGrantAsync(grant with { Tokens = [7], Version = 2 }, 1, default)); // stale version
@@ -29,6 +29,30 @@ public abstract class GrantStoreContractTests<TStore> : StoreContractTests<TStor
         Assert.Null(await Store.GetGrantAsync("g1", default));
         Assert.Null(await Store.FindGrantAsync(user.Id, "main", default));
         Assert.True(await Store.SaveGrantAsync(grant with { Id = "g3" }, 0, default));
+        Assert.Equal("g3", (await Store.FindGrantAsync(user.Id, "main", default))!.Id);
+    }
+
+    [Fact]
+    public async Task EachSessionsGrantIsItsOwnRowAndOnlyTheNewestOfflineGrantIsFound()
+    {
+        // One grant per session (ADR 0027): a user's second grant at a provider is a row of its own, the first untouched.
+        var user = await Store.GetOrCreateUserAsync("main", "alice", Now, default);
+        var first = new GrantRecord("g1", user.Id, "main", [1], Now + Hour, 1, Now, HasRefreshToken: true, Offline: true);
+        var second = new GrantRecord("g2", user.Id, "main", [2], Now + Hour, 1, Now, HasRefreshToken: true);
+        Assert.True(await Store.SaveGrantAsync(first, 0, default));
+        Assert.True(await Store.SaveGrantAsync(second, 0, default));
+        AssertGrant(first, await Store.GetGrantAsync("g1", default));
+        AssertGrant(second, await Store.GetGrantAsync("g2", default));
+        Assert.Equal("g1", (await Store.FindGrantAsync(user.Id, "main", default))!.Id); // g2 is not offline
+
+        // A new offline grant takes the mark; the previous one stays, as an ordinary session grant.
+        var third = new GrantRecord("g3", user.Id, "main", [3], Now + Hour, 1, Now, HasRefreshToken: true, Offline: true);
+        Assert.True(await Store.SaveGrantAsync(third, 0, default));
+        AssertGrant(third, await Store.FindGrantAsync(user.Id, "main", default));
+        AssertGrant(first with { Offline = false }, await Store.GetGrantAsync("g1", default));
+
+        // Deleting a grant that is not the offline one leaves the offline one found.
+        await Store.DeleteGrantAsync("g1", default);
         Assert.Equal("g3", (await Store.FindGrantAsync(user.Id, "main", default))!.Id);
     }
 
@@ -50,11 +74,21 @@ public abstract class GrantStoreContractTests<TStore> : StoreContractTests<TStor
     }
 
     [Fact]
-    public async Task ConcurrentInsertsOfOneUsersGrantHaveExactlyOneWinner()
+    public async Task ConcurrentOfflineInsertsLeaveExactlyOneOfflineGrant()
     {
         var user = await Store.GetOrCreateUserAsync("main", "alice", Now, default);
         var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i =>
-            Task.Run(() => Store.SaveGrantAsync(new GrantRecord($"g{i}", user.Id, "main", [(byte)i], null, 1, Now, true), 0, default))));
-        Assert.Equal(1, results.Count(saved => saved));
+            Task.Run(() => Store.SaveGrantAsync(new GrantRecord($"g{i}", user.Id, "main", [(byte)i], null, 1, Now, true, Offline: true), 0, default))));
+        var found = await Store.FindGrantAsync(user.Id, "main", default);
+        Assert.NotNull(found);
+        Assert.True(found.Offline);
+        var offline = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            offline += (await Store.GetGrantAsync($"g{i}", default))?.Offline == true ? 1 : 0;
+        }
+
+        Assert.Equal(1, offline);
+        Assert.Contains(results, saved => saved);
     }
 }

@@ -34,6 +34,30 @@ public abstract class SessionStoreContractTests<TStore> : StoreContractTests<TSt
     }
 
     [Fact]
+    public async Task UnusedGrantsAreThoseNoLiveSessionUsesWrittenBeforeTheGraceAndNotOfflineUnlessAsked()
+    {
+        // ADR 0027: what the sweep ends. g1 has a live session, g2's session expired, g3 never had one but was written
+        // just now (a login between saving its grant and its session), g4 is the offline grant, g5 has no session at all.
+        var alice = await Store.GetOrCreateUserAsync("main", "alice", Now, default);
+        var old = Now - Hour;
+        foreach (var (id, updated, offline) in new[] { ("g1", old, false), ("g2", old, false), ("g3", Now, false), ("g4", old, true), ("g5", old, false) })
+        {
+            Assert.True(await Store.SaveGrantAsync(new GrantRecord(id, alice.Id, "main", [1], Now + Hour, 1, updated, HasRefreshToken: true, Offline: offline), 0, default));
+        }
+
+        await Store.CreateSessionAsync(NewSession("k1", alice.Id, "g1", idle: Now + Hour, absolute: Now + 2 * Hour, sid: null), default);
+        await Store.CreateSessionAsync(NewSession("k2", alice.Id, "g2", idle: Now + Hour, absolute: Now + 2 * Hour, sid: null), default);
+        var later = Now + 2 * Hour; // k1 and k2 expired by then; at Now both are live
+        await Store.CreateSessionAsync(NewSession("k3", alice.Id, "g1", idle: later + Hour, absolute: later + Hour, sid: null), default);
+
+        static string[] Ids(IReadOnlyList<GrantRecord> grants) => grants.Select(g => g.Id).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["g5"], Ids(await Store.ListUnusedGrantsAsync(Now, Now - TimeSpan.FromMinutes(5), includeOffline: false, 10, default)));
+        Assert.Equal(["g2", "g5"], Ids(await Store.ListUnusedGrantsAsync(later, Now - TimeSpan.FromMinutes(5), includeOffline: false, 10, default)));
+        Assert.Equal(["g2", "g4", "g5"], Ids(await Store.ListUnusedGrantsAsync(later, Now - TimeSpan.FromMinutes(5), includeOffline: true, 10, default)));
+        Assert.Single(await Store.ListUnusedGrantsAsync(later, Now - TimeSpan.FromMinutes(5), includeOffline: true, 1, default));
+    }
+
+    [Fact]
     public async Task ASessionIsReadTogetherWithItsOwnGrant()
     {
         var alice = await Store.GetOrCreateUserAsync("main", "alice", Now, default);
