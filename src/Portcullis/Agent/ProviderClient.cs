@@ -17,7 +17,7 @@ internal sealed class ProviderClient(IHttpClientFactory httpClientFactory)
             // Identical to the one in the authorization request (RFC 6749 §4.1.3).
             RedirectUri = provider.RedirectUri,
         };
-        Authenticate(request, provider.Options);
+        Authenticate(request, provider);
         return await Http().RequestAuthorizationCodeTokenAsync(request, cancellationToken);
     }
 
@@ -35,15 +35,27 @@ internal sealed class ProviderClient(IHttpClientFactory httpClientFactory)
     public async Task<TokenRevocationResponse> RevokeAsync(ProviderRuntime provider, string revocationEndpoint, string token, string tokenTypeHint, CancellationToken cancellationToken)
     {
         var request = new TokenRevocationRequest { Address = revocationEndpoint, Token = token, TokenTypeHint = tokenTypeHint };
-        Authenticate(request, provider.Options);
+        Authenticate(request, provider);
         return await Http().RevokeTokenAsync(request, cancellationToken);
     }
 
     public HttpClient Http() => httpClientFactory.CreateClient(ProviderRegistry.HttpClientName);
 
-    public static void Authenticate(ProtocolRequest request, ProviderOptions options)
+    /// <summary>
+    /// Puts the client's credentials on <paramref name="request"/>: the secret (header or body), or for
+    /// <c>private_key_jwt</c> a freshly signed assertion in the body and no secret at all.
+    /// </summary>
+    public static void Authenticate(ProtocolRequest request, ProviderRuntime provider)
     {
+        var options = provider.Options;
         request.ClientId = options.ClientId!;
+        if (provider.ClientAssertions is { } assertions)
+        {
+            request.ClientAssertion = assertions.Create();
+            request.ClientCredentialStyle = ClientCredentialStyle.PostBody;
+            return;
+        }
+
         request.ClientSecret = options.ClientSecret;
         request.ClientCredentialStyle = options.ClientAuthentication == ClientAuthenticationMethods.ClientSecretPost
             ? ClientCredentialStyle.PostBody

@@ -288,7 +288,7 @@ internal sealed class AccessTokenService(
         try
         {
             var request = new RefreshTokenRequest { Address = tokenEndpoint, RefreshToken = tokens.RefreshToken };
-            ProviderClient.Authenticate(request, provider.Options);
+            ProviderClient.Authenticate(request, provider);
             response = await httpClientFactory.CreateClient(ProviderRegistry.TokenRequestClientName).RequestRefreshTokenAsync(request, cancellationToken);
         }
         catch (OperationCanceledException exception)

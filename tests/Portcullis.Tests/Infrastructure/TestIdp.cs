@@ -43,7 +43,8 @@ public sealed class TestIdp : IAsyncDisposable
         int accessTokenTtl = 120,
         int? port = null,
         int? refreshedAccessTokenTtl = null,
-        int? issuerPort = null)
+        int? issuerPort = null,
+        Action<JsonObject>? adjustConfig = null)
     {
         var script = Path.Combine(RepositoryPaths.Root, "tests", "idp", "server.mjs");
         if (!Directory.Exists(Path.Combine(RepositoryPaths.Root, "tests", "idp", "node_modules", "oidc-provider")))
@@ -62,6 +63,7 @@ public sealed class TestIdp : IAsyncDisposable
                 var issuer = $"http://127.0.0.1:{issuerPort ?? actualPort}";
                 var config = Config(actualPort, origins, clientAuthentication, accessTokenTtl, refreshedAccessTokenTtl ?? accessTokenTtl);
                 config["issuer"] = issuer;
+                adjustConfig?.Invoke(config);
                 var process = await LaunchAsync(script, config, TimeSpan.FromSeconds(30));
                 return new TestIdp(process, actualPort, issuer);
             }
@@ -131,6 +133,9 @@ public sealed class TestIdp : IAsyncDisposable
             throw new TimeoutException($"The test IdP did not listen within {timeout.TotalSeconds} s: {stderr}");
         }
     }
+
+    /// <summary>The one registered client of <paramref name="config"/> (for adjustments such as its authentication method).</summary>
+    public static JsonObject Client(JsonObject config) => config["clients"]![0]!.AsObject();
 
     public async Task<JsonElement[]> EventsAsync(string? type = null)
     {
