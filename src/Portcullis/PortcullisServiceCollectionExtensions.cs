@@ -48,6 +48,7 @@ public static class PortcullisServiceCollectionExtensions
         StoreRegistration.Add(services);
         services.AddHostedService<StoreInitializer>();
         services.AddHostedService<Vault.KeyRing.KeyRingStartup>(); // after the store's schema exists
+        services.AddHostedService<ProviderRequirementsCheck>();
 
         services.TryAddSingleton<ProviderRegistry>();
         services.TryAddSingleton<ProviderClient>();

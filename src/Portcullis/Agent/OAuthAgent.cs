@@ -107,8 +107,49 @@ internal sealed class OAuthAgent(
             parameters.TryAdd(key, value);
         }
 
+        var url = await AuthorizationUrlAsync(provider, metadata.Value!, parameters, cancellationToken);
+        if (url.Error is { } pushError)
+        {
+            return pushError;
+        }
+
         Log.LoginStarted(logger, provider.Name);
-        return new LoginStart(QueryHelpers.AddQueryString(metadata.Value!.AuthorizationEndpoint, parameters), binding);
+        return new LoginStart(url.Value!, binding);
+    }
+
+    /// <summary>
+    /// The URL the browser is sent to: the whole request in its query, or with PAR (RFC 9126) only <c>client_id</c> and the
+    /// <c>request_uri</c> the provider returned for the pushed, client-authenticated request.
+    /// </summary>
+    private async Task<Outcome<string>> AuthorizationUrlAsync(
+        ProviderRuntime provider, OpenIdConnectConfiguration metadata, Dictionary<string, string?> parameters, CancellationToken cancellationToken)
+    {
+        var mode = provider.Options.PushedAuthorization;
+        var endpoint = metadata.PushedAuthorizationRequestEndpoint;
+        if (mode == Configuration.PushedAuthorizationMode.Never || (mode == Configuration.PushedAuthorizationMode.Auto && string.IsNullOrEmpty(endpoint)))
+        {
+            return QueryHelpers.AddQueryString(metadata.AuthorizationEndpoint, parameters);
+        }
+
+        if (string.IsNullOrEmpty(endpoint))
+        {
+            // Require, and the provider stopped advertising PAR since start-up: never fall back to the front channel.
+            Log.PushedAuthorizationUnavailable(logger, provider.Name, $"Portcullis:Providers:{provider.Name}:PushedAuthorization");
+            return PortcullisError.ProviderUnavailable;
+        }
+
+        var pushed = await providerClient.PushAuthorizationAsync(provider, endpoint, parameters, cancellationToken);
+        if (pushed.IsError || string.IsNullOrEmpty(pushed.RequestUri))
+        {
+            Log.PushedAuthorizationFailed(logger, provider.Name, ProviderErrors.Sanitize(pushed.Error ?? "no request_uri"), (int)pushed.HttpStatusCode);
+            return PortcullisError.ProviderUnavailable;
+        }
+
+        return QueryHelpers.AddQueryString(metadata.AuthorizationEndpoint, new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["client_id"] = provider.Options.ClientId,
+            ["request_uri"] = pushed.RequestUri,
+        });
     }
 
     public async Task<Outcome<AuthenticatedLogin>> CompleteLoginAsync(

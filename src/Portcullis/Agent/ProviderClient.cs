@@ -21,6 +21,26 @@ internal sealed class ProviderClient(IHttpClientFactory httpClientFactory)
         return await Http().RequestAuthorizationCodeTokenAsync(request, cancellationToken);
     }
 
+    /// <summary>
+    /// Pushes the authorization request (RFC 9126) authenticated as the client; the browser then carries only the
+    /// returned <c>request_uri</c>. <paramref name="parameters"/> are the authorization request's, without
+    /// <c>client_id</c> and <c>response_type</c> (the library adds both).
+    /// </summary>
+    public async Task<PushedAuthorizationResponse> PushAuthorizationAsync(ProviderRuntime provider, string endpoint, IReadOnlyDictionary<string, string?> parameters, CancellationToken cancellationToken)
+    {
+        var request = new PushedAuthorizationRequest { Address = endpoint, ResponseType = "code" };
+        foreach (var (name, value) in parameters)
+        {
+            if (value is not null && name is not ("client_id" or "response_type"))
+            {
+                request.Parameters.Add(name, value);
+            }
+        }
+
+        Authenticate(request, provider);
+        return await Http().PushAuthorizationAsync(request, cancellationToken);
+    }
+
     public async Task<Dictionary<string, JsonElement>?> GetUserInfoAsync(string userInfoEndpoint, string accessToken, CancellationToken cancellationToken)
     {
         var response = await Http().GetUserInfoAsync(new UserInfoRequest { Address = userInfoEndpoint, Token = accessToken }, cancellationToken);

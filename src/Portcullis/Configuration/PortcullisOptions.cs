@@ -113,6 +113,13 @@ public sealed class ProviderOptions
     /// <summary>The <c>kid</c> of <see cref="NextClientSigningKey"/>; must differ from <see cref="ClientSigningKeyId"/>. The default value is none.</summary>
     public string? NextClientSigningKeyId { get; set; }
 
+    /// <summary>
+    /// Pushed authorization requests (RFC 9126): <c>Auto</c> uses them when discovery advertises a
+    /// <c>pushed_authorization_request_endpoint</c>, <c>Require</c> always (start-up fails when the provider has none),
+    /// <c>Never</c> sends the authorization request in the browser's URL. The default value is <c>Auto</c>.
+    /// </summary>
+    public PushedAuthorizationMode PushedAuthorization { get; set; } = PushedAuthorizationMode.Auto;
+
     /// <summary>The default value is the preset's scopes; for <c>oidc</c> <c>openid profile email offline_access</c>.</summary>
     public List<string> Scopes { get; set; } = [];
 
@@ -164,6 +171,19 @@ public static class ProviderKinds
     public const string Facebook = "facebook";
 
     public static readonly IReadOnlyList<string> All = [Oidc, Google, GitHub, Discord, Facebook];
+}
+
+/// <summary>When the authorization request is pushed to the provider first (RFC 9126).</summary>
+public enum PushedAuthorizationMode
+{
+    /// <summary>Push when the provider advertises the endpoint.</summary>
+    Auto,
+
+    /// <summary>Always push; a provider without the endpoint stops start-up.</summary>
+    Require,
+
+    /// <summary>Never push.</summary>
+    Never,
 }
 
 public static class ClientAuthenticationMethods

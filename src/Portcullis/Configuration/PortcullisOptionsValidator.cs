@@ -125,6 +125,11 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
                 errors.Add($"{key}:ClientAuthentication '{provider.ClientAuthentication}' is unknown; supported: client_secret_basic, client_secret_post, private_key_jwt.");
             }
 
+            if (provider.PushedAuthorization == PushedAuthorizationMode.Require && provider.Kind != ProviderKinds.Oidc)
+            {
+                errors.Add($"{key}:PushedAuthorization 'Require' applies only to Kind 'oidc' (the presets' providers have no PAR endpoint).");
+            }
+
             if (provider.ExchangeForLongLivedToken && provider.Kind != ProviderKinds.Facebook)
             {
                 errors.Add($"{key}:ExchangeForLongLivedToken applies only to Kind 'facebook'.");

@@ -157,4 +157,14 @@ internal static partial class Log
 
     [LoggerMessage(3101, LogLevel.Warning, "Membership at provider {Provider} could not be asked ({Requirement}): HTTP {Status}; retry after {Seconds} s. Nobody is admitted meanwhile.", EventName = "MembershipUnavailable")]
     public static partial void MembershipUnavailable(ILogger logger, string provider, string requirement, int status, int seconds);
+
+    // 6020-6039: sender-constrained tokens and strong client authentication (issue 16: PAR, DPoP, private_key_jwt, fapi2).
+    [LoggerMessage(6020, LogLevel.Warning, "Pushed authorization request to provider {Provider} failed: {Error} (HTTP {Status}).", EventName = "PushedAuthorizationFailed")]
+    public static partial void PushedAuthorizationFailed(ILogger logger, string provider, string error, int status);
+
+    [LoggerMessage(6021, LogLevel.Error, "Provider {Provider} advertises no pushed_authorization_request_endpoint but {Key} is Require: no login is started.", EventName = "PushedAuthorizationUnavailable")]
+    public static partial void PushedAuthorizationUnavailable(ILogger logger, string provider, string key);
+
+    [LoggerMessage(6022, LogLevel.Warning, "Provider {Provider}'s metadata could not be read at start-up to check what its configuration requires ({Reason}); logins check it again.", EventName = "ProviderRequirementsUnchecked")]
+    public static partial void ProviderRequirementsUnchecked(ILogger logger, string provider, string reason);
 }

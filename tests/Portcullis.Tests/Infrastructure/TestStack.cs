@@ -42,7 +42,18 @@ public sealed class TestStack : IAsyncDisposable
         var settings = GatewayHost.DefaultSettings(port, idp, dataDirectory);
         settings["Portcullis:Providers:main:ClientAuthentication"] = clientAuthentication;
         adjust?.Invoke(settings);
-        var gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure, clock);
+        GatewayHost gateway;
+        try
+        {
+            gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure, clock);
+        }
+        catch
+        {
+            // A gateway that refuses to start (a start-up check under test) leaves no provider process behind.
+            await idp.DisposeAsync();
+            throw;
+        }
+
         return new TestStack(idp, gateway, settings, clock);
     }
 
