@@ -54,8 +54,10 @@ internal sealed class OAuthAgent(
         var binding = Identifiers.IsWellFormedSecret(existingBinding) ? existingBinding! : Identifiers.NewSecret();
         var now = time.GetUtcNow();
         var stateHash = Identifiers.Hash(state);
+        using var dpopKey = provider.Options.DPoP ? DPoPKey.Create() : null;
         var data = new LoginTransactionData(provider.Name, verifier, nonce, returnUrl, now)
         {
+            DPoPKey = dpopKey?.Export(),
             MaxAge = extras?.MaxAge,
             Acr = extras?.Acr,
             LinkUserId = extras?.LinkUserId,
@@ -81,6 +83,12 @@ internal sealed class OAuthAgent(
         {
             // Plain OAuth 2.0 providers issue no ID token, so there is nothing a nonce could bind.
             parameters["nonce"] = nonce;
+        }
+
+        if (dpopKey is not null)
+        {
+            // RFC 9449 §10: the code is bound to this key; a code stolen from the browser is useless without it.
+            parameters["dpop_jkt"] = dpopKey.Thumbprint;
         }
 
         // Step-up (OpenID Connect Core §3.1.2.1): the callback checks that the ID token honours both.
@@ -207,7 +215,7 @@ internal sealed class OAuthAgent(
         Duende.IdentityModel.Client.TokenResponse tokenResponse;
         try
         {
-            tokenResponse = await providerClient.RedeemCodeAsync(provider, metadata.Value!.TokenEndpoint, authorizationCode, transaction.CodeVerifier, cancellationToken);
+            tokenResponse = await providerClient.RedeemCodeAsync(provider, metadata.Value!.TokenEndpoint, authorizationCode, transaction.CodeVerifier, transaction.DPoPKey, cancellationToken);
             tokenResponse = await provider.Preset.AfterCodeRedemptionAsync(providerClient.Http(), provider, tokenResponse, cancellationToken);
         }
         catch (Exception exception) when (ProviderErrors.IsTransient(exception))
@@ -225,6 +233,13 @@ internal sealed class OAuthAgent(
                 : PortcullisError.ProviderUnavailable;
         }
 
+        if (transaction.DPoPKey is not null && !string.Equals(tokenResponse.TokenType, "DPoP", StringComparison.OrdinalIgnoreCase))
+        {
+            // A bearer token where a bound one was asked for would be sent without its proof: refuse it (RFC 9449 §5).
+            Log.TokenRequestFailed(logger, provider.Name, "token_type is not DPoP", (int)tokenResponse.HttpStatusCode);
+            return PortcullisError.LoginFailed("The identity provider did not bind the tokens to this gateway's key. Start the sign-in again.");
+        }
+
         var identity = await identityReader.ReadAsync(provider, metadata.Value, tokenResponse, transaction, cancellationToken);
         if (identity.Error is { } identityError)
         {
@@ -236,7 +251,7 @@ internal sealed class OAuthAgent(
         var tokens = RefreshTokenLifetime.Apply(
             TokenSet.Create(tokenResponse.AccessToken, tokenResponse.RefreshToken, tokenResponse.IdentityToken, tokenResponse.ExpiresIn, tokenResponse.Scope, now, options.Value.Refresh.Skew),
             tokenResponse,
-            now);
+            now) with { DPoPKey = transaction.DPoPKey };
         return new AuthenticatedLogin(provider.Name, user.Subject, user.SessionId, user.Claims, tokens, transaction.ReturnUrl)
         {
             AuthTime = user.AuthTime,

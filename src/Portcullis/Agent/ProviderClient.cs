@@ -5,20 +5,55 @@ using Portcullis.Configuration;
 namespace Portcullis.Agent;
 
 /// <summary>Back-channel calls to a provider's endpoints, authenticated as the confidential client (SECURITY.md item 10).</summary>
-internal sealed class ProviderClient(IHttpClientFactory httpClientFactory)
+internal sealed class ProviderClient(IHttpClientFactory httpClientFactory, TimeProvider time)
 {
-    public async Task<TokenResponse> RedeemCodeAsync(ProviderRuntime provider, string tokenEndpoint, string code, string codeVerifier, CancellationToken cancellationToken)
-    {
-        var request = new AuthorizationCodeTokenRequest
+    public Task<TokenResponse> RedeemCodeAsync(ProviderRuntime provider, string tokenEndpoint, string code, string codeVerifier, string? dpopKey, CancellationToken cancellationToken) =>
+        WithDPoPAsync(provider, tokenEndpoint, dpopKey, proof =>
         {
-            Address = tokenEndpoint,
-            Code = code,
-            CodeVerifier = codeVerifier,
-            // Identical to the one in the authorization request (RFC 6749 §4.1.3).
-            RedirectUri = provider.RedirectUri,
-        };
-        Authenticate(request, provider);
-        return await Http().RequestAuthorizationCodeTokenAsync(request, cancellationToken);
+            var request = new AuthorizationCodeTokenRequest
+            {
+                Address = tokenEndpoint,
+                Code = code,
+                CodeVerifier = codeVerifier,
+                // Identical to the one in the authorization request (RFC 6749 §4.1.3).
+                RedirectUri = provider.RedirectUri,
+                DPoPProofToken = proof,
+            };
+            Authenticate(request, provider);
+            return Http().RequestAuthorizationCodeTokenAsync(request, cancellationToken);
+        });
+
+    /// <summary>
+    /// Sends a token request with a DPoP proof signed by the grant's key (none when <paramref name="dpopKey"/> is null),
+    /// carrying the provider's latest nonce; a <c>use_dpop_nonce</c> answer is retried once with the nonce it brings
+    /// (RFC 9449 §8), with a fresh proof and a fresh client assertion (<paramref name="send"/> builds the whole request).
+    /// </summary>
+    public static async Task<TokenResponse> WithDPoPAsync(ProviderRuntime provider, string tokenEndpoint, string? dpopKey, Func<string?, Task<TokenResponse>> send, TimeProvider? time = null)
+    {
+        if (dpopKey is null)
+        {
+            return await send(null);
+        }
+
+        using var key = DPoPKey.Import(dpopKey);
+        var clock = time ?? TimeProvider.System;
+        var target = new Uri(tokenEndpoint);
+        var response = await send(key.CreateProof("POST", target, clock.GetUtcNow(), nonce: provider.DPoPNonce));
+        if (response.DPoPNonce is { Length: > 0 } nonce)
+        {
+            provider.DPoPNonce = nonce;
+        }
+
+        if (response.IsError && response.Error == "use_dpop_nonce" && response.DPoPNonce is { Length: > 0 } challenge)
+        {
+            response = await send(key.CreateProof("POST", target, clock.GetUtcNow(), nonce: challenge));
+            if (response.DPoPNonce is { Length: > 0 } next)
+            {
+                provider.DPoPNonce = next;
+            }
+        }
+
+        return response;
     }
 
     /// <summary>
@@ -57,6 +92,45 @@ internal sealed class ProviderClient(IHttpClientFactory httpClientFactory)
         var request = new TokenRevocationRequest { Address = revocationEndpoint, Token = token, TokenTypeHint = tokenTypeHint };
         Authenticate(request, provider);
         return await Http().RevokeTokenAsync(request, cancellationToken);
+    }
+
+    /// <summary>
+    /// Userinfo with a DPoP-bound access token (RFC 9449 §7): <c>Authorization: DPoP</c> and a proof with <c>ath</c>, never
+    /// the bearer scheme; a <c>use_dpop_nonce</c> challenge is answered once with the nonce it brings.
+    /// </summary>
+    public async Task<Dictionary<string, JsonElement>?> GetUserInfoWithDPoPAsync(ProviderRuntime provider, string userInfoEndpoint, string accessToken, string dpopKey, CancellationToken cancellationToken)
+    {
+        using var key = DPoPKey.Import(dpopKey);
+        var target = new Uri(userInfoEndpoint);
+        var nonce = provider.DPoPNonce;
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, target);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("DPoP", accessToken);
+            request.Headers.Add("DPoP", key.CreateProof("GET", target, time.GetUtcNow(), accessToken, nonce));
+            using var response = await Http().SendAsync(request, cancellationToken);
+            if (DPoPChallenge.NonceOf(response) is { } fresh)
+            {
+                provider.DPoPNonce = fresh;
+                if (DPoPChallenge.AsksForNonce(response) && attempt == 0)
+                {
+                    nonce = fresh;
+                    continue;
+                }
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+
+            using var json = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+            return json.RootElement.ValueKind == JsonValueKind.Object
+                ? json.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal)
+                : null;
+        }
+
+        return null;
     }
 
     public HttpClient Http() => httpClientFactory.CreateClient(ProviderRegistry.HttpClientName);

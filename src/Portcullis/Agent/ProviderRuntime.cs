@@ -46,6 +46,12 @@ internal sealed class ProviderRuntime
 
     public string RedirectUri { get; }
 
+    /// <summary>
+    /// The provider's latest <c>DPoP-Nonce</c> (RFC 9449 §8): sent in the next proof, replaced by each one it gives.
+    /// A lost update only costs one more nonce challenge.
+    /// </summary>
+    public string? DPoPNonce { get; set; }
+
     /// <summary>The client's <c>private_key_jwt</c> keys and assertions; null when it authenticates with a secret.</summary>
     public ClientAssertions? ClientAssertions { get; }
 

@@ -120,6 +120,13 @@ public sealed class ProviderOptions
     /// </summary>
     public PushedAuthorizationMode PushedAuthorization { get; set; } = PushedAuthorizationMode.Auto;
 
+    /// <summary>
+    /// Sender-constrained tokens (DPoP, RFC 9449, <c>oidc</c> only): each grant gets its own ES256 key, kept encrypted
+    /// with its tokens; <c>dpop_jkt</c> binds the authorization code to it, and every token request and every upstream
+    /// call on a <c>Token: user</c> route carries a proof signed with it. The default value is <c>false</c>.
+    /// </summary>
+    public bool DPoP { get; set; }
+
     /// <summary>The default value is the preset's scopes; for <c>oidc</c> <c>openid profile email offline_access</c>.</summary>
     public List<string> Scopes { get; set; } = [];
 

@@ -130,6 +130,11 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
                 errors.Add($"{key}:PushedAuthorization 'Require' applies only to Kind 'oidc' (the presets' providers have no PAR endpoint).");
             }
 
+            if (provider.DPoP && provider.Kind != ProviderKinds.Oidc)
+            {
+                errors.Add($"{key}:DPoP applies only to Kind 'oidc' (the presets' providers do not bind tokens to keys).");
+            }
+
             if (provider.ExchangeForLongLivedToken && provider.Kind != ProviderKinds.Facebook)
             {
                 errors.Add($"{key}:ExchangeForLongLivedToken applies only to Kind 'facebook'.");

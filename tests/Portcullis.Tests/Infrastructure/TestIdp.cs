@@ -153,6 +153,10 @@ public sealed class TestIdp : IAsyncDisposable
             Optional(t, "id_token"))).ToArray();
     }
 
+    /// <summary>The <c>token_type</c> of every token response so far (<c>Bearer</c>, or <c>DPoP</c> for bound tokens).</summary>
+    public async Task<string?[]> TokenTypesAsync() =>
+        (await Http.GetFromJsonAsync<JsonElement[]>("/test/tokens") ?? []).Select(t => Optional(t, "token_type")).ToArray();
+
     /// <summary>Every token value the provider has handed out so far.</summary>
     public async Task<string[]> AllTokenValuesAsync() =>
         (await TokensAsync()).SelectMany(t => new[] { t.AccessToken, t.RefreshToken, t.IdToken }).OfType<string>().ToArray();
