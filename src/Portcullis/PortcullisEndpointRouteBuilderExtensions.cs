@@ -26,6 +26,9 @@ public static class PortcullisEndpointRouteBuilderExtensions
         bff.MapPost("/backchannel-logout/{provider}", BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery()
             .RequireRateLimiting(GatewayRateLimiting.BackchannelLogoutPolicy);
 
+        // Fetched by the provider's server through the client's jwks_uri: public keys only, no CSRF header.
+        bff.MapGet("/jwks/{provider}", JwksEndpoint.Get);
+
         // JSON endpoints: the anti-forgery check runs before anything else (SECURITY.md item 6).
         var json = bff.MapGroup("/").AddEndpointFilter(async (context, next) =>
         {

@@ -34,6 +34,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PortcullisOptions>, ProviderPresetPostConfigure>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, PortcullisOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, ProviderPresetOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, ClientSigningKeyValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, KeyProtectionOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
@@ -48,6 +49,7 @@ public static class PortcullisServiceCollectionExtensions
         StoreRegistration.Add(services);
         services.AddHostedService<StoreInitializer>();
         services.AddHostedService<Vault.KeyRing.KeyRingStartup>(); // after the store's schema exists
+        services.AddHostedService<ProviderRequirementsCheck>();
 
         services.TryAddSingleton<ProviderRegistry>();
         services.TryAddSingleton<ProviderClient>();

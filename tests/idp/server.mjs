@@ -88,6 +88,11 @@ function readConfig() {
     // Authentication context classes this provider can satisfy; a login reports the first requested one it
     // supports (acr_values), else the first of these.
     acrValues: raw.acrValues ?? ['urn:portcullis:loa:1', 'urn:portcullis:loa:2'],
+    // Overrides merged into oidc-provider's `features` by name, e.g. {"pushedAuthorizationRequests":{"enabled":true,
+    // "requirePushedAuthorizationRequests":true},"dPoP":{"nonceSecret":"<32 bytes hex>"}}. PAR is off unless asked for.
+    features: raw.features ?? {},
+    // DPoP nonces demanded on every token endpoint call (features.dPoP.requireNonce) when true.
+    requireDPoPNonce: raw.requireDPoPNonce ?? false,
   };
 }
 
@@ -276,6 +281,14 @@ async function issueRefreshToken(_ctx, client, code) {
 }
 
 function buildProviderConfig(cfg) {
+  const config = baseProviderConfig(cfg);
+  for (const [name, overrides] of Object.entries(cfg.features)) {
+    config.features[name] = { ...(config.features[name] ?? {}), ...overrides };
+  }
+  return config;
+}
+
+function baseProviderConfig(cfg) {
   return {
     clients: cfg.clients,
     findAccount: findAccountFactory(cfg.users),
@@ -327,6 +340,13 @@ function buildProviderConfig(cfg) {
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       // RFC 9207 `iss` in the authorization response is always on in oidc-provider 9 (no feature flag);
       // discovery advertises authorization_response_iss_parameter_supported: true.
+      // PAR is off unless a test turns it on (features override): most tests exercise the plain authorization request.
+      pushedAuthorizationRequests: { enabled: false },
+      dPoP: {
+        enabled: true,
+        nonceSecret: randomBytes(32),
+        requireNonce: () => cfg.requireDPoPNonce,
+      },
     },
 
     renderError,
@@ -498,6 +518,8 @@ function interactionRoutes(provider, users, acrValues) {
 function observeEndpoints(provider) {
   const tokenPath = new URL(provider.urlFor('token')).pathname;
   const revocationPath = new URL(provider.urlFor('revocation')).pathname;
+  // The PAR route exists only when the feature is on.
+  const parPath = provider.features?.pushedAuthorizationRequests?.enabled === false ? null : safePath(provider, 'pushed_authorization_request');
 
   const userinfoPath = new URL(provider.urlFor('userinfo')).pathname;
 
@@ -514,7 +536,12 @@ function observeEndpoints(provider) {
     }
     if (ctx.path === tokenPath) recordTokenRequest(ctx);
     else if (ctx.path === revocationPath) recordRevocation(ctx);
+    else if (parPath && ctx.path === parPath) recordEvent('par', { client_id: ctx.oidc?.client?.clientId, ...clientAuthOf(ctx), ...outcomeOf(ctx) });
   };
+}
+
+function safePath(provider, name) {
+  try { return new URL(provider.urlFor(name)).pathname; } catch { return null; }
 }
 
 function outcomeOf(ctx) {
@@ -528,13 +555,27 @@ function errorCodeOf(body) {
   try { return JSON.parse(body).error; } catch { return String(body); }
 }
 
+// How the client authenticated (what the provider was sent), and whether a DPoP proof came along.
+function clientAuthOf(ctx) {
+  const body = ctx.oidc?.body || {};
+  const dpop = ctx.get('dpop') ? { dpop: true, dpop_jkt: ctx.oidc?.dPoP?.thumbprint } : { dpop: false };
+  if (body.client_assertion) {
+    const [header] = String(body.client_assertion).split('.');
+    const { alg, kid } = JSON.parse(Buffer.from(header, 'base64url').toString());
+    return { client_auth: 'private_key_jwt', client_assertion_type: body.client_assertion_type, client_assertion_alg: alg, client_assertion_kid: kid, ...dpop };
+  }
+  if (String(ctx.get('authorization')).startsWith('Basic ')) return { client_auth: 'client_secret_basic', ...dpop };
+  if (body.client_secret) return { client_auth: 'client_secret_post', ...dpop };
+  return { client_auth: 'none', ...dpop };
+}
+
 function recordTokenRequest(ctx) {
   const params = ctx.oidc?.params || ctx.oidc?.body || {};
   const grantType = params.grant_type ?? ctx.oidc?.body?.grant_type;
   const clientId = ctx.oidc?.client?.clientId ?? params.client_id;
   const result = outcomeOf(ctx);
   // The W3C trace context the client sent, so tests can check the gateway carries its trace to the provider.
-  recordEvent('token', { grant_type: grantType, client_id: clientId, traceparent: ctx.get('traceparent') || undefined, ...result });
+  recordEvent('token', { grant_type: grantType, client_id: clientId, traceparent: ctx.get('traceparent') || undefined, ...clientAuthOf(ctx), ...result });
 
   if (result.outcome === 'success' && ctx.body && typeof ctx.body === 'object') {
     const { access_token, refresh_token, id_token, expires_in, scope, token_type } = ctx.body;
@@ -560,6 +601,7 @@ function recordRevocation(ctx) {
     token_type_hint: params.token_type_hint,
     token,
     token_sha256: token ? sha256Hex(token) : undefined,
+    ...clientAuthOf(ctx),
     ...outcomeOf(ctx),
   });
 }

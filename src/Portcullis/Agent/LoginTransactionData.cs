@@ -14,6 +14,9 @@ internal sealed record LoginTransactionData(string Provider, string CodeVerifier
 
     /// <summary>Linking: the key of the session that asked for it; it must still be alive when the callback comes.</summary>
     public string? LinkSessionKey { get; init; }
+
+    /// <summary>DPoP: the private key made for this login (its thumbprint went out as <c>dpop_jkt</c>); the grant keeps it.</summary>
+    public string? DPoPKey { get; init; }
 }
 
 /// <summary>Optional parts of a login request: step-up demands and linking to the current user.</summary>

@@ -54,8 +54,10 @@ internal sealed class OAuthAgent(
         var binding = Identifiers.IsWellFormedSecret(existingBinding) ? existingBinding! : Identifiers.NewSecret();
         var now = time.GetUtcNow();
         var stateHash = Identifiers.Hash(state);
+        using var dpopKey = provider.Options.DPoP ? DPoPKey.Create() : null;
         var data = new LoginTransactionData(provider.Name, verifier, nonce, returnUrl, now)
         {
+            DPoPKey = dpopKey?.Export(),
             MaxAge = extras?.MaxAge,
             Acr = extras?.Acr,
             LinkUserId = extras?.LinkUserId,
@@ -83,6 +85,12 @@ internal sealed class OAuthAgent(
             parameters["nonce"] = nonce;
         }
 
+        if (dpopKey is not null)
+        {
+            // RFC 9449 §10: the code is bound to this key; a code stolen from the browser is useless without it.
+            parameters["dpop_jkt"] = dpopKey.Thumbprint;
+        }
+
         // Step-up (OpenID Connect Core §3.1.2.1): the callback checks that the ID token honours both.
         if (extras?.MaxAge is { } maxAge)
         {
@@ -107,8 +115,49 @@ internal sealed class OAuthAgent(
             parameters.TryAdd(key, value);
         }
 
+        var url = await AuthorizationUrlAsync(provider, metadata.Value!, parameters, cancellationToken);
+        if (url.Error is { } pushError)
+        {
+            return pushError;
+        }
+
         Log.LoginStarted(logger, provider.Name);
-        return new LoginStart(QueryHelpers.AddQueryString(metadata.Value!.AuthorizationEndpoint, parameters), binding);
+        return new LoginStart(url.Value!, binding);
+    }
+
+    /// <summary>
+    /// The URL the browser is sent to: the whole request in its query, or with PAR (RFC 9126) only <c>client_id</c> and the
+    /// <c>request_uri</c> the provider returned for the pushed, client-authenticated request.
+    /// </summary>
+    private async Task<Outcome<string>> AuthorizationUrlAsync(
+        ProviderRuntime provider, OpenIdConnectConfiguration metadata, Dictionary<string, string?> parameters, CancellationToken cancellationToken)
+    {
+        var mode = provider.Options.PushedAuthorization;
+        var endpoint = metadata.PushedAuthorizationRequestEndpoint;
+        if (mode == Configuration.PushedAuthorizationMode.Never || (mode == Configuration.PushedAuthorizationMode.Auto && string.IsNullOrEmpty(endpoint)))
+        {
+            return QueryHelpers.AddQueryString(metadata.AuthorizationEndpoint, parameters);
+        }
+
+        if (string.IsNullOrEmpty(endpoint))
+        {
+            // Require, and the provider stopped advertising PAR since start-up: never fall back to the front channel.
+            Log.PushedAuthorizationUnavailable(logger, provider.Name, $"Portcullis:Providers:{provider.Name}:PushedAuthorization");
+            return PortcullisError.ProviderUnavailable;
+        }
+
+        var pushed = await providerClient.PushAuthorizationAsync(provider, endpoint, parameters, cancellationToken);
+        if (pushed.IsError || string.IsNullOrEmpty(pushed.RequestUri))
+        {
+            Log.PushedAuthorizationFailed(logger, provider.Name, ProviderErrors.Sanitize(pushed.Error ?? "no request_uri"), (int)pushed.HttpStatusCode);
+            return PortcullisError.ProviderUnavailable;
+        }
+
+        return QueryHelpers.AddQueryString(metadata.AuthorizationEndpoint, new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            ["client_id"] = provider.Options.ClientId,
+            ["request_uri"] = pushed.RequestUri,
+        });
     }
 
     public async Task<Outcome<AuthenticatedLogin>> CompleteLoginAsync(
@@ -166,7 +215,7 @@ internal sealed class OAuthAgent(
         Duende.IdentityModel.Client.TokenResponse tokenResponse;
         try
         {
-            tokenResponse = await providerClient.RedeemCodeAsync(provider, metadata.Value!.TokenEndpoint, authorizationCode, transaction.CodeVerifier, cancellationToken);
+            tokenResponse = await providerClient.RedeemCodeAsync(provider, metadata.Value!.TokenEndpoint, authorizationCode, transaction.CodeVerifier, transaction.DPoPKey, cancellationToken);
             tokenResponse = await provider.Preset.AfterCodeRedemptionAsync(providerClient.Http(), provider, tokenResponse, cancellationToken);
         }
         catch (Exception exception) when (ProviderErrors.IsTransient(exception))
@@ -184,6 +233,13 @@ internal sealed class OAuthAgent(
                 : PortcullisError.ProviderUnavailable;
         }
 
+        if (transaction.DPoPKey is not null && !string.Equals(tokenResponse.TokenType, "DPoP", StringComparison.OrdinalIgnoreCase))
+        {
+            // A bearer token where a bound one was asked for would be sent without its proof: refuse it (RFC 9449 §5).
+            Log.TokenRequestFailed(logger, provider.Name, "token_type is not DPoP", (int)tokenResponse.HttpStatusCode);
+            return PortcullisError.LoginFailed("The identity provider did not bind the tokens to this gateway's key. Start the sign-in again.");
+        }
+
         var identity = await identityReader.ReadAsync(provider, metadata.Value, tokenResponse, transaction, cancellationToken);
         if (identity.Error is { } identityError)
         {
@@ -195,7 +251,7 @@ internal sealed class OAuthAgent(
         var tokens = RefreshTokenLifetime.Apply(
             TokenSet.Create(tokenResponse.AccessToken, tokenResponse.RefreshToken, tokenResponse.IdentityToken, tokenResponse.ExpiresIn, tokenResponse.Scope, now, options.Value.Refresh.Skew),
             tokenResponse,
-            now);
+            now) with { DPoPKey = transaction.DPoPKey };
         return new AuthenticatedLogin(provider.Name, user.Subject, user.SessionId, user.Claims, tokens, transaction.ReturnUrl)
         {
             AuthTime = user.AuthTime,

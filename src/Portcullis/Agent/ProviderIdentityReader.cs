@@ -43,7 +43,7 @@ internal sealed class ProviderIdentityReader(ProviderClient providerClient, IdTo
         var claims = validated.Claims;
         if (provider.Options.UseUserInfo && !string.IsNullOrEmpty(metadata.UserInfoEndpoint))
         {
-            await AddUserInfoAsync(claims, validated.Subject, metadata.UserInfoEndpoint, tokens.AccessToken!, cancellationToken);
+            await AddUserInfoAsync(claims, validated.Subject, provider, metadata.UserInfoEndpoint, tokens.AccessToken!, transaction.DPoPKey, cancellationToken);
         }
 
         return new ProviderIdentity(validated.Subject, validated.SessionId, claims, validated.AuthTime, validated.Acr);
@@ -105,13 +105,15 @@ internal sealed class ProviderIdentityReader(ProviderClient providerClient, IdTo
         return PortcullisError.LoginFailed("The identity provider did not confirm the stronger or more recent sign-in that was asked for. Start the sign-in again.");
     }
 
-    private async Task AddUserInfoAsync(Dictionary<string, JsonElement> claims, string subject, string endpoint, string accessToken, CancellationToken cancellationToken)
+    private async Task AddUserInfoAsync(Dictionary<string, JsonElement> claims, string subject, ProviderRuntime provider, string endpoint, string accessToken, string? dpopKey, CancellationToken cancellationToken)
     {
         // Userinfo only adds claims: when the provider cannot answer it, the login goes on with the ID token's.
         Dictionary<string, JsonElement>? userInfo;
         try
         {
-            userInfo = await providerClient.GetUserInfoAsync(endpoint, accessToken, cancellationToken);
+            userInfo = dpopKey is null
+                ? await providerClient.GetUserInfoAsync(endpoint, accessToken, cancellationToken)
+                : await providerClient.GetUserInfoWithDPoPAsync(provider, endpoint, accessToken, dpopKey, cancellationToken);
         }
         catch (Exception exception) when (ProviderErrors.IsTransient(exception))
         {

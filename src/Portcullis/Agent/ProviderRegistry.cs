@@ -14,12 +14,12 @@ internal sealed class ProviderRegistry
 
     private readonly Dictionary<string, ProviderRuntime> _providers;
 
-    public ProviderRegistry(IOptions<PortcullisOptions> options, IHttpClientFactory httpClientFactory)
+    public ProviderRegistry(IOptions<PortcullisOptions> options, IHttpClientFactory httpClientFactory, TimeProvider time)
     {
         var value = options.Value;
         _providers = value.Providers.ToDictionary(
             p => p.Key,
-            p => new ProviderRuntime(p.Key, p.Value, value.PublicOrigin!, value.BasePath, httpClientFactory.CreateClient(HttpClientName)),
+            p => new ProviderRuntime(p.Key, p.Value, value.PublicOrigin!, value.BasePath, httpClientFactory.CreateClient(HttpClientName), time),
             StringComparer.Ordinal);
     }
 

@@ -8,10 +8,11 @@ namespace Portcullis.Agent;
 /// <summary>One configured provider with what was derived from it at start: its preset, redirect URI and metadata.</summary>
 internal sealed class ProviderRuntime
 {
-    public ProviderRuntime(string name, ProviderOptions options, string publicOrigin, string basePath, HttpClient backchannel)
+    public ProviderRuntime(string name, ProviderOptions options, string publicOrigin, string basePath, HttpClient backchannel, TimeProvider time)
     {
         Name = name;
         Options = options;
+        ClientAssertions = ClientAssertions.For(options, time);
         Preset = ProviderPresets.For(options);
         // Fixed from configuration, never from the Host header (SECURITY.md item 15).
         RedirectUri = $"{publicOrigin}{basePath}/callback/{name}";
@@ -44,6 +45,15 @@ internal sealed class ProviderRuntime
     public ProviderPreset Preset { get; }
 
     public string RedirectUri { get; }
+
+    /// <summary>
+    /// The provider's latest <c>DPoP-Nonce</c> (RFC 9449 §8): sent in the next proof, replaced by each one it gives.
+    /// A lost update only costs one more nonce challenge.
+    /// </summary>
+    public string? DPoPNonce { get; set; }
+
+    /// <summary>The client's <c>private_key_jwt</c> keys and assertions; null when it authenticates with a secret.</summary>
+    public ClientAssertions? ClientAssertions { get; }
 
     /// <summary>The endpoint table of a plain OAuth 2.0 preset; null for OpenID Connect providers.</summary>
     public OAuthEndpoints? Endpoints { get; }

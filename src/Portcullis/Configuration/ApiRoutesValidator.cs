@@ -194,7 +194,8 @@ internal static class ProviderCapabilities
     /// </summary>
     public static bool SupportsClientCredentials(ProviderOptions provider) =>
         provider.Kind is ProviderKinds.Oidc or ProviderKinds.Discord or ProviderKinds.Facebook
-        && !string.IsNullOrWhiteSpace(provider.ClientSecret) && !string.IsNullOrWhiteSpace(provider.ClientId);
+        && (!string.IsNullOrWhiteSpace(provider.ClientSecret) || provider.ClientAuthentication == ClientAuthenticationMethods.PrivateKeyJwt)
+        && !string.IsNullOrWhiteSpace(provider.ClientId);
 }
 
 /// <summary>Parses <c>TrustedProxies</c> entries: single addresses or CIDR networks.</summary>

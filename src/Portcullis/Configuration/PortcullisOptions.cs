@@ -95,10 +95,45 @@ public sealed class ProviderOptions
     public string? ClientSecret { get; set; }
 
     /// <summary>
-    /// <c>client_secret_basic</c> or <c>client_secret_post</c>. The default value is the preset's (GitHub and Facebook
-    /// take the secret in the body), otherwise <c>client_secret_basic</c>.
+    /// <c>client_secret_basic</c>, <c>client_secret_post</c> or <c>private_key_jwt</c> (RFC 7523, <c>oidc</c> only: a JWT
+    /// signed with <see cref="ClientSigningKey"/> instead of a secret). The default value is the preset's (GitHub and
+    /// Facebook take the secret in the body), otherwise <c>client_secret_basic</c>.
     /// </summary>
     public string? ClientAuthentication { get; set; }
+
+    /// <summary>
+    /// <c>private_key_jwt</c>: the private key that signs the client's assertions, as a path to a PEM or JWK file or as
+    /// the PEM or JWK itself (e.g. from an environment variable). EC P-256/384/521 (ES256/384/512) or RSA (PS256).
+    /// Its public half is served at <c>{BasePath}/jwks/{provider}</c>. The default value is none.
+    /// </summary>
+    public string? ClientSigningKey { get; set; }
+
+    /// <summary><c>private_key_jwt</c>: the <c>kid</c> of <see cref="ClientSigningKey"/>, sent in every assertion. The default value is none.</summary>
+    public string? ClientSigningKeyId { get; set; }
+
+    /// <summary>
+    /// <c>private_key_jwt</c> key rotation: a second key (same forms as <see cref="ClientSigningKey"/>) that is published
+    /// at <c>{BasePath}/jwks/{provider}</c> but signs nothing: the next key before it becomes <see cref="ClientSigningKey"/>,
+    /// or the previous one while the provider may still hold it. The default value is none.
+    /// </summary>
+    public string? NextClientSigningKey { get; set; }
+
+    /// <summary>The <c>kid</c> of <see cref="NextClientSigningKey"/>; must differ from <see cref="ClientSigningKeyId"/>. The default value is none.</summary>
+    public string? NextClientSigningKeyId { get; set; }
+
+    /// <summary>
+    /// Pushed authorization requests (RFC 9126): <c>Auto</c> uses them when discovery advertises a
+    /// <c>pushed_authorization_request_endpoint</c>, <c>Require</c> always (start-up fails when the provider has none),
+    /// <c>Never</c> sends the authorization request in the browser's URL. The default value is <c>Auto</c>.
+    /// </summary>
+    public PushedAuthorizationMode PushedAuthorization { get; set; } = PushedAuthorizationMode.Auto;
+
+    /// <summary>
+    /// Sender-constrained tokens (DPoP, RFC 9449, <c>oidc</c> only): each grant gets its own ES256 key, kept encrypted
+    /// with its tokens; <c>dpop_jkt</c> binds the authorization code to it, and every token request and every upstream
+    /// call on a <c>Token: user</c> route carries a proof signed with it. The default value is <c>false</c>.
+    /// </summary>
+    public bool DPoP { get; set; }
 
     /// <summary>The default value is the preset's scopes; for <c>oidc</c> <c>openid profile email offline_access</c>.</summary>
     public List<string> Scopes { get; set; } = [];
@@ -153,10 +188,24 @@ public static class ProviderKinds
     public static readonly IReadOnlyList<string> All = [Oidc, Google, GitHub, Discord, Facebook];
 }
 
+/// <summary>When the authorization request is pushed to the provider first (RFC 9126).</summary>
+public enum PushedAuthorizationMode
+{
+    /// <summary>Push when the provider advertises the endpoint.</summary>
+    Auto,
+
+    /// <summary>Always push; a provider without the endpoint stops start-up.</summary>
+    Require,
+
+    /// <summary>Never push.</summary>
+    Never,
+}
+
 public static class ClientAuthenticationMethods
 {
     public const string ClientSecretBasic = "client_secret_basic";
     public const string ClientSecretPost = "client_secret_post";
+    public const string PrivateKeyJwt = "private_key_jwt";
 }
 
 public sealed class StoreOptions

@@ -111,14 +111,28 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
                 errors.Add($"{key}:ClientId is required.");
             }
 
-            if (string.IsNullOrWhiteSpace(provider.ClientSecret))
+            if (provider.ClientAuthentication == ClientAuthenticationMethods.PrivateKeyJwt)
+            {
+                ValidateClientSigningKeys(key, provider, errors);
+            }
+            else if (string.IsNullOrWhiteSpace(provider.ClientSecret))
             {
                 errors.Add($"{key}:ClientSecret is required (the gateway is a confidential client).");
             }
 
-            if (provider.ClientAuthentication is not (ClientAuthenticationMethods.ClientSecretBasic or ClientAuthenticationMethods.ClientSecretPost))
+            if (provider.ClientAuthentication is not (ClientAuthenticationMethods.ClientSecretBasic or ClientAuthenticationMethods.ClientSecretPost or ClientAuthenticationMethods.PrivateKeyJwt))
             {
-                errors.Add($"{key}:ClientAuthentication '{provider.ClientAuthentication}' is unknown; supported: client_secret_basic, client_secret_post.");
+                errors.Add($"{key}:ClientAuthentication '{provider.ClientAuthentication}' is unknown; supported: client_secret_basic, client_secret_post, private_key_jwt.");
+            }
+
+            if (provider.PushedAuthorization == PushedAuthorizationMode.Require && provider.Kind != ProviderKinds.Oidc)
+            {
+                errors.Add($"{key}:PushedAuthorization 'Require' applies only to Kind 'oidc' (the presets' providers have no PAR endpoint).");
+            }
+
+            if (provider.DPoP && provider.Kind != ProviderKinds.Oidc)
+            {
+                errors.Add($"{key}:DPoP applies only to Kind 'oidc' (the presets' providers do not bind tokens to keys).");
             }
 
             if (provider.ExchangeForLongLivedToken && provider.Kind != ProviderKinds.Facebook)
@@ -130,6 +144,34 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
             {
                 errors.Add($"{key}:PostLogoutRedirectUri must be an absolute URL (got '{postLogout}').");
             }
+        }
+    }
+
+    // Only presence here: whether the key can be read is the Agent floor's check (ClientSigningKeyValidator).
+    private static void ValidateClientSigningKeys(string key, ProviderOptions provider, List<string> errors)
+    {
+        if (provider.Kind != ProviderKinds.Oidc)
+        {
+            errors.Add($"{key}:ClientAuthentication 'private_key_jwt' applies only to Kind 'oidc'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(provider.ClientSigningKey))
+        {
+            errors.Add($"{key}:ClientSigningKey is required with ClientAuthentication 'private_key_jwt' (a PEM or JWK file, or the key itself).");
+        }
+
+        if (string.IsNullOrWhiteSpace(provider.ClientSigningKeyId))
+        {
+            errors.Add($"{key}:ClientSigningKeyId is required with ClientAuthentication 'private_key_jwt' (the kid the provider knows the key by).");
+        }
+
+        if (string.IsNullOrWhiteSpace(provider.NextClientSigningKey) != string.IsNullOrWhiteSpace(provider.NextClientSigningKeyId))
+        {
+            errors.Add($"{key}:NextClientSigningKey and {key}:NextClientSigningKeyId are set together or not at all.");
+        }
+        else if (provider.NextClientSigningKeyId is { Length: > 0 } next && next == provider.ClientSigningKeyId)
+        {
+            errors.Add($"{key}:NextClientSigningKeyId must differ from {key}:ClientSigningKeyId.");
         }
     }
 

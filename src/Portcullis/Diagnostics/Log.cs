@@ -176,4 +176,14 @@ internal static partial class Log
 
     [LoggerMessage(5010, LogLevel.Warning, "A signed-in user who does not satisfy Portcullis:Admin:Policy was refused the operator page.", EventName = "AdminRefused")]
     public static partial void AdminRefused(ILogger logger);
+
+    // 6020-6039: sender-constrained tokens and strong client authentication (issue 16: PAR, DPoP, private_key_jwt, fapi2).
+    [LoggerMessage(6020, LogLevel.Warning, "Pushed authorization request to provider {Provider} failed: {Error} (HTTP {Status}).", EventName = "PushedAuthorizationFailed")]
+    public static partial void PushedAuthorizationFailed(ILogger logger, string provider, string error, int status);
+
+    [LoggerMessage(6021, LogLevel.Error, "Provider {Provider} advertises no pushed_authorization_request_endpoint but {Key} is Require: no login is started.", EventName = "PushedAuthorizationUnavailable")]
+    public static partial void PushedAuthorizationUnavailable(ILogger logger, string provider, string key);
+
+    [LoggerMessage(6022, LogLevel.Warning, "Provider {Provider}'s metadata could not be read at start-up to check what its configuration requires ({Reason}); logins check it again.", EventName = "ProviderRequirementsUnchecked")]
+    public static partial void ProviderRequirementsUnchecked(ILogger logger, string provider, string reason);
 }

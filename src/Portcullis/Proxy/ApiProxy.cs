@@ -30,6 +30,10 @@ internal sealed class ApiProxy : IDisposable
     private readonly SessionService _sessions;
     private readonly AccessTokenService _tokens;
     private readonly ClientTokenService _clientTokens;
+    private readonly GrantService _grants;
+
+    /// <summary>Each upstream's latest DPoP nonce (RFC 9449 §9), by route; a lost update costs one more challenge.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _upstreamNonces = new(StringComparer.Ordinal);
     private readonly IPolicyEvaluator _policies;
     private readonly ILogger<ApiProxy> _logger;
     private readonly PortcullisMetrics _metrics;
@@ -43,6 +47,7 @@ internal sealed class ApiProxy : IDisposable
         SessionService sessions,
         AccessTokenService tokens,
         ClientTokenService clientTokens,
+        GrantService grants,
         IPolicyEvaluator policies,
         IOptions<PortcullisOptions> options,
         PortcullisMetrics metrics,
@@ -56,9 +61,10 @@ internal sealed class ApiProxy : IDisposable
         _sessions = sessions;
         _tokens = tokens;
         _clientTokens = clientTokens;
+        _grants = grants;
         _policies = policies;
         _logger = logger;
-        _transformer = new BearerTransformer(options.Value.Csrf.HeaderName, options.Value.Session.CookieName);
+        _transformer = new BearerTransformer(options.Value.Csrf.HeaderName, options.Value.Session.CookieName, time);
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -102,8 +108,40 @@ internal sealed class ApiProxy : IDisposable
 
         // Only a request that carried a token can be helped by a new one; upgrades are never replayed.
         var replayable = credential.AccessToken is not null && !upgrade && await ReplayableBody.TryPrepareAsync(context, route.RetryBodyLimit);
-        var attempt = new ForwardAttempt { Route = route, AccessToken = credential.AccessToken, HoldBackUnauthorized = replayable };
-        if (!await SendAsync(context, route, attempt) || !attempt.UpstreamRejectedToken)
+        var attempt = new ForwardAttempt
+        {
+            Route = route,
+            AccessToken = credential.AccessToken,
+            HoldBackUnauthorized = replayable,
+            DPoPKey = credential.DPoPKey,
+            DPoPNonce = _upstreamNonces.GetValueOrDefault(route.Name),
+            RetryNonceChallenge = true,
+        };
+        if (!await SendWithNonceAsync(context, route, attempt))
+        {
+            return;
+        }
+
+        if (attempt.NonceChallenged)
+        {
+            // The upstream wants its nonce in the proof: the same token again, once, with a fresh proof.
+            context.Response.Clear();
+            ReplayableBody.Rewind(context);
+            attempt = new ForwardAttempt
+            {
+                Route = route,
+                AccessToken = credential.AccessToken,
+                HoldBackUnauthorized = replayable,
+                DPoPKey = credential.DPoPKey,
+                DPoPNonce = attempt.UpstreamNonce,
+            };
+            if (!await SendWithNonceAsync(context, route, attempt))
+            {
+                return;
+            }
+        }
+
+        if (!attempt.UpstreamRejectedToken)
         {
             return;
         }
@@ -119,7 +157,25 @@ internal sealed class ApiProxy : IDisposable
 
         ReplayableBody.Rewind(context);
         // The second answer passes through whatever it is, 401 included: one retry, never a loop.
-        await SendAsync(context, route, new ForwardAttempt { Route = route, AccessToken = renewed.Value });
+        await SendWithNonceAsync(context, route, new ForwardAttempt
+        {
+            Route = route,
+            AccessToken = renewed.Value,
+            DPoPKey = credential.DPoPKey,
+            DPoPNonce = _upstreamNonces.GetValueOrDefault(route.Name),
+        });
+    }
+
+    /// <summary><see cref="SendAsync"/>, keeping the nonce the upstream sent for the next proof.</summary>
+    private async Task<bool> SendWithNonceAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
+    {
+        var sent = await SendAsync(context, route, attempt);
+        if (attempt.UpstreamNonce is { } nonce)
+        {
+            _upstreamNonces[route.Name] = nonce;
+        }
+
+        return sent;
     }
 
     public void Dispose() => _client.Dispose();
@@ -177,7 +233,9 @@ internal sealed class ApiProxy : IDisposable
         }
 
         var token = await _tokens.GetAccessTokenAsync(session.Grant, context.RequestAborted);
-        return new Credential(token.Value, session, token.Error);
+        // The grant's DPoP key never changes with a refresh: the grant read with the session holds it.
+        var dpopKey = token.Error is null ? _grants.ReadTokens(session.Grant)?.DPoPKey : null;
+        return new Credential(token.Value, session, token.Error, dpopKey);
     }
 
     /// <summary>Evaluates the route's compiled policy with ASP.NET Core authorization, as the middleware would for an endpoint.</summary>
@@ -281,5 +339,5 @@ internal sealed class ApiProxy : IDisposable
         ErrorResponses.Json(error).ExecuteAsync(context);
 
     /// <summary>The token a request is forwarded with, the session it came from (null for client and anonymous calls), or why it may not go on.</summary>
-    private readonly record struct Credential(string? AccessToken, CurrentSession? Session, PortcullisError? Error);
+    private readonly record struct Credential(string? AccessToken, CurrentSession? Session, PortcullisError? Error, string? DPoPKey = null);
 }

@@ -11,7 +11,7 @@ namespace Portcullis.Proxy;
 /// change the browser's state on the gateway's origin: no CORS decision, no cookie (unless the route allows ones that
 /// cannot be the gateway's), and no active content (<c>nosniff</c> and the route's CSP); issue 17.
 /// </summary>
-internal sealed class BearerTransformer(string csrfHeaderName, string sessionCookieName) : HttpTransformer
+internal sealed class BearerTransformer(string csrfHeaderName, string sessionCookieName, TimeProvider time) : HttpTransformer
 {
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
@@ -30,14 +30,42 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         headers.Host = null;
         headers.Remove(csrfHeaderName);
         headers.Remove("Cookie");
-        headers.Authorization = ForwardAttempt.Of(httpContext)?.AccessToken is { } accessToken
-            ? new AuthenticationHeaderValue("Bearer", accessToken)
-            : null;
+        var attempt = ForwardAttempt.Of(httpContext);
+        headers.Authorization = null;
+        if (attempt?.AccessToken is not { } accessToken)
+        {
+            return;
+        }
+
+        if (attempt.DPoPKey is { } dpopKey)
+        {
+            // A DPoP-bound token is never sent as Bearer (RFC 9449 §7.1): the scheme and a proof bound to this request
+            // (method, URL without query, the token's hash) go together.
+            using var key = Agent.DPoPKey.Import(dpopKey);
+            headers.Authorization = new AuthenticationHeaderValue("DPoP", accessToken);
+            // YARP fills in the request URI after the transform; the proof's htu must be that same address.
+            var target = proxyRequest.RequestUri ?? RequestUtilities.MakeDestinationAddress(destinationPrefix, httpContext.Request.Path, httpContext.Request.QueryString);
+            headers.Add("DPoP", key.CreateProof(proxyRequest.Method.Method, target, time.GetUtcNow(), accessToken, attempt.DPoPNonce));
+            return;
+        }
+
+        headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
         var attempt = ForwardAttempt.Of(httpContext);
+        if (attempt is { DPoPKey: not null } && proxyResponse is not null)
+        {
+            attempt.UpstreamNonce = Agent.DPoPChallenge.NonceOf(proxyResponse);
+            if (attempt is { RetryNonceChallenge: true, HoldBackUnauthorized: true, UpstreamNonce: not null } && Agent.DPoPChallenge.AsksForNonce(proxyResponse))
+            {
+                // Held back like a rejected token: the proxy retries once with the nonce, no refresh needed.
+                attempt.NonceChallenged = true;
+                return false;
+            }
+        }
+
         if (attempt is { HoldBackUnauthorized: true } && proxyResponse?.StatusCode == System.Net.HttpStatusCode.Unauthorized)
         {
             // Nothing of this answer reaches the browser: the proxy renews the token and replays the request once.
@@ -106,7 +134,8 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
     internal static bool IsStripped(string name)
     {
         var normalized = name.Replace('_', '-').ToLowerInvariant();
-        return normalized is "authorization" or "cookie" or "forwarded" or "proxy-authorization" or "via"
+        // A browser's own DPoP header would ride along beside the gateway's proof.
+        return normalized is "authorization" or "cookie" or "dpop" or "forwarded" or "proxy-authorization" or "via"
                 or "x-real-ip" or "x-client-ip" or "true-client-ip" or "x-cluster-client-ip" or "fastly-client-ip"
                 // Path and host overrides some frameworks honour (IIS, Symfony, Zend): a browser must not re-route upstream.
                 or "x-rewrite-url" or "x-host" or "x-http-host-override"

@@ -20,6 +20,21 @@ internal sealed class ForwardAttempt
 
     public bool ResponseTooLarge { get; set; }
 
+    /// <summary>The grant's DPoP key when its token is bound to one: then the token goes as <c>DPoP</c>, never as <c>Bearer</c>.</summary>
+    public string? DPoPKey { get; init; }
+
+    /// <summary>The upstream's latest DPoP nonce, put in this attempt's proof.</summary>
+    public string? DPoPNonce { get; init; }
+
+    /// <summary>Whether a <c>use_dpop_nonce</c> challenge may be held back for one retry with the nonce it brings.</summary>
+    public bool RetryNonceChallenge { get; init; }
+
+    /// <summary>Set when the upstream answered with a <c>use_dpop_nonce</c> challenge that was held back.</summary>
+    public bool NonceChallenged { get; set; }
+
+    /// <summary>The <c>DPoP-Nonce</c> the upstream sent with its answer, if any.</summary>
+    public string? UpstreamNonce { get; set; }
+
     public static ForwardAttempt? Of(HttpContext context) => context.Features.Get<ForwardAttempt>();
 
     public void AttachTo(HttpContext context) => context.Features.Set(this);

@@ -287,9 +287,12 @@ internal sealed class AccessTokenService(
         TokenResponse response;
         try
         {
-            var request = new RefreshTokenRequest { Address = tokenEndpoint, RefreshToken = tokens.RefreshToken };
-            ProviderClient.Authenticate(request, provider.Options);
-            response = await httpClientFactory.CreateClient(ProviderRegistry.TokenRequestClientName).RequestRefreshTokenAsync(request, cancellationToken);
+            response = await ProviderClient.WithDPoPAsync(provider, tokenEndpoint, tokens.DPoPKey, proof =>
+            {
+                var request = new RefreshTokenRequest { Address = tokenEndpoint, RefreshToken = tokens.RefreshToken, DPoPProofToken = proof };
+                ProviderClient.Authenticate(request, provider);
+                return httpClientFactory.CreateClient(ProviderRegistry.TokenRequestClientName).RequestRefreshTokenAsync(request, cancellationToken);
+            }, time);
         }
         catch (OperationCanceledException exception)
         {
@@ -355,7 +358,7 @@ internal sealed class AccessTokenService(
                 _skew),
             response,
             now,
-            previous: tokens);
+            previous: tokens) with { DPoPKey = tokens.DPoPKey };
         var saved = await SaveRefreshedAsync(grants.NextVersion(grant, refreshed, now), grant.Version);
         attempt.Outcome = saved ? RefreshOutcomes.Success : RefreshOutcomes.Error;
         await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,

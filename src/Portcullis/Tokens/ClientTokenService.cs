@@ -97,7 +97,7 @@ internal sealed class ClientTokenService(
                 Address = metadata.TokenEndpoint,
                 Scope = key.Scope.Length == 0 ? null : key.Scope,
             };
-            ProviderClient.Authenticate(request, provider.Options);
+            ProviderClient.Authenticate(request, provider);
             response = await httpClientFactory.CreateClient(ProviderRegistry.HttpClientName).RequestClientCredentialsTokenAsync(request, cancellationToken);
         }
         catch (Exception exception) when (ProviderErrors.IsTransient(exception))

@@ -33,6 +33,12 @@ internal sealed record TokenSet(
     /// </summary>
     public DateTimeOffset? RefreshStartedAt { get; init; }
 
+    /// <summary>
+    /// The grant's DPoP private key (RFC 9449) when its provider binds tokens to one; encrypted with the tokens and
+    /// never sent anywhere: only proofs signed with it leave the gateway. Null for bearer tokens.
+    /// </summary>
+    public string? DPoPKey { get; init; }
+
     public static TokenSet Create(string accessToken, string? refreshToken, string? idToken, int expiresIn, string? scope, DateTimeOffset now, TimeSpan skew)
     {
         if (expiresIn <= 0)

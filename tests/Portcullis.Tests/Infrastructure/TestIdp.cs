@@ -43,7 +43,8 @@ public sealed class TestIdp : IAsyncDisposable
         int accessTokenTtl = 120,
         int? port = null,
         int? refreshedAccessTokenTtl = null,
-        int? issuerPort = null)
+        int? issuerPort = null,
+        Action<JsonObject>? adjustConfig = null)
     {
         var script = Path.Combine(RepositoryPaths.Root, "tests", "idp", "server.mjs");
         if (!Directory.Exists(Path.Combine(RepositoryPaths.Root, "tests", "idp", "node_modules", "oidc-provider")))
@@ -62,6 +63,7 @@ public sealed class TestIdp : IAsyncDisposable
                 var issuer = $"http://127.0.0.1:{issuerPort ?? actualPort}";
                 var config = Config(actualPort, origins, clientAuthentication, accessTokenTtl, refreshedAccessTokenTtl ?? accessTokenTtl);
                 config["issuer"] = issuer;
+                adjustConfig?.Invoke(config);
                 var process = await LaunchAsync(script, config, TimeSpan.FromSeconds(30));
                 return new TestIdp(process, actualPort, issuer);
             }
@@ -132,6 +134,9 @@ public sealed class TestIdp : IAsyncDisposable
         }
     }
 
+    /// <summary>The one registered client of <paramref name="config"/> (for adjustments such as its authentication method).</summary>
+    public static JsonObject Client(JsonObject config) => config["clients"]![0]!.AsObject();
+
     public async Task<JsonElement[]> EventsAsync(string? type = null)
     {
         var events = await Http.GetFromJsonAsync<JsonElement[]>("/test/events") ?? [];
@@ -147,6 +152,10 @@ public sealed class TestIdp : IAsyncDisposable
             Optional(t, "refresh_token"),
             Optional(t, "id_token"))).ToArray();
     }
+
+    /// <summary>The <c>token_type</c> of every token response so far (<c>Bearer</c>, or <c>DPoP</c> for bound tokens).</summary>
+    public async Task<string?[]> TokenTypesAsync() =>
+        (await Http.GetFromJsonAsync<JsonElement[]>("/test/tokens") ?? []).Select(t => Optional(t, "token_type")).ToArray();
 
     /// <summary>Every token value the provider has handed out so far.</summary>
     public async Task<string[]> AllTokenValuesAsync() =>

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 
 namespace Portcullis.Tests.Infrastructure;
@@ -30,16 +31,29 @@ public sealed class TestStack : IAsyncDisposable
         Action<WebApplicationBuilder>? configure = null,
         int? idpPort = null,
         int? issuerPort = null,
-        TimeProvider? clock = null)
+        TimeProvider? clock = null,
+        Action<JsonObject, int>? idpConfig = null)
     {
         var port = FreePort.Next();
         var dataDirectory = Directory.CreateTempSubdirectory("portcullis-test-").FullName;
         // With issuerPort (a FaultProxy in front of idpPort), every call the gateway makes to the provider crosses it.
-        var idp = await TestIdp.StartAsync([$"http://localhost:{port}"], clientAuthentication, accessTokenTtl, port: idpPort, issuerPort: issuerPort);
+        var idp = await TestIdp.StartAsync([$"http://localhost:{port}"], clientAuthentication, accessTokenTtl, port: idpPort, issuerPort: issuerPort,
+            adjustConfig: idpConfig is null ? null : config => idpConfig(config, port));
         var settings = GatewayHost.DefaultSettings(port, idp, dataDirectory);
         settings["Portcullis:Providers:main:ClientAuthentication"] = clientAuthentication;
         adjust?.Invoke(settings);
-        var gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure, clock);
+        GatewayHost gateway;
+        try
+        {
+            gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, configure, clock);
+        }
+        catch
+        {
+            // A gateway that refuses to start (a start-up check under test) leaves no provider process behind.
+            await idp.DisposeAsync();
+            throw;
+        }
+
         return new TestStack(idp, gateway, settings, clock);
     }
 

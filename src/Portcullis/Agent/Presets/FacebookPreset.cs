@@ -55,7 +55,7 @@ internal sealed class FacebookPreset : ProviderPreset
             GrantType = "fb_exchange_token",
             Parameters = { { "fb_exchange_token", shortLived } },
         };
-        ProviderClient.Authenticate(request, provider.Options);
+        ProviderClient.Authenticate(request, provider);
         return await http.RequestTokenAsync(request, cancellationToken);
     }
 
