@@ -30,12 +30,13 @@ public sealed class TestStack : IAsyncDisposable
         Action<WebApplicationBuilder>? configure = null,
         int? idpPort = null,
         int? issuerPort = null,
-        TimeProvider? clock = null)
+        TimeProvider? clock = null,
+        bool persistentIdp = false)
     {
         var port = FreePort.Next();
         var dataDirectory = Directory.CreateTempSubdirectory("portcullis-test-").FullName;
         // With issuerPort (a FaultProxy in front of idpPort), every call the gateway makes to the provider crosses it.
-        var idp = await TestIdp.StartAsync([$"http://localhost:{port}"], clientAuthentication, accessTokenTtl, port: idpPort, issuerPort: issuerPort);
+        var idp = await TestIdp.StartAsync([$"http://localhost:{port}"], clientAuthentication, accessTokenTtl, port: idpPort, issuerPort: issuerPort, persistent: persistentIdp);
         var settings = GatewayHost.DefaultSettings(port, idp, dataDirectory);
         settings["Portcullis:Providers:main:ClientAuthentication"] = clientAuthentication;
         adjust?.Invoke(settings);
