@@ -5,7 +5,11 @@
 //   IDP_CONFIG='{"port":5101}' node tests/idp/server.mjs
 //
 // It prints exactly one line `IDP_LISTENING <issuer>` on stdout once it accepts connections, binds to
-// 127.0.0.1 only and exits on SIGTERM/SIGINT. Everything is kept in memory; a restart starts from scratch.
+// 127.0.0.1 only and exits on SIGTERM/SIGINT. Everything is kept in memory and a restart starts from scratch, unless
+// IDP_CONFIG.stateDirectory names a directory: then every model (grants, sessions, tokens, codes) is one JSON file in it,
+// written through before the provider answers, the signing keys (jwks.json) and cookie keys are created once and kept,
+// and the recorded events and tokens survive too. A process killed (SIGKILL) and started again with the same
+// configuration then honours every grant, token and session it had issued, as a real provider with a database would.
 //
 // Besides the standard OpenID endpoints (discovery at <issuer>/.well-known/openid-configuration) it serves:
 //   GET  /interaction/:uid        our own minimal login page (no external resources)
@@ -25,7 +29,9 @@
 // oidc-provider on Node 20 prints an "unsupported runtime" warning on stderr; that is expected.
 
 import { createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 
 import Provider from 'oidc-provider';
 
@@ -93,6 +99,101 @@ function readConfig() {
     features: raw.features ?? {},
     // DPoP nonces demanded on every token endpoint call (features.dPoP.requireNonce) when true.
     requireDPoPNonce: raw.requireDPoPNonce ?? false,
+    // Opt-in persistence across restarts (see the header); null: memory only.
+    stateDirectory: raw.stateDirectory ?? null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Persistence (IDP_CONFIG.stateDirectory): one JSON file per model, replaced atomically on every write
+// ---------------------------------------------------------------------------------------------------------
+
+/** Writes `value` as JSON to `file` so that a process killed at any moment leaves the old or the new file, never half. */
+function writeJsonAtomically(file, value) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, JSON.stringify(value));
+  fs.renameSync(temporary, file);
+}
+
+function readJsonFile(file, fallback) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    if (err.code === 'ENOENT') return fallback;
+    throw err;
+  }
+}
+
+/**
+ * An oidc-provider adapter that keeps one model's entries in `<directory>/<model>.json`: in memory for reads, written
+ * through synchronously before the call returns, so whatever the provider answered is on disk when the answer leaves
+ * (a rotated refresh token is saved before its response is sent, as with a real provider's database).
+ */
+function fileAdapterFactory(directory) {
+  return class FileAdapter {
+    constructor(model) {
+      this.model = model;
+      this.file = path.join(directory, `${model}.json`);
+      this.entries = readJsonFile(this.file, {}); // id -> { payload, expiresAt (ms, or null) }
+    }
+
+    save() {
+      const now = Date.now();
+      for (const [id, entry] of Object.entries(this.entries)) {
+        if (entry.expiresAt !== null && entry.expiresAt <= now) delete this.entries[id];
+      }
+      writeJsonAtomically(this.file, this.entries);
+    }
+
+    live(id) {
+      const entry = id === undefined ? undefined : this.entries[id];
+      if (!entry || (entry.expiresAt !== null && entry.expiresAt <= Date.now())) return undefined;
+      return entry;
+    }
+
+    async upsert(id, payload, expiresIn) {
+      this.entries[id] = { payload, expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : null };
+      this.save();
+    }
+
+    async find(id) {
+      const entry = this.live(id);
+      return entry ? structuredClone(entry.payload) : undefined;
+    }
+
+    async findByUid(uid) {
+      const id = Object.keys(this.entries).find((key) => this.live(key)?.payload.uid === uid);
+      return this.find(id);
+    }
+
+    async findByUserCode(userCode) {
+      const id = Object.keys(this.entries).find((key) => this.live(key)?.payload.userCode === userCode);
+      return this.find(id);
+    }
+
+    async consume(id) {
+      const entry = this.live(id);
+      if (!entry) return;
+      entry.payload.consumed = Math.floor(Date.now() / 1000);
+      this.save();
+    }
+
+    async destroy(id) {
+      delete this.entries[id];
+      this.save();
+    }
+
+    async revokeByGrantId(grantId) {
+      for (const [id, entry] of Object.entries(this.entries)) {
+        if (entry.payload.grantId === grantId) delete this.entries[id];
+      }
+      this.save();
+    }
+
+    /** Every live entry as [id, payload] (to rebuild the per-account bookkeeping after a restart). */
+    payloads() {
+      return Object.keys(this.entries).filter((id) => this.live(id)).map((id) => [id, this.entries[id].payload]);
+    }
   };
 }
 
@@ -101,6 +202,17 @@ function readConfig() {
 // ---------------------------------------------------------------------------------------------------------
 
 const recorded = { events: [], tokens: [] };
+// With a state directory the record is written through, so a test's view spans provider restarts.
+const recordFile = { path: null };
+
+function loadRecord(directory) {
+  recordFile.path = path.join(directory, 'recorded.json');
+  Object.assign(recorded, readJsonFile(recordFile.path, recorded));
+}
+
+function saveRecord() {
+  if (recordFile.path) writeJsonAtomically(recordFile.path, recorded);
+}
 const grantsByAccount = new Map(); // accountId -> Set<grantId>
 // session uid (stable, unlike the session id which is rotated on login) -> { accountId, authorizations }
 // where authorizations is { clientId: { sid, grantId } }
@@ -108,6 +220,7 @@ const sessions = new Map();
 
 function recordEvent(type, details = {}) {
   recorded.events.push({ type, at: new Date().toISOString(), ...details });
+  saveRecord();
 }
 
 function sha256Hex(value) {
@@ -171,9 +284,32 @@ const signingKey = {};
 function generateSigningJwks() {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = privateKey.export({ format: 'jwk' });
-  signingKey.privateKey = privateKey;
-  signingKey.kid = `rsa-${randomBytes(4).toString('hex')}`;
-  return { keys: [{ ...jwk, kid: signingKey.kid, alg: 'RS256', use: 'sig' }] };
+  return { keys: [{ ...jwk, kid: `rsa-${randomBytes(4).toString('hex')}`, alg: 'RS256', use: 'sig' }] };
+}
+
+/** The signing JWKS: new on every start, or with a state directory created once (jwks.json) and kept across restarts. */
+function signingJwks(stateDirectory) {
+  const file = stateDirectory && path.join(stateDirectory, 'jwks.json');
+  let jwks = file ? readJsonFile(file, null) : null;
+  if (!jwks) {
+    jwks = generateSigningJwks();
+    if (file) writeJsonAtomically(file, jwks);
+  }
+  const [jwk] = jwks.keys;
+  signingKey.privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
+  signingKey.kid = jwk.kid;
+  return jwks;
+}
+
+/** Keys signing the provider's own cookies (its login session): kept with the state, so a restart keeps sessions too. */
+function cookieKeys(stateDirectory) {
+  const file = stateDirectory && path.join(stateDirectory, 'cookie-keys.json');
+  let keys = file ? readJsonFile(file, null) : null;
+  if (!keys) {
+    keys = [randomBytes(32).toString('hex')];
+    if (file) writeJsonAtomically(file, keys);
+  }
+  return keys;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -293,7 +429,8 @@ function baseProviderConfig(cfg) {
     clients: cfg.clients,
     findAccount: findAccountFactory(cfg.users),
     acrValues: cfg.acrValues,
-    jwks: generateSigningJwks(),
+    jwks: signingJwks(cfg.stateDirectory),
+    ...(cfg.stateDirectory ? { adapter: cfg.adapter } : {}),
 
     responseTypes: ['code'],
     pkce: { required: () => true }, // S256 is the only supported method in oidc-provider 9
@@ -325,7 +462,7 @@ function baseProviderConfig(cfg) {
 
     // Plain http on loopback: koa only adds `secure` to cookies on https requests, so nothing to disable;
     // keys make the interaction/session cookies signed.
-    cookies: { keys: [randomBytes(32).toString('hex')] },
+    cookies: { keys: cookieKeys(cfg.stateDirectory) },
 
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
 
@@ -590,6 +727,7 @@ function recordTokenRequest(ctx) {
       token_type,
       at: new Date().toISOString(),
     });
+    saveRecord();
   }
 }
 
@@ -659,6 +797,7 @@ function testRoutes(provider) {
         case 'POST /test/reset':
           recorded.events.length = 0;
           recorded.tokens.length = 0;
+          saveRecord();
           return sendJson(ctx, 200, { ok: true });
         case 'POST /test/sign': {
           const { payload, header } = await readJson(ctx);
@@ -712,8 +851,25 @@ function testRoutes(provider) {
 // Start
 // ---------------------------------------------------------------------------------------------------------
 
+/** After a restart with a state directory: the per-account bookkeeping the provider's events would have built. */
+function rebuildBookkeeping(Adapter) {
+  for (const [grantId, grant] of new Adapter('Grant').payloads()) {
+    if (!grantsByAccount.has(grant.accountId)) grantsByAccount.set(grant.accountId, new Set());
+    grantsByAccount.get(grant.accountId).add(grantId);
+  }
+  for (const [, session] of new Adapter('Session').payloads()) {
+    sessions.set(session.uid, { accountId: session.accountId, authorizations: session.authorizations || {} });
+  }
+}
+
 function main() {
   const cfg = readConfig();
+  if (cfg.stateDirectory) {
+    fs.mkdirSync(cfg.stateDirectory, { recursive: true });
+    loadRecord(cfg.stateDirectory);
+    cfg.adapter = fileAdapterFactory(cfg.stateDirectory);
+    rebuildBookkeeping(cfg.adapter);
+  }
   const provider = new Provider(cfg.issuer, buildProviderConfig(cfg));
   provider.proxy = false;
 

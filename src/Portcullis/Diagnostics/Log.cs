@@ -41,6 +41,9 @@ internal static partial class Log
     [LoggerMessage(1025, LogLevel.Error, "Refreshed tokens for provider {Provider} were not saved after {Attempts} attempts: {Reason}. The rotated refresh token is lost when this node stops.", EventName = "RefreshedGrantSaveAbandoned")]
     public static partial void RefreshedGrantSaveAbandoned(ILogger logger, string provider, int attempts, string reason);
 
+    [LoggerMessage(1040, LogLevel.Warning, "A refresh token request for provider {Provider} started {Seconds} s ago on a node that never finished it (the node died, or froze past the request's deadline): its outcome is unknown. The access token has expired, so the refresh token is presented again; a provider that rotated it into the lost answer refuses it and the user signs in again.", EventName = "RefreshTakenOverAfterUnknownOutcome")]
+    public static partial void RefreshTakenOverAfterUnknownOutcome(ILogger logger, string provider, long seconds);
+
     [LoggerMessage(1005, LogLevel.Warning, "ID token from provider {Provider} refused: {Reason}.", EventName = "IdTokenRefused")]
     public static partial void IdTokenRefused(ILogger logger, string provider, string reason);
 

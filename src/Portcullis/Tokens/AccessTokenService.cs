@@ -211,9 +211,18 @@ internal sealed class AccessTokenService(
                 return tokens.AccessToken;
             }
 
-            if (tokens.RefreshStartedAt is { } startedElsewhere && OutstandingElsewhere(grant, tokens, startedElsewhere, rejected) is { } meanwhile)
+            if (tokens.RefreshStartedAt is { } startedElsewhere)
             {
-                return meanwhile;
+                if (OutstandingElsewhere(grant, tokens, startedElsewhere, rejected) is { } meanwhile)
+                {
+                    return meanwhile;
+                }
+
+                // The node that sent it never finished: the one loss no gateway can prevent if it had read a rotated
+                // refresh token (docs/reliability.md). Recorded as an unknown outcome, so an invalid_grant now is
+                // audited as what it is rather than as an ordinary revocation by the provider.
+                Log.RefreshTakenOverAfterUnknownOutcome(logger, grant.Provider, (long)(time.GetUtcNow() - startedElsewhere).TotalSeconds);
+                tokens = tokens with { RefreshOutcomeUnknownSince = tokens.RefreshOutcomeUnknownSince ?? startedElsewhere };
             }
 
             using var deadline = new CancellationTokenSource(_tokenRequestDeadline, time);

@@ -45,6 +45,7 @@ public sealed class FaultProxy : IAsyncDisposable
     private TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _acceptLoop;
     private int _held;
+    private int _disposed;
 
     private FaultProxy(int port, int targetPort)
     {
@@ -97,8 +98,15 @@ public sealed class FaultProxy : IAsyncDisposable
     public Task WaitUntilHeldAsync(int count = 1) =>
         Eventually.Until(() => Task.FromResult(Held), held => held >= count, $"{count} held request(s) at the fault proxy");
 
+    /// <summary>Stops the proxy: its connections are closed and new ones refused, as when the server's host goes away.
+    /// A test may do this mid-way; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync();
         _listener.Stop();
         ReleaseHeld();

@@ -15,11 +15,15 @@ public sealed class TestIdp : IAsyncDisposable
     public const string ClientSecret = "bff-secret";
     public const string Password = "password";
 
-    private readonly Process _process;
+    private Process _process;
+    private readonly string _script;
+    private readonly JsonObject _config;
 
-    private TestIdp(Process process, int port, string issuer)
+    private TestIdp(Process process, int port, string issuer, string script, JsonObject config)
     {
         _process = process;
+        _script = script;
+        _config = config;
         Port = port;
         Issuer = issuer;
         // The /test endpoints are always asked directly, also when the issuer is a fault proxy in front of the provider.
@@ -36,6 +40,9 @@ public sealed class TestIdp : IAsyncDisposable
     /// Starts the provider with one client whose redirect URIs point at <paramref name="gatewayOrigins"/>. With
     /// <paramref name="issuerPort"/> its issuer (and so every endpoint it advertises) is on that port, where a
     /// <see cref="FaultProxy"/> forwards to it: then every call the gateway makes to the provider crosses the proxy.
+    /// With <paramref name="persistent"/> it keeps its grants, tokens, sessions, keys and record in a directory of its own
+    /// (tests/idp/server.mjs <c>stateDirectory</c>), so <see cref="Kill"/> and <see cref="RestartAsync"/> behave as a real
+    /// provider with a database would.
     /// </summary>
     public static async Task<TestIdp> StartAsync(
         IEnumerable<string> gatewayOrigins,
@@ -44,7 +51,8 @@ public sealed class TestIdp : IAsyncDisposable
         int? port = null,
         int? refreshedAccessTokenTtl = null,
         int? issuerPort = null,
-        Action<JsonObject>? adjustConfig = null)
+        Action<JsonObject>? adjustConfig = null,
+        bool persistent = false)
     {
         var script = Path.Combine(RepositoryPaths.Root, "tests", "idp", "server.mjs");
         if (!Directory.Exists(Path.Combine(RepositoryPaths.Root, "tests", "idp", "node_modules", "oidc-provider")))
@@ -64,8 +72,13 @@ public sealed class TestIdp : IAsyncDisposable
                 var config = Config(actualPort, origins, clientAuthentication, accessTokenTtl, refreshedAccessTokenTtl ?? accessTokenTtl);
                 config["issuer"] = issuer;
                 adjustConfig?.Invoke(config);
+                if (persistent)
+                {
+                    config["stateDirectory"] = Directory.CreateTempSubdirectory("portcullis-idp-").FullName;
+                }
+
                 var process = await LaunchAsync(script, config, TimeSpan.FromSeconds(30));
-                return new TestIdp(process, actualPort, issuer);
+                return new TestIdp(process, actualPort, issuer, script, config);
             }
             catch (Exception exception) when (attempt < 3 && (exception is TimeoutException || (exception is InvalidOperationException && port is null)))
             {
@@ -193,6 +206,62 @@ public sealed class TestIdp : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the provider process at once (SIGKILL), as a crash or an OOM kill would: what it had read and not
+    /// answered is lost, the connections to it are reset, new ones are refused until <see cref="RestartAsync"/>.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Starts the provider again on the same port and issuer after <see cref="KillAsync"/>; with a persistent
+    /// provider (see <see cref="StartAsync"/>) it honours everything it issued before.</summary>
+    public async Task RestartAsync()
+    {
+        if (!_process.HasExited)
+        {
+            throw new InvalidOperationException("The test IdP is still running: kill it first.");
+        }
+
+        _process.Dispose();
+        _process = await LaunchAsync(_script, _config, TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>
+    /// Waits until a connection to the provider holds bytes its process has not read (Linux /proc/net/tcp): with the
+    /// provider paused, a request the gateway has sent and the provider has not handled.
+    /// </summary>
+    public async Task WaitUntilUnreadRequestAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (UnreadBytes() == 0)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("No request waited unread in the provider's socket.");
+            }
+
+            await Task.Delay(50); // real: polls the kernel's view of the provider's sockets
+        }
+    }
+
+    private long UnreadBytes()
+    {
+        long unread = 0;
+        foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
+        {
+            // sl local_address rem_address st tx_queue:rx_queue ...; addresses as HEXIP:HEXPORT, state 01 = established.
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var localPort = Convert.ToInt32(fields[1][(fields[1].IndexOf(':') + 1)..], 16);
+            if (localPort == Port && fields[3] == "01")
+            {
+                unread += Convert.ToInt64(fields[4][(fields[4].IndexOf(':') + 1)..], 16);
+            }
+        }
+
+        return unread;
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
@@ -268,6 +337,16 @@ public sealed class TestIdp : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_config["stateDirectory"]?.GetValue<string>() is { } state)
+        {
+            try
+            {
+                Directory.Delete(state, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
     }
 
     private static string? Optional(JsonElement element, string name) =>

@@ -32,13 +32,14 @@ public sealed class TestStack : IAsyncDisposable
         int? idpPort = null,
         int? issuerPort = null,
         TimeProvider? clock = null,
-        Action<JsonObject, int>? idpConfig = null)
+        Action<JsonObject, int>? idpConfig = null,
+        bool persistentIdp = false)
     {
         var port = FreePort.Next();
         var dataDirectory = Directory.CreateTempSubdirectory("portcullis-test-").FullName;
         // With issuerPort (a FaultProxy in front of idpPort), every call the gateway makes to the provider crosses it.
         var idp = await TestIdp.StartAsync([$"http://localhost:{port}"], clientAuthentication, accessTokenTtl, port: idpPort, issuerPort: issuerPort,
-            adjustConfig: idpConfig is null ? null : config => idpConfig(config, port));
+            adjustConfig: idpConfig is null ? null : config => idpConfig(config, port), persistent: persistentIdp);
         var settings = GatewayHost.DefaultSettings(port, idp, dataDirectory);
         settings["Portcullis:Providers:main:ClientAuthentication"] = clientAuthentication;
         adjust?.Invoke(settings);

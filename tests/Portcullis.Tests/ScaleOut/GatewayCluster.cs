@@ -46,8 +46,15 @@ public sealed class GatewayCluster : IAsyncDisposable
 
     /// <param name="refreshedAccessTokenTtl">Lifetime of tokens from a refresh (default: <paramref name="accessTokenTtl"/>).</param>
     /// <param name="adjust">Changes to the nodes' settings (all nodes get the same).</param>
+    /// <param name="idpPort">The provider's own port, with <paramref name="issuerPort"/> a <see cref="FaultProxy"/> in front of it (see <see cref="TestIdp.StartAsync"/>).</param>
     public static async Task<GatewayCluster> StartAsync(
-        string storeKind, int nodeCount = 3, int accessTokenTtl = 120, int? refreshedAccessTokenTtl = null, Action<Dictionary<string, string?>>? adjust = null)
+        string storeKind,
+        int nodeCount = 3,
+        int accessTokenTtl = 120,
+        int? refreshedAccessTokenTtl = null,
+        Action<Dictionary<string, string?>>? adjust = null,
+        int? idpPort = null,
+        int? issuerPort = null)
     {
         // First, so a missing test server fails the test before anything is started that would then be left running.
         var storeSettings = await StoreSettingsAsync(storeKind);
@@ -58,7 +65,7 @@ public sealed class GatewayCluster : IAsyncDisposable
         var nodes = new List<GatewayProcess>();
         try
         {
-            idp = await TestIdp.StartAsync([$"http://localhost:{publicPort}"], accessTokenTtl: accessTokenTtl, refreshedAccessTokenTtl: refreshedAccessTokenTtl);
+            idp = await TestIdp.StartAsync([$"http://localhost:{publicPort}"], accessTokenTtl: accessTokenTtl, refreshedAccessTokenTtl: refreshedAccessTokenTtl, port: idpPort, issuerPort: issuerPort);
             var settings = GatewayHost.DefaultSettings(publicPort, idp, directory);
             TestStack.OrdersRoute(upstream.Url)(settings);
             foreach (var (key, value) in storeSettings)
