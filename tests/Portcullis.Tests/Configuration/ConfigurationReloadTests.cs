@@ -20,16 +20,8 @@ public sealed class ConfigurationReloadTests
     [Fact]
     public async Task ARouteAndAnOriginAddedToTheFileAnswerWithoutARestartAndAnInvalidEditChangesNothing()
     {
-        await using var upstream = await RecordingUpstream.StartAsync();
-        var port = FreePort.Next();
-        var data = Directory.CreateTempSubdirectory("portcullis-reload-").FullName;
-        await using var idp = await TestIdp.StartAsync([$"http://localhost:{port}"]);
-        var file = Path.Combine(data, "gateway.json");
-        WriteConfig(file, Routes(("orders", "/api/orders", upstream.Url)));
-        await using var gateway = await GatewayHost.StartAsync(
-            GatewayHost.DefaultSettings(port, idp, data), port, data, args: ["--config", file]);
-        using var browser = new BrowserClient();
-        await browser.LoginAsync(gateway.Origin);
+        await using var world = await World.StartAsync();
+        var (upstream, gateway, browser, file) = (world.Upstream, world.Gateway, world.Browser, world.ConfigFile);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{gateway.Origin}/api/orders/1", BrowserClient.Csrf)).Status);
         Assert.Equal(HttpStatusCode.NotFound, (await browser.GetAsync($"{gateway.Origin}/api/items/1", BrowserClient.Csrf)).Status);
         Assert.False(await PreflightAllowedAsync(gateway.Origin, "/api/orders/1"));
@@ -78,16 +70,8 @@ public sealed class ConfigurationReloadTests
     [Fact]
     public async Task AFileThatIsNotJsonKeepsTheLastGoodVersionInForceUntilItIsRepaired()
     {
-        await using var upstream = await RecordingUpstream.StartAsync();
-        var port = FreePort.Next();
-        var data = Directory.CreateTempSubdirectory("portcullis-reload-").FullName;
-        await using var idp = await TestIdp.StartAsync([$"http://localhost:{port}"]);
-        var file = Path.Combine(data, "gateway.json");
-        WriteConfig(file, Routes(("orders", "/api/orders", upstream.Url)));
-        await using var gateway = await GatewayHost.StartAsync(
-            GatewayHost.DefaultSettings(port, idp, data), port, data, args: ["--config", file]);
-        using var browser = new BrowserClient();
-        await browser.LoginAsync(gateway.Origin);
+        await using var world = await World.StartAsync();
+        var (upstream, gateway, browser, file) = (world.Upstream, world.Gateway, world.Browser, world.ConfigFile);
 
         Replace(file, "{ \"Portcullis\": { \"Apis\": ");
         await Eventually.Until(
@@ -105,6 +89,46 @@ public sealed class ConfigurationReloadTests
             "the repaired file's new route to answer",
             ReloadBound);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{gateway.Origin}/api/orders/1", BrowserClient.Csrf)).Status);
+    }
+
+    /// <summary>
+    /// A provider, an upstream and the gateway started as deployed, with <c>--config</c> naming a file that routes
+    /// <c>/api/orders</c> to the upstream; alice is signed in.
+    /// </summary>
+    private sealed class World : IAsyncDisposable
+    {
+        private TestIdp _idp = null!;
+
+        public RecordingUpstream Upstream { get; private set; } = null!;
+
+        public GatewayHost Gateway { get; private set; } = null!;
+
+        public BrowserClient Browser { get; } = new();
+
+        public string ConfigFile { get; private set; } = null!;
+
+        public static async Task<World> StartAsync()
+        {
+            var world = new World();
+            world.Upstream = await RecordingUpstream.StartAsync();
+            var port = FreePort.Next();
+            var data = Directory.CreateTempSubdirectory("portcullis-reload-").FullName;
+            world._idp = await TestIdp.StartAsync([$"http://localhost:{port}"]);
+            world.ConfigFile = Path.Combine(data, "gateway.json");
+            WriteConfig(world.ConfigFile, Routes(("orders", "/api/orders", world.Upstream.Url)));
+            world.Gateway = await GatewayHost.StartAsync(
+                GatewayHost.DefaultSettings(port, world._idp, data), port, data, args: ["--config", world.ConfigFile]);
+            await world.Browser.LoginAsync(world.Gateway.Origin);
+            return world;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Browser.Dispose();
+            await Gateway.DisposeAsync();
+            await _idp.DisposeAsync();
+            await Upstream.DisposeAsync();
+        }
     }
 
     private static JsonObject Routes(params (string Name, string Path, string Upstream)[] routes)
