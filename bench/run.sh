@@ -22,6 +22,8 @@
 #   BENCH_TOKENLESS=1             also measure the gateway on a route without session or token (diagnostic); 0: skip
 #   BENCH_SESSION_CACHE=00:00:05  also measure a second gateway with the opt-in Session:CacheDuration (reported apart
 #                                from the targets); 0: skip
+#   BENCH_SPLIT_KEY=1             also measure a gateway in Session:Mode split-key, reported beside the default (server)
+#                                mode (issue 15); 0: skip
 #   BENCH_PHASES=overhead,scale,storm,login   which phases to run; add (or run alone) "profile" to sample the gateway's
 #                                thread stacks with dotnet-trace under the loaded small-JSON load for BENCH_DURATION
 #                                seconds and report the top methods (installed into bench/.tools);

@@ -26,9 +26,12 @@ internal static class ProxyOverheadPhase
     /// <summary>Not a target of DESIGN.md §7 either: a second gateway with the opt-in per-node session cache (ADR 0017).</summary>
     public const string CachedTarget = "Portcullis, session cache";
 
+    /// <summary>A third gateway in <c>Session:Mode split-key</c> (ADR 0032), for the modes side by side (issue 15 item 5).</summary>
+    public const string SplitKeyTarget = "Portcullis, split-key";
+
     private const string OpenRoute = "/api/open";
 
-    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort, int cachedGatewayPort)
+    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort, int cachedGatewayPort, int splitKeyGatewayPort)
     {
         var settings = context.Settings;
         var dataDirectory = BenchContext.NewDataDirectory("overhead");
@@ -46,6 +49,9 @@ internal static class ProxyOverheadPhase
         await using var cachedGateway = settings.SessionCache > TimeSpan.Zero
             ? await StartCachedGatewayAsync(context, idp, cachedGatewayPort, settings.SessionCache)
             : null;
+        await using var splitKeyGateway = settings.SplitKey
+            ? await StartSplitKeyGatewayAsync(context, idp, splitKeyGatewayPort)
+            : null;
         var gatewayUrl = $"http://127.0.0.1:{gatewayPort}";
         var targets = new List<Target>
         {
@@ -62,6 +68,13 @@ internal static class ProxyOverheadPhase
         {
             var cachedCookie = await Gateway.LoginAsync($"http://localhost:{cachedGatewayPort}");
             targets.Add(new(CachedTarget, $"http://127.0.0.1:{cachedGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(cachedCookie), ExpectsBearer: true));
+        }
+
+        if (splitKeyGateway is not null)
+        {
+            // The cookie carries the session's key: every request wrk sends proves it again (no memo, ADR 0032).
+            var splitKeyCookie = await Gateway.LoginAsync($"http://localhost:{splitKeyGatewayPort}");
+            targets.Add(new(SplitKeyTarget, $"http://127.0.0.1:{splitKeyGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(splitKeyCookie), ExpectsBearer: true));
         }
 
         await CheckTargetsAsync(targets);
@@ -108,6 +121,11 @@ internal static class ProxyOverheadPhase
             memory.Add(new(CachedTarget, cachedGateway.PeakMemoryBytes, null));
         }
 
+        if (splitKeyGateway is not null)
+        {
+            memory.Add(new(SplitKeyTarget, splitKeyGateway.PeakMemoryBytes, null));
+        }
+
         return new OverheadResult(series, memory);
     }
 
@@ -116,6 +134,13 @@ internal static class ProxyOverheadPhase
         var settings = Gateway.Settings($"http://localhost:{port}", idp, BenchContext.NewDataDirectory("overhead-cached"), context.UpstreamUrl);
         settings["Portcullis:Session:CacheDuration"] = cacheDuration.ToString("c", System.Globalization.CultureInfo.InvariantCulture);
         return Gateway.StartAsync("gateway with session cache", port, settings);
+    }
+
+    private static Task<ServerProcess> StartSplitKeyGatewayAsync(BenchContext context, TestIdp idp, int port)
+    {
+        var settings = Gateway.Settings($"http://localhost:{port}", idp, BenchContext.NewDataDirectory("overhead-split-key"), context.UpstreamUrl);
+        settings["Portcullis:Session:Mode"] = "split-key";
+        return Gateway.StartAsync("gateway in split-key mode", port, settings);
     }
 
     /// <summary>Before measuring anything: every target answers 200 with the right body, and only the authenticated route sends a Bearer token upstream.</summary>
