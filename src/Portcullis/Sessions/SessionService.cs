@@ -196,6 +196,13 @@ internal sealed class SessionService(
             return null;
         }
 
+        if (grant is { SessionKeyed: true })
+        {
+            // A split-key session's id presented without its key (ADR 0032): refused like a wrong key, nothing touched.
+            Log.SplitKeyRefused(logger, record.Handle);
+            return null;
+        }
+
         var data = dataProtector.Unprotect(record.Data, key);
         if (data is null || data.UserId != record.UserId || data.GrantId != record.GrantId)
         {

@@ -121,7 +121,7 @@ internal sealed class SessionTermination(
     {
         // A split-key grant opens only in a request of its own session (ADR 0032): a sweep, a back-channel logout or
         // another session's "log out everywhere" can only delete it; its tokens expire at the provider.
-        var tokens = GrantService.CanOpen(grant) ? grants.ReadTokens(grant) : null;
+        var tokens = grants.TryReadOtherSessionsTokens(grant);
         if (tokens is null)
         {
             await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);

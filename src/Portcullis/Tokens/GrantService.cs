@@ -59,7 +59,11 @@ internal sealed class GrantService(
             HasRefreshToken = tokens.RefreshToken is not null,
         };
 
-    /// <summary>The grant's tokens; null when there is no grant or its tokens do not decrypt (logged).</summary>
+    /// <summary>
+    /// The grant's tokens; null when there is no grant or its tokens do not decrypt (logged). A session-keyed grant
+    /// opens only under the current request's session key; <see cref="TryReadOtherSessionsTokens"/> is for callers that
+    /// may hold another session's key.
+    /// </summary>
     public TokenSet? ReadTokens(GrantRecord? grant)
     {
         if (grant is null)
@@ -83,8 +87,15 @@ internal sealed class GrantService(
         return tokens;
     }
 
-    /// <summary>Whether this grant's tokens can be opened here: always under the key ring, under a session key only in a request of that session.</summary>
-    public static bool CanOpen(GrantRecord grant) => !grant.SessionKeyed || SessionKeyScope.Key is not null;
+    /// <summary>
+    /// For ending a grant that may belong to another session than the request's ("log out everywhere", an operator):
+    /// a session-keyed grant that the request's key does not open is expected, not tampering, so it is not logged as a
+    /// failed decryption. Any other grant reads as with <see cref="ReadTokens"/>.
+    /// </summary>
+    public TokenSet? TryReadOtherSessionsTokens(GrantRecord grant) =>
+        !grant.SessionKeyed ? ReadTokens(grant)
+        : SessionKeyScope.Key is { } key ? SplitKeyTokens.Unprotect(grant.Tokens, grant.Id, key)
+        : null;
 
     private static readonly SessionKeyProtector<TokenSet> SplitKeyTokens = new(ProtectionPurposes.SplitKeyTokens, VaultJsonContext.Default.TokenSet);
 

@@ -163,6 +163,21 @@ public sealed class SplitKeySessionTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await laptop.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
         Assert.False(await stack.Idp.IsActiveAsync(issued[0].RefreshToken!));
         Assert.True(await stack.Idp.IsActiveAsync(issued[1].RefreshToken!));
+
+        // "Log out everywhere" from the phone ends a tablet's session too: its grant row goes, but its token, sealed under
+        // the tablet's key, cannot be revoked from here (ADR 0032) and is left to expire; the phone's own is revoked.
+        using var tablet = new BrowserClient();
+        await tablet.LoginAsync(stack.Origin, "alice");
+        var tabletTokens = (await stack.Idp.TokensAsync())[^1];
+        Assert.Equal(HttpStatusCode.OK, (await phone.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout?everywhere=true", null, BrowserClient.Csrf)).Status);
+        await Eventually.RevocationsSentAsync(stack.Gateway);
+        Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT id FROM grants"));
+        Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT key FROM sessions"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await tablet.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        Assert.False(await stack.Idp.IsActiveAsync(issued[1].RefreshToken!));
+        Assert.True(await stack.Idp.IsActiveAsync(tabletTokens.RefreshToken!));
+        Assert.Contains("[6001]", stack.Gateway.Logs.All); // SplitKeyGrantEndedWithoutRevocation
+        Assert.DoesNotContain("[1103]", stack.Gateway.Logs.All); // VaultDecryptFailed: not a failure here
     }
 
     [Fact]
