@@ -181,6 +181,29 @@ public sealed class SplitKeySessionTests
     }
 
     [Fact]
+    public async Task ARevokedGrantEndsTheSplitKeySessionWithReauthenticationRequired()
+    {
+        // DESIGN.md §5.6 in this mode: the refresh opens the grant with the cookie's key, the provider answers
+        // invalid_grant, and the session and its grant end.
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 2, clock: clock, adjust: SplitKey(upstream.Url));
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        await stack.Idp.RevokeGrantAsync("alice");
+        clock.Advance(TimeSpan.FromSeconds(1.2)); // past the refresh point (half of the 2 s lifetime)
+        var response = await browser.GetAsync($"{stack.Origin}/api/orders", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.Status);
+        Assert.Contains("\"error\":\"reauthentication_required\"", response.Body);
+        Assert.Empty(upstream.Requests);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM grants"));
+        Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM sessions"));
+    }
+
+    [Fact]
     public async Task AWorkerIsToldTheUserIsNotPresentAndAnExpiredSessionsGrantIsSweptWithoutItsKey()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
