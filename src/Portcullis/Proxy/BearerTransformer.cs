@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
+using Portcullis.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Portcullis.Proxy;
@@ -34,6 +35,18 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         headers.Remove("Cookie");
         var attempt = ForwardAttempt.Of(httpContext);
         headers.Authorization = null;
+        if (attempt is { Route.TokenMode: ApiTokenModes.Assertion } assertionAttempt)
+        {
+            // Whatever the browser sent under the assertion's name goes; only the gateway's own assertion is sent.
+            headers.Remove(assertionAttempt.Route.AssertionHeader);
+            if (assertionAttempt.Assertion is { } assertion)
+            {
+                headers.TryAddWithoutValidation(assertionAttempt.Route.AssertionHeader, assertion);
+            }
+
+            return;
+        }
+
         if (attempt?.AccessToken is not { } accessToken)
         {
             return;
