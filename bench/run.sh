@@ -16,7 +16,9 @@
 #   BENCH_STORM_REQUESTS=500      concurrent requests of one refresh storm
 #   BENCH_STORM_ROUNDS=3 [1]      storms per configuration (one gateway, two gateways)
 #   BENCH_STORM_TOKEN_TTL=10      access-token lifetime at the provider during the storm phase, seconds (Refresh:Skew is 1 s)
-#   BENCH_SESSIONS=100000         filler sessions for the session-scale phase
+#   BENCH_SESSIONS=100000         filler sessions for the session-scale phase (SQLite)
+#   BENCH_PG_SESSIONS=1000000 [10000]  filler sessions for the PostgreSQL session-scale phase ("pgscale"; PostgreSQL is
+#                                started on loopback by tests/services/services.sh and installed if missing)
 #   BENCH_LOGIN_CONCURRENCY=4     concurrent login loops
 #   BENCH_LOGIN_DURATION=30 [5]   seconds the login loops run
 #   BENCH_TOKENLESS=1             also measure the gateway on a route without session or token (diagnostic); 0: skip
@@ -58,5 +60,13 @@ log "Building the gateway and the harness (Release)"
 dotnet build src/Portcullis.Gateway/Portcullis.Gateway.csproj -c Release --nologo -v q -warnaserror
 dotnet build bench/Portcullis.Bench/Portcullis.Bench.csproj -c Release --nologo -v q -warnaserror
 
+if [[ ",${BENCH_PHASES:-pgscale}," == *,pgscale,* ]]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+  command -v redis-server >/dev/null || apt_install redis-server
+  log "Starting a throwaway PostgreSQL on loopback (pgscale phase)"
+  eval "$(tests/services/services.sh start)"
+  trap 'tests/services/services.sh stop' EXIT
+fi
+
 log "Running the benchmark"
-exec dotnet bench/Portcullis.Bench/bin/Release/net10.0/Portcullis.Bench.dll
+dotnet bench/Portcullis.Bench/bin/Release/net10.0/Portcullis.Bench.dll

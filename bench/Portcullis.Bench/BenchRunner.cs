@@ -72,6 +72,12 @@ internal static class BenchRunner
                 report.Scale = await SessionScalePhase.RunAsync(context, idp, gatewayPort);
             }
 
+            if (settings.Runs("pgscale"))
+            {
+                BenchContext.Log("Phase: session scale on PostgreSQL");
+                report.PostgresScale = await PostgresScalePhase.RunAsync(context, idp, gatewayPort);
+            }
+
             if (settings.Runs("login"))
             {
                 BenchContext.Log("Phase: login throughput");

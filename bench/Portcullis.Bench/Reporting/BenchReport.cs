@@ -11,6 +11,9 @@ internal sealed class BenchReport
     private const double ThroughputTarget = 0.9;
     private const double AddedP99TargetMs = 0.2;
 
+    // Issue 18: a million sessions in PostgreSQL may add at most this to the authenticated request's p99.
+    private const double PostgresScaleP99TargetMs = 2.0;
+
     public required DateTimeOffset StartedAt { get; init; }
 
     public required BenchSettings Settings { get; init; }
@@ -28,6 +31,9 @@ internal sealed class BenchReport
 
     public IReadOnlyList<ScaleResult>? Scale { get; set; }
 
+    /// <summary>The scale phase on PostgreSQL (BENCH_PHASES pgscale), when a server was there.</summary>
+    public IReadOnlyList<ScaleResult>? PostgresScale { get; set; }
+
     public IReadOnlyList<StormResult>? Storms { get; set; }
 
     public LoginResult? Login { get; set; }
@@ -37,7 +43,7 @@ internal sealed class BenchReport
     public string FileName => $"{StartedAt:yyyy-MM-ddTHH-mm-ssZ}{(Settings.Quick ? "-quick" : string.Empty)}{(HasMeasurements ? string.Empty : "-profile")}.md";
 
     /// <summary>Whether a phase measured against the targets ran; a profile alone does not replace the summary in docs/benchmarks.md.</summary>
-    public bool HasMeasurements => Overhead is not null || OneCpu is not null || Scale is not null || Storms is not null || Login is not null;
+    public bool HasMeasurements => Overhead is not null || OneCpu is not null || PostgresScale is not null || Scale is not null || Storms is not null || Login is not null;
 
     public string Full()
     {
@@ -89,7 +95,7 @@ internal sealed class BenchReport
         md.AppendLine($"| warm-up before measuring a freshly started server | {Settings.WarmupSeconds} s of loaded wrk, not recorded |");
         md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis{(Settings.Tokenless ? ", Portcullis Token none" : string.Empty)}{(Settings.SessionCache > TimeSpan.Zero ? ", Portcullis with session cache" : string.Empty)}) | {Settings.Rounds} |");
         md.AppendLine($"| refresh storm | {Settings.StormRequests} concurrent requests, {Settings.StormRounds} storm(s) per configuration, access token lifetime {Settings.StormTokenTtlSeconds} s, `Refresh:Skew` {BenchSettings.StormRefreshSkewSeconds} s (a refreshed token stays fresh {Settings.StormTokenTtlSeconds - BenchSettings.StormRefreshSkewSeconds} s) |");
-        md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions |");
+        md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions (SQLite), {Settings.PostgresSessions:N0} (PostgreSQL) |");
         md.AppendLine($"| login throughput | {Settings.LoginConcurrency} concurrent login loops for {Settings.LoginDurationSeconds} s |");
         md.AppendLine("| everything on one machine | wrk, the servers and the provider share the same cores |");
         md.AppendLine();
@@ -122,15 +128,17 @@ internal sealed class BenchReport
 
         if (Scale is { } scale)
         {
-            md.AppendLine("### Session scale (authenticated small-JSON request; fresh gateway process each time)").AppendLine();
-            md.AppendLine("| sessions in the store | loaded req/s | loaded p50 / p99 (ms) | one connection p50 / p99 (ms) | errors | gateway peak memory | store on disk |");
-            md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            foreach (var s in scale)
-            {
-                md.AppendLine($"| {s.Sessions:N0} | {s.Loaded.RequestsPerSecond:F0} | {s.Loaded.P50Ms:F3} / {s.Loaded.P99Ms:F3} | {s.Light.P50Ms:F3} / {s.Light.P99Ms:F3} | "
-                    + $"{s.Loaded.Errors + s.Light.Errors} | {Mib(s.GatewayPeakBytes)} | {Mib(s.StoreBytes)} |");
-            }
+            ScaleTable(md, scale, "### Session scale (authenticated small-JSON request; fresh gateway process each time)", "store on disk");
+        }
 
+        if (PostgresScale is { } postgresScale)
+        {
+            ScaleTable(md, postgresScale, "### Session scale on PostgreSQL (same request; fresh gateway process each time; the test server, fsync off)", "`sessions` table with indexes");
+            var added = postgresScale[^1].Loaded.P99Ms - postgresScale[0].Loaded.P99Ms;
+            var addedLight = postgresScale[^1].Light.P99Ms - postgresScale[0].Light.P99Ms;
+            md.AppendLine("| target (issue 18) | measured | met |").AppendLine("| --- | ---: | --- |");
+            md.AppendLine($"| p99 with {postgresScale[^1].Sessions:N0} sessions within {PostgresScaleP99TargetMs} ms of one session, loaded | {added:F3} ms | {YesNo(added <= PostgresScaleP99TargetMs)} |");
+            md.AppendLine($"| the same at one connection | {addedLight:F3} ms | {YesNo(addedLight <= PostgresScaleP99TargetMs)} |");
             md.AppendLine();
         }
 
@@ -148,6 +156,20 @@ internal sealed class BenchReport
             md.AppendLine($"The per-address login limit (`RateLimit:LoginPerMinute`, default 60) is raised to {LoginThroughputPhase.RateLimitPerMinute:N0} for this phase: every loop comes from 127.0.0.1, and the limit would otherwise be what is measured.");
             md.AppendLine();
         }
+    }
+
+    private static void ScaleTable(StringBuilder md, IReadOnlyList<ScaleResult> scale, string heading, string sizeColumn)
+    {
+        md.AppendLine(heading).AppendLine();
+        md.AppendLine($"| sessions in the store | loaded req/s | loaded p50 / p99 (ms) | one connection p50 / p99 (ms) | errors | gateway peak memory | {sizeColumn} |");
+        md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var s in scale)
+        {
+            md.AppendLine($"| {s.Sessions:N0} | {s.Loaded.RequestsPerSecond:F0} | {s.Loaded.P50Ms:F3} / {s.Loaded.P99Ms:F3} | {s.Light.P50Ms:F3} / {s.Light.P99Ms:F3} | "
+                + $"{s.Loaded.Errors + s.Light.Errors} | {Mib(s.GatewayPeakBytes)} | {Mib(s.StoreBytes)} |");
+        }
+
+        md.AppendLine();
     }
 
     private void OverheadTables(StringBuilder md, OverheadResult overhead, string heading, string targetQualifier)
