@@ -11,6 +11,9 @@ internal sealed class BenchReport
     private const double ThroughputTarget = 0.9;
     private const double AddedP99TargetMs = 0.2;
 
+    // Issue 18: the gateway's peak memory against bare YARP's under the same load.
+    private const double MemoryTarget = 1.3;
+
     // Issue 18: a million sessions in PostgreSQL may add at most this to the authenticated request's p99.
     private const double PostgresScaleP99TargetMs = 2.0;
 
@@ -200,6 +203,13 @@ internal sealed class BenchReport
                 var added = s.MedianP99(PortcullisTarget) - s.MedianP99(YarpTarget);
                 md.AppendLine($"| added p99 over bare YARP ≤ {AddedP99TargetMs} ms at one connection{targetQualifier} | {s.Payload} | {added:F3} ms | {YesNo(added <= AddedP99TargetMs)} |");
             }
+        }
+
+        if (overhead.Memory.FirstOrDefault(m => m.Server == YarpTarget) is { PeakBytes: > 0 } yarpMemory
+            && overhead.Memory.FirstOrDefault(m => m.Server == PortcullisTarget) is { } gatewayMemory)
+        {
+            var ratio = gatewayMemory.PeakBytes / (double)yarpMemory.PeakBytes;
+            md.AppendLine($"| peak memory ≤ {MemoryTarget}× bare YARP's over the phase{targetQualifier} | all | {ratio:F2}× | {YesNo(ratio <= MemoryTarget)} |");
         }
 
         md.AppendLine();
