@@ -20,12 +20,16 @@
 #   BENCH_LOGIN_CONCURRENCY=4     concurrent login loops
 #   BENCH_LOGIN_DURATION=30 [5]   seconds the login loops run
 #   BENCH_TOKENLESS=1             also measure the gateway on a route without session or token (diagnostic); 0: skip
+#   BENCH_BASELINE=/path/Portcullis.Gateway.dll   also measure another build (the "before" of a change) in the same
+#                                rounds, default configuration, in place of the session-cache gateway
 #   BENCH_SESSION_CACHE=00:00:05  also measure a second gateway with the opt-in Session:CacheDuration (reported apart
 #                                from the targets); 0: skip
-#   BENCH_PHASES=overhead,scale,storm,login   which phases to run; add (or run alone) "profile" to sample the gateway's
-#                                thread stacks with dotnet-trace under the loaded small-JSON load for BENCH_DURATION
-#                                seconds and report the top methods (installed into bench/.tools);
-#                                BENCH_PROFILE_SESSION_CACHE=00:00:05 profiles a gateway with the opt-in session cache
+#   BENCH_PHASES=overhead,onecpu,scale,storm,login   which phases to run; "onecpu" runs the overhead rounds again
+#                                with bare YARP and the gateway each confined to CPU 0 (taskset), wrk and the upstream to
+#                                CPU 1; add (or run alone) "profile" to sample the gateway's thread stacks with dotnet-trace
+#                                under the loaded small-JSON load for BENCH_DURATION seconds and report the top methods
+#                                (installed into bench/.tools); BENCH_PROFILE_SESSION_CACHE=00:00:05 profiles a gateway
+#                                with the opt-in session cache, BENCH_PROFILE_ONE_CPU=1 one confined to one CPU
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

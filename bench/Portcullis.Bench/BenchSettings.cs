@@ -59,13 +59,20 @@ internal sealed record BenchSettings
     /// </summary>
     public required TimeSpan SessionCache { get; init; }
 
-    /// <summary>Which phases run (BENCH_PHASES, comma-separated: overhead, scale, storm, login).</summary>
+    /// <summary>
+    /// Another build's <c>Portcullis.Gateway.dll</c> (BENCH_BASELINE; a full path), measured in the same interleaved rounds
+    /// as this build in its default configuration, so a change's before and after come from one run on one machine state.
+    /// Takes the session-cache gateway's place: with a baseline the opt-in cache is not measured.
+    /// </summary>
+    public string? Baseline { get; init; }
+
+    /// <summary>Which phases run (BENCH_PHASES, comma-separated: overhead, onecpu, scale, storm, login, profile).</summary>
     public required IReadOnlySet<string> Phases { get; init; }
 
-    public static readonly string[] AllPhases = ["overhead", "scale", "storm", "login", "profile"];
+    public static readonly string[] AllPhases = ["overhead", "onecpu", "scale", "storm", "login", "profile"];
 
     /// <summary>What runs when BENCH_PHASES is not set: everything but the profile, which is a tool for finding costs, not a measurement.</summary>
-    public static readonly string[] DefaultPhases = ["overhead", "scale", "storm", "login"];
+    public static readonly string[] DefaultPhases = ["overhead", "onecpu", "scale", "storm", "login"];
 
     /// <summary>Access-token lifetime outside the storm phase: long enough that no refresh happens during a run.</summary>
     public const int LongTokenTtlSeconds = 3 * 3600;
@@ -97,6 +104,9 @@ internal sealed record BenchSettings
             LoginConcurrency = Int("BENCH_LOGIN_CONCURRENCY", 4, 1),
             LoginDurationSeconds = Int("BENCH_LOGIN_DURATION", quick ? 5 : 30, 1),
             Tokenless = Environment.GetEnvironmentVariable("BENCH_TOKENLESS") is not ("0" or "false"),
+            Baseline = Environment.GetEnvironmentVariable("BENCH_BASELINE") is { Length: > 0 } baseline
+                ? File.Exists(baseline) ? Path.GetFullPath(baseline) : throw new ArgumentException($"BENCH_BASELINE: no gateway at {baseline}.")
+                : null,
             SessionCache = Environment.GetEnvironmentVariable("BENCH_SESSION_CACHE") switch
             {
                 null or "" => TimeSpan.FromSeconds(5),

@@ -23,6 +23,9 @@ internal sealed class BenchReport
 
     public OverheadResult? Overhead { get; set; }
 
+    /// <summary>The overhead phase again with each proxy confined to one CPU and wrk on the other (BENCH_PHASES onecpu).</summary>
+    public OverheadResult? OneCpu { get; set; }
+
     public IReadOnlyList<ScaleResult>? Scale { get; set; }
 
     public IReadOnlyList<StormResult>? Storms { get; set; }
@@ -34,7 +37,7 @@ internal sealed class BenchReport
     public string FileName => $"{StartedAt:yyyy-MM-ddTHH-mm-ssZ}{(Settings.Quick ? "-quick" : string.Empty)}{(HasMeasurements ? string.Empty : "-profile")}.md";
 
     /// <summary>Whether a phase measured against the targets ran; a profile alone does not replace the summary in docs/benchmarks.md.</summary>
-    public bool HasMeasurements => Overhead is not null || Scale is not null || Storms is not null || Login is not null;
+    public bool HasMeasurements => Overhead is not null || OneCpu is not null || Scale is not null || Storms is not null || Login is not null;
 
     public string Full()
     {
@@ -96,72 +99,12 @@ internal sealed class BenchReport
     {
         if (Overhead is { } overhead)
         {
-            md.AppendLine("### Proxy overhead (medians over the rounds)").AppendLine();
-            md.AppendLine("| load | payload | direct req/s | bare YARP req/s | Portcullis req/s | Portcullis / YARP | Portcullis / direct | p50 direct / YARP / Portcullis (ms) | p99 direct / YARP / Portcullis (ms) | errors |");
-            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            foreach (var s in overhead.Series)
-            {
-                md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(DirectTarget):F0} | {s.MedianRps(YarpTarget):F0} | {s.MedianRps(PortcullisTarget):F0} | "
-                    + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget):F2} | {s.MedianRps(PortcullisTarget) / s.MedianRps(DirectTarget):F2} | "
-                    + $"{s.MedianP50(DirectTarget):F3} / {s.MedianP50(YarpTarget):F3} / {s.MedianP50(PortcullisTarget):F3} | "
-                    + $"{s.MedianP99(DirectTarget):F3} / {s.MedianP99(YarpTarget):F3} / {s.MedianP99(PortcullisTarget):F3} | "
-                    + $"{s.Targets.Sum(s.Errors)} |");
-            }
+            OverheadTables(md, overhead, "### Proxy overhead (medians over the rounds)", string.Empty);
+        }
 
-            md.AppendLine();
-            md.AppendLine("| target (DESIGN.md §7) | payload | measured | met |").AppendLine("| --- | --- | ---: | --- |");
-            foreach (var s in overhead.Series)
-            {
-                if (s.Load == "loaded")
-                {
-                    var ratio = s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget);
-                    md.AppendLine($"| Portcullis ≥ {ThroughputTarget}× bare-YARP req/s under load | {s.Payload} | {ratio:F2}× | {YesNo(ratio >= ThroughputTarget)} |");
-                }
-                else
-                {
-                    var added = s.MedianP99(PortcullisTarget) - s.MedianP99(YarpTarget);
-                    md.AppendLine($"| added p99 over bare YARP ≤ {AddedP99TargetMs} ms at one connection | {s.Payload} | {added:F3} ms | {YesNo(added <= AddedP99TargetMs)} |");
-                }
-            }
-
-            md.AppendLine();
-            if (overhead.Series.Any(s => s.Targets.Contains(TokenlessTarget)))
-            {
-                md.AppendLine("Diagnostic (not a target): the same gateway on a route with `Token: none` — anti-forgery check, header rewrite and forwarding, but no session and no token lookup.").AppendLine();
-                md.AppendLine("| load | payload | Portcullis, Token none req/s | … / bare YARP | Portcullis with session / Token none | p50 / p99 (ms) |");
-                md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
-                foreach (var s in overhead.Series)
-                {
-                    md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(TokenlessTarget):F0} | {s.MedianRps(TokenlessTarget) / s.MedianRps(YarpTarget):F2} | "
-                        + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(TokenlessTarget):F2} | {s.MedianP50(TokenlessTarget):F3} / {s.MedianP99(TokenlessTarget):F3} |");
-                }
-
-                md.AppendLine();
-            }
-
-            if (overhead.Series.Any(s => s.Targets.Contains(CachedTarget)))
-            {
-                md.AppendLine($"Opt-in, not the default and not what the targets above are judged on: a second gateway with `Session:CacheDuration` {Settings.SessionCache:c} "
-                    + "(ADR 0017; a session ended through another node stays usable on this one for up to that long).").AppendLine();
-                md.AppendLine("| load | payload | with session cache req/s | … / bare YARP | … / Portcullis default | p50 / p99 (ms) | added p99 over bare YARP (ms) |");
-                md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
-                foreach (var s in overhead.Series)
-                {
-                    md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(CachedTarget):F0} | {s.MedianRps(CachedTarget) / s.MedianRps(YarpTarget):F2} | "
-                        + $"{s.MedianRps(CachedTarget) / s.MedianRps(PortcullisTarget):F2} | {s.MedianP50(CachedTarget):F3} / {s.MedianP99(CachedTarget):F3} | "
-                        + $"{s.MedianP99(CachedTarget) - s.MedianP99(YarpTarget):F3} |");
-                }
-
-                md.AppendLine();
-            }
-
-            md.AppendLine("| server | peak memory (VmHWM) over the phase | log lines written per proxied request |").AppendLine("| --- | ---: | ---: |");
-            foreach (var m in overhead.Memory)
-            {
-                md.AppendLine($"| {m.Server} | {Mib(m.PeakBytes)} | {(m.LogLinesPerRequest is { } lines ? $"{lines:F2}" : "–")} |");
-            }
-
-            md.AppendLine();
+        if (OneCpu is { } oneCpu)
+        {
+            OverheadTables(md, oneCpu, $"### One CPU each: bare YARP and Portcullis confined to CPU {CpuPlacement.OneCpu.Proxies}, wrk and the upstream to CPU {CpuPlacement.OneCpu.Load} (medians over the rounds)", ", each limited to one CPU");
         }
 
         if (Storms is { } storms)
@@ -207,6 +150,91 @@ internal sealed class BenchReport
         }
     }
 
+    private void OverheadTables(StringBuilder md, OverheadResult overhead, string heading, string targetQualifier)
+    {
+        md.AppendLine(heading).AppendLine();
+        md.AppendLine("| load | payload | direct req/s | bare YARP req/s | Portcullis req/s | Portcullis / YARP | Portcullis / direct | p50 direct / YARP / Portcullis (ms) | p99 direct / YARP / Portcullis (ms) | errors |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var s in overhead.Series)
+        {
+            md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(DirectTarget):F0} | {s.MedianRps(YarpTarget):F0} | {s.MedianRps(PortcullisTarget):F0} | "
+                + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget):F2} | {s.MedianRps(PortcullisTarget) / s.MedianRps(DirectTarget):F2} | "
+                + $"{s.MedianP50(DirectTarget):F3} / {s.MedianP50(YarpTarget):F3} / {s.MedianP50(PortcullisTarget):F3} | "
+                + $"{s.MedianP99(DirectTarget):F3} / {s.MedianP99(YarpTarget):F3} / {s.MedianP99(PortcullisTarget):F3} | "
+                + $"{s.Targets.Sum(s.Errors)} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("| target (DESIGN.md §7) | payload | measured | met |").AppendLine("| --- | --- | ---: | --- |");
+        foreach (var s in overhead.Series)
+        {
+            if (s.Load == "loaded")
+            {
+                var ratio = s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget);
+                md.AppendLine($"| Portcullis ≥ {ThroughputTarget}× bare-YARP req/s under load{targetQualifier} | {s.Payload} | {ratio:F2}× | {YesNo(ratio >= ThroughputTarget)} |");
+            }
+            else
+            {
+                var added = s.MedianP99(PortcullisTarget) - s.MedianP99(YarpTarget);
+                md.AppendLine($"| added p99 over bare YARP ≤ {AddedP99TargetMs} ms at one connection{targetQualifier} | {s.Payload} | {added:F3} ms | {YesNo(added <= AddedP99TargetMs)} |");
+            }
+        }
+
+        md.AppendLine();
+        if (overhead.Series.Any(s => s.Targets.Contains(TokenlessTarget)))
+        {
+            md.AppendLine("Diagnostic (not a target): the same gateway on a route with `Token: none` — anti-forgery check, header rewrite and forwarding, but no session and no token lookup.").AppendLine();
+            md.AppendLine("| load | payload | Portcullis, Token none req/s | … / bare YARP | Portcullis with session / Token none | p50 / p99 (ms) |");
+            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
+            foreach (var s in overhead.Series)
+            {
+                md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(TokenlessTarget):F0} | {s.MedianRps(TokenlessTarget) / s.MedianRps(YarpTarget):F2} | "
+                    + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(TokenlessTarget):F2} | {s.MedianP50(TokenlessTarget):F3} / {s.MedianP99(TokenlessTarget):F3} |");
+            }
+
+            md.AppendLine();
+        }
+
+        if (overhead.Series.Any(s => s.Targets.Contains(BaselineTarget)))
+        {
+            md.AppendLine($"Before and after, same rounds: this build against the baseline build `{Settings.Baseline}` (both default configuration).").AppendLine();
+            md.AppendLine("| load | payload | baseline req/s | this build req/s | this build / baseline | baseline / bare YARP | this build / bare YARP | p50 baseline / this (ms) | p99 baseline / this (ms) |");
+            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var s in overhead.Series)
+            {
+                md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(BaselineTarget):F0} | {s.MedianRps(PortcullisTarget):F0} | {s.MedianRps(PortcullisTarget) / s.MedianRps(BaselineTarget):F2} | "
+                    + $"{s.MedianRps(BaselineTarget) / s.MedianRps(YarpTarget):F2} | {s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget):F2} | "
+                    + $"{s.MedianP50(BaselineTarget):F3} / {s.MedianP50(PortcullisTarget):F3} | {s.MedianP99(BaselineTarget):F3} / {s.MedianP99(PortcullisTarget):F3} |");
+            }
+
+            md.AppendLine();
+        }
+
+        if (overhead.Series.Any(s => s.Targets.Contains(CachedTarget)))
+        {
+            md.AppendLine($"Opt-in, not the default and not what the targets above are judged on: a second gateway with `Session:CacheDuration` {Settings.SessionCache:c} "
+                + "(ADR 0017; a session ended through another node stays usable on this one for up to that long).").AppendLine();
+            md.AppendLine("| load | payload | with session cache req/s | … / bare YARP | … / Portcullis default | p50 / p99 (ms) | added p99 over bare YARP (ms) |");
+            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var s in overhead.Series)
+            {
+                md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(CachedTarget):F0} | {s.MedianRps(CachedTarget) / s.MedianRps(YarpTarget):F2} | "
+                    + $"{s.MedianRps(CachedTarget) / s.MedianRps(PortcullisTarget):F2} | {s.MedianP50(CachedTarget):F3} / {s.MedianP99(CachedTarget):F3} | "
+                    + $"{s.MedianP99(CachedTarget) - s.MedianP99(YarpTarget):F3} |");
+            }
+
+            md.AppendLine();
+        }
+
+        md.AppendLine("| server | peak memory (VmHWM) over the phase | log lines written per proxied request |").AppendLine("| --- | ---: | ---: |");
+        foreach (var m in overhead.Memory)
+        {
+            md.AppendLine($"| {m.Server} | {Mib(m.PeakBytes)} | {(m.LogLinesPerRequest is { } lines ? $"{lines:F2}" : "–")} |");
+        }
+
+        md.AppendLine();
+    }
+
     private static void Notes(StringBuilder md)
     {
         md.AppendLine("## How it was measured").AppendLine();
@@ -220,12 +248,20 @@ internal sealed class BenchReport
 
     private void Details(StringBuilder md)
     {
-        if (Overhead is not { } overhead)
+        if (Overhead is { } overhead)
         {
-            return;
+            Rounds(md, overhead, "## Every proxy-overhead round");
         }
 
-        md.AppendLine("## Every proxy-overhead round").AppendLine();
+        if (OneCpu is { } oneCpu)
+        {
+            Rounds(md, oneCpu, "## Every one-CPU round");
+        }
+    }
+
+    private void Rounds(StringBuilder md, OverheadResult overhead, string heading)
+    {
+        md.AppendLine(heading).AppendLine();
         md.AppendLine("| load | payload | round | target | req/s | p50 (ms) | p99 (ms) | requests | non-2xx | socket errors |");
         md.AppendLine("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var s in overhead.Series)

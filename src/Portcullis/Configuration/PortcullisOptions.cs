@@ -65,6 +65,9 @@ public sealed class PortcullisOptions
     /// <summary>The operator page <c>/bff/admin</c> and its JSON API; off unless a policy names who may use it.</summary>
     public AdminOptions Admin { get; set; } = new();
 
+    /// <summary>The keys that sign the identity assertions of <c>Token: assertion</c> routes (issue 20).</summary>
+    public AssertionOptions Assertions { get; set; } = new();
+
     /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
     public string? DataDirectory { get; set; }
 
@@ -358,8 +361,21 @@ public sealed class ApiRouteOptions
 
     public string? Upstream { get; set; }
 
-    /// <summary><c>user</c>, <c>user-optional</c>, <c>client</c> or <c>none</c>. The default value is <c>user</c>.</summary>
+    /// <summary>
+    /// <c>user</c>, <c>user-optional</c>, <c>client</c>, <c>none</c>, or <c>assertion</c> (no provider token: a short-lived
+    /// JWT the gateway signs about the signed-in user, in <see cref="AssertionHeader"/>). The default value is <c>user</c>.
+    /// </summary>
     public string Token { get; set; } = ApiTokenModes.User;
+
+    /// <summary>For <c>assertion</c> routes: the request header that carries the assertion. The default value is <c>X-Portcullis-Assertion</c>.</summary>
+    public string AssertionHeader { get; set; } = ApiRouteDefaults.AssertionHeader;
+
+    /// <summary>
+    /// For <c>assertion</c> routes: the user's claims (from the provider's ID token or user info, as <c>/bff/user</c>
+    /// shows them) copied into the assertion beside <c>sub</c> and <c>idp</c>; a claim the user lacks is left out. The
+    /// default value is none.
+    /// </summary>
+    public List<string> AssertionClaims { get; set; } = [];
 
     /// <summary>For <c>client</c> routes: the provider whose token endpoint issues the gateway's own token. The default value is the only configured provider.</summary>
     public string? Provider { get; set; }
@@ -426,6 +442,7 @@ public static class ApiTokenModes
     public const string UserOptional = "user-optional";
     public const string Client = "client";
     public const string None = "none";
+    public const string Assertion = "assertion";
 }
 
 public static class ApiRouteDefaults
@@ -434,6 +451,30 @@ public static class ApiRouteDefaults
     public const int RetryBodyLimit = 64 * 1024;
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(100);
     public const string ResponseContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; sandbox";
+    public const string AssertionHeader = "X-Portcullis-Assertion";
+}
+
+/// <summary>
+/// The gateway's own signing keys for <c>Token: assertion</c> routes: an upstream that does not speak OAuth learns who
+/// the user is from a JWT the gateway signs, verified with the public keys at <c>/.well-known/portcullis/jwks</c>.
+/// Read at start-up (a reload of the file does not change them).
+/// </summary>
+public sealed class AssertionOptions
+{
+    /// <summary>The private key that signs (EC P-256 recommended: ES256), as for a provider's <c>ClientSigningKey</c>: PEM or JWK text, or a path to a file holding either. Required when a route uses <c>Token: assertion</c>. The default value is none.</summary>
+    public string? SigningKey { get; set; }
+
+    /// <summary>The <c>kid</c> of <see cref="SigningKey"/>, in every assertion's header. Required with it. The default value is none.</summary>
+    public string? SigningKeyId { get; set; }
+
+    /// <summary>Key rotation: a second key published in the JWK set but signing nothing, so upstreams know it before it becomes <see cref="SigningKey"/>. The default value is none.</summary>
+    public string? NextSigningKey { get; set; }
+
+    /// <summary>The <c>kid</c> of <see cref="NextSigningKey"/>; must differ from <see cref="SigningKeyId"/>. The default value is none.</summary>
+    public string? NextSigningKeyId { get; set; }
+
+    /// <summary>How long an assertion is valid; short, since it is minted for every request. The default value is 60 seconds.</summary>
+    public TimeSpan Lifetime { get; set; } = TimeSpan.FromSeconds(60);
 }
 
 public sealed class FrontendOptions
