@@ -127,16 +127,27 @@ public sealed class ProviderOptions
     /// <summary>
     /// Pushed authorization requests (RFC 9126): <c>Auto</c> uses them when discovery advertises a
     /// <c>pushed_authorization_request_endpoint</c>, <c>Require</c> always (start-up fails when the provider has none),
-    /// <c>Never</c> sends the authorization request in the browser's URL. The default value is <c>Auto</c>.
+    /// <c>Never</c> sends the authorization request in the browser's URL. The default value is <c>Auto</c>, or <c>Require</c>
+    /// under <see cref="Profile"/> <c>fapi2</c> (null until the options are post-configured: absent and set are told apart).
     /// </summary>
-    public PushedAuthorizationMode PushedAuthorization { get; set; } = PushedAuthorizationMode.Auto;
+    public PushedAuthorizationMode? PushedAuthorization { get; set; }
 
     /// <summary>
     /// Sender-constrained tokens (DPoP, RFC 9449, <c>oidc</c> only): each grant gets its own ES256 key, kept encrypted
     /// with its tokens; <c>dpop_jkt</c> binds the authorization code to it, and every token request and every upstream
-    /// call on a <c>Token: user</c> route carries a proof signed with it. The default value is <c>false</c>.
+    /// call on a <c>Token: user</c> route carries a proof signed with it; <c>Token: client</c> tokens are bound to a key the
+    /// gateway holds in memory. The default value is <c>false</c>, or <c>true</c> under <see cref="Profile"/> <c>fapi2</c>
+    /// (null until the options are post-configured: absent and set are told apart).
     /// </summary>
-    public bool DPoP { get; set; }
+    public bool? DPoP { get; set; }
+
+    /// <summary>
+    /// A security profile that fixes the provider's settings: <c>fapi2</c> (FAPI 2.0 Security Profile) means
+    /// <c>PushedAuthorization: Require</c>, <c>ClientAuthentication: private_key_jwt</c>, <c>DPoP: true</c>, PKCE S256 and the
+    /// authorization response's <c>iss</c> required. A key left out takes the profile's value; a key set weaker stops
+    /// start-up naming it. The default value is none (each setting as configured).
+    /// </summary>
+    public string? Profile { get; set; }
 
     /// <summary>The default value is the preset's scopes; for <c>oidc</c> <c>openid profile email offline_access</c>.</summary>
     public List<string> Scopes { get; set; } = [];
@@ -202,6 +213,13 @@ public enum PushedAuthorizationMode
 
     /// <summary>Never push.</summary>
     Never,
+}
+
+/// <summary>Values of <see cref="ProviderOptions.Profile"/>.</summary>
+public static class ProviderProfiles
+{
+    /// <summary>FAPI 2.0 Security Profile (docs/providers.md, ADR 0035).</summary>
+    public const string Fapi2 = "fapi2";
 }
 
 public static class ClientAuthenticationMethods

@@ -222,7 +222,7 @@ internal sealed class ApiProxy : IDisposable
                 return default;
             case ApiTokenModes.Client:
                 var clientToken = await _clientTokens.GetAsync(route.ClientToken!, context.RequestAborted);
-                return new Credential(clientToken.Value, null, clientToken.Error);
+                return new Credential(clientToken.Value?.AccessToken, null, clientToken.Error, clientToken.Value?.DPoPKey);
         }
 
         var session = await _sessions.ResolveAsync(context);
@@ -270,10 +270,17 @@ internal sealed class ApiProxy : IDisposable
         return error;
     }
 
-    private Task<Outcome<string>> RenewAsync(ApiRoute route, Credential credential, CancellationToken cancellationToken) =>
-        credential.Session is { } session
-            ? _tokens.RefreshRejectedAsync(session.Record.GrantId, credential.AccessToken!, cancellationToken)
-            : _clientTokens.RenewRejectedAsync(route.ClientToken!, credential.AccessToken!, cancellationToken);
+    private async Task<Outcome<string>> RenewAsync(ApiRoute route, Credential credential, CancellationToken cancellationToken)
+    {
+        if (credential.Session is { } session)
+        {
+            return await _tokens.RefreshRejectedAsync(session.Record.GrantId, credential.AccessToken!, cancellationToken);
+        }
+
+        // A client token's DPoP key is its slot's for good: the renewed token is bound to the same key.
+        var renewed = await _clientTokens.RenewRejectedAsync(route.ClientToken!, credential.AccessToken!, cancellationToken);
+        return renewed.Value is { } token ? token.AccessToken : renewed.Error!;
+    }
 
     /// <summary>Forwards once; returns false when the attempt ended in an error that has been answered (or the client is gone).</summary>
     private async Task<bool> SendAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
