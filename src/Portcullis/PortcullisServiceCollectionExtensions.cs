@@ -36,6 +36,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, SessionModeValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, ProviderPresetOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, ClientSigningKeyValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, AssertionKeysValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, KeyProtectionOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
@@ -76,6 +77,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<CsrfGuard>();
         GatewayRateLimiting.Add(services);
         services.AddHttpForwarder();
+        services.TryAddSingleton<IdentityAssertions>();
         services.TryAddSingleton<ApiProxy>();
         Authorization.PortcullisAuthenticationSetup.Add(services);
         PortcullisCors.Add(services);

@@ -31,6 +31,7 @@ internal sealed class ApiProxy : IDisposable
     private readonly AccessTokenService _tokens;
     private readonly ClientTokenService _clientTokens;
     private readonly GrantService _grants;
+    private readonly IdentityAssertions _assertions;
 
     /// <summary>Each upstream's latest DPoP nonce (RFC 9449 §9), by route; a lost update costs one more challenge.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _upstreamNonces = new(StringComparer.Ordinal);
@@ -48,6 +49,7 @@ internal sealed class ApiProxy : IDisposable
         AccessTokenService tokens,
         ClientTokenService clientTokens,
         GrantService grants,
+        IdentityAssertions assertions,
         IPolicyEvaluator policies,
         IOptions<PortcullisOptions> options,
         PortcullisMetrics metrics,
@@ -62,6 +64,7 @@ internal sealed class ApiProxy : IDisposable
         _tokens = tokens;
         _clientTokens = clientTokens;
         _grants = grants;
+        _assertions = assertions;
         _policies = policies;
         _logger = logger;
         _transformer = new BearerTransformer(options.Value.Csrf.HeaderName, options.Value.Session.CookieName, time);
@@ -112,6 +115,7 @@ internal sealed class ApiProxy : IDisposable
         {
             Route = route,
             AccessToken = credential.AccessToken,
+            Assertion = credential.Assertion,
             HoldBackUnauthorized = replayable,
             DPoPKey = credential.DPoPKey,
             DPoPNonce = _upstreamNonces.GetValueOrDefault(route.Name),
@@ -218,18 +222,26 @@ internal sealed class ApiProxy : IDisposable
                 return default;
             case ApiTokenModes.Client:
                 var clientToken = await _clientTokens.GetAsync(route.ClientToken!, context.RequestAborted);
-                return new Credential(clientToken.Value, null, clientToken.Error);
+                return new Credential(clientToken.Value?.AccessToken, null, clientToken.Error, clientToken.Value?.DPoPKey);
         }
 
         var session = await _sessions.ResolveAsync(context);
         if (session is null)
         {
-            return route.TokenMode == ApiTokenModes.User ? new Credential(null, null, SessionService.RefusalFor(context)) : default;
+            return route.TokenMode is ApiTokenModes.User or ApiTokenModes.Assertion ? new Credential(null, null, SessionService.RefusalFor(context)) : default;
         }
 
         if (route.Policy is { } policy && await AuthorizeAsync(context, route, policy) is { } denied)
         {
             return new Credential(null, null, denied);
+        }
+
+        if (route.TokenMode == ApiTokenModes.Assertion)
+        {
+            // No provider token leaves for this upstream: the gateway vouches for the user itself.
+            return _assertions.Create(session, route) is { } assertion
+                ? new Credential(null, session, null) { Assertion = assertion }
+                : new Credential(null, session, AssertionsUnavailable);
         }
 
         var token = await _tokens.GetAccessTokenAsync(session.Grant, context.RequestAborted);
@@ -258,10 +270,17 @@ internal sealed class ApiProxy : IDisposable
         return error;
     }
 
-    private Task<Outcome<string>> RenewAsync(ApiRoute route, Credential credential, CancellationToken cancellationToken) =>
-        credential.Session is { } session
-            ? _tokens.RefreshRejectedAsync(session.Record.GrantId, credential.AccessToken!, cancellationToken)
-            : _clientTokens.RenewRejectedAsync(route.ClientToken!, credential.AccessToken!, cancellationToken);
+    private async Task<Outcome<string>> RenewAsync(ApiRoute route, Credential credential, CancellationToken cancellationToken)
+    {
+        if (credential.Session is { } session)
+        {
+            return await _tokens.RefreshRejectedAsync(session.Record.GrantId, credential.AccessToken!, cancellationToken);
+        }
+
+        // A client token's DPoP key is its slot's for good: the renewed token is bound to the same key.
+        var renewed = await _clientTokens.RenewRejectedAsync(route.ClientToken!, credential.AccessToken!, cancellationToken);
+        return renewed.Value is { } token ? token.AccessToken : renewed.Error!;
+    }
 
     /// <summary>Forwards once; returns false when the attempt ended in an error that has been answered (or the client is gone).</summary>
     private async Task<bool> SendAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
@@ -333,11 +352,17 @@ internal sealed class ApiProxy : IDisposable
         || (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true, Protocol: var protocol }
             && string.Equals(protocol, "websocket", StringComparison.OrdinalIgnoreCase));
 
+    // Only when a reload removed the keys under a running assertion route; the validator refuses that configuration.
+    private static PortcullisError AssertionsUnavailable { get; } = new(503, "assertions_unavailable", "The gateway has no key to sign identity assertions with.");
+
     private static PortcullisError RequestTooLarge { get; } = new(413, "invalid_request", "The request body is larger than this API route accepts.");
 
     private static Task WriteErrorAsync(HttpContext context, PortcullisError error) =>
         ErrorResponses.Json(error).ExecuteAsync(context);
 
     /// <summary>The token a request is forwarded with, the session it came from (null for client and anonymous calls), or why it may not go on.</summary>
-    private readonly record struct Credential(string? AccessToken, CurrentSession? Session, PortcullisError? Error, string? DPoPKey = null);
+    private readonly record struct Credential(string? AccessToken, CurrentSession? Session, PortcullisError? Error, string? DPoPKey = null)
+    {
+        public string? Assertion { get; init; }
+    }
 }
