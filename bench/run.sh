@@ -26,6 +26,8 @@
 #                                rounds, default configuration, in place of the session-cache gateway
 #   BENCH_SESSION_CACHE=00:00:05  also measure a second gateway with the opt-in Session:CacheDuration (reported apart
 #                                from the targets); 0: skip
+#   BENCH_SPLIT_KEY=1             also measure a gateway in Session:Mode split-key in the overhead phase, reported beside
+#                                the default (server) mode (issue 15); 0: skip
 #   BENCH_PHASES=overhead,onecpu,scale,storm,login   which phases to run; "onecpu" runs the overhead rounds again
 #                                with bare YARP and the gateway each confined to CPU 0 (taskset), wrk and the upstream to
 #                                CPU 1; add (or run alone) "profile" to sample the gateway's thread stacks with dotnet-trace

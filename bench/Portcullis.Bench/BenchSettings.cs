@@ -69,6 +69,12 @@ internal sealed record BenchSettings
     /// </summary>
     public string? Baseline { get; init; }
 
+    /// <summary>
+    /// Whether the overhead phase also measures a gateway in <c>Session:Mode split-key</c> (BENCH_SPLIT_KEY, default 1;
+    /// 0 skips it), so the report shows the session modes side by side (issue 15 item 5).
+    /// </summary>
+    public required bool SplitKey { get; init; }
+
     /// <summary>Which phases run (BENCH_PHASES, comma-separated: overhead, onecpu, scale, pgscale, storm, login, profile).</summary>
     public required IReadOnlySet<string> Phases { get; init; }
 
@@ -108,6 +114,7 @@ internal sealed record BenchSettings
             LoginConcurrency = Int("BENCH_LOGIN_CONCURRENCY", 4, 1),
             LoginDurationSeconds = Int("BENCH_LOGIN_DURATION", quick ? 5 : 30, 1),
             Tokenless = Environment.GetEnvironmentVariable("BENCH_TOKENLESS") is not ("0" or "false"),
+            SplitKey = Environment.GetEnvironmentVariable("BENCH_SPLIT_KEY") is not ("0" or "false"),
             Baseline = Environment.GetEnvironmentVariable("BENCH_BASELINE") is { Length: > 0 } baseline
                 ? File.Exists(baseline) ? Path.GetFullPath(baseline) : throw new ArgumentException($"BENCH_BASELINE: no gateway at {baseline}.")
                 : null,

@@ -169,7 +169,7 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
             Text("id", grant.Id), Text("user", grant.UserId), Text("provider", grant.Provider), Bytes("tokens", grant.Tokens),
             Long("expires", grant.AccessTokenExpiresAt?.ToUnixTimeMilliseconds()), Long("version", grant.Version),
             Long("now", grant.UpdatedAt.ToUnixTimeMilliseconds()), Long("expected", expectedVersion),
-            ("refreshable", grant.HasRefreshToken, NpgsqlDbType.Boolean), ("offline", grant.Offline, NpgsqlDbType.Boolean),
+            ("refreshable", grant.HasRefreshToken, NpgsqlDbType.Boolean), ("offline", grant.Offline, NpgsqlDbType.Boolean), ("sessionKeyed", grant.SessionKeyed, NpgsqlDbType.Boolean),
         ];
         if (expectedVersion != 0)
         {
@@ -197,8 +197,8 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
         await using var insert = Command(
             connection,
             """
-            INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token, offline)
-            VALUES (@id, @user, @provider, @tokens, @expires, @version, @now, @refreshable, @offline) ON CONFLICT DO NOTHING;
+            INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token, offline, session_keyed)
+            VALUES (@id, @user, @provider, @tokens, @expires, @version, @now, @refreshable, @offline, @sessionKeyed) ON CONFLICT DO NOTHING;
             """,
             parameters);
         if (await insert.ExecuteNonQueryAsync(cancellationToken) != 1)

@@ -76,14 +76,14 @@ internal static class RedisScripts
         """;
 
     // KEYS: grant, offline-grant-of-user-provider, grants. ARGV: prefix, expected, id, user, provider, tokens, expires,
-    // version, updated, refreshable, offline. The index names the user's offline grant at the provider (ADR 0027); an
+    // version, updated, refreshable, offline, session-keyed (ADR 0032; set once, at insert). The index names the user's offline grant at the provider (ADR 0027); an
     // offline insert takes it over and clears the mark on the grant it named. Grants written before the mark existed
     // have no 'offline' field: the index alone tells (the store reads it so).
     public const string SaveGrant = """
         if ARGV[2] == '0' then
           if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
           redis.call('HSET', KEYS[1], 'user', ARGV[4], 'provider', ARGV[5], 'tokens', ARGV[6], 'expires', ARGV[7],
-            'version', ARGV[8], 'updated', ARGV[9], 'refreshable', ARGV[10], 'offline', ARGV[11])
+            'version', ARGV[8], 'updated', ARGV[9], 'refreshable', ARGV[10], 'offline', ARGV[11], 'keyed', ARGV[12])
           if ARGV[11] == '1' then
             local previous = redis.call('GET', KEYS[2])
             if previous then redis.call('HSET', ARGV[1] .. 'grant:' .. previous, 'offline', '0') end

@@ -126,7 +126,7 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
         return ToGrant(id, values);
     }
 
-    private static readonly RedisValue[] GrantFields = ["user", "provider", "tokens", "expires", "version", "updated", "refreshable", "offline"];
+    private static readonly RedisValue[] GrantFields = ["user", "provider", "tokens", "expires", "version", "updated", "refreshable", "offline", "keyed"];
 
     private static GrantRecord? ToGrant(string id, RedisValue[] values)
     {
@@ -142,7 +142,8 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
             (long)values[4], FromMs((long)values[5]), (string?)values[6] == "1",
             // A grant written before one grant per session (ADR 0027) has no mark; it was then the user's only grant at
             // the provider, kept for workers exactly when it could refresh (as the SQL migrations decide).
-            values[7].IsNull ? (string?)values[6] == "1" : (string?)values[7] == "1");
+            values[7].IsNull ? (string?)values[6] == "1" : (string?)values[7] == "1",
+            (string?)values[8] == "1");
     }
 
     public async Task<GrantRecord?> FindGrantAsync(string userId, string provider, CancellationToken cancellationToken)
@@ -182,7 +183,7 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
             [Key("grant:", grant.Id), GrantIndexKey(grant.UserId, grant.Provider), Key("grants")],
             expectedVersion, grant.Id, grant.UserId, grant.Provider, grant.Tokens,
             grant.AccessTokenExpiresAt is { } expires ? Ms(expires) : "", grant.Version, Ms(grant.UpdatedAt), grant.HasRefreshToken ? "1" : "0",
-            grant.Offline ? "1" : "0") == 1;
+            grant.Offline ? "1" : "0", grant.SessionKeyed ? "1" : "0") == 1;
 
     public Task DeleteGrantAsync(string id, CancellationToken cancellationToken) =>
         EvalAsync(RedisScripts.DeleteGrant, [Key("grant:", id), Key("grants")], id);

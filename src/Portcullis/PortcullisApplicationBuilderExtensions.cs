@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Portcullis.Http;
 using Portcullis.Proxy;
 
@@ -17,6 +19,17 @@ public static class PortcullisApplicationBuilderExtensions
     public static IApplicationBuilder UsePortcullis(this IApplicationBuilder app)
     {
         TrustedProxies.Use(app);
+        if (app.ApplicationServices.GetRequiredService<IOptions<Configuration.PortcullisOptions>>().Value.Session.Mode == Configuration.SessionModes.SplitKey)
+        {
+            // The holder of the split-key session's data key for this request and the refresh it starts (ADR 0032);
+            // server mode's pipeline stays as it was.
+            app.Use(async (context, next) =>
+            {
+                Vault.SessionKeyScope.Begin();
+                await next(context);
+            });
+        }
+
         app.Use((context, next) =>
         {
             context.Response.OnStarting(static state =>

@@ -33,6 +33,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PortcullisOptions>, PortcullisPostConfigureOptions>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<PortcullisOptions>, ProviderPresetPostConfigure>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, PortcullisOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, SessionModeValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, ProviderPresetOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, ClientSigningKeyValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, AssertionKeysValidator>());
@@ -90,6 +91,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<Vault.KeyRing.Reencryptor>();
         services.TryAddSingleton(p => new RecordProtector<TokenSet>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.Tokens, VaultJsonContext.Default.TokenSet, p.GetRequiredService<TimeProvider>(), p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
         services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, SessionsJsonContext.Default.SessionData, p.GetRequiredService<TimeProvider>(), p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
+        services.TryAddSingleton<StatelessCookieCodec>();
         services.TryAddSingleton(p => new RecordProtector<LoginTransactionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.LoginTransaction, AgentJsonContext.Default.LoginTransactionData, p.GetRequiredService<TimeProvider>(), p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
         services.TryAddSingleton(p => new RecordProtector<PendingToken>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.PendingRevocation, TokensJsonContext.Default.PendingToken, p.GetRequiredService<TimeProvider>(), p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
     }

@@ -29,9 +29,12 @@ internal static class ProxyOverheadPhase
     /// <summary>Another build of the gateway (BENCH_BASELINE), default configuration: the "before" of a change.</summary>
     public const string BaselineTarget = "Portcullis baseline";
 
+    /// <summary>A gateway in <c>Session:Mode split-key</c> (ADR 0032), for the modes side by side (issue 15 item 5).</summary>
+    public const string SplitKeyTarget = "Portcullis, split-key";
+
     private const string OpenRoute = "/api/open";
 
-    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort, int cachedGatewayPort, CpuPlacement? placement = null)
+    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort, int cachedGatewayPort, int splitKeyGatewayPort, CpuPlacement? placement = null)
     {
         var settings = context.Settings;
         var load = placement?.Load;
@@ -63,6 +66,9 @@ internal static class ProxyOverheadPhase
         await using var cachedGateway = settings.SessionCache > TimeSpan.Zero && placement is null && baselineGateway is null
             ? await StartCachedGatewayAsync(context, idp, cachedGatewayPort, settings.SessionCache)
             : null;
+        await using var splitKeyGateway = settings.SplitKey && placement is null
+            ? await StartSplitKeyGatewayAsync(idp, splitKeyGatewayPort, upstreamUrl)
+            : null;
         var gatewayUrl = $"http://127.0.0.1:{gatewayPort}";
         var targets = new List<Target>
         {
@@ -85,6 +91,13 @@ internal static class ProxyOverheadPhase
         {
             var cachedCookie = await Gateway.LoginAsync($"http://localhost:{cachedGatewayPort}");
             targets.Add(new(CachedTarget, $"http://127.0.0.1:{cachedGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(cachedCookie), ExpectsBearer: true));
+        }
+
+        if (splitKeyGateway is not null)
+        {
+            // The cookie carries the session's key: every request wrk sends proves it again (no memo, ADR 0032).
+            var splitKeyCookie = await Gateway.LoginAsync($"http://localhost:{splitKeyGatewayPort}");
+            targets.Add(new(SplitKeyTarget, $"http://127.0.0.1:{splitKeyGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(splitKeyCookie), ExpectsBearer: true));
         }
 
         await CheckTargetsAsync(targets);
@@ -136,6 +149,11 @@ internal static class ProxyOverheadPhase
             memory.Add(new(CachedTarget, cachedGateway.PeakMemoryBytes, null));
         }
 
+        if (splitKeyGateway is not null)
+        {
+            memory.Add(new(SplitKeyTarget, splitKeyGateway.PeakMemoryBytes, null));
+        }
+
         return new OverheadResult(series, memory);
     }
 
@@ -145,6 +163,13 @@ internal static class ProxyOverheadPhase
         var url = $"http://127.0.0.1:{port}";
         var process = await ServerProcess.StartSubModeOnAsync(cpus, $"{name} (CPU {cpus})", $"{url}/healthz", [mode, port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments]);
         return new PinnedServer(process, url);
+    }
+
+    private static Task<ServerProcess> StartSplitKeyGatewayAsync(TestIdp idp, int port, string upstreamUrl)
+    {
+        var settings = Gateway.Settings($"http://localhost:{port}", idp, BenchContext.NewDataDirectory("overhead-split-key"), upstreamUrl);
+        settings["Portcullis:Session:Mode"] = "split-key";
+        return Gateway.StartAsync("gateway in split-key mode", port, settings);
     }
 
     private static Task<ServerProcess> StartCachedGatewayAsync(BenchContext context, TestIdp idp, int port, TimeSpan cacheDuration)

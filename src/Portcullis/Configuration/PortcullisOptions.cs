@@ -276,6 +276,23 @@ public sealed class SessionOptions
     /// the store can still be used here for at most this long. At most one minute (ADR 0017).
     /// </summary>
     public TimeSpan CacheDuration { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Where a session's tokens live: <c>server</c> (the cookie holds a random id, the store the tokens encrypted with the
+    /// server's key ring) or <c>split-key</c> (the store holds ciphertext whose key lives only in the cookie, ADR 0032).
+    /// <c>stateless</c> is reserved (ADR 0033) and refused until it is built. docs/security.md compares them. The default
+    /// value is <c>server</c>.
+    /// </summary>
+    public string Mode { get; set; } = SessionModes.Server;
+
+    /// <summary>
+    /// Split-key only: lets workers use a user's tokens (<c>Tokens:OfflineAccess</c>) by keeping the user's offline grant
+    /// under the server's key ring instead of the session's key, so a copy of the store plus the key ring yields that
+    /// grant's tokens again (ADR 0032). Every worker use of it is audited with <c>detail: "offline (split-key server copy)"</c>.
+    /// Required, and only allowed, when <c>Session:Mode</c> is <c>split-key</c> and <c>Tokens:OfflineAccess</c> is true.
+    /// The default value is false.
+    /// </summary>
+    public bool SplitKeyOfflineCopy { get; set; }
 }
 
 /// <summary>

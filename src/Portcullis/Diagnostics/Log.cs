@@ -180,6 +180,16 @@ internal static partial class Log
     [LoggerMessage(5010, LogLevel.Warning, "A signed-in user who does not satisfy Portcullis:Admin:Policy was refused the operator page.", EventName = "AdminRefused")]
     public static partial void AdminRefused(ILogger logger);
 
+    // 6000-6019: session modes (issue 15: split-key, ADR 0032).
+    [LoggerMessage(6000, LogLevel.Warning, "Split-key session {Handle} was presented with a key that does not open it; the request is refused and the session left as it was.", EventName = "SplitKeyRefused")]
+    public static partial void SplitKeyRefused(ILogger logger, string handle);
+
+    [LoggerMessage(6001, LogLevel.Information, "Grant of user {UserId} at provider {Provider} is sealed under its session's cookie key and no request of that session is running: deleted without revocation; its tokens expire at the provider.", EventName = "SplitKeyGrantEndedWithoutRevocation")]
+    public static partial void SplitKeyGrantEndedWithoutRevocation(ILogger logger, string userId, string provider);
+
+    [LoggerMessage(6002, LogLevel.Information, "Login of user {UserId} at provider {Provider} keeps its grant under the server's key ring for offline use (Session:SplitKeyOfflineCopy).", EventName = "SplitKeyOfflineCopyKept")]
+    public static partial void SplitKeyOfflineCopyKept(ILogger logger, string userId, string provider);
+
     // 6020-6039: sender-constrained tokens and strong client authentication (issue 16: PAR, DPoP, private_key_jwt, fapi2).
     [LoggerMessage(6020, LogLevel.Warning, "Pushed authorization request to provider {Provider} failed: {Error} (HTTP {Status}).", EventName = "PushedAuthorizationFailed")]
     public static partial void PushedAuthorizationFailed(ILogger logger, string provider, string error, int status);

@@ -12,7 +12,10 @@ using Portcullis.Vault;
 
 namespace Portcullis.Sessions;
 
-/// <summary>Creates, resolves and ends server-side sessions. The browser holds only a random identifier; the store only its hash.</summary>
+/// <summary>
+/// Creates, resolves and ends server-side sessions. The browser holds only a random identifier (in split-key mode, that
+/// identifier and the session's data key, ADR 0032); the store only the identifier's hash.
+/// </summary>
 internal sealed class SessionService(
     ISessionStore store,
     IUserStore users,
@@ -31,6 +34,11 @@ internal sealed class SessionService(
     private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
 
     private readonly SessionOptions _options = options.Value.Session;
+
+    // Chosen once: server mode's path stays what it was (ADR 0032).
+    private readonly bool _splitKey = options.Value.Session.Mode == SessionModes.SplitKey;
+
+    private static readonly SessionKeyProtector<SessionData> SplitKeyData = new(ProtectionPurposes.SplitKeySessionData, SessionsJsonContext.Default.SessionData);
 
     /// <summary>
     /// Stores the login's tokens in the user's grant, creates a session and returns the cookie value for it. A login
@@ -56,9 +64,16 @@ internal sealed class SessionService(
             userId = (await users.GetOrCreateUserAsync(login.Provider, login.Subject, now, cancellationToken)).Id;
         }
 
+        // Split-key: the session's own key, drawn first, seals its grant and its data (ADR 0032).
+        var splitKey = _splitKey ? SplitKeyCookieValue.New() : (SplitKeyCookieValue?)null;
+        if (splitKey is { } fresh)
+        {
+            SessionKeyScope.Set(fresh.DataKey);
+        }
+
         var grant = await grants.StoreLoginTokensAsync(userId, login.Provider, login.Tokens, cancellationToken);
 
-        var cookieValue = Identifiers.NewSecret();
+        var cookieValue = splitKey?.SessionId ?? Identifiers.NewSecret();
         var key = Identifiers.Hash(cookieValue);
         var data = new SessionData(userId, grant.Id, login.Subject, login.Claims, SessionAnomalyDetector.UserAgentOf(context))
         {
@@ -80,7 +95,7 @@ internal sealed class SessionService(
                 grant.Id,
                 login.Provider,
                 login.ProviderSessionId,
-                dataProtector.Protect(data, key),
+                splitKey is { } sealing ? SplitKeyData.Protect(data, key, sealing.DataKey) : dataProtector.Protect(data, key),
                 now,
                 now,
                 Min(now + _options.IdleTimeout, absoluteExpiresAt),
@@ -89,7 +104,7 @@ internal sealed class SessionService(
         metrics.SessionCreated(login.Provider);
         Log.LoginCompleted(logger, userId, login.Provider);
         await audit.RecordAsync(AuditEvents.Login, AuditOutcomes.Success, userId, login.Provider, handle);
-        return cookieValue;
+        return splitKey?.Format() ?? cookieValue;
     }
 
     /// <summary>Null when the identity now belongs to <paramref name="userId"/>; otherwise why it was not linked.</summary>
@@ -161,6 +176,12 @@ internal sealed class SessionService(
 
     private async Task<CurrentSession?> LoadAsync(string? cookieValue, CancellationToken cancellationToken)
     {
+        // A split-key cookie; any other shape is read as server mode's (sessions from before the switch keep working).
+        if (_splitKey && SplitKeyCookieValue.TryParse(cookieValue, out var splitKey))
+        {
+            return await LoadSplitKeyAsync(splitKey, cancellationToken);
+        }
+
         // Shape check first: truncated, extended or re-encoded values never reach the store.
         if (!Identifiers.IsWellFormedSecret(cookieValue))
         {
@@ -175,6 +196,13 @@ internal sealed class SessionService(
             return null;
         }
 
+        if (grant is { SessionKeyed: true })
+        {
+            // A split-key session's id presented without its key (ADR 0032): refused like a wrong key, nothing touched.
+            Log.SplitKeyRefused(logger, record.Handle);
+            return null;
+        }
+
         var data = dataProtector.Unprotect(record.Data, key);
         if (data is null || data.UserId != record.UserId || data.GrantId != record.GrantId)
         {
@@ -182,6 +210,36 @@ internal sealed class SessionService(
             return null;
         }
 
+        return await TouchedAsync(record, data, grant, now, cancellationToken);
+    }
+
+    /// <summary>
+    /// A split-key session: its data opens only with the cookie's key. A wrong, short or missing key is an unknown
+    /// session: nothing is touched or deleted (whoever learns an id must not be able to end the session without its key).
+    /// </summary>
+    private async Task<CurrentSession?> LoadSplitKeyAsync(SplitKeyCookieValue cookie, CancellationToken cancellationToken)
+    {
+        var key = Identifiers.Hash(cookie.SessionId);
+        var now = time.GetUtcNow();
+        if (await store.GetSessionAndGrantAsync(key, now, cancellationToken) is not (var record, var grant))
+        {
+            return null;
+        }
+
+        var data = SplitKeyData.Unprotect(record.Data, key, cookie.DataKey);
+        if (data is null || data.UserId != record.UserId || data.GrantId != record.GrantId)
+        {
+            Log.SplitKeyRefused(logger, record.Handle);
+            return null;
+        }
+
+        SessionKeyScope.Set(cookie.DataKey);
+        return await TouchedAsync(record, data, grant, now, cancellationToken);
+    }
+
+    private async Task<CurrentSession?> TouchedAsync(SessionRecord record, SessionData data, GrantRecord? grant, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var key = record.Key;
         if (now - record.LastSeenAt >= TouchInterval)
         {
             var idleExpiresAt = Min(now + _options.IdleTimeout, record.AbsoluteExpiresAt);

@@ -119,10 +119,17 @@ internal sealed class SessionTermination(
     /// <summary>True when a revocation was queued.</summary>
     private async Task<bool> EndGrantAsync(GrantRecord grant, bool sparingGrantsInUse)
     {
-        var tokens = grants.ReadTokens(grant);
+        // A split-key grant opens only in a request of its own session (ADR 0032): a sweep, a back-channel logout or
+        // another session's "log out everywhere" can only delete it; its tokens expire at the provider.
+        var tokens = grants.TryReadOtherSessionsTokens(grant);
         if (tokens is null)
         {
             await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
+            if (grant.SessionKeyed)
+            {
+                Diagnostics.Log.SplitKeyGrantEndedWithoutRevocation(logger, grant.UserId, grant.Provider);
+            }
+
             return false;
         }
 
@@ -153,10 +160,10 @@ internal sealed class SessionTermination(
     private async Task<bool> MayRevokeAsync(GrantRecord ended, TokenSet endedTokens)
     {
         var preset = providers.Find(ended.Provider)?.Preset;
-        var inUse = (await store.ListSessionsForUserAsync(ended.UserId, time.GetUtcNow(), CancellationToken.None))
+        var sessions = (await store.ListSessionsForUserAsync(ended.UserId, time.GetUtcNow(), CancellationToken.None))
             .Where(session => session.Provider == ended.Provider && session.GrantId != ended.Id)
-            .Select(session => session.GrantId)
-            .ToHashSet(StringComparer.Ordinal);
+            .ToList();
+        var inUse = sessions.Select(session => session.GrantId).ToHashSet(StringComparer.Ordinal);
         if (options.Value.Tokens.OfflineAccess
             && await grantStore.FindGrantAsync(ended.UserId, ended.Provider, CancellationToken.None) is { } offline
             && offline.Id != ended.Id)
@@ -166,7 +173,20 @@ internal sealed class SessionTermination(
 
         foreach (var grantId in inUse)
         {
-            var other = grants.ReadTokens(await grantStore.GetGrantAsync(grantId, CancellationToken.None));
+            var grant = await grantStore.GetGrantAsync(grantId, CancellationToken.None);
+            if (grant is { SessionKeyed: true })
+            {
+                // Sealed under another session's key (ADR 0032): that session's row names its provider session.
+                var sid = sessions.FirstOrDefault(session => session.GrantId == grantId)?.ProviderSessionId;
+                if (preset?.MayRevokeBesideProviderSession(endedTokens.IdToken, sid) != true)
+                {
+                    return false;
+                }
+
+                continue;
+            }
+
+            var other = grants.ReadTokens(grant);
             if (other is not null && preset?.MayRevokeSupersededRefreshToken(endedTokens.IdToken, other.IdToken) != true)
             {
                 return false;

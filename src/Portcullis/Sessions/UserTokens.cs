@@ -43,6 +43,12 @@ internal sealed class UserTokens(
             return UserTokenResult.Failure("invalid_request", "Name one of the configured providers.");
         }
 
+        var splitKey = options.Value.Session.Mode == SessionModes.SplitKey;
+        if (splitKey && !options.Value.Tokens.OfflineAccess)
+        {
+            return await UserNotPresentAsync(userId, providerName, actor);
+        }
+
         if (!options.Value.Tokens.OfflineAccess)
         {
             await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Refused, userId, providerName, actor: actor, detail: "offline access not enabled");
@@ -53,6 +59,11 @@ internal sealed class UserTokens(
 
         // The user's offline grant: that of their newest login at the provider that returned a refresh token (ADR 0027).
         var grant = await store.FindGrantAsync(userId, providerName, cancellationToken);
+        if (splitKey && grant is null or { SessionKeyed: true })
+        {
+            return await UserNotPresentAsync(userId, providerName, actor);
+        }
+
         if (grant is null)
         {
             await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Refused, userId, providerName, actor: actor, detail: "no grant");
@@ -70,7 +81,21 @@ internal sealed class UserTokens(
                 "The user did not grant offline access (no refresh token), so their token cannot be used without their session.");
         }
 
-        return await IssueAsync(grant.Id, userId, providerName, actor, cancellationToken, detail: "offline");
+        // Split-key: this grant is the server-key copy the operator opted into (Session:SplitKeyOfflineCopy); each use says so.
+        return await IssueAsync(grant.Id, userId, providerName, actor, cancellationToken, detail: splitKey ? "offline (split-key server copy)" : "offline");
+    }
+
+    /// <summary>
+    /// Split-key mode without a server-key copy: the user's tokens open only with the key in their browser's cookie, so
+    /// no worker can use them (ADR 0032). Audited as refused, like every other refusal here.
+    /// </summary>
+    private async Task<UserTokenResult> UserNotPresentAsync(string userId, string provider, string actor)
+    {
+        await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Refused, userId, provider, actor: actor, detail: "user not present (split-key)");
+        return UserTokenResult.Failure(
+            "user_not_present",
+            "Portcullis:Session:Mode is split-key: this user's tokens open only with the key in their browser's cookie, so they can be used only "
+            + "in a request of theirs. Portcullis:Session:SplitKeyOfflineCopy with Portcullis:Tokens:OfflineAccess keeps a server-key copy for workers.");
     }
 
     private async Task<UserTokenResult> IssueAsync(

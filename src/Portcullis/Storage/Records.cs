@@ -8,7 +8,8 @@ public sealed record UserRecord(string Id, string Provider, string Subject, Date
 /// <see cref="Tokens"/> is ciphertext bound to <see cref="Id"/>; <see cref="Version"/> increases with every write
 /// (optimistic concurrency). <see cref="HasRefreshToken"/> tells, without decrypting, whether the user granted offline
 /// access; <see cref="Offline"/> marks the one grant per user and provider kept for workers
-/// (<c>Tokens:OfflineAccess</c>).
+/// (<c>Tokens:OfflineAccess</c>). <see cref="SessionKeyed"/> marks tokens sealed under the key in its session's
+/// cookie (split-key mode, ADR 0032): only a request of that session can open or rewrite them.
 /// </summary>
 public sealed record GrantRecord(
     string Id,
@@ -19,7 +20,8 @@ public sealed record GrantRecord(
     long Version,
     DateTimeOffset UpdatedAt,
     bool HasRefreshToken = false,
-    bool Offline = false);
+    bool Offline = false,
+    bool SessionKeyed = false);
 
 /// <summary>
 /// A browser session. <see cref="Key"/> is the hash of the cookie value, never the value itself;

@@ -18,7 +18,7 @@ public static class SqlRows
 
     /// <summary>The grant columns in the order <see cref="ReadGrant"/> reads them.</summary>
     public const string GrantColumns =
-        "grants.id, grants.user_id, grants.provider, grants.tokens, grants.access_token_expires_at, grants.version, grants.updated_at, grants.has_refresh_token, grants.offline";
+        "grants.id, grants.user_id, grants.provider, grants.tokens, grants.access_token_expires_at, grants.version, grants.updated_at, grants.has_refresh_token, grants.offline, grants.session_keyed";
 
     /// <summary>The session in the current row.</summary>
     public static SessionRecord ReadSession(DbDataReader reader) => new(
@@ -30,7 +30,7 @@ public static class SqlRows
     public static GrantRecord ReadGrant(DbDataReader reader, int first) => new(
         reader.GetString(first), reader.GetString(first + 1), reader.GetString(first + 2), reader.GetFieldValue<byte[]>(first + 3),
         reader.IsDBNull(first + 4) ? null : FromUnix(reader.GetInt64(first + 4)), reader.GetInt64(first + 5), FromUnix(reader.GetInt64(first + 6)),
-        reader.GetBoolean(first + 7), reader.GetBoolean(first + 8));
+        reader.GetBoolean(first + 7), reader.GetBoolean(first + 8), reader.GetBoolean(first + 9));
 
     /// <summary>The session and, when the left join found one, its grant (the grant's columns follow the session's).</summary>
     public static SessionAndGrant ReadSessionAndGrant(DbDataReader reader) =>

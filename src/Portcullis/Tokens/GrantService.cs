@@ -11,6 +11,11 @@ namespace Portcullis.Tokens;
 /// uses, so a step-up or second sign-in in one session never changes the tokens of another. With
 /// <c>Tokens:OfflineAccess</c>, the newest login that returned a refresh token also becomes the user's offline grant at
 /// the provider. Grants a login supersedes end with their sessions (<c>SessionTermination</c>), not here.
+/// <para>
+/// Split-key mode (ADR 0032): a login's grant is sealed under its session's cookie key (<see cref="SessionKeyScope"/>)
+/// and marked <see cref="GrantRecord.SessionKeyed"/>; only the offline grant, when the operator opted into
+/// <c>Session:SplitKeyOfflineCopy</c>, stays under the key ring so workers can open it.
+/// </para>
 /// </summary>
 internal sealed class GrantService(
     IGrantStore store,
@@ -22,9 +27,18 @@ internal sealed class GrantService(
     public async Task<GrantRecord> StoreLoginTokensAsync(string userId, string provider, TokenSet tokens, CancellationToken cancellationToken)
     {
         var offline = options.Value.Tokens.OfflineAccess && tokens.RefreshToken is not null;
+        // The validator allows offline access in split-key mode only with the server-key copy opted into.
+        var sessionKeyed = options.Value.Session.Mode == SessionModes.SplitKey && !offline;
+        if (offline && options.Value.Session.SplitKeyOfflineCopy)
+        {
+            Diagnostics.Log.SplitKeyOfflineCopyKept(logger, userId, provider);
+        }
+
         while (true)
         {
-            var grant = NewGrant(Identifiers.NewId(), userId, provider, tokens, time.GetUtcNow()) with { Offline = offline };
+            var id = Identifiers.NewId();
+            var grant = new GrantRecord(id, userId, provider, Seal(tokens, id, sessionKeyed), tokens.AccessTokenExpiresAt, 1, time.GetUtcNow(),
+                tokens.RefreshToken is not null, offline, sessionKeyed);
             if (await store.SaveGrantAsync(grant, expectedVersion: 0, cancellationToken))
             {
                 return grant;
@@ -38,14 +52,18 @@ internal sealed class GrantService(
     public GrantRecord NextVersion(GrantRecord grant, TokenSet tokens, DateTimeOffset now) =>
         grant with
         {
-            Tokens = tokenProtector.Protect(tokens, grant.Id),
+            Tokens = Seal(tokens, grant.Id, grant.SessionKeyed),
             AccessTokenExpiresAt = tokens.AccessTokenExpiresAt,
             Version = grant.Version + 1,
             UpdatedAt = now,
             HasRefreshToken = tokens.RefreshToken is not null,
         };
 
-    /// <summary>The grant's tokens; null when there is no grant or its tokens do not decrypt (logged).</summary>
+    /// <summary>
+    /// The grant's tokens; null when there is no grant or its tokens do not decrypt (logged). A session-keyed grant
+    /// opens only under the current request's session key; <see cref="TryReadOtherSessionsTokens"/> is for callers that
+    /// may hold another session's key.
+    /// </summary>
     public TokenSet? ReadTokens(GrantRecord? grant)
     {
         if (grant is null)
@@ -53,7 +71,14 @@ internal sealed class GrantService(
             return null;
         }
 
-        var tokens = tokenProtector.Unprotect(grant.Tokens, grant.Id);
+        if (grant.SessionKeyed && SessionKeyScope.Key is null)
+        {
+            return null; // Not a failure: no request of its session is running (a sweep, a worker). The caller decides.
+        }
+
+        var tokens = grant.SessionKeyed
+            ? SplitKeyTokens.Unprotect(grant.Tokens, grant.Id, SessionKeyScope.Key)
+            : tokenProtector.Unprotect(grant.Tokens, grant.Id);
         if (tokens is null)
         {
             Diagnostics.Log.VaultDecryptFailed(logger, grant.Id);
@@ -62,6 +87,20 @@ internal sealed class GrantService(
         return tokens;
     }
 
-    private GrantRecord NewGrant(string id, string userId, string provider, TokenSet tokens, DateTimeOffset now) =>
-        new(id, userId, provider, tokenProtector.Protect(tokens, id), tokens.AccessTokenExpiresAt, 1, now, tokens.RefreshToken is not null);
+    /// <summary>
+    /// For ending a grant that may belong to another session than the request's ("log out everywhere", an operator):
+    /// a session-keyed grant that the request's key does not open is expected, not tampering, so it is not logged as a
+    /// failed decryption. Any other grant reads as with <see cref="ReadTokens"/>.
+    /// </summary>
+    public TokenSet? TryReadOtherSessionsTokens(GrantRecord grant) =>
+        !grant.SessionKeyed ? ReadTokens(grant)
+        : SessionKeyScope.Key is { } key ? SplitKeyTokens.Unprotect(grant.Tokens, grant.Id, key)
+        : null;
+
+    private static readonly SessionKeyProtector<TokenSet> SplitKeyTokens = new(ProtectionPurposes.SplitKeyTokens, VaultJsonContext.Default.TokenSet);
+
+    private byte[] Seal(TokenSet tokens, string grantId, bool sessionKeyed) =>
+        !sessionKeyed
+            ? tokenProtector.Protect(tokens, grantId)
+            : SplitKeyTokens.Protect(tokens, grantId, SessionKeyScope.Key ?? throw new InvalidOperationException("A session-keyed grant is written only in a request that carries its key."));
 }

@@ -10,4 +10,11 @@ internal static class ProtectionPurposes
     public const string SessionData = "Portcullis.Sessions.Data.v1";
     public const string LoginTransaction = "Portcullis.Agent.LoginTransaction.v1";
     public const string PendingRevocation = "Portcullis.Tokens.PendingRevocation.v1";
+
+    // Split-key records (ADR 0032): the purpose is AES-GCM additional data under the session's own key, not a key-ring purpose.
+    public const string SplitKeyTokens = "Portcullis.Vault.SplitKey.Tokens.v1";
+    public const string SplitKeySessionData = "Portcullis.Sessions.SplitKey.Data.v1";
+
+    // Stateless cookies (ADR 0033): a key-ring purpose; each cookie's name is appended to it, binding the value to its name.
+    public const string StatelessCookie = "Portcullis.Sessions.Stateless.Cookie.v1";
 }

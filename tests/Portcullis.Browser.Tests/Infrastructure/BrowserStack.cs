@@ -8,9 +8,10 @@ namespace Portcullis.Browser.Tests.Infrastructure;
 /// app with an API route <c>/api/whoami</c> to a recording upstream, an attacker site on another site, and one
 /// Chromium. Tests take a fresh browser context each (<see cref="NewContextAsync"/>), so no cookie crosses tests.
 /// The provider's access tokens live <see cref="AccessTokenLifetimeSeconds"/> seconds, so a flow that waits half
-/// of that sees the gateway refresh.
+/// of that sees the gateway refresh. A derived stack changes the gateway's settings (<see cref="Adjust"/>), e.g. its
+/// session mode (<see cref="SplitKeyBrowserStack"/>).
 /// </summary>
-public sealed class BrowserStack : IAsyncLifetime
+public class BrowserStack : IAsyncLifetime
 {
     public const int AccessTokenLifetimeSeconds = 6;
     public const string SessionCookieName = "__Host-portcullis";
@@ -52,10 +53,16 @@ public sealed class BrowserStack : IAsyncLifetime
         // The operator page, for alice only (AdminPageTests).
         settings["Portcullis:Policies:operators:RequireClaims:email:0"] = "alice@example.com";
         settings["Portcullis:Admin:Policy"] = "operators";
+        Adjust(settings);
         Gateway = await GatewayHost.StartAsync(settings, port, dataDirectory);
 
         (_playwright, Browser) = await Chromium.LaunchAsync();
         Assertions.SetDefaultExpectTimeout(30_000);
+    }
+
+    /// <summary>Changes to the gateway's settings before it starts; none here.</summary>
+    protected virtual void Adjust(Dictionary<string, string?> settings)
+    {
     }
 
     public async Task<IBrowserContext> NewContextAsync()

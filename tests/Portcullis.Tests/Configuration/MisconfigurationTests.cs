@@ -9,7 +9,7 @@ namespace Portcullis.Tests.Configuration;
 /// <summary>SECURITY.md item 34: a wrong configuration stops start-up with a message naming every wrong key.</summary>
 public sealed class MisconfigurationTests
 {
-    private static Dictionary<string, string?> ValidSettings(string dataDirectory) => new()
+    internal static Dictionary<string, string?> ValidSettings(string dataDirectory) => new()
     {
         ["Portcullis:PublicOrigin"] = "http://localhost:5999",
         ["Portcullis:Providers:main:Authority"] = "http://127.0.0.1:9400",
@@ -97,7 +97,7 @@ public sealed class MisconfigurationTests
         Assert.Contains("Portcullis:Providers:main:ClientId", stderr);
     }
 
-    private static async Task StartAsync(Dictionary<string, string?> settings)
+    internal static async Task StartAsync(Dictionary<string, string?> settings)
     {
         var app = GatewayApp.Create([], builder =>
         {

@@ -34,6 +34,26 @@ public sealed class RefreshFaultTests
     }
 
     [Fact]
+    public async Task InSplitKeyModeALateAnswerIsSealedUnderTheSessionsKeyAfterTheRequestEndedAndUsed()
+    {
+        // ADR 0032: the refresh outlives the request that started it (ADR 0021); the session's key must go with it, or the
+        // rotated tokens could not be sealed and the spent refresh token would be all the store has.
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await StartAsync(upstream, clock, mode: "split-key");
+
+        await AssertALateAnswerIsSavedAndUsedAsync(stack, upstream, clock, hang: () => stack.Idp.Pause(), answerLate: () =>
+        {
+            stack.Idp.Resume();
+            return Task.CompletedTask;
+        });
+
+        var grant = (await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT id, tokens, session_keyed FROM grants")).Single();
+        Assert.Equal(1L, grant[2]);
+        Assert.Null(stack.Gateway.Get<Portcullis.Vault.RecordProtector<Portcullis.Vault.TokenSet>>().Unprotect((byte[])grant[1]!, (string)grant[0]!));
+    }
+
+    [Fact]
     public async Task ARefreshHeldOnTheWireAndDeliveredLateIsSavedAndUsed()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
@@ -116,13 +136,14 @@ public sealed class RefreshFaultTests
         Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All));
     }
 
-    private static Task<TestStack> StartAsync(RecordingUpstream upstream, FakeTimeProvider clock, int? idpPort = null, int? issuerPort = null) =>
+    private static Task<TestStack> StartAsync(RecordingUpstream upstream, FakeTimeProvider clock, int? idpPort = null, int? issuerPort = null, string mode = "server") =>
         TestStack.StartAsync(
             clock: clock,
             adjust: s =>
             {
                 TestStack.OrdersRoute(upstream.Url)(s);
                 s["Portcullis:Refresh:Timeout"] = "00:00:01";
+                s["Portcullis:Session:Mode"] = mode;
             },
             idpPort: idpPort,
             issuerPort: issuerPort);

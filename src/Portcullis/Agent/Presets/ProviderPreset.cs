@@ -71,6 +71,12 @@ internal abstract class ProviderPreset
     /// </summary>
     public virtual bool MayRevokeSupersededRefreshToken(string? supersededIdToken, string? currentIdToken) => false;
 
+    /// <summary>
+    /// <see cref="MayRevokeSupersededRefreshToken"/> when the current grant's ID token cannot be read (split-key: it is
+    /// sealed under another session's key, ADR 0032) and only its session's provider session id (<c>sid</c>) is known.
+    /// </summary>
+    public virtual bool MayRevokeBesideProviderSession(string? supersededIdToken, string? currentProviderSessionId) => false;
+
     /// <summary>Providers without RFC 7009: withdraws the whole authorization the access token belongs to.</summary>
     public virtual Task<AuthorizationRevocation> RevokeAuthorizationAsync(HttpClient http, ProviderRuntime provider, string accessToken, CancellationToken cancellationToken) =>
         throw new NotSupportedException($"{Kind} revokes tokens at an RFC 7009 endpoint.");
@@ -121,6 +127,11 @@ internal sealed class OidcPreset : ProviderPreset
         ProviderSessionId(supersededIdToken) is { } superseded
         && ProviderSessionId(currentIdToken) is { } current
         && !string.Equals(superseded, current, StringComparison.Ordinal);
+
+    public override bool MayRevokeBesideProviderSession(string? supersededIdToken, string? currentProviderSessionId) =>
+        ProviderSessionId(supersededIdToken) is { } superseded
+        && !string.IsNullOrEmpty(currentProviderSessionId)
+        && !string.Equals(superseded, currentProviderSessionId, StringComparison.Ordinal);
 
     /// <summary>The <c>sid</c> of an ID token the agent validated at sign-in; null when absent or unreadable.</summary>
     private static string? ProviderSessionId(string? idToken)

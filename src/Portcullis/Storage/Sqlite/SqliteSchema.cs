@@ -121,5 +121,11 @@ internal static class SqliteSchema
         CREATE INDEX grants_user ON grants(user_id, provider);
         CREATE UNIQUE INDEX grants_offline ON grants(user_id, provider) WHERE offline = 1;
         """,
+
+        // Split-key sessions (issue 15, ADR 0032): a grant sealed under its session's cookie key, which only that
+        // session's requests can open (never a worker, never the unused-grant sweep).
+        """
+        ALTER TABLE grants ADD COLUMN session_keyed INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 }

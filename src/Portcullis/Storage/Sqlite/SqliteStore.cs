@@ -249,8 +249,8 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
         command.Transaction = transaction;
         command.CommandText = expectedVersion == 0
             ? """
-              INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token, offline)
-              VALUES ($id, $user, $provider, $tokens, $expires, $version, $now, $refreshable, $offline) ON CONFLICT DO NOTHING;
+              INSERT INTO grants (id, user_id, provider, tokens, access_token_expires_at, version, updated_at, has_refresh_token, offline, session_keyed)
+              VALUES ($id, $user, $provider, $tokens, $expires, $version, $now, $refreshable, $offline, $sessionKeyed) ON CONFLICT DO NOTHING;
               """
             : """
               UPDATE grants SET tokens = $tokens, access_token_expires_at = $expires, version = $version, updated_at = $now,
@@ -267,6 +267,7 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
         command.Parameters.AddWithValue("$expected", expectedVersion);
         command.Parameters.AddWithValue("$refreshable", grant.HasRefreshToken);
         command.Parameters.AddWithValue("$offline", grant.Offline);
+        command.Parameters.AddWithValue("$sessionKeyed", grant.SessionKeyed);
         if (await command.ExecuteNonQueryAsync(cancellationToken) != 1)
         {
             return false; // Disposing the transaction rolls back: a lost insert must not take the mark from the winner.

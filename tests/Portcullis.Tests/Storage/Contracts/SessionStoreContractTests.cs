@@ -101,6 +101,32 @@ public abstract class SessionStoreContractTests<TStore> : StoreContractTests<TSt
     }
 
     [Fact]
+    public async Task ASessionKeyedGrantKeepsItsMarkThroughEveryReadAndUpdateAndIsSweptLikeAnyOther()
+    {
+        // ADR 0032: the mark tells the gateway a grant opens only with its session's cookie key; losing it on any path
+        // would have the key ring try (and fail) to open it, and a refresh write must not clear it.
+        var alice = await Store.GetOrCreateUserAsync("main", "alice", Now, default);
+        var keyed = new GrantRecord("g1", alice.Id, "main", [1, 2], Now + Hour, 1, Now - Hour, HasRefreshToken: true, SessionKeyed: true);
+        var plain = new GrantRecord("g2", alice.Id, "main", [3], Now + Hour, 1, Now - Hour, HasRefreshToken: true);
+        Assert.True(await Store.SaveGrantAsync(keyed, 0, default));
+        Assert.True(await Store.SaveGrantAsync(plain, 0, default));
+        var session = NewSession("k1", alice.Id, "g1", idle: Now + Hour, absolute: Now + 2 * Hour, sid: "sid-1");
+        await Store.CreateSessionAsync(session, default);
+
+        AssertGrant(keyed, await Store.GetGrantAsync("g1", default));
+        AssertGrant(plain, await Store.GetGrantAsync("g2", default));
+        AssertGrant(keyed, (await Store.GetSessionAndGrantAsync("k1", Now, default))?.Grant);
+        var refreshed = keyed with { Tokens = [4], Version = 2, UpdatedAt = Now - TimeSpan.FromMinutes(30) };
+        Assert.True(await Store.SaveGrantAsync(refreshed, 1, default));
+        Assert.True((await Store.GetGrantAsync("g1", default))?.SessionKeyed);
+        Assert.Null(await Store.FindGrantAsync(alice.Id, "main", default)); // never an offline grant
+
+        var later = Now + 3 * Hour; // the session has expired: the sweep lists the grant, still marked
+        var unused = await Store.ListUnusedGrantsAsync(later, Now, includeOffline: false, 10, default);
+        Assert.Equal(new[] { ("g1", true), ("g2", false) }, unused.Select(g => (g.Id, g.SessionKeyed)).OrderBy(g => g.Id, StringComparer.Ordinal).ToArray());
+    }
+
+    [Fact]
     public async Task ConcurrentSessionReadsEachGetTheirOwnSessionAndGrant()
     {
         for (var i = 0; i < 8; i++)

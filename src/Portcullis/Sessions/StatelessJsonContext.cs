@@ -1,0 +1,8 @@
+using System.Text.Json.Serialization;
+
+namespace Portcullis.Sessions;
+
+/// <summary>Serialization of what stateless cookies carry (ADR 0033).</summary>
+[JsonSerializable(typeof(StatelessSessionPayload))]
+[JsonSerializable(typeof(StatelessRefreshPayload))]
+internal sealed partial class StatelessJsonContext : JsonSerializerContext;
