@@ -75,7 +75,10 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<CsrfGuard>();
         GatewayRateLimiting.Add(services);
         services.AddHttpForwarder();
+        services.TryAddSingleton<ProxyAdmission>();
         services.TryAddSingleton<ApiProxy>();
+        services.TryAddSingleton<ApiRouteTable>();
+        services.TryAddSingleton<ForwardAuth>();
         Authorization.PortcullisAuthenticationSetup.Add(services);
         PortcullisCors.Add(services);
         return new PortcullisBuilder(services);
