@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Portcullis.Authorization;
-using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
 using Portcullis.Primitives;
@@ -58,9 +57,9 @@ internal sealed class ProxyAdmission(
     {
         switch (route.TokenMode)
         {
-            case ApiTokenModes.None:
+            case Configuration.ApiTokenModes.None:
                 return default;
-            case ApiTokenModes.Client:
+            case Configuration.ApiTokenModes.Client:
                 var clientToken = await clientTokens.GetAsync(route.ClientToken!, context.RequestAborted);
                 return new ProxyCredential(clientToken.Value, null, clientToken.Error);
         }
@@ -68,7 +67,7 @@ internal sealed class ProxyAdmission(
         var session = await sessions.ResolveAsync(context);
         if (session is null)
         {
-            return route.TokenMode == ApiTokenModes.User ? new ProxyCredential(null, null, SessionService.RefusalFor(context)) : default;
+            return route.TokenMode == Configuration.ApiTokenModes.User ? new ProxyCredential(null, null, SessionService.RefusalFor(context)) : default;
         }
 
         if (route.Policy is { } policy && await AuthorizeAsync(context, route, policy) is { } denied)

@@ -164,6 +164,37 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
         Assert.All(world.Upstream.Requests, r => Assert.Equal($"Bearer {refreshed.AccessToken}", r.Headers["Authorization"]));
     }
 
+    [Fact]
+    public async Task WithDPoPTheAnswerIsTheDPoPPairAndTheUpstreamAcceptsTheProofNginxForwards()
+    {
+        await using var api = await Fapi.DPoPResourceServer.StartAsync();
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            s["Portcullis:Providers:main:DPoP"] = "true";
+            Routes.Add(s, "orders", "/api/orders", api.Url);
+            s["Portcullis:TrustedProxies:0"] = ProxyAddress.ToString();
+            s["Portcullis:ForwardAuth:Enabled"] = "true";
+        });
+        var port = FreePort.Next();
+        await using var nginx = await NginxBalancer.StartAsync(port, World.NginxConfiguration(port, stack.Gateway.Port, new Uri(api.Url).Port));
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        var read = await browser.GetAsync($"{nginx.Origin}/api/orders/1", BrowserClient.Csrf);
+        var write = await browser.SendAsync(HttpMethod.Put, $"{nginx.Origin}/api/orders/2", new StringContent("{}"), BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, read.Status);
+        Assert.Equal(HttpStatusCode.OK, write.Status);
+        // The resource server checked scheme, signature, htm, htu (its own address and the path), ath and the key binding.
+        var verdicts = api.Verdicts.ToArray();
+        Assert.Equal(2, verdicts.Length);
+        Assert.All(verdicts, v =>
+        {
+            Assert.Null(v.Problem);
+            Assert.Equal("DPoP", v.Scheme);
+        });
+    }
+
     /// <summary>A browser of this test's own, signed in at the gateway; the upstream's record starts empty.</summary>
     private async Task<BrowserClient> SignedInAsync()
     {
@@ -217,7 +248,7 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
         }
 
         /// <summary>The configuration of docs/deploy.md ("nginx auth_request"), on loopback ports and without TLS.</summary>
-        private static string NginxConfiguration(int port, int gatewayPort, int upstreamPort) => $$"""
+        internal static string NginxConfiguration(int port, int gatewayPort, int upstreamPort) => $$"""
             server {
               listen 127.0.0.1:{{port}};
 
