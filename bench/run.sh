@@ -16,16 +16,22 @@
 #   BENCH_STORM_REQUESTS=500      concurrent requests of one refresh storm
 #   BENCH_STORM_ROUNDS=3 [1]      storms per configuration (one gateway, two gateways)
 #   BENCH_STORM_TOKEN_TTL=10      access-token lifetime at the provider during the storm phase, seconds (Refresh:Skew is 1 s)
-#   BENCH_SESSIONS=100000         filler sessions for the session-scale phase
+#   BENCH_SESSIONS=100000         filler sessions for the session-scale phase (SQLite)
+#   BENCH_PG_SESSIONS=1000000 [10000]  filler sessions for the PostgreSQL session-scale phase ("pgscale"; PostgreSQL is
+#                                started on loopback by tests/services/services.sh and installed if missing)
 #   BENCH_LOGIN_CONCURRENCY=4     concurrent login loops
 #   BENCH_LOGIN_DURATION=30 [5]   seconds the login loops run
 #   BENCH_TOKENLESS=1             also measure the gateway on a route without session or token (diagnostic); 0: skip
+#   BENCH_BASELINE=/path/Portcullis.Gateway.dll   also measure another build (the "before" of a change) in the same
+#                                rounds, default configuration, in place of the session-cache gateway
 #   BENCH_SESSION_CACHE=00:00:05  also measure a second gateway with the opt-in Session:CacheDuration (reported apart
 #                                from the targets); 0: skip
-#   BENCH_PHASES=overhead,scale,storm,login   which phases to run; add (or run alone) "profile" to sample the gateway's
-#                                thread stacks with dotnet-trace under the loaded small-JSON load for BENCH_DURATION
-#                                seconds and report the top methods (installed into bench/.tools);
-#                                BENCH_PROFILE_SESSION_CACHE=00:00:05 profiles a gateway with the opt-in session cache
+#   BENCH_PHASES=overhead,onecpu,scale,storm,login   which phases to run; "onecpu" runs the overhead rounds again
+#                                with bare YARP and the gateway each confined to CPU 0 (taskset), wrk and the upstream to
+#                                CPU 1; add (or run alone) "profile" to sample the gateway's thread stacks with dotnet-trace
+#                                under the loaded small-JSON load for BENCH_DURATION seconds and report the top methods
+#                                (installed into bench/.tools); BENCH_PROFILE_SESSION_CACHE=00:00:05 profiles a gateway
+#                                with the opt-in session cache, BENCH_PROFILE_ONE_CPU=1 one confined to one CPU
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,5 +60,13 @@ log "Building the gateway and the harness (Release)"
 dotnet build src/Portcullis.Gateway/Portcullis.Gateway.csproj -c Release --nologo -v q -warnaserror
 dotnet build bench/Portcullis.Bench/Portcullis.Bench.csproj -c Release --nologo -v q -warnaserror
 
+if [[ ",${BENCH_PHASES:-pgscale}," == *,pgscale,* ]]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+  command -v redis-server >/dev/null || apt_install redis-server
+  log "Starting a throwaway PostgreSQL on loopback (pgscale phase)"
+  eval "$(tests/services/services.sh start)"
+  trap 'tests/services/services.sh stop' EXIT
+fi
+
 log "Running the benchmark"
-exec dotnet bench/Portcullis.Bench/bin/Release/net10.0/Portcullis.Bench.dll
+dotnet bench/Portcullis.Bench/bin/Release/net10.0/Portcullis.Bench.dll

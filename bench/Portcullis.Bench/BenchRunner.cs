@@ -47,6 +47,19 @@ internal static class BenchRunner
                 report.Overhead = await ProxyOverheadPhase.RunAsync(context, idp, gatewayPort, cachedGatewayPort);
             }
 
+            if (settings.Runs("onecpu"))
+            {
+                if (Environment.ProcessorCount < 2)
+                {
+                    BenchContext.Log("Phase: one CPU each skipped: it needs two CPUs (one for the proxies, one for wrk)");
+                }
+                else
+                {
+                    BenchContext.Log("Phase: proxy overhead with each proxy confined to one CPU");
+                    report.OneCpu = await ProxyOverheadPhase.RunAsync(context, idp, gatewayPort, cachedGatewayPort, CpuPlacement.OneCpu);
+                }
+            }
+
             if (settings.Runs("profile"))
             {
                 BenchContext.Log("Phase: profile of the authenticated path");
@@ -57,6 +70,12 @@ internal static class BenchRunner
             {
                 BenchContext.Log("Phase: session scale");
                 report.Scale = await SessionScalePhase.RunAsync(context, idp, gatewayPort);
+            }
+
+            if (settings.Runs("pgscale"))
+            {
+                BenchContext.Log("Phase: session scale on PostgreSQL");
+                report.PostgresScale = await PostgresScalePhase.RunAsync(context, idp, gatewayPort);
             }
 
             if (settings.Runs("login"))

@@ -44,6 +44,9 @@ internal sealed record BenchSettings
     /// <summary>Filler sessions in the store for the scale phase (BENCH_SESSIONS).</summary>
     public required int Sessions { get; init; }
 
+    /// <summary>Filler sessions for the PostgreSQL scale phase (BENCH_PG_SESSIONS).</summary>
+    public required int PostgresSessions { get; init; }
+
     /// <summary>Concurrent login loops (BENCH_LOGIN_CONCURRENCY).</summary>
     public required int LoginConcurrency { get; init; }
 
@@ -59,13 +62,20 @@ internal sealed record BenchSettings
     /// </summary>
     public required TimeSpan SessionCache { get; init; }
 
-    /// <summary>Which phases run (BENCH_PHASES, comma-separated: overhead, scale, storm, login).</summary>
+    /// <summary>
+    /// Another build's <c>Portcullis.Gateway.dll</c> (BENCH_BASELINE; a full path), measured in the same interleaved rounds
+    /// as this build in its default configuration, so a change's before and after come from one run on one machine state.
+    /// Takes the session-cache gateway's place: with a baseline the opt-in cache is not measured.
+    /// </summary>
+    public string? Baseline { get; init; }
+
+    /// <summary>Which phases run (BENCH_PHASES, comma-separated: overhead, onecpu, scale, pgscale, storm, login, profile).</summary>
     public required IReadOnlySet<string> Phases { get; init; }
 
-    public static readonly string[] AllPhases = ["overhead", "scale", "storm", "login", "profile"];
+    public static readonly string[] AllPhases = ["overhead", "onecpu", "scale", "pgscale", "storm", "login", "profile"];
 
     /// <summary>What runs when BENCH_PHASES is not set: everything but the profile, which is a tool for finding costs, not a measurement.</summary>
-    public static readonly string[] DefaultPhases = ["overhead", "scale", "storm", "login"];
+    public static readonly string[] DefaultPhases = ["overhead", "onecpu", "scale", "pgscale", "storm", "login"];
 
     /// <summary>Access-token lifetime outside the storm phase: long enough that no refresh happens during a run.</summary>
     public const int LongTokenTtlSeconds = 3 * 3600;
@@ -94,9 +104,13 @@ internal sealed record BenchSettings
             StormRounds = Int("BENCH_STORM_ROUNDS", quick ? 1 : 3, 1),
             StormTokenTtlSeconds = Int("BENCH_STORM_TOKEN_TTL", 10, 3),
             Sessions = Int("BENCH_SESSIONS", 100_000, 0),
+            PostgresSessions = Int("BENCH_PG_SESSIONS", quick ? 10_000 : 1_000_000, 0),
             LoginConcurrency = Int("BENCH_LOGIN_CONCURRENCY", 4, 1),
             LoginDurationSeconds = Int("BENCH_LOGIN_DURATION", quick ? 5 : 30, 1),
             Tokenless = Environment.GetEnvironmentVariable("BENCH_TOKENLESS") is not ("0" or "false"),
+            Baseline = Environment.GetEnvironmentVariable("BENCH_BASELINE") is { Length: > 0 } baseline
+                ? File.Exists(baseline) ? Path.GetFullPath(baseline) : throw new ArgumentException($"BENCH_BASELINE: no gateway at {baseline}.")
+                : null,
             SessionCache = Environment.GetEnvironmentVariable("BENCH_SESSION_CACHE") switch
             {
                 null or "" => TimeSpan.FromSeconds(5),

@@ -64,6 +64,7 @@ public sealed class DemoStack : IAsyncDisposable
         try
         {
             apps.Add(await ProviderApp.StartAsync(new ProviderSettings(providerUrl, gatewayUrl), ct));
+            await WarmUpAsync(new Uri(providerUrl, ".well-known/openid-configuration"), ct);
             apps.Add(await ApiApp.StartAsync(apiUrl, providerUrl.AbsoluteUri, ct));
             var gateway = new GatewaySettings(
                 PublicOrigin: gatewayUrl.GetLeftPart(UriPartial.Authority),
@@ -80,6 +81,18 @@ public sealed class DemoStack : IAsyncDisposable
         }
 
         return new DemoStack(apps, gatewayUrl, providerUrl, apiUrl, dataDirectory);
+    }
+
+    /// <summary>
+    /// Asks once for <paramref name="url"/> and waits for the answer. A freshly started provider's first answer (its
+    /// database, signing keys, code paths run for the first time) can take seconds on a loaded machine; paid here, where
+    /// nothing times out, it is not paid by the first login against the gateway's provider timeout.
+    /// </summary>
+    private static async Task WarmUpAsync(Uri url, CancellationToken ct)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(1) };
+        using var response = await http.GetAsync(url, ct);
+        response.EnsureSuccessStatusCode();
     }
 
     /// <summary>Stops the gateway, the API and the provider, in that order.</summary>

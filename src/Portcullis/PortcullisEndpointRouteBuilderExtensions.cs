@@ -28,6 +28,8 @@ public static class PortcullisEndpointRouteBuilderExtensions
 
         // Fetched by the provider's server through the client's jwks_uri: public keys only, no CSRF header.
         bff.MapGet("/jwks/{provider}", JwksEndpoint.Get);
+        // Fetched by upstreams of Token: assertion routes to verify what the gateway signs (ADR 0041).
+        endpoints.MapGet("/.well-known/portcullis/jwks", JwksEndpoint.GetAssertionKeys);
 
         // JSON endpoints: the anti-forgery check runs before anything else (SECURITY.md item 6).
         var json = bff.MapGroup("/").AddEndpointFilter(async (context, next) =>

@@ -35,6 +35,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, PortcullisOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, ProviderPresetOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, ClientSigningKeyValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, AssertionKeysValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PortcullisOptions>, KeyProtectionOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
@@ -75,6 +76,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<CsrfGuard>();
         GatewayRateLimiting.Add(services);
         services.AddHttpForwarder();
+        services.TryAddSingleton<IdentityAssertions>();
         services.TryAddSingleton<ProxyAdmission>();
         services.TryAddSingleton<ApiProxy>();
         services.TryAddSingleton<ApiRouteTable>();

@@ -695,7 +695,7 @@ function errorCodeOf(body) {
 // How the client authenticated (what the provider was sent), and whether a DPoP proof came along.
 function clientAuthOf(ctx) {
   const body = ctx.oidc?.body || {};
-  const dpop = ctx.get('dpop') ? { dpop: true, dpop_jkt: ctx.oidc?.dPoP?.thumbprint } : { dpop: false };
+  const dpop = ctx.get('dpop') ? { dpop: true, dpop_jkt: proofThumbprint(ctx.get('dpop')) } : { dpop: false };
   if (body.client_assertion) {
     const [header] = String(body.client_assertion).split('.');
     const { alg, kid } = JSON.parse(Buffer.from(header, 'base64url').toString());
@@ -704,6 +704,19 @@ function clientAuthOf(ctx) {
   if (String(ctx.get('authorization')).startsWith('Basic ')) return { client_auth: 'client_secret_basic', ...dpop };
   if (body.client_secret) return { client_auth: 'client_secret_post', ...dpop };
   return { client_auth: 'none', ...dpop };
+}
+
+// RFC 7638 thumbprint of the EC key in a DPoP proof's header (what the token is bound to), as the proof came, unchecked:
+// the provider itself validates the proof; this only says which key the gateway used.
+function proofThumbprint(proof) {
+  try {
+    const { jwk } = JSON.parse(Buffer.from(String(proof).split('.')[0], 'base64url').toString());
+    if (jwk?.kty !== 'EC') return undefined;
+    const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y });
+    return createHash('sha256').update(canonical).digest('base64url');
+  } catch {
+    return undefined;
+  }
 }
 
 function recordTokenRequest(ctx) {

@@ -7,14 +7,22 @@ namespace Portcullis.Bench.Load;
 /// <summary>One wrk run (fixed connections, threads and duration, <c>--latency</c>) and what it reported.</summary>
 internal static partial class Wrk
 {
-    public static async Task<WrkResult> RunAsync(string url, int connections, int threads, int durationSeconds, IReadOnlyDictionary<string, string>? headers = null)
+    /// <param name="cpus">A <c>taskset -c</c> list wrk is confined to (the one-CPU phase keeps it off the proxies' CPU); null: any.</param>
+    public static async Task<WrkResult> RunAsync(string url, int connections, int threads, int durationSeconds, IReadOnlyDictionary<string, string>? headers = null, string? cpus = null)
     {
-        var start = new ProcessStartInfo("wrk")
+        var start = new ProcessStartInfo(cpus is null ? "wrk" : "taskset")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (cpus is not null)
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add(cpus);
+            start.ArgumentList.Add("wrk");
+        }
+
         var arguments = WrkArguments(connections, threads, durationSeconds);
         foreach (var argument in arguments)
         {
@@ -42,11 +50,11 @@ internal static partial class Wrk
     }
 
     /// <summary>An unrecorded loaded run, so a freshly started server is measured after JIT and connection pools settled.</summary>
-    public static async Task WarmUpAsync(string url, BenchSettings settings, IReadOnlyDictionary<string, string>? headers)
+    public static async Task WarmUpAsync(string url, BenchSettings settings, IReadOnlyDictionary<string, string>? headers, string? cpus = null)
     {
         if (settings.WarmupSeconds > 0)
         {
-            await RunAsync(url, settings.Connections, settings.Threads, settings.WarmupSeconds, headers);
+            await RunAsync(url, settings.Connections, settings.Threads, settings.WarmupSeconds, headers, cpus);
         }
     }
 

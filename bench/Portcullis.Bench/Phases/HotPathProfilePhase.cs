@@ -29,22 +29,30 @@ internal static class HotPathProfilePhase
             gatewaySettings["Portcullis:Session:CacheDuration"] = cache;
         }
 
-        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings);
+        // BENCH_PROFILE_ONE_CPU=1 confines the gateway to one CPU and wrk to the other, as the one-CPU phase does.
+        var placement = Environment.GetEnvironmentVariable("BENCH_PROFILE_ONE_CPU") is "1" ? CpuPlacement.OneCpu : null;
+        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings, placement?.Proxies);
         var cookie = await Gateway.LoginAsync(origin);
         var url = $"http://127.0.0.1:{gatewayPort}{UpstreamServer.OrdersRoute}{UpstreamServer.Small}";
         var headers = Gateway.AuthenticatedHeaders(cookie);
-        await Wrk.WarmUpAsync(url, settings, headers);
+        await Wrk.WarmUpAsync(url, settings, headers, placement?.Load);
 
         var traceFile = Path.Combine(BenchContext.NewDataDirectory("trace"), "gateway.nettrace");
         var seconds = settings.DurationSeconds;
         // The load outlasts the trace on both ends, so every sample is of a gateway under steady load.
-        var load = Wrk.RunAsync(url, settings.Connections, settings.Threads, seconds + 4, headers);
+        var load = Wrk.RunAsync(url, settings.Connections, settings.Threads, seconds + 4, headers, placement?.Load);
         await Task.Delay(TimeSpan.FromSeconds(2));
         await RunToolAsync(dotnetTrace, "collect", "-p", gateway.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--profile", "dotnet-sampled-thread-time", "--duration", TimeSpan.FromSeconds(seconds).ToString(@"dd\:hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture),
             "-o", traceFile);
         var loaded = await load;
         BenchContext.Log($"profiled load: {loaded.RequestsPerSecond:F0} req/s, p50 {loaded.P50Ms:F3} ms, p99 {loaded.P99Ms:F3} ms, errors {loaded.Errors}");
+
+        // BENCH_PROFILE_KEEP=path keeps the raw trace (for callers and call trees, e.g. `dotnet-trace convert --format speedscope`).
+        if (Environment.GetEnvironmentVariable("BENCH_PROFILE_KEEP") is { Length: > 0 } keep)
+        {
+            File.Copy(traceFile, keep, overwrite: true);
+        }
 
         var inclusive = await RunToolAsync(dotnetTrace, "report", traceFile, "topN", "-n", ShownMethods.ToString(System.Globalization.CultureInfo.InvariantCulture), "--inclusive");
         var exclusive = await RunToolAsync(dotnetTrace, "report", traceFile, "topN", "-n", ShownMethods.ToString(System.Globalization.CultureInfo.InvariantCulture));

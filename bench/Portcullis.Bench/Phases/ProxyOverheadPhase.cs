@@ -26,36 +26,59 @@ internal static class ProxyOverheadPhase
     /// <summary>Not a target of DESIGN.md §7 either: a second gateway with the opt-in per-node session cache (ADR 0017).</summary>
     public const string CachedTarget = "Portcullis, session cache";
 
+    /// <summary>Another build of the gateway (BENCH_BASELINE), default configuration: the "before" of a change.</summary>
+    public const string BaselineTarget = "Portcullis baseline";
+
     private const string OpenRoute = "/api/open";
 
-    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort, int cachedGatewayPort)
+    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort, int cachedGatewayPort, CpuPlacement? placement = null)
     {
         var settings = context.Settings;
+        var load = placement?.Load;
+        // Pinned, the phase gets its own upstream (beside wrk) and bare YARP (on the proxies' CPU); the shared ones float.
+        await using var pinnedUpstream = placement is null ? null : await StartPinnedAsync(placement.Load, "upstream", "upstream");
+        var upstreamUrl = pinnedUpstream?.Url ?? context.UpstreamUrl;
+        await using var pinnedYarp = placement is null ? null : await StartPinnedAsync(placement.Proxies, "bare YARP", "yarp", upstreamUrl);
+        var (upstream, yarp, yarpUrl) = placement is null
+            ? (context.Upstream, context.Yarp, context.YarpUrl)
+            : (pinnedUpstream!.Process, pinnedYarp!.Process, pinnedYarp.Url);
+
         var dataDirectory = BenchContext.NewDataDirectory("overhead");
         var origin = $"http://localhost:{gatewayPort}";
-        var gatewaySettings = Gateway.Settings(origin, idp, dataDirectory, context.UpstreamUrl);
+        var gatewaySettings = Gateway.Settings(origin, idp, dataDirectory, upstreamUrl);
         if (settings.Tokenless)
         {
             gatewaySettings["Portcullis:Apis:open:Path"] = OpenRoute;
-            gatewaySettings["Portcullis:Apis:open:Upstream"] = context.UpstreamUrl;
+            gatewaySettings["Portcullis:Apis:open:Upstream"] = upstreamUrl;
             gatewaySettings["Portcullis:Apis:open:Token"] = "none";
         }
 
-        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings);
+        await using var gateway = await Gateway.StartAsync("gateway", gatewayPort, gatewaySettings, placement?.Proxies);
         var cookie = await Gateway.LoginAsync(origin);
-        await using var cachedGateway = settings.SessionCache > TimeSpan.Zero
+        // The second gateway slot: a baseline build when one is given; else the opt-in cache, a comparison for the
+        // default configuration only (the one-CPU rounds are about the default).
+        await using var baselineGateway = settings.Baseline is { } baseline
+            ? await Gateway.StartAsync("baseline gateway", cachedGatewayPort, Gateway.Settings($"http://localhost:{cachedGatewayPort}", idp, BenchContext.NewDataDirectory("overhead-baseline"), upstreamUrl), placement?.Proxies, baseline)
+            : null;
+        await using var cachedGateway = settings.SessionCache > TimeSpan.Zero && placement is null && baselineGateway is null
             ? await StartCachedGatewayAsync(context, idp, cachedGatewayPort, settings.SessionCache)
             : null;
         var gatewayUrl = $"http://127.0.0.1:{gatewayPort}";
         var targets = new List<Target>
         {
-            new(DirectTarget, context.UpstreamUrl + UpstreamServer.OrdersRoute, null, ExpectsBearer: false),
-            new(YarpTarget, context.YarpUrl + UpstreamServer.OrdersRoute, null, ExpectsBearer: false),
+            new(DirectTarget, upstreamUrl + UpstreamServer.OrdersRoute, null, ExpectsBearer: false),
+            new(YarpTarget, yarpUrl + UpstreamServer.OrdersRoute, null, ExpectsBearer: false),
             new(PortcullisTarget, gatewayUrl + UpstreamServer.OrdersRoute, Gateway.AuthenticatedHeaders(cookie), ExpectsBearer: true),
         };
         if (settings.Tokenless)
         {
             targets.Add(new(TokenlessTarget, gatewayUrl + OpenRoute, new() { ["X-CSRF"] = "1" }, ExpectsBearer: false));
+        }
+
+        if (baselineGateway is not null)
+        {
+            var baselineCookie = await Gateway.LoginAsync($"http://localhost:{cachedGatewayPort}");
+            targets.Add(new(BaselineTarget, $"http://127.0.0.1:{cachedGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(baselineCookie), ExpectsBearer: true));
         }
 
         if (cachedGateway is not null)
@@ -67,14 +90,14 @@ internal static class ProxyOverheadPhase
         await CheckTargetsAsync(targets);
         foreach (var target in targets)
         {
-            await Wrk.WarmUpAsync(target.RouteUrl + UpstreamServer.Small, settings, target.Headers);
+            await Wrk.WarmUpAsync(target.RouteUrl + UpstreamServer.Small, settings, target.Headers, load);
         }
 
-        var linesBefore = new[] { context.Yarp.OutputLines, gateway.OutputLines };
+        var linesBefore = new[] { yarp.OutputLines, gateway.OutputLines };
         var payloads = new (string Name, string Path)[] { ("small JSON", UpstreamServer.Small), ("64 KiB", UpstreamServer.Large) };
-        var loads = new (string Name, int Connections, int Threads)[] { ("loaded", settings.Connections, settings.Threads), ("light", 1, 1) };
+        var levels = new (string Name, int Connections, int Threads)[] { ("loaded", settings.Connections, settings.Threads), ("light", 1, 1) };
         var series = new List<Series>();
-        foreach (var load in loads)
+        foreach (var level in levels)
         {
             foreach (var payload in payloads)
             {
@@ -83,32 +106,45 @@ internal static class ProxyOverheadPhase
                 {
                     foreach (var target in targets)
                     {
-                        var result = await Wrk.RunAsync(target.RouteUrl + payload.Path, load.Connections, load.Threads, settings.DurationSeconds, target.Headers);
-                        BenchContext.Log($"{load.Name} {payload.Name} round {round} {target.Name}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Ms:F3} ms, p99 {result.P99Ms:F3} ms, errors {result.Errors}");
+                        var result = await Wrk.RunAsync(target.RouteUrl + payload.Path, level.Connections, level.Threads, settings.DurationSeconds, target.Headers, load);
+                        BenchContext.Log($"{(placement is null ? string.Empty : "one CPU: ")}{level.Name} {payload.Name} round {round} {target.Name}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Ms:F3} ms, p99 {result.P99Ms:F3} ms, errors {result.Errors}");
                         runs[target.Name].Add(result);
                     }
                 }
 
-                series.Add(new Series(load.Name, payload.Name, string.Join(' ', Wrk.WrkArguments(load.Connections, load.Threads, settings.DurationSeconds)), targets.Select(t => t.Name).ToList(), runs));
+                series.Add(new Series(level.Name, payload.Name, string.Join(' ', Wrk.WrkArguments(level.Connections, level.Threads, settings.DurationSeconds)), targets.Select(t => t.Name).ToList(), runs));
             }
         }
 
         // What the proxies write while serving (console only): per-request logging is a cost worth seeing.
-        BenchContext.Log($"Last output of bare YARP:\n{context.Yarp.LastLines(4)}");
+        BenchContext.Log($"Last output of bare YARP:\n{yarp.LastLines(4)}");
         BenchContext.Log($"Last output of the gateway:\n{gateway.LastLines(4)}");
         var gatewayRequests = series.Sum(s => s.Runs.Where(r => r.Key is PortcullisTarget or TokenlessTarget).Sum(r => r.Value.Sum(w => w.Requests)));
         var memory = new List<ServerMemory>
         {
-            new(DirectTarget + " (upstream)", context.Upstream.PeakMemoryBytes, null),
-            new(YarpTarget, context.Yarp.PeakMemoryBytes, (context.Yarp.OutputLines - linesBefore[0]) / (double)series.Sum(s => s.Runs[YarpTarget].Sum(r => r.Requests))),
+            new(DirectTarget + " (upstream)", upstream.PeakMemoryBytes, null),
+            new(YarpTarget, yarp.PeakMemoryBytes, (yarp.OutputLines - linesBefore[0]) / (double)series.Sum(s => s.Runs[YarpTarget].Sum(r => r.Requests))),
             new(PortcullisTarget, gateway.PeakMemoryBytes, (gateway.OutputLines - linesBefore[1]) / (double)gatewayRequests),
         };
+        if (baselineGateway is not null)
+        {
+            memory.Add(new(BaselineTarget, baselineGateway.PeakMemoryBytes, null));
+        }
+
         if (cachedGateway is not null)
         {
             memory.Add(new(CachedTarget, cachedGateway.PeakMemoryBytes, null));
         }
 
         return new OverheadResult(series, memory);
+    }
+
+    private static async Task<PinnedServer> StartPinnedAsync(string cpus, string name, string mode, params string[] arguments)
+    {
+        var port = FreePort.Next();
+        var url = $"http://127.0.0.1:{port}";
+        var process = await ServerProcess.StartSubModeOnAsync(cpus, $"{name} (CPU {cpus})", $"{url}/healthz", [mode, port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments]);
+        return new PinnedServer(process, url);
     }
 
     private static Task<ServerProcess> StartCachedGatewayAsync(BenchContext context, TestIdp idp, int port, TimeSpan cacheDuration)
@@ -159,6 +195,22 @@ internal static class ProxyOverheadPhase
 
     /// <summary>One way to reach the upstream: the route's base URL and the headers wrk sends.</summary>
     private sealed record Target(string Name, string RouteUrl, Dictionary<string, string>? Headers, bool ExpectsBearer);
+}
+
+/// <summary>
+/// Which CPUs (<c>taskset -c</c> lists) the one-CPU configuration gives the proxies under test and the load generator
+/// with the upstream: each proxy is confined to one CPU from its start, as in a container with a one-CPU limit, and
+/// never competes with wrk for it.
+/// </summary>
+internal sealed record CpuPlacement(string Proxies, string Load)
+{
+    public static readonly CpuPlacement OneCpu = new("0", "1");
+}
+
+/// <summary>A server the one-CPU configuration started for itself, with its base URL.</summary>
+internal sealed record PinnedServer(ServerProcess Process, string Url) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => Process.DisposeAsync();
 }
 
 /// <summary>All rounds of one load level and payload, per target.</summary>

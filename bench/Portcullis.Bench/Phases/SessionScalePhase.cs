@@ -23,24 +23,28 @@ internal static class SessionScalePhase
             cookie = await Gateway.LoginAsync(origin);
         }
 
-        var results = new List<ScaleResult> { await MeasureAsync(context, gatewayPort, gatewaySettings, dataDirectory, cookie) };
+        var store = new Store(() => CountSessionsAsync(dataDirectory), () => Task.FromResult(Gateway.StoreSizeBytes(dataDirectory)));
+        var results = new List<ScaleResult> { await MeasureAsync(context, gatewayPort, gatewaySettings, store, cookie) };
         BenchContext.Log($"Inserting {settings.Sessions:N0} filler sessions");
         await SessionFiller.FillAsync(Gateway.DatabasePath(dataDirectory), settings.Sessions);
-        results.Add(await MeasureAsync(context, gatewayPort, gatewaySettings, dataDirectory, cookie));
+        results.Add(await MeasureAsync(context, gatewayPort, gatewaySettings, store, cookie));
         return results;
     }
 
-    private static async Task<ScaleResult> MeasureAsync(BenchContext context, int port, Dictionary<string, string?> gatewaySettings, string dataDirectory, string cookie)
+    /// <summary>How a phase counts the store's sessions and measures its size, whatever the store.</summary>
+    internal sealed record Store(Func<Task<long>> CountSessions, Func<Task<long>> SizeBytes);
+
+    internal static async Task<ScaleResult> MeasureAsync(BenchContext context, int port, Dictionary<string, string?> gatewaySettings, Store store, string cookie)
     {
         var settings = context.Settings;
-        var sessions = await CountSessionsAsync(dataDirectory);
+        var sessions = await store.CountSessions();
         await using var gateway = await Gateway.StartAsync("gateway", port, gatewaySettings);
         var url = $"http://127.0.0.1:{port}{Servers.UpstreamServer.SmallPath}";
         var headers = Gateway.AuthenticatedHeaders(cookie);
         await Wrk.WarmUpAsync(url, settings, headers);
         var loaded = await Wrk.RunAsync(url, settings.Connections, settings.Threads, settings.DurationSeconds, headers);
         var light = await Wrk.RunAsync(url, 1, 1, settings.DurationSeconds, headers);
-        var result = new ScaleResult(sessions, loaded, light, gateway.PeakMemoryBytes, Gateway.StoreSizeBytes(dataDirectory));
+        var result = new ScaleResult(sessions, loaded, light, gateway.PeakMemoryBytes, await store.SizeBytes());
         BenchContext.Log($"{sessions:N0} sessions: loaded {loaded.RequestsPerSecond:F0} req/s p50 {loaded.P50Ms:F3} p99 {loaded.P99Ms:F3}; light p50 {light.P50Ms:F3} p99 {light.P99Ms:F3}; errors {loaded.Errors + light.Errors}");
         return result;
     }

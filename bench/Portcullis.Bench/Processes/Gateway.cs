@@ -47,13 +47,17 @@ internal static class Gateway
     /// appsettings.json applies (the store path is absolute). Started from another working directory, the gateway as of
     /// this writing ignores that file and logs every request at Information (see docs/benchmarks.md).
     /// </summary>
-    public static Task<ServerProcess> StartAsync(string name, int port, IReadOnlyDictionary<string, string?> settings) =>
-        ServerProcess.StartDotnetAsync(
+    public static Task<ServerProcess> StartAsync(string name, int port, IReadOnlyDictionary<string, string?> settings, string? cpus = null, string? binary = null)
+    {
+        binary ??= Binary;
+        return ServerProcess.StartDotnetAsync(
             name,
-            [Binary, "--urls", $"http://localhost:{port}"],
+            [binary, "--urls", $"http://localhost:{port}"],
             $"http://127.0.0.1:{port}/healthz",
             settings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value),
-            Path.GetDirectoryName(Binary));
+            Path.GetDirectoryName(binary),
+            cpus);
+    }
 
     /// <summary>A real login through the provider's pages, as the integration tests do it; returns the session cookie's value.</summary>
     public static async Task<string> LoginAsync(string gatewayOrigin, string username = "alice")

@@ -51,21 +51,33 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>The resident set size now (VmRSS), in bytes.</summary>
     public long CurrentMemoryBytes => ProcessMemory.Read(_process.Id, "VmRSS");
 
-    /// <summary>Starts <c>dotnet</c> with <paramref name="arguments"/> and waits until <paramref name="healthUrl"/> answers 2xx.</summary>
+    /// <summary>
+    /// Starts <c>dotnet</c> with <paramref name="arguments"/> and waits until <paramref name="healthUrl"/> answers 2xx.
+    /// With <paramref name="cpus"/> (a <c>taskset -c</c> list) the process may run only on those CPUs from its first
+    /// instruction, so the runtime sizes its thread pool and GC for them, as it does in a container with a CPU limit.
+    /// </summary>
     public static async Task<ServerProcess> StartDotnetAsync(
         string name,
         IEnumerable<string> arguments,
         string healthUrl,
         IReadOnlyDictionary<string, string?>? environment = null,
-        string? workingDirectory = null)
+        string? workingDirectory = null,
+        string? cpus = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(cpus is null ? "dotnet" : "taskset")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
+        if (cpus is not null)
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add(cpus);
+            start.ArgumentList.Add("dotnet");
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -86,7 +98,11 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     /// <summary>This program again, in one of its server sub-modes.</summary>
     public static Task<ServerProcess> StartSubModeAsync(string name, string healthUrl, params string[] arguments) =>
-        StartDotnetAsync(name, [typeof(ServerProcess).Assembly.Location, .. arguments], healthUrl);
+        StartSubModeOnAsync(null, name, healthUrl, arguments);
+
+    /// <summary>This program again, in one of its server sub-modes, on <paramref name="cpus"/> only (a <c>taskset -c</c> list; null: any).</summary>
+    public static Task<ServerProcess> StartSubModeOnAsync(string? cpus, string name, string healthUrl, params string[] arguments) =>
+        StartDotnetAsync(name, [typeof(ServerProcess).Assembly.Location, .. arguments], healthUrl, cpus: cpus);
 
     private async Task WaitHealthyAsync()
     {

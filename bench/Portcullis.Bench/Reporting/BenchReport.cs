@@ -11,6 +11,12 @@ internal sealed class BenchReport
     private const double ThroughputTarget = 0.9;
     private const double AddedP99TargetMs = 0.2;
 
+    // Issue 18: the gateway's peak memory against bare YARP's under the same load.
+    private const double MemoryTarget = 1.3;
+
+    // Issue 18: a million sessions in PostgreSQL may add at most this to the authenticated request's p99.
+    private const double PostgresScaleP99TargetMs = 2.0;
+
     public required DateTimeOffset StartedAt { get; init; }
 
     public required BenchSettings Settings { get; init; }
@@ -23,7 +29,13 @@ internal sealed class BenchReport
 
     public OverheadResult? Overhead { get; set; }
 
+    /// <summary>The overhead phase again with each proxy confined to one CPU and wrk on the other (BENCH_PHASES onecpu).</summary>
+    public OverheadResult? OneCpu { get; set; }
+
     public IReadOnlyList<ScaleResult>? Scale { get; set; }
+
+    /// <summary>The scale phase on PostgreSQL (BENCH_PHASES pgscale), when a server was there.</summary>
+    public IReadOnlyList<ScaleResult>? PostgresScale { get; set; }
 
     public IReadOnlyList<StormResult>? Storms { get; set; }
 
@@ -34,7 +46,7 @@ internal sealed class BenchReport
     public string FileName => $"{StartedAt:yyyy-MM-ddTHH-mm-ssZ}{(Settings.Quick ? "-quick" : string.Empty)}{(HasMeasurements ? string.Empty : "-profile")}.md";
 
     /// <summary>Whether a phase measured against the targets ran; a profile alone does not replace the summary in docs/benchmarks.md.</summary>
-    public bool HasMeasurements => Overhead is not null || Scale is not null || Storms is not null || Login is not null;
+    public bool HasMeasurements => Overhead is not null || OneCpu is not null || PostgresScale is not null || Scale is not null || Storms is not null || Login is not null;
 
     public string Full()
     {
@@ -86,7 +98,7 @@ internal sealed class BenchReport
         md.AppendLine($"| warm-up before measuring a freshly started server | {Settings.WarmupSeconds} s of loaded wrk, not recorded |");
         md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis{(Settings.Tokenless ? ", Portcullis Token none" : string.Empty)}{(Settings.SessionCache > TimeSpan.Zero ? ", Portcullis with session cache" : string.Empty)}) | {Settings.Rounds} |");
         md.AppendLine($"| refresh storm | {Settings.StormRequests} concurrent requests, {Settings.StormRounds} storm(s) per configuration, access token lifetime {Settings.StormTokenTtlSeconds} s, `Refresh:Skew` {BenchSettings.StormRefreshSkewSeconds} s (a refreshed token stays fresh {Settings.StormTokenTtlSeconds - BenchSettings.StormRefreshSkewSeconds} s) |");
-        md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions |");
+        md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions (SQLite), {Settings.PostgresSessions:N0} (PostgreSQL) |");
         md.AppendLine($"| login throughput | {Settings.LoginConcurrency} concurrent login loops for {Settings.LoginDurationSeconds} s |");
         md.AppendLine("| everything on one machine | wrk, the servers and the provider share the same cores |");
         md.AppendLine();
@@ -96,72 +108,12 @@ internal sealed class BenchReport
     {
         if (Overhead is { } overhead)
         {
-            md.AppendLine("### Proxy overhead (medians over the rounds)").AppendLine();
-            md.AppendLine("| load | payload | direct req/s | bare YARP req/s | Portcullis req/s | Portcullis / YARP | Portcullis / direct | p50 direct / YARP / Portcullis (ms) | p99 direct / YARP / Portcullis (ms) | errors |");
-            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            foreach (var s in overhead.Series)
-            {
-                md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(DirectTarget):F0} | {s.MedianRps(YarpTarget):F0} | {s.MedianRps(PortcullisTarget):F0} | "
-                    + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget):F2} | {s.MedianRps(PortcullisTarget) / s.MedianRps(DirectTarget):F2} | "
-                    + $"{s.MedianP50(DirectTarget):F3} / {s.MedianP50(YarpTarget):F3} / {s.MedianP50(PortcullisTarget):F3} | "
-                    + $"{s.MedianP99(DirectTarget):F3} / {s.MedianP99(YarpTarget):F3} / {s.MedianP99(PortcullisTarget):F3} | "
-                    + $"{s.Targets.Sum(s.Errors)} |");
-            }
+            OverheadTables(md, overhead, "### Proxy overhead (medians over the rounds)", string.Empty);
+        }
 
-            md.AppendLine();
-            md.AppendLine("| target (DESIGN.md §7) | payload | measured | met |").AppendLine("| --- | --- | ---: | --- |");
-            foreach (var s in overhead.Series)
-            {
-                if (s.Load == "loaded")
-                {
-                    var ratio = s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget);
-                    md.AppendLine($"| Portcullis ≥ {ThroughputTarget}× bare-YARP req/s under load | {s.Payload} | {ratio:F2}× | {YesNo(ratio >= ThroughputTarget)} |");
-                }
-                else
-                {
-                    var added = s.MedianP99(PortcullisTarget) - s.MedianP99(YarpTarget);
-                    md.AppendLine($"| added p99 over bare YARP ≤ {AddedP99TargetMs} ms at one connection | {s.Payload} | {added:F3} ms | {YesNo(added <= AddedP99TargetMs)} |");
-                }
-            }
-
-            md.AppendLine();
-            if (overhead.Series.Any(s => s.Targets.Contains(TokenlessTarget)))
-            {
-                md.AppendLine("Diagnostic (not a target): the same gateway on a route with `Token: none` — anti-forgery check, header rewrite and forwarding, but no session and no token lookup.").AppendLine();
-                md.AppendLine("| load | payload | Portcullis, Token none req/s | … / bare YARP | Portcullis with session / Token none | p50 / p99 (ms) |");
-                md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
-                foreach (var s in overhead.Series)
-                {
-                    md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(TokenlessTarget):F0} | {s.MedianRps(TokenlessTarget) / s.MedianRps(YarpTarget):F2} | "
-                        + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(TokenlessTarget):F2} | {s.MedianP50(TokenlessTarget):F3} / {s.MedianP99(TokenlessTarget):F3} |");
-                }
-
-                md.AppendLine();
-            }
-
-            if (overhead.Series.Any(s => s.Targets.Contains(CachedTarget)))
-            {
-                md.AppendLine($"Opt-in, not the default and not what the targets above are judged on: a second gateway with `Session:CacheDuration` {Settings.SessionCache:c} "
-                    + "(ADR 0017; a session ended through another node stays usable on this one for up to that long).").AppendLine();
-                md.AppendLine("| load | payload | with session cache req/s | … / bare YARP | … / Portcullis default | p50 / p99 (ms) | added p99 over bare YARP (ms) |");
-                md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
-                foreach (var s in overhead.Series)
-                {
-                    md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(CachedTarget):F0} | {s.MedianRps(CachedTarget) / s.MedianRps(YarpTarget):F2} | "
-                        + $"{s.MedianRps(CachedTarget) / s.MedianRps(PortcullisTarget):F2} | {s.MedianP50(CachedTarget):F3} / {s.MedianP99(CachedTarget):F3} | "
-                        + $"{s.MedianP99(CachedTarget) - s.MedianP99(YarpTarget):F3} |");
-                }
-
-                md.AppendLine();
-            }
-
-            md.AppendLine("| server | peak memory (VmHWM) over the phase | log lines written per proxied request |").AppendLine("| --- | ---: | ---: |");
-            foreach (var m in overhead.Memory)
-            {
-                md.AppendLine($"| {m.Server} | {Mib(m.PeakBytes)} | {(m.LogLinesPerRequest is { } lines ? $"{lines:F2}" : "–")} |");
-            }
-
-            md.AppendLine();
+        if (OneCpu is { } oneCpu)
+        {
+            OverheadTables(md, oneCpu, $"### One CPU each: bare YARP and Portcullis confined to CPU {CpuPlacement.OneCpu.Proxies}, wrk and the upstream to CPU {CpuPlacement.OneCpu.Load} (medians over the rounds)", ", each limited to one CPU");
         }
 
         if (Storms is { } storms)
@@ -179,15 +131,17 @@ internal sealed class BenchReport
 
         if (Scale is { } scale)
         {
-            md.AppendLine("### Session scale (authenticated small-JSON request; fresh gateway process each time)").AppendLine();
-            md.AppendLine("| sessions in the store | loaded req/s | loaded p50 / p99 (ms) | one connection p50 / p99 (ms) | errors | gateway peak memory | store on disk |");
-            md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-            foreach (var s in scale)
-            {
-                md.AppendLine($"| {s.Sessions:N0} | {s.Loaded.RequestsPerSecond:F0} | {s.Loaded.P50Ms:F3} / {s.Loaded.P99Ms:F3} | {s.Light.P50Ms:F3} / {s.Light.P99Ms:F3} | "
-                    + $"{s.Loaded.Errors + s.Light.Errors} | {Mib(s.GatewayPeakBytes)} | {Mib(s.StoreBytes)} |");
-            }
+            ScaleTable(md, scale, "### Session scale (authenticated small-JSON request; fresh gateway process each time)", "store on disk");
+        }
 
+        if (PostgresScale is { } postgresScale)
+        {
+            ScaleTable(md, postgresScale, "### Session scale on PostgreSQL (same request; fresh gateway process each time; the test server, fsync off)", "`sessions` table with indexes");
+            var added = postgresScale[^1].Loaded.P99Ms - postgresScale[0].Loaded.P99Ms;
+            var addedLight = postgresScale[^1].Light.P99Ms - postgresScale[0].Light.P99Ms;
+            md.AppendLine("| target (issue 18) | measured | met |").AppendLine("| --- | ---: | --- |");
+            md.AppendLine($"| p99 with {postgresScale[^1].Sessions:N0} sessions within {PostgresScaleP99TargetMs} ms of one session, loaded | {added:F3} ms | {YesNo(added <= PostgresScaleP99TargetMs)} |");
+            md.AppendLine($"| the same at one connection | {addedLight:F3} ms | {YesNo(addedLight <= PostgresScaleP99TargetMs)} |");
             md.AppendLine();
         }
 
@@ -207,6 +161,112 @@ internal sealed class BenchReport
         }
     }
 
+    private static void ScaleTable(StringBuilder md, IReadOnlyList<ScaleResult> scale, string heading, string sizeColumn)
+    {
+        md.AppendLine(heading).AppendLine();
+        md.AppendLine($"| sessions in the store | loaded req/s | loaded p50 / p99 (ms) | one connection p50 / p99 (ms) | errors | gateway peak memory | {sizeColumn} |");
+        md.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var s in scale)
+        {
+            md.AppendLine($"| {s.Sessions:N0} | {s.Loaded.RequestsPerSecond:F0} | {s.Loaded.P50Ms:F3} / {s.Loaded.P99Ms:F3} | {s.Light.P50Ms:F3} / {s.Light.P99Ms:F3} | "
+                + $"{s.Loaded.Errors + s.Light.Errors} | {Mib(s.GatewayPeakBytes)} | {Mib(s.StoreBytes)} |");
+        }
+
+        md.AppendLine();
+    }
+
+    private void OverheadTables(StringBuilder md, OverheadResult overhead, string heading, string targetQualifier)
+    {
+        md.AppendLine(heading).AppendLine();
+        md.AppendLine("| load | payload | direct req/s | bare YARP req/s | Portcullis req/s | Portcullis / YARP | Portcullis / direct | p50 direct / YARP / Portcullis (ms) | p99 direct / YARP / Portcullis (ms) | errors |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var s in overhead.Series)
+        {
+            md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(DirectTarget):F0} | {s.MedianRps(YarpTarget):F0} | {s.MedianRps(PortcullisTarget):F0} | "
+                + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget):F2} | {s.MedianRps(PortcullisTarget) / s.MedianRps(DirectTarget):F2} | "
+                + $"{s.MedianP50(DirectTarget):F3} / {s.MedianP50(YarpTarget):F3} / {s.MedianP50(PortcullisTarget):F3} | "
+                + $"{s.MedianP99(DirectTarget):F3} / {s.MedianP99(YarpTarget):F3} / {s.MedianP99(PortcullisTarget):F3} | "
+                + $"{s.Targets.Sum(s.Errors)} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("| target (DESIGN.md §7) | payload | measured | met |").AppendLine("| --- | --- | ---: | --- |");
+        foreach (var s in overhead.Series)
+        {
+            if (s.Load == "loaded")
+            {
+                var ratio = s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget);
+                md.AppendLine($"| Portcullis ≥ {ThroughputTarget}× bare-YARP req/s under load{targetQualifier} | {s.Payload} | {ratio:F2}× | {YesNo(ratio >= ThroughputTarget)} |");
+            }
+            else
+            {
+                var added = s.MedianP99(PortcullisTarget) - s.MedianP99(YarpTarget);
+                md.AppendLine($"| added p99 over bare YARP ≤ {AddedP99TargetMs} ms at one connection{targetQualifier} | {s.Payload} | {added:F3} ms | {YesNo(added <= AddedP99TargetMs)} |");
+            }
+        }
+
+        if (overhead.Memory.FirstOrDefault(m => m.Server == YarpTarget) is { PeakBytes: > 0 } yarpMemory
+            && overhead.Memory.FirstOrDefault(m => m.Server == PortcullisTarget) is { } gatewayMemory)
+        {
+            var ratio = gatewayMemory.PeakBytes / (double)yarpMemory.PeakBytes;
+            md.AppendLine($"| peak memory ≤ {MemoryTarget}× bare YARP's over the phase{targetQualifier} | all | {ratio:F2}× | {YesNo(ratio <= MemoryTarget)} |");
+        }
+
+        md.AppendLine();
+        if (overhead.Series.Any(s => s.Targets.Contains(TokenlessTarget)))
+        {
+            md.AppendLine("Diagnostic (not a target): the same gateway on a route with `Token: none` — anti-forgery check, header rewrite and forwarding, but no session and no token lookup.").AppendLine();
+            md.AppendLine("| load | payload | Portcullis, Token none req/s | … / bare YARP | Portcullis with session / Token none | p50 / p99 (ms) |");
+            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
+            foreach (var s in overhead.Series)
+            {
+                md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(TokenlessTarget):F0} | {s.MedianRps(TokenlessTarget) / s.MedianRps(YarpTarget):F2} | "
+                    + $"{s.MedianRps(PortcullisTarget) / s.MedianRps(TokenlessTarget):F2} | {s.MedianP50(TokenlessTarget):F3} / {s.MedianP99(TokenlessTarget):F3} |");
+            }
+
+            md.AppendLine();
+        }
+
+        if (overhead.Series.Any(s => s.Targets.Contains(BaselineTarget)))
+        {
+            md.AppendLine($"Before and after, same rounds: this build against the baseline build `{Settings.Baseline}` (both default configuration).").AppendLine();
+            md.AppendLine("| load | payload | baseline req/s | this build req/s | this build / baseline | baseline / bare YARP | this build / bare YARP | p50 baseline / this (ms) | p99 baseline / this (ms) |");
+            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var s in overhead.Series)
+            {
+                md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(BaselineTarget):F0} | {s.MedianRps(PortcullisTarget):F0} | {s.MedianRps(PortcullisTarget) / s.MedianRps(BaselineTarget):F2} | "
+                    + $"{s.MedianRps(BaselineTarget) / s.MedianRps(YarpTarget):F2} | {s.MedianRps(PortcullisTarget) / s.MedianRps(YarpTarget):F2} | "
+                    + $"{s.MedianP50(BaselineTarget):F3} / {s.MedianP50(PortcullisTarget):F3} | {s.MedianP99(BaselineTarget):F3} / {s.MedianP99(PortcullisTarget):F3} |");
+            }
+
+            md.AppendLine();
+        }
+
+        if (overhead.Series.Any(s => s.Targets.Contains(CachedTarget)))
+        {
+            md.AppendLine($"Opt-in, not the default and not what the targets above are judged on: a second gateway with `Session:CacheDuration` {Settings.SessionCache:c} "
+                + "(ADR 0017; a session ended through another node stays usable on this one for up to that long).").AppendLine();
+            md.AppendLine("| load | payload | with session cache req/s | … / bare YARP | … / Portcullis default | p50 / p99 (ms) | added p99 over bare YARP (ms) |");
+            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var s in overhead.Series)
+            {
+                md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(CachedTarget):F0} | {s.MedianRps(CachedTarget) / s.MedianRps(YarpTarget):F2} | "
+                    + $"{s.MedianRps(CachedTarget) / s.MedianRps(PortcullisTarget):F2} | {s.MedianP50(CachedTarget):F3} / {s.MedianP99(CachedTarget):F3} | "
+                    + $"{s.MedianP99(CachedTarget) - s.MedianP99(YarpTarget):F3} |");
+            }
+
+            md.AppendLine();
+        }
+
+        md.AppendLine("| server | peak memory (VmHWM) over the phase | log lines written per proxied request |").AppendLine("| --- | ---: | ---: |");
+        foreach (var m in overhead.Memory)
+        {
+            md.AppendLine($"| {m.Server} | {Mib(m.PeakBytes)} | {(m.LogLinesPerRequest is { } lines ? $"{lines:F2}" : "–")} |");
+        }
+
+        md.AppendLine();
+    }
+
     private static void Notes(StringBuilder md)
     {
         md.AppendLine("## How it was measured").AppendLine();
@@ -220,12 +280,20 @@ internal sealed class BenchReport
 
     private void Details(StringBuilder md)
     {
-        if (Overhead is not { } overhead)
+        if (Overhead is { } overhead)
         {
-            return;
+            Rounds(md, overhead, "## Every proxy-overhead round");
         }
 
-        md.AppendLine("## Every proxy-overhead round").AppendLine();
+        if (OneCpu is { } oneCpu)
+        {
+            Rounds(md, oneCpu, "## Every one-CPU round");
+        }
+    }
+
+    private void Rounds(StringBuilder md, OverheadResult overhead, string heading)
+    {
+        md.AppendLine(heading).AppendLine();
         md.AppendLine("| load | payload | round | target | req/s | p50 (ms) | p99 (ms) | requests | non-2xx | socket errors |");
         md.AppendLine("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var s in overhead.Series)

@@ -13,6 +13,9 @@ namespace Portcullis.Agent;
 /// </summary>
 internal sealed class DPoPKey : IDisposable
 {
+    /// <summary>The proofs' signature algorithm (RFC 9449 §5, FAPI 2.0 allows ES256).</summary>
+    public const string Algorithm = SecurityAlgorithms.EcdsaSha256;
+
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
     private readonly ECDsa _key;
@@ -83,7 +86,7 @@ internal sealed class DPoPKey : IDisposable
     // The library caches signature providers by key identity; a key imported again per request would meet the cached
     // provider of an earlier, disposed instance of the same key. No cache: each proof signs with this instance.
     private SigningCredentials Credentials() =>
-        new(new ECDsaSecurityKey(_key), SecurityAlgorithms.EcdsaSha256) { CryptoProviderFactory = new CryptoProviderFactory { CacheSignatureProviders = false } };
+        new(new ECDsaSecurityKey(_key), Algorithm) { CryptoProviderFactory = new CryptoProviderFactory { CacheSignatureProviders = false } };
 
     public void Dispose() => _key.Dispose();
 }

@@ -54,7 +54,7 @@ internal sealed class OAuthAgent(
         var binding = Identifiers.IsWellFormedSecret(existingBinding) ? existingBinding! : Identifiers.NewSecret();
         var now = time.GetUtcNow();
         var stateHash = Identifiers.Hash(state);
-        using var dpopKey = provider.Options.DPoP ? DPoPKey.Create() : null;
+        using var dpopKey = provider.Options.DPoP == true ? DPoPKey.Create() : null;
         var data = new LoginTransactionData(provider.Name, verifier, nonce, returnUrl, now)
         {
             DPoPKey = dpopKey?.Export(),
@@ -132,7 +132,7 @@ internal sealed class OAuthAgent(
     private async Task<Outcome<string>> AuthorizationUrlAsync(
         ProviderRuntime provider, OpenIdConnectConfiguration metadata, Dictionary<string, string?> parameters, CancellationToken cancellationToken)
     {
-        var mode = provider.Options.PushedAuthorization;
+        var mode = provider.Options.PushedAuthorization ?? Configuration.PushedAuthorizationMode.Auto;
         var endpoint = metadata.PushedAuthorizationRequestEndpoint;
         if (mode == Configuration.PushedAuthorizationMode.Never || (mode == Configuration.PushedAuthorizationMode.Auto && string.IsNullOrEmpty(endpoint)))
         {
@@ -263,7 +263,8 @@ internal sealed class OAuthAgent(
 
     /// <summary>
     /// RFC 9207 mix-up defence: an <c>iss</c> in the authorization response must be the expected issuer, and when the
-    /// provider advertises the parameter it must be present (SECURITY.md item 14).
+    /// provider advertises the parameter, or the provider's profile is <c>fapi2</c> (FAPI 2.0 §5.3.2.2), it must be present
+    /// (SECURITY.md item 14).
     /// </summary>
     private PortcullisError? CheckAuthorizationResponseIssuer(ProviderRuntime provider, OpenIdConnectConfiguration metadata, string? iss)
     {
@@ -274,8 +275,8 @@ internal sealed class OAuthAgent(
                 : Refuse(provider, "iss in the authorization response is not the provider's issuer", "The sign-in answer came from an unexpected issuer.");
         }
 
-        return metadata.AuthorizationResponseIssParameterSupported
-            ? Refuse(provider, "iss missing from the authorization response although the provider advertises it", "The sign-in answer is missing its issuer.")
+        return metadata.AuthorizationResponseIssParameterSupported || provider.Options.Profile == Configuration.ProviderProfiles.Fapi2
+            ? Refuse(provider, "iss missing from the authorization response although the provider advertises it or the profile requires it", "The sign-in answer is missing its issuer.")
             : null;
     }
 

@@ -44,9 +44,9 @@ internal static class AccessPoliciesValidator
                 errors.Add($"{key}: no policy '{api.Policy}' in {Root}:Policies (configured: {Names(options.Policies.Keys)}).");
             }
 
-            if (api.Token != ApiTokenModes.User)
+            if (api.Token is not (ApiTokenModes.User or ApiTokenModes.Assertion))
             {
-                errors.Add($"{key}: a policy is about the signed-in user and needs Token 'user' (got '{api.Token}').");
+                errors.Add($"{key}: a policy is about the signed-in user and needs Token 'user' or 'assertion' (got '{api.Token}').");
             }
         }
     }

@@ -64,16 +64,18 @@ internal static class ApiRoutesValidator
 
     private static void ValidateTokenMode(PortcullisOptions options, string key, ApiRouteOptions api, List<string> errors)
     {
-        if (api.Token is not (ApiTokenModes.User or ApiTokenModes.UserOptional or ApiTokenModes.Client or ApiTokenModes.None))
+        if (api.Token is not (ApiTokenModes.User or ApiTokenModes.UserOptional or ApiTokenModes.Client or ApiTokenModes.None or ApiTokenModes.Assertion))
         {
-            errors.Add($"{key}:Token '{api.Token}' is unknown; supported: user, user-optional, client, none.");
+            errors.Add($"{key}:Token '{api.Token}' is unknown; supported: user, user-optional, client, none, assertion.");
             return;
         }
 
-        if ((api.RequireScopes.Count > 0 || api.RequireClaims.Count > 0) && api.Token != ApiTokenModes.User)
+        if ((api.RequireScopes.Count > 0 || api.RequireClaims.Count > 0) && api.Token is not (ApiTokenModes.User or ApiTokenModes.Assertion))
         {
-            errors.Add($"{key}: RequireScopes and RequireClaims are about the signed-in user and need Token 'user' (got '{api.Token}').");
+            errors.Add($"{key}: RequireScopes and RequireClaims are about the signed-in user and need Token 'user' or 'assertion' (got '{api.Token}').");
         }
+
+        ValidateAssertion(options, key, api, errors);
 
         if (api.RequireScopes.Any(string.IsNullOrWhiteSpace) || api.RequireClaims.Keys.Any(string.IsNullOrWhiteSpace))
         {
@@ -102,6 +104,38 @@ internal static class ApiRoutesValidator
         else if (!ProviderCapabilities.SupportsClientCredentials(provider))
         {
             errors.Add($"{key}:Provider '{providerName}' cannot issue client-credentials tokens (kind '{provider.Kind}'; supported: oidc, discord, facebook, with ClientId and ClientSecret).");
+        }
+    }
+
+    private static void ValidateAssertion(PortcullisOptions options, string key, ApiRouteOptions api, List<string> errors)
+    {
+        if (api.Token != ApiTokenModes.Assertion)
+        {
+            if (api.AssertionClaims.Count > 0 || api.AssertionHeader != ApiRouteDefaults.AssertionHeader)
+            {
+                errors.Add($"{key}: AssertionHeader and AssertionClaims apply only to Token 'assertion' (got '{api.Token}').");
+            }
+
+            return;
+        }
+
+        // The header is the assertion's alone: never one the proxy strips, rewrites or that carries other credentials.
+        var header = api.AssertionHeader;
+        if (string.IsNullOrWhiteSpace(header) || !header.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')
+            || header.Replace('_', '-').ToLowerInvariant() is "authorization" or "cookie" or "host" or "dpop" or "proxy-authorization"
+            || header.StartsWith("content-", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{key}:AssertionHeader '{header}' must be a header name of letters, digits and '-' that no credential or framing uses (not Authorization, Cookie, Host, DPoP or Content-*).");
+        }
+
+        if (api.AssertionClaims.Any(c => string.IsNullOrWhiteSpace(c) || c is "iss" or "aud" or "exp" or "iat" or "nbf" or "jti" or "sub" or "idp"))
+        {
+            errors.Add($"{key}:AssertionClaims must name the user's claims; empty names and the assertion's own (iss, aud, exp, iat, nbf, jti, sub, idp) are refused.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Assertions.SigningKey) || string.IsNullOrWhiteSpace(options.Assertions.SigningKeyId))
+        {
+            errors.Add($"{key}:Token 'assertion' needs {Root}:Assertions:SigningKey and {Root}:Assertions:SigningKeyId (the gateway's signing key and its kid).");
         }
     }
 

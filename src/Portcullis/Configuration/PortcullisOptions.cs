@@ -65,6 +65,9 @@ public sealed class PortcullisOptions
     /// <summary>The operator page <c>/bff/admin</c> and its JSON API; off unless a policy names who may use it.</summary>
     public AdminOptions Admin { get; set; } = new();
 
+    /// <summary>The keys that sign the identity assertions of <c>Token: assertion</c> routes (issue 20).</summary>
+    public AssertionOptions Assertions { get; set; } = new();
+
     /// <summary>Where the key ring lives when <c>Store</c> does not say otherwise; relative paths resolve against the content root.</summary>
     public string? DataDirectory { get; set; }
 
@@ -146,16 +149,27 @@ public sealed class ProviderOptions
     /// <summary>
     /// Pushed authorization requests (RFC 9126): <c>Auto</c> uses them when discovery advertises a
     /// <c>pushed_authorization_request_endpoint</c>, <c>Require</c> always (start-up fails when the provider has none),
-    /// <c>Never</c> sends the authorization request in the browser's URL. The default value is <c>Auto</c>.
+    /// <c>Never</c> sends the authorization request in the browser's URL. The default value is <c>Auto</c>, or <c>Require</c>
+    /// under <see cref="Profile"/> <c>fapi2</c> (null until the options are post-configured: absent and set are told apart).
     /// </summary>
-    public PushedAuthorizationMode PushedAuthorization { get; set; } = PushedAuthorizationMode.Auto;
+    public PushedAuthorizationMode? PushedAuthorization { get; set; }
 
     /// <summary>
     /// Sender-constrained tokens (DPoP, RFC 9449, <c>oidc</c> only): each grant gets its own ES256 key, kept encrypted
     /// with its tokens; <c>dpop_jkt</c> binds the authorization code to it, and every token request and every upstream
-    /// call on a <c>Token: user</c> route carries a proof signed with it. The default value is <c>false</c>.
+    /// call on a <c>Token: user</c> route carries a proof signed with it; <c>Token: client</c> tokens are bound to a key the
+    /// gateway holds in memory. The default value is <c>false</c>, or <c>true</c> under <see cref="Profile"/> <c>fapi2</c>
+    /// (null until the options are post-configured: absent and set are told apart).
     /// </summary>
-    public bool DPoP { get; set; }
+    public bool? DPoP { get; set; }
+
+    /// <summary>
+    /// A security profile that fixes the provider's settings: <c>fapi2</c> (FAPI 2.0 Security Profile) means
+    /// <c>PushedAuthorization: Require</c>, <c>ClientAuthentication: private_key_jwt</c>, <c>DPoP: true</c>, PKCE S256 and the
+    /// authorization response's <c>iss</c> required. A key left out takes the profile's value; a key set weaker stops
+    /// start-up naming it. The default value is none (each setting as configured).
+    /// </summary>
+    public string? Profile { get; set; }
 
     /// <summary>The default value is the preset's scopes; for <c>oidc</c> <c>openid profile email offline_access</c>.</summary>
     public List<string> Scopes { get; set; } = [];
@@ -221,6 +235,13 @@ public enum PushedAuthorizationMode
 
     /// <summary>Never push.</summary>
     Never,
+}
+
+/// <summary>Values of <see cref="ProviderOptions.Profile"/>.</summary>
+public static class ProviderProfiles
+{
+    /// <summary>FAPI 2.0 Security Profile (docs/providers.md, ADR 0035).</summary>
+    public const string Fapi2 = "fapi2";
 }
 
 public static class ClientAuthenticationMethods
@@ -362,8 +383,21 @@ public sealed class ApiRouteOptions
 
     public string? Upstream { get; set; }
 
-    /// <summary><c>user</c>, <c>user-optional</c>, <c>client</c> or <c>none</c>. The default value is <c>user</c>.</summary>
+    /// <summary>
+    /// <c>user</c>, <c>user-optional</c>, <c>client</c>, <c>none</c>, or <c>assertion</c> (no provider token: a short-lived
+    /// JWT the gateway signs about the signed-in user, in <see cref="AssertionHeader"/>). The default value is <c>user</c>.
+    /// </summary>
     public string Token { get; set; } = ApiTokenModes.User;
+
+    /// <summary>For <c>assertion</c> routes: the request header that carries the assertion. The default value is <c>X-Portcullis-Assertion</c>.</summary>
+    public string AssertionHeader { get; set; } = ApiRouteDefaults.AssertionHeader;
+
+    /// <summary>
+    /// For <c>assertion</c> routes: the user's claims (from the provider's ID token or user info, as <c>/bff/user</c>
+    /// shows them) copied into the assertion beside <c>sub</c> and <c>idp</c>; a claim the user lacks is left out. The
+    /// default value is none.
+    /// </summary>
+    public List<string> AssertionClaims { get; set; } = [];
 
     /// <summary>For <c>client</c> routes: the provider whose token endpoint issues the gateway's own token. The default value is the only configured provider.</summary>
     public string? Provider { get; set; }
@@ -430,6 +464,7 @@ public static class ApiTokenModes
     public const string UserOptional = "user-optional";
     public const string Client = "client";
     public const string None = "none";
+    public const string Assertion = "assertion";
 }
 
 public static class ApiRouteDefaults
@@ -438,6 +473,30 @@ public static class ApiRouteDefaults
     public const int RetryBodyLimit = 64 * 1024;
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(100);
     public const string ResponseContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; sandbox";
+    public const string AssertionHeader = "X-Portcullis-Assertion";
+}
+
+/// <summary>
+/// The gateway's own signing keys for <c>Token: assertion</c> routes: an upstream that does not speak OAuth learns who
+/// the user is from a JWT the gateway signs, verified with the public keys at <c>/.well-known/portcullis/jwks</c>.
+/// Read at start-up (a reload of the file does not change them).
+/// </summary>
+public sealed class AssertionOptions
+{
+    /// <summary>The private key that signs (EC P-256 recommended: ES256), as for a provider's <c>ClientSigningKey</c>: PEM or JWK text, or a path to a file holding either. Required when a route uses <c>Token: assertion</c>. The default value is none.</summary>
+    public string? SigningKey { get; set; }
+
+    /// <summary>The <c>kid</c> of <see cref="SigningKey"/>, in every assertion's header. Required with it. The default value is none.</summary>
+    public string? SigningKeyId { get; set; }
+
+    /// <summary>Key rotation: a second key published in the JWK set but signing nothing, so upstreams know it before it becomes <see cref="SigningKey"/>. The default value is none.</summary>
+    public string? NextSigningKey { get; set; }
+
+    /// <summary>The <c>kid</c> of <see cref="NextSigningKey"/>; must differ from <see cref="SigningKeyId"/>. The default value is none.</summary>
+    public string? NextSigningKeyId { get; set; }
+
+    /// <summary>How long an assertion is valid; short, since it is minted for every request. The default value is 60 seconds.</summary>
+    public TimeSpan Lifetime { get; set; } = TimeSpan.FromSeconds(60);
 }
 
 public sealed class FrontendOptions

@@ -130,10 +130,12 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
                 errors.Add($"{key}:PushedAuthorization 'Require' applies only to Kind 'oidc' (the presets' providers have no PAR endpoint).");
             }
 
-            if (provider.DPoP && provider.Kind != ProviderKinds.Oidc)
+            if (provider.DPoP == true && provider.Kind != ProviderKinds.Oidc)
             {
                 errors.Add($"{key}:DPoP applies only to Kind 'oidc' (the presets' providers do not bind tokens to keys).");
             }
+
+            Fapi2Profile.Validate(key, provider, errors);
 
             if (provider.ExchangeForLongLivedToken && provider.Kind != ProviderKinds.Facebook)
             {

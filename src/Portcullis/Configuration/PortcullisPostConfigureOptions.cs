@@ -17,6 +17,9 @@ internal sealed class PortcullisPostConfigureOptions(IHostEnvironment environmen
 
         foreach (var provider in options.Providers.Values)
         {
+            // Before the presets' defaults (registered after this), so a fapi2 provider's left-out ClientAuthentication
+            // becomes private_key_jwt, not the preset's secret.
+            Fapi2Profile.ApplyDefaults(provider);
             if (provider.PostLogoutRedirectUri is null && options.PublicOrigin is not null)
             {
                 provider.PostLogoutRedirectUri = options.PublicOrigin + "/";

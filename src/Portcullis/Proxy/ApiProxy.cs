@@ -100,6 +100,7 @@ internal sealed class ApiProxy : IDisposable
         {
             Route = route,
             AccessToken = credential.AccessToken,
+            Assertion = credential.Assertion,
             HoldBackUnauthorized = replayable,
             DPoPKey = credential.DPoPKey,
             DPoPNonce = _upstreamNonces.GetValueOrDefault(route.Name),
@@ -185,10 +186,17 @@ internal sealed class ApiProxy : IDisposable
         return context.Request.ContentLength > route.MaxRequestBodySize ? RequestTooLarge : null;
     }
 
-    private Task<Outcome<string>> RenewAsync(ApiRoute route, ProxyCredential credential, CancellationToken cancellationToken) =>
-        credential.Session is { } session
-            ? _tokens.RefreshRejectedAsync(session.Record.GrantId, credential.AccessToken!, cancellationToken)
-            : _clientTokens.RenewRejectedAsync(route.ClientToken!, credential.AccessToken!, cancellationToken);
+    private async Task<Outcome<string>> RenewAsync(ApiRoute route, ProxyCredential credential, CancellationToken cancellationToken)
+    {
+        if (credential.Session is { } session)
+        {
+            return await _tokens.RefreshRejectedAsync(session.Record.GrantId, credential.AccessToken!, cancellationToken);
+        }
+
+        // A client token's DPoP key is its slot's for good: the renewed token is bound to the same key.
+        var renewed = await _clientTokens.RenewRejectedAsync(route.ClientToken!, credential.AccessToken!, cancellationToken);
+        return renewed.Value is { } token ? token.AccessToken : renewed.Error!;
+    }
 
     /// <summary>Forwards once; returns false when the attempt ended in an error that has been answered (or the client is gone).</summary>
     private async Task<bool> SendAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
@@ -259,6 +267,8 @@ internal sealed class ApiProxy : IDisposable
             && string.Equals(context.Request.Headers.Upgrade.ToString(), "websocket", StringComparison.OrdinalIgnoreCase))
         || (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true, Protocol: var protocol }
             && string.Equals(protocol, "websocket", StringComparison.OrdinalIgnoreCase));
+
+    // Only when a reload removed the keys under a running assertion route; the validator refuses that configuration.
 
     private static PortcullisError RequestTooLarge { get; } = new(413, "invalid_request", "The request body is larger than this API route accepts.");
 

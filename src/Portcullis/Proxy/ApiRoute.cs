@@ -30,6 +30,12 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
     /// <summary>Added to every answer; empty for none.</summary>
     public string ResponseContentSecurityPolicy { get; init; } = ApiRouteDefaults.ResponseContentSecurityPolicy;
 
+    /// <summary>For <c>assertion</c> routes: the header that carries the assertion.</summary>
+    public string AssertionHeader { get; init; } = ApiRouteDefaults.AssertionHeader;
+
+    /// <summary>For <c>assertion</c> routes: the user's claims copied into the assertion.</summary>
+    public IReadOnlyList<string> AssertionClaims { get; init; } = [];
+
     public static ApiRoute From(string name, ApiRouteOptions options, PortcullisOptions root) =>
         new(name, options.Path!, options.Upstream!.TrimEnd('/'), options.Token)
         {
@@ -44,5 +50,7 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
             RequestConfig = new ForwarderRequestConfig { ActivityTimeout = options.Timeout },
             PassResponseCookies = options.PassResponseCookies,
             ResponseContentSecurityPolicy = options.ResponseContentSecurityPolicy,
+            AssertionHeader = options.AssertionHeader,
+            AssertionClaims = [.. options.AssertionClaims],
         };
 }

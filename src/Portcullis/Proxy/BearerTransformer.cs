@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
+using Portcullis.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Portcullis.Proxy;
@@ -17,11 +18,13 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var headers = proxyRequest.Headers;
-        foreach (var name in headers.Select(h => h.Key).ToList())
+        // Every header the base transform copied came from the browser's request, so that is the list to check: reading
+        // it costs nothing, while enumerating the outgoing HttpHeaders would parse and validate every value (issue 18).
+        foreach (var header in httpContext.Request.Headers)
         {
-            if (IsStripped(name))
+            if (IsStripped(header.Key))
             {
-                headers.Remove(name);
+                headers.Remove(header.Key);
             }
         }
 
@@ -32,6 +35,18 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         headers.Remove("Cookie");
         var attempt = ForwardAttempt.Of(httpContext);
         headers.Authorization = null;
+        if (attempt is { Route.TokenMode: ApiTokenModes.Assertion } assertionAttempt)
+        {
+            // Whatever the browser sent under the assertion's name goes; only the gateway's own assertion is sent.
+            headers.Remove(assertionAttempt.Route.AssertionHeader);
+            if (assertionAttempt.Assertion is { } assertion)
+            {
+                headers.TryAddWithoutValidation(assertionAttempt.Route.AssertionHeader, assertion);
+            }
+
+            return;
+        }
+
         if (attempt?.AccessToken is not { } accessToken)
         {
             return;
@@ -133,13 +148,31 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
     /// </summary>
     internal static bool IsStripped(string name)
     {
-        var normalized = name.Replace('_', '-').ToLowerInvariant();
+        // Normalized on the stack: this runs for every header of every proxied request.
+        Span<char> normalized = name.Length <= 256 ? stackalloc char[name.Length] : new char[name.Length];
+        for (var i = 0; i < name.Length; i++)
+        {
+            normalized[i] = name[i] == '_' ? '-' : char.ToLowerInvariant(name[i]);
+        }
+
         // A browser's own DPoP header would ride along beside the gateway's proof.
-        return normalized is "authorization" or "cookie" or "dpop" or "forwarded" or "proxy-authorization" or "via"
-                or "x-real-ip" or "x-client-ip" or "true-client-ip" or "x-cluster-client-ip" or "fastly-client-ip"
-                // Path and host overrides some frameworks honour (IIS, Symfony, Zend): a browser must not re-route upstream.
-                or "x-rewrite-url" or "x-host" or "x-http-host-override"
-            || StrippedPrefixes.Any(prefix => normalized.StartsWith(prefix, StringComparison.Ordinal));
+        if (normalized is "authorization" or "cookie" or "dpop" or "forwarded" or "proxy-authorization" or "via"
+            or "x-real-ip" or "x-client-ip" or "true-client-ip" or "x-cluster-client-ip" or "fastly-client-ip"
+            // Path and host overrides some frameworks honour (IIS, Symfony, Zend): a browser must not re-route upstream.
+            or "x-rewrite-url" or "x-host" or "x-http-host-override")
+        {
+            return true;
+        }
+
+        foreach (var prefix in StrippedPrefixes)
+        {
+            if (normalized.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     // Identity and client-address headers that common auth proxies and platforms set for their upstreams

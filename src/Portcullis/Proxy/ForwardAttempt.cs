@@ -10,6 +10,9 @@ internal sealed class ForwardAttempt
 {
     public string? AccessToken { get; init; }
 
+    /// <summary>For <c>assertion</c> routes: the signed identity assertion sent in the route's header instead of any token.</summary>
+    public string? Assertion { get; init; }
+
     /// <summary>The route the request goes to: what of the upstream's answer may reach the browser.</summary>
     public required ApiRoute Route { get; init; }
 

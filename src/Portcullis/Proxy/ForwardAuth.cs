@@ -15,7 +15,7 @@ namespace Portcullis.Proxy;
 /// Forward-auth (issue 20 item 1): a front proxy asks about a request before forwarding it itself. The original request is
 /// matched against the API routes and judged by <see cref="ProxyAdmission"/>, exactly as the built-in proxy would judge
 /// it; the answer is 200 with the header(s) the proxy must add (<c>Authorization</c>, and <c>DPoP</c> for a DPoP-bound
-/// token), or the proxy's 4xx/5xx JSON. Only the proxies in <c>TrustedProxies</c> are answered: a browser that called
+/// token; the route's assertion header on a <c>Token: assertion</c> route), or the proxy's 4xx/5xx JSON. Only the proxies in <c>TrustedProxies</c> are answered: a browser that called
 /// this endpoint itself would read its own access token (invariant 1).
 /// </summary>
 /// <remarks>
@@ -89,7 +89,12 @@ internal sealed class ForwardAuth
             return error;
         }
 
-        if (credential.AccessToken is { } token)
+        if (credential.Assertion is { } assertion)
+        {
+            // Token: assertion routes get the gateway's signed statement in the route's header, never a provider token.
+            context.Response.Headers[route.AssertionHeader] = assertion;
+        }
+        else if (credential.AccessToken is { } token)
         {
             Attach(context.Response, route, request, token, credential.DPoPKey);
         }

@@ -24,6 +24,7 @@ internal sealed class ProxyAdmission(
     AccessTokenService tokens,
     ClientTokenService clientTokens,
     GrantService grants,
+    IdentityAssertions assertions,
     IPolicyEvaluator policies,
     ILogger<ApiProxy> logger)
 {
@@ -61,18 +62,26 @@ internal sealed class ProxyAdmission(
                 return default;
             case Configuration.ApiTokenModes.Client:
                 var clientToken = await clientTokens.GetAsync(route.ClientToken!, context.RequestAborted);
-                return new ProxyCredential(clientToken.Value, null, clientToken.Error);
+                return new ProxyCredential(clientToken.Value?.AccessToken, null, clientToken.Error, clientToken.Value?.DPoPKey);
         }
 
         var session = await sessions.ResolveAsync(context);
         if (session is null)
         {
-            return route.TokenMode == Configuration.ApiTokenModes.User ? new ProxyCredential(null, null, SessionService.RefusalFor(context)) : default;
+            return route.TokenMode is Configuration.ApiTokenModes.User or Configuration.ApiTokenModes.Assertion ? new ProxyCredential(null, null, SessionService.RefusalFor(context)) : default;
         }
 
         if (route.Policy is { } policy && await AuthorizeAsync(context, route, policy) is { } denied)
         {
             return new ProxyCredential(null, null, denied);
+        }
+
+        if (route.TokenMode == Configuration.ApiTokenModes.Assertion)
+        {
+            // No provider token leaves for this upstream: the gateway vouches for the user itself.
+            return assertions.Create(session, route) is { } assertion
+                ? new ProxyCredential(null, session, null) { Assertion = assertion }
+                : new ProxyCredential(null, session, AssertionsUnavailable);
         }
 
         var token = await tokens.GetAccessTokenAsync(session.Grant, context.RequestAborted);
@@ -92,10 +101,16 @@ internal sealed class ProxyAdmission(
 
         return refusal;
     }
+
+    private static PortcullisError AssertionsUnavailable { get; } = new(503, "assertions_unavailable", "The gateway has no key to sign identity assertions with.");
 }
 
 /// <summary>The request admission judges: its raw target and decoded path, and whether it is a WebSocket handshake.</summary>
 internal readonly record struct AdmissionTarget(string RawTarget, string Path, bool Upgrade);
 
 /// <summary>The token a request is forwarded with, the session it came from (null for client and anonymous calls), or why it may not go on.</summary>
-internal readonly record struct ProxyCredential(string? AccessToken, CurrentSession? Session, PortcullisError? Error, string? DPoPKey = null);
+internal readonly record struct ProxyCredential(string? AccessToken, CurrentSession? Session, PortcullisError? Error, string? DPoPKey = null)
+{
+    /// <summary>For <c>Token: assertion</c> routes: the gateway's signed statement of who the user is, instead of a token.</summary>
+    public string? Assertion { get; init; }
+}

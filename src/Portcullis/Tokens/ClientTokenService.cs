@@ -13,10 +13,16 @@ namespace Portcullis.Tokens;
 /// <summary>Which client-credentials token: the provider that issues it and the scopes asked for.</summary>
 internal sealed record ClientTokenKey(string Provider, string Scope);
 
+/// <summary>A client-credentials access token and, when the provider binds tokens (DPoP), the key it is bound to.</summary>
+internal sealed record ClientToken(string AccessToken, string? DPoPKey);
+
 /// <summary>
 /// The gateway's own access tokens for <c>client</c> routes (client-credentials grant, RFC 6749 §4.4). A token is cached in
 /// memory until <c>Refresh:Skew</c> before it expires (at most half its life); concurrent requests share one token request
 /// (single-flight per key), so many calls cause one request at the provider. Never stored: a restart simply asks again.
+/// With <c>DPoP: true</c> each key gets its own ES256 key, made in memory and never written anywhere: its tokens are
+/// requested with proofs (RFC 9449 §5, nonce challenges answered once) and must come back bound (<c>token_type</c> DPoP),
+/// and the proxy sends them with a proof signed by that key. A restart makes a new key and asks for a new token.
 /// </summary>
 internal sealed class ClientTokenService(
     ProviderRegistry providers,
@@ -33,17 +39,17 @@ internal sealed class ClientTokenService(
     private readonly TimeSpan _requestTimeout = options.Value.Refresh.Timeout;
     private readonly TimeSpan _waitLimit = options.Value.Refresh.Timeout * 1.5;
 
-    public Task<Outcome<string>> GetAsync(ClientTokenKey key, CancellationToken cancellationToken) =>
+    public Task<Outcome<ClientToken>> GetAsync(ClientTokenKey key, CancellationToken cancellationToken) =>
         GetAsync(key, rejected: null, cancellationToken);
 
     /// <summary>The upstream refused <paramref name="rejectedAccessToken"/>: get a new one unless another request already did.</summary>
-    public Task<Outcome<string>> RenewRejectedAsync(ClientTokenKey key, string rejectedAccessToken, CancellationToken cancellationToken) =>
+    public Task<Outcome<ClientToken>> RenewRejectedAsync(ClientTokenKey key, string rejectedAccessToken, CancellationToken cancellationToken) =>
         GetAsync(key, rejectedAccessToken, cancellationToken);
 
-    private async Task<Outcome<string>> GetAsync(ClientTokenKey key, string? rejected, CancellationToken cancellationToken)
+    private async Task<Outcome<ClientToken>> GetAsync(ClientTokenKey key, string? rejected, CancellationToken cancellationToken)
     {
-        var slot = _slots.GetOrAdd(key, _ => new Slot());
-        if (Usable(slot.Current, rejected) is { } cached)
+        var slot = _slots.GetOrAdd(key, NewSlot);
+        if (Usable(slot, rejected) is { } cached)
         {
             return cached;
         }
@@ -56,17 +62,17 @@ internal sealed class ClientTokenService(
         try
         {
             // Whoever held the gate before us may have fetched a token already.
-            if (Usable(slot.Current, rejected) is { } fetchedMeanwhile)
+            if (Usable(slot, rejected) is { } fetchedMeanwhile)
             {
                 return fetchedMeanwhile;
             }
 
             using var timeout = new CancellationTokenSource(_requestTimeout, time);
-            var outcome = await RequestAsync(key, timeout.Token);
+            var outcome = await RequestAsync(key, slot.DPoPKey, timeout.Token);
             if (outcome.Value is { } token)
             {
                 slot.Current = token;
-                return token.AccessToken;
+                return new ClientToken(token.AccessToken, slot.DPoPKey);
             }
 
             return outcome.Error!;
@@ -77,10 +83,23 @@ internal sealed class ClientTokenService(
         }
     }
 
-    private string? Usable(CachedToken? token, string? rejected) =>
-        token is not null && token.RenewAt > time.GetUtcNow() && token.AccessToken != rejected ? token.AccessToken : null;
+    private ClientToken? Usable(Slot slot, string? rejected) =>
+        slot.Current is { } token && token.RenewAt > time.GetUtcNow() && token.AccessToken != rejected
+            ? new ClientToken(token.AccessToken, slot.DPoPKey)
+            : null;
 
-    private async Task<Outcome<CachedToken>> RequestAsync(ClientTokenKey key, CancellationToken cancellationToken)
+    private Slot NewSlot(ClientTokenKey key)
+    {
+        if (providers.Find(key.Provider)?.Options.DPoP != true)
+        {
+            return new Slot(null);
+        }
+
+        using var dpopKey = DPoPKey.Create();
+        return new Slot(dpopKey.Export());
+    }
+
+    private async Task<Outcome<CachedToken>> RequestAsync(ClientTokenKey key, string? dpopKey, CancellationToken cancellationToken)
     {
         var provider = providers.Find(key.Provider);
         if (provider is null)
@@ -92,13 +111,17 @@ internal sealed class ClientTokenService(
         try
         {
             var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
-            var request = new ClientCredentialsTokenRequest
+            response = await ProviderClient.WithDPoPAsync(provider, metadata.TokenEndpoint, dpopKey, proof =>
             {
-                Address = metadata.TokenEndpoint,
-                Scope = key.Scope.Length == 0 ? null : key.Scope,
-            };
-            ProviderClient.Authenticate(request, provider);
-            response = await httpClientFactory.CreateClient(ProviderRegistry.HttpClientName).RequestClientCredentialsTokenAsync(request, cancellationToken);
+                var request = new ClientCredentialsTokenRequest
+                {
+                    Address = metadata.TokenEndpoint,
+                    Scope = key.Scope.Length == 0 ? null : key.Scope,
+                    DPoPProofToken = proof,
+                };
+                ProviderClient.Authenticate(request, provider);
+                return httpClientFactory.CreateClient(ProviderRegistry.HttpClientName).RequestClientCredentialsTokenAsync(request, cancellationToken);
+            }, time);
         }
         catch (Exception exception) when (ProviderErrors.IsTransient(exception))
         {
@@ -112,6 +135,13 @@ internal sealed class ClientTokenService(
             return PortcullisError.ProviderUnavailable;
         }
 
+        if (dpopKey is not null && !string.Equals(response.TokenType, "DPoP", StringComparison.OrdinalIgnoreCase))
+        {
+            // A bearer token where a bound one was asked for would go upstream without its proof (RFC 9449 §5).
+            Log.TokenRequestFailed(logger, key.Provider, "token_type is not DPoP", (int)response.HttpStatusCode);
+            return PortcullisError.ProviderUnavailable;
+        }
+
         var now = time.GetUtcNow();
         var renewAt = TokenSet.Create(response.AccessToken, null, null, response.ExpiresIn, null, now, _skew).RefreshDueAt ?? now + DefaultLifetime;
         Log.ClientTokenObtained(logger, key.Provider);
@@ -120,9 +150,12 @@ internal sealed class ClientTokenService(
 
     private sealed record CachedToken(string AccessToken, DateTimeOffset RenewAt);
 
-    private sealed class Slot
+    private sealed class Slot(string? dpopKey)
     {
         public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        /// <summary>The key this slot's tokens are bound to (SEC1 DER, base64), for the slot's life; null without DPoP.</summary>
+        public string? DPoPKey { get; } = dpopKey;
 
         public volatile CachedToken? Current;
     }

@@ -159,7 +159,7 @@ internal sealed class DPoPResourceServer : IAsyncDisposable
             problem = "iat not fresh";
         }
 
-        return (new Verdict(path, "DPoP", problem, nonce, thumbprint), token);
+        return (new Verdict(path, "DPoP", problem, nonce, thumbprint, Hash(token)), token);
     }
 
     public static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
@@ -171,5 +171,8 @@ internal sealed class DPoPResourceServer : IAsyncDisposable
     }
 }
 
-/// <summary>What the resource server made of one request: null <see cref="Problem"/> when the proof held.</summary>
-internal sealed record Verdict(string Path, string Scheme, string? Problem, string? Nonce, string? Thumbprint);
+/// <summary>
+/// What the resource server made of one request: null <see cref="Problem"/> when the proof held; <see cref="TokenSha256"/>
+/// is the hash of the access token the proof was checked against.
+/// </summary>
+internal sealed record Verdict(string Path, string Scheme, string? Problem, string? Nonce, string? Thumbprint, string? TokenSha256 = null);

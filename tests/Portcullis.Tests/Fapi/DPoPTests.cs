@@ -108,4 +108,41 @@ public sealed class DPoPTests
         using var userinfo = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.Unauthorized, userinfo.StatusCode);
     }
+
+    [Fact]
+    public async Task AClientRouteGetsAClientCredentialsTokenBoundToTheGatewaysKeyAndSendsItWithAProof()
+    {
+        await using var api = await DPoPResourceServer.StartAsync();
+        api.DemandNonce = true;
+        await using var stack = await TestStack.StartAsync(
+            adjust: s =>
+            {
+                s["Portcullis:Providers:main:DPoP"] = "true";
+                Routes.Add(s, "inventory", "/api/inventory", api.Url, "client");
+            },
+            idpConfig: RequireDPoPNonce);
+        using var anonymous = new BrowserClient();
+
+        var first = await anonymous.GetAsync($"{stack.Origin}/api/inventory/1", BrowserClient.Csrf);
+        // The API turns the token away once: the renewed token is bound to the same key and goes with a fresh proof.
+        api.RejectNextValid = 1;
+        var renewed = await anonymous.GetAsync($"{stack.Origin}/api/inventory/2", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal(HttpStatusCode.OK, renewed.Status);
+        // The provider's side: each client-credentials request carried a proof (the first after its nonce challenge).
+        var requests = (await stack.Idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "client_credentials").ToArray();
+        Assert.Equal(new[] { "error", "success", "success" }, requests.Select(e => e.GetProperty("outcome").GetString()).ToArray());
+        Assert.All(requests, e => Assert.True(e.GetProperty("dpop").GetBoolean()));
+        var jkt = Assert.Single(requests.Where(e => e.GetProperty("outcome").GetString() == "success").Select(e => e.GetProperty("dpop_jkt").GetString()).Distinct());
+        var issued = (await stack.Idp.TokensAsync()).Where(t => t.GrantType == "client_credentials").Select(t => DPoPResourceServer.Hash(t.AccessToken!)).ToArray();
+        Assert.Equal(2, issued.Length);
+        Assert.All(await stack.Idp.TokenTypesAsync(), t => Assert.Equal("DPoP", t));
+        // The resource server's side: never Bearer, and every accepted proof bound to the token it came with.
+        var verdicts = api.Verdicts.ToArray();
+        Assert.All(verdicts, v => Assert.Equal("DPoP", v.Scheme));
+        Assert.Single(verdicts.Select(v => v.Thumbprint).Distinct());
+        Assert.Equal(issued, verdicts.Where(v => v.Problem is null).Select(v => v.TokenSha256).ToArray());
+        Assert.Equal(jkt, verdicts[0].Thumbprint);
+    }
 }

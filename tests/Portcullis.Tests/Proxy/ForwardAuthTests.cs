@@ -165,18 +165,44 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
     }
 
     [Fact]
+    public async Task AnAssertionRouteGetsTheSignedIdentityInItsHeaderAndNoToken()
+    {
+        // A world of its own on the real clock: the verifier checks the assertion's lifetime against it.
+        await using var upstream = await ProxyUpstream.StartAsync();
+        var keyFile = Path.Combine(Directory.CreateTempSubdirectory("portcullis-assertion-").FullName, "assertion.pem");
+        using (var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
+        }
+
+        var (stack, nginx) = await StartFrontedAsync(upstream.Url, s =>
+        {
+            s["Portcullis:Assertions:SigningKey"] = keyFile;
+            s["Portcullis:Assertions:SigningKeyId"] = "assertion-1";
+            Routes.Add(s, "reports", "/api/reports", upstream.Url, "assertion");
+        });
+        await using var _ = stack;
+        await using var __ = nginx;
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        var response = await browser.GetAsync($"{nginx.Origin}/api/reports/1", Routes.Csrf(("X-Portcullis-Assertion", "forged-by-the-browser")));
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        var received = Assert.Single(upstream.Requests);
+        Assert.False(received.Headers.ContainsKey("Authorization"));
+        var verified = await IdentityAssertionTests.VerifyAsync(
+            received.Headers["X-Portcullis-Assertion"], await IdentityAssertionTests.FetchJwksAsync(stack.Origin), stack.Origin, audience: "reports");
+        Assert.True(verified.IsValid, verified.Exception?.Message);
+    }
+
+    [Fact]
     public async Task WithDPoPTheAnswerIsTheDPoPPairAndTheUpstreamAcceptsTheProofNginxForwards()
     {
         await using var api = await Fapi.DPoPResourceServer.StartAsync();
-        await using var stack = await TestStack.StartAsync(adjust: s =>
-        {
-            s["Portcullis:Providers:main:DPoP"] = "true";
-            Routes.Add(s, "orders", "/api/orders", api.Url);
-            s["Portcullis:TrustedProxies:0"] = ProxyAddress.ToString();
-            s["Portcullis:ForwardAuth:Enabled"] = "true";
-        });
-        var port = FreePort.Next();
-        await using var nginx = await NginxBalancer.StartAsync(port, World.NginxConfiguration(port, stack.Gateway.Port, new Uri(api.Url).Port));
+        var (stack, nginx) = await StartFrontedAsync(api.Url, s => s["Portcullis:Providers:main:DPoP"] = "true");
+        await using var _ = stack;
+        await using var __ = nginx;
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
 
@@ -193,6 +219,20 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
             Assert.Null(v.Problem);
             Assert.Equal("DPoP", v.Scheme);
         });
+    }
+
+    /// <summary>A gateway with forward-auth on and the route <c>/api/orders</c>, behind nginx forwarding <c>/api/</c> to <paramref name="upstream"/>.</summary>
+    private static async Task<(TestStack Stack, NginxBalancer Nginx)> StartFrontedAsync(string upstream, Action<Dictionary<string, string?>> adjust)
+    {
+        var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            Routes.Add(s, "orders", "/api/orders", upstream);
+            s["Portcullis:TrustedProxies:0"] = ProxyAddress.ToString();
+            s["Portcullis:ForwardAuth:Enabled"] = "true";
+            adjust(s);
+        });
+        var port = FreePort.Next();
+        return (stack, await NginxBalancer.StartAsync(port, World.NginxConfiguration(port, stack.Gateway.Port, new Uri(upstream).Port)));
     }
 
     /// <summary>A browser of this test's own, signed in at the gateway; the upstream's record starts empty.</summary>
@@ -256,8 +296,10 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
                 auth_request /_portcullis;
                 auth_request_set $portcullis_authorization $upstream_http_authorization;
                 auth_request_set $portcullis_dpop $upstream_http_dpop;
+                auth_request_set $portcullis_assertion $upstream_http_x_portcullis_assertion;
                 proxy_set_header Authorization $portcullis_authorization;
                 proxy_set_header DPoP $portcullis_dpop;
+                proxy_set_header X-Portcullis-Assertion $portcullis_assertion;
                 proxy_set_header Cookie "";
                 proxy_set_header X-CSRF "";
                 proxy_pass http://127.0.0.1:{{upstreamPort}};
