@@ -46,6 +46,15 @@ public static class PortcullisEndpointRouteBuilderExtensions
         json.MapGet("/providers", (ProviderRegistry providers) =>
             Results.Json(providers.All.Select(p => new ProviderInfo(p.Name, p.Options.DisplayName!)).ToArray(), EndpointJsonContext.Default.ProviderInfoArray));
 
+        if (options.ForwardAuth.Enabled)
+        {
+            // Any method: nginx's sub-request and Envoy's check keep the original one. The path after the endpoint's is
+            // Envoy's original path. Called by the front proxy, never by a browser: no CORS.
+            var forwardAuth = endpoints.ServiceProvider.GetRequiredService<ForwardAuth>();
+            bff.Map(options.ForwardAuth.Path, forwardAuth.HandleAsync);
+            bff.Map(options.ForwardAuth.Path + "/{**original}", forwardAuth.HandleAsync);
+        }
+
         if (options.Admin.Policy is { } adminPolicy)
         {
             AdminEndpoints.Map(bff, adminPolicy);

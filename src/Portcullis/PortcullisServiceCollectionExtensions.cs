@@ -78,7 +78,10 @@ public static class PortcullisServiceCollectionExtensions
         GatewayRateLimiting.Add(services);
         services.AddHttpForwarder();
         services.TryAddSingleton<IdentityAssertions>();
+        services.TryAddSingleton<ProxyAdmission>();
         services.TryAddSingleton<ApiProxy>();
+        services.TryAddSingleton<ApiRouteTable>();
+        services.TryAddSingleton<ForwardAuth>();
         Authorization.PortcullisAuthenticationSetup.Add(services);
         PortcullisCors.Add(services);
         return new PortcullisBuilder(services);

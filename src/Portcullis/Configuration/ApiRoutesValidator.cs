@@ -28,14 +28,13 @@ internal static class ApiRoutesValidator
 
         ValidateOverlaps(paths, errors);
         ValidateTrustedProxies(options.TrustedProxies, errors);
+        ValidateForwardAuth(options, errors);
         ValidateAllowedOrigins(options.Csrf, errors);
     }
 
     private static bool ValidatePath(PortcullisOptions options, string key, ApiRouteOptions api, List<string> errors)
     {
-        if (string.IsNullOrWhiteSpace(api.Path) || !api.Path.StartsWith('/') || api.Path.Length < 2 || api.Path.EndsWith('/')
-            || api.Path.Contains("..", StringComparison.Ordinal) || api.Path.Contains("//", StringComparison.Ordinal)
-            || api.Path.Any(c => c is '%' or '?' or '#' or '{' or '}' or '*' or '\\' || char.IsWhiteSpace(c) || char.IsControl(c)))
+        if (!IsPlainPath(api.Path))
         {
             errors.Add($"{key}:Path must be a plain path prefix like '/api/orders' (got '{api.Path}').");
             return false;
@@ -196,6 +195,32 @@ internal static class ApiRoutesValidator
             }
         }
     }
+
+    private static void ValidateForwardAuth(PortcullisOptions options, List<string> errors)
+    {
+        var forwardAuth = options.ForwardAuth;
+        if (!forwardAuth.Enabled)
+        {
+            return;
+        }
+
+        // Its answer carries the user's token: only a proxy may read it, never the browser that sent the cookie.
+        if (options.TrustedProxies.Count == 0)
+        {
+            errors.Add($"{Root}:ForwardAuth:Enabled needs {Root}:TrustedProxies: the endpoint answers only the front proxies listed there.");
+        }
+
+        if (!IsPlainPath(forwardAuth.Path))
+        {
+            errors.Add($"{Root}:ForwardAuth:Path must be a plain path like '/forward-auth', below BasePath (got '{forwardAuth.Path}').");
+        }
+    }
+
+    /// <summary>Literal segments only: no pattern, encoding, dot segment, empty segment or trailing slash.</summary>
+    private static bool IsPlainPath([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? path) =>
+        !string.IsNullOrWhiteSpace(path) && path.StartsWith('/') && path.Length >= 2 && !path.EndsWith('/')
+        && !path.Contains("..", StringComparison.Ordinal) && !path.Contains("//", StringComparison.Ordinal)
+        && !path.Any(c => c is '%' or '?' or '#' or '{' or '}' or '*' or '\\' || char.IsWhiteSpace(c) || char.IsControl(c));
 
     private static void ValidateAllowedOrigins(CsrfOptions csrf, List<string> errors)
     {

@@ -76,6 +76,28 @@ public sealed class PortcullisOptions
     /// <c>X-Forwarded-For</c> / <c>X-Forwarded-Proto</c> are believed. From anyone else they are ignored. The default value is none.
     /// </summary>
     public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>
+    /// The auth endpoint a front proxy (nginx <c>auth_request</c>, Traefik <c>ForwardAuth</c>, Envoy <c>ext_authz</c>)
+    /// asks before it forwards a request itself (docs/deploy.md). Off by default.
+    /// </summary>
+    public ForwardAuthOptions ForwardAuth { get; set; } = new();
+}
+
+/// <summary>
+/// <c>Portcullis:ForwardAuth</c>: the gateway judges a request a front proxy forwards (session, anti-forgery, the route's
+/// requirements, a token refreshed when due) and answers 200 with the header(s) to add, or the proxy's 401/403 JSON.
+/// </summary>
+public sealed class ForwardAuthOptions
+{
+    /// <summary>
+    /// Turns on <c>{BasePath}{Path}</c>. It answers only requests whose connection comes from an address in
+    /// <c>TrustedProxies</c> (which must then be set): its answer carries the user's access token. The default value is <c>false</c>.
+    /// </summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Where the endpoint is, below <c>BasePath</c>; Envoy appends the original path to it. The default value is <c>/forward-auth</c>.</summary>
+    public string Path { get; set; } = "/forward-auth";
 }
 
 /// <summary>One identity provider the gateway signs users in with.</summary>

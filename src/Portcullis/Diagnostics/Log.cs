@@ -199,4 +199,12 @@ internal static partial class Log
 
     [LoggerMessage(6022, LogLevel.Warning, "Provider {Provider}'s metadata could not be read at start-up to check what its configuration requires ({Reason}); logins check it again.", EventName = "ProviderRequirementsUnchecked")]
     public static partial void ProviderRequirementsUnchecked(ILogger logger, string provider, string reason);
+
+    // 6040-6059: fitting into front proxies and other callers (issue 20: forward-auth, bearer pass-through).
+    // Debug: anyone who can reach the endpoint can trigger it at will (SECURITY.md item 42); the 403 says what is wrong.
+    [LoggerMessage(6040, LogLevel.Debug, "Forward-auth request from {Peer}, which is not in Portcullis:TrustedProxies, refused.", EventName = "ForwardAuthUntrustedPeer")]
+    public static partial void ForwardAuthUntrustedPeer(ILogger logger, string peer);
+
+    [LoggerMessage(6041, LogLevel.Debug, "Forward-auth request refused before any route was judged: {Reason}.", EventName = "ForwardAuthUnreadable")]
+    public static partial void ForwardAuthUnreadable(ILogger logger, string reason);
 }

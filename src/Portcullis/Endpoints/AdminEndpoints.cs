@@ -63,21 +63,13 @@ internal static class AdminEndpoints
 
         var policy = await services.GetRequiredService<IAuthorizationPolicyProvider>().GetPolicyAsync(policyName)
             ?? throw new InvalidOperationException($"Portcullis:Admin:Policy names '{policyName}', which is not registered.");
-        var evaluator = services.GetRequiredService<IPolicyEvaluator>();
-        var authentication = await evaluator.AuthenticateAsync(policy, context);
-        var result = await evaluator.AuthorizeAsync(policy, authentication, context, context);
-        if (result.Succeeded)
+        var (refusal, denied) = await PolicyCheck.CheckAsync(services.GetRequiredService<IPolicyEvaluator>(), policy, context);
+        if (denied)
         {
-            return null;
+            Log.AdminRefused(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AdminEndpoints)));
         }
 
-        if (result.Challenged)
-        {
-            return SessionService.RefusalFor(context);
-        }
-
-        Log.AdminRefused(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AdminEndpoints)));
-        return AuthorizationErrors.For(result.AuthorizationFailure);
+        return refusal;
     }
 
     /// <summary>The page gets a readable page; the script and the API get JSON.</summary>

@@ -1,17 +1,14 @@
 using System.Diagnostics;
 using System.Net;
-using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Agent;
-using Portcullis.Authorization;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
 using Portcullis.Primitives;
-using Portcullis.Sessions;
 using Portcullis.Tokens;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -26,16 +23,12 @@ namespace Portcullis.Proxy;
 internal sealed class ApiProxy : IDisposable
 {
     private readonly IHttpForwarder _forwarder;
-    private readonly CsrfGuard _csrf;
-    private readonly SessionService _sessions;
+    private readonly ProxyAdmission _admission;
     private readonly AccessTokenService _tokens;
     private readonly ClientTokenService _clientTokens;
-    private readonly GrantService _grants;
-    private readonly IdentityAssertions _assertions;
 
     /// <summary>Each upstream's latest DPoP nonce (RFC 9449 §9), by route; a lost update costs one more challenge.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _upstreamNonces = new(StringComparer.Ordinal);
-    private readonly IPolicyEvaluator _policies;
     private readonly ILogger<ApiProxy> _logger;
     private readonly PortcullisMetrics _metrics;
     private readonly TimeProvider _time;
@@ -44,13 +37,9 @@ internal sealed class ApiProxy : IDisposable
 
     public ApiProxy(
         IHttpForwarder forwarder,
-        CsrfGuard csrf,
-        SessionService sessions,
+        ProxyAdmission admission,
         AccessTokenService tokens,
         ClientTokenService clientTokens,
-        GrantService grants,
-        IdentityAssertions assertions,
-        IPolicyEvaluator policies,
         IOptions<PortcullisOptions> options,
         PortcullisMetrics metrics,
         TimeProvider time,
@@ -59,13 +48,9 @@ internal sealed class ApiProxy : IDisposable
         _metrics = metrics;
         _time = time;
         _forwarder = forwarder;
-        _csrf = csrf;
-        _sessions = sessions;
+        _admission = admission;
         _tokens = tokens;
         _clientTokens = clientTokens;
-        _grants = grants;
-        _assertions = assertions;
-        _policies = policies;
         _logger = logger;
         _transformer = new BearerTransformer(options.Value.Csrf.HeaderName, options.Value.Session.CookieName, time);
         _client = new HttpMessageInvoker(new SocketsHttpHandler
@@ -102,7 +87,7 @@ internal sealed class ApiProxy : IDisposable
             return;
         }
 
-        var credential = await ResolveCredentialAsync(context, route);
+        var credential = await _admission.ResolveCredentialAsync(context, route);
         if (credential.Error is { } credentialError)
         {
             await WriteErrorAsync(context, credentialError);
@@ -184,26 +169,13 @@ internal sealed class ApiProxy : IDisposable
 
     public void Dispose() => _client.Dispose();
 
-    /// <summary>Checks that need no session: anti-forgery (origin for upgrades), WebSocket permission, path, declared body size.</summary>
+    /// <summary>The shared admission checks on this request, then its declared body size against the route's limit.</summary>
     private PortcullisError? Admit(HttpContext context, ApiRoute route, bool upgrade)
     {
-        // Browsers cannot add a custom header to a WebSocket handshake, but always send Origin with it: at the upgrade
-        // the origin check stands in for the X-CSRF header.
-        if ((upgrade ? _csrf.CheckUpgrade(context.Request) : _csrf.Check(context.Request)) is { } csrfError)
+        var target = new AdmissionTarget(context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty, context.Request.Path.Value ?? string.Empty, upgrade);
+        if (_admission.Admit(context, route, target) is { } refusal)
         {
-            return csrfError;
-        }
-
-        if (upgrade && !route.WebSockets)
-        {
-            Log.ProxyRequestRefused(_logger, route.Name, "WebSocket upgrade on a route without WebSockets");
-            return PortcullisError.InvalidRequest("This API route does not accept WebSocket connections.");
-        }
-
-        if (RequestPathSafety.IsAmbiguous(context))
-        {
-            Log.ProxyRequestRefused(_logger, route.Name, "ambiguous path");
-            return PortcullisError.InvalidRequest("The path contains an encoded slash, backslash or dot segment, or an empty segment.");
+            return refusal;
         }
 
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
@@ -214,63 +186,7 @@ internal sealed class ApiProxy : IDisposable
         return context.Request.ContentLength > route.MaxRequestBodySize ? RequestTooLarge : null;
     }
 
-    private async Task<Credential> ResolveCredentialAsync(HttpContext context, ApiRoute route)
-    {
-        switch (route.TokenMode)
-        {
-            case ApiTokenModes.None:
-                return default;
-            case ApiTokenModes.Client:
-                var clientToken = await _clientTokens.GetAsync(route.ClientToken!, context.RequestAborted);
-                return new Credential(clientToken.Value?.AccessToken, null, clientToken.Error, clientToken.Value?.DPoPKey);
-        }
-
-        var session = await _sessions.ResolveAsync(context);
-        if (session is null)
-        {
-            return route.TokenMode is ApiTokenModes.User or ApiTokenModes.Assertion ? new Credential(null, null, SessionService.RefusalFor(context)) : default;
-        }
-
-        if (route.Policy is { } policy && await AuthorizeAsync(context, route, policy) is { } denied)
-        {
-            return new Credential(null, null, denied);
-        }
-
-        if (route.TokenMode == ApiTokenModes.Assertion)
-        {
-            // No provider token leaves for this upstream: the gateway vouches for the user itself.
-            return _assertions.Create(session, route) is { } assertion
-                ? new Credential(null, session, null) { Assertion = assertion }
-                : new Credential(null, session, AssertionsUnavailable);
-        }
-
-        var token = await _tokens.GetAccessTokenAsync(session.Grant, context.RequestAborted);
-        // The grant's DPoP key never changes with a refresh: the grant read with the session holds it.
-        var dpopKey = token.Error is null ? _grants.ReadTokens(session.Grant)?.DPoPKey : null;
-        return new Credential(token.Value, session, token.Error, dpopKey);
-    }
-
-    /// <summary>Evaluates the route's compiled policy with ASP.NET Core authorization, as the middleware would for an endpoint.</summary>
-    private async Task<PortcullisError?> AuthorizeAsync(HttpContext context, ApiRoute route, Microsoft.AspNetCore.Authorization.AuthorizationPolicy policy)
-    {
-        var authentication = await _policies.AuthenticateAsync(policy, context);
-        var result = await _policies.AuthorizeAsync(policy, authentication, context, context);
-        if (result.Succeeded)
-        {
-            return null;
-        }
-
-        if (result.Challenged)
-        {
-            return SessionService.RefusalFor(context);
-        }
-
-        var error = AuthorizationErrors.For(result.AuthorizationFailure);
-        Log.RouteForbidden(_logger, route.Name, error.Message);
-        return error;
-    }
-
-    private async Task<Outcome<string>> RenewAsync(ApiRoute route, Credential credential, CancellationToken cancellationToken)
+    private async Task<Outcome<string>> RenewAsync(ApiRoute route, ProxyCredential credential, CancellationToken cancellationToken)
     {
         if (credential.Session is { } session)
         {
@@ -353,16 +269,9 @@ internal sealed class ApiProxy : IDisposable
             && string.Equals(protocol, "websocket", StringComparison.OrdinalIgnoreCase));
 
     // Only when a reload removed the keys under a running assertion route; the validator refuses that configuration.
-    private static PortcullisError AssertionsUnavailable { get; } = new(503, "assertions_unavailable", "The gateway has no key to sign identity assertions with.");
 
     private static PortcullisError RequestTooLarge { get; } = new(413, "invalid_request", "The request body is larger than this API route accepts.");
 
     private static Task WriteErrorAsync(HttpContext context, PortcullisError error) =>
         ErrorResponses.Json(error).ExecuteAsync(context);
-
-    /// <summary>The token a request is forwarded with, the session it came from (null for client and anonymous calls), or why it may not go on.</summary>
-    private readonly record struct Credential(string? AccessToken, CurrentSession? Session, PortcullisError? Error, string? DPoPKey = null)
-    {
-        public string? Assertion { get; init; }
-    }
 }

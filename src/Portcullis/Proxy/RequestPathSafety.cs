@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-
 namespace Portcullis.Proxy;
 
 /// <summary>
@@ -12,11 +9,13 @@ namespace Portcullis.Proxy;
 /// </summary>
 internal static class RequestPathSafety
 {
-    public static bool IsAmbiguous(HttpContext context)
+    /// <summary>
+    /// Checks a request target as sent (<paramref name="rawTarget"/>) with its decoded path: the proxied request's own, or
+    /// the original request a front proxy asks about (forward-auth).
+    /// </summary>
+    public static bool IsAmbiguous(string rawTarget, string decoded)
     {
-        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
         var path = RawPath(rawTarget);
-        var decoded = context.Request.Path.Value ?? string.Empty;
         // A fragment never belongs in a request target (RFC 9112 §3.2); "#/../x" would otherwise be resolved as a path.
         return rawTarget.Contains('#')
             || HasEncodedSeparator(path)

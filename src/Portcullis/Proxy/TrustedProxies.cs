@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -16,10 +17,26 @@ internal static class TrustedProxies
 {
     public static void Use(IApplicationBuilder app)
     {
-        var configured = app.ApplicationServices.GetRequiredService<IOptions<PortcullisOptions>>().Value.TrustedProxies;
+        var portcullis = app.ApplicationServices.GetRequiredService<IOptions<PortcullisOptions>>().Value;
+        var configured = portcullis.TrustedProxies;
         if (configured.Count == 0)
         {
             return;
+        }
+
+        if (portcullis.ForwardAuth.Enabled)
+        {
+            // Only forward-auth asks who the peer is, so only its requests pay for keeping it.
+            var forwardAuthPath = new PathString(portcullis.BasePath + portcullis.ForwardAuth.Path);
+            app.Use((context, next) =>
+            {
+                if (context.Request.Path.StartsWithSegments(forwardAuthPath))
+                {
+                    context.Features.Set(new ConnectionPeer(context.Connection.RemoteIpAddress));
+                }
+
+                return next(context);
+            });
         }
 
         var options = new ForwardedHeadersOptions

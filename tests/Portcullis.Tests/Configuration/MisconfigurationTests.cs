@@ -19,6 +19,20 @@ public sealed class MisconfigurationTests
     };
 
     [Fact]
+    public async Task ForwardAuthWithoutTrustedProxiesOrWithAPatternForItsPathDoesNotStart()
+    {
+        var settings = ValidSettings(Directory.CreateTempSubdirectory("portcullis-config-").FullName);
+        settings["Portcullis:ForwardAuth:Enabled"] = "true";
+        settings["Portcullis:ForwardAuth:Path"] = "/forward-auth/{**rest}";
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync(settings));
+
+        var message = string.Join('\n', exception.Failures);
+        Assert.Contains("Portcullis:ForwardAuth:Enabled needs Portcullis:TrustedProxies", message);
+        Assert.Contains("Portcullis:ForwardAuth:Path", message);
+    }
+
+    [Fact]
     public async Task EveryWrongKeyIsNamedAtOnce()
     {
         var data = Directory.CreateTempSubdirectory("portcullis-config-").FullName;

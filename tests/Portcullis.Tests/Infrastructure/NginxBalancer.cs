@@ -23,25 +23,10 @@ public sealed class NginxBalancer : IAsyncDisposable
 
     public string Origin => $"http://localhost:{Port}";
 
-    public static async Task<NginxBalancer> StartAsync(int port, IEnumerable<int> nodePorts)
+    public static Task<NginxBalancer> StartAsync(int port, IEnumerable<int> nodePorts)
     {
-        var nginx = TestServices.Nginx;
-        var directory = Directory.CreateTempSubdirectory("portcullis-nginx-").FullName;
-        Directory.CreateDirectory(Path.Combine(directory, "tmp"));
         var servers = string.Concat(nodePorts.Select(p => $"    server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;\n"));
-        var temp = Path.Combine(directory, "tmp");
-        File.WriteAllText(Path.Combine(directory, "nginx.conf"), $$"""
-            worker_processes 1;
-            error_log {{directory}}/error.log warn;
-            pid {{directory}}/nginx.pid;
-            events { worker_connections 2048; }
-            http {
-              access_log off;
-              client_body_temp_path {{temp}}/body;
-              proxy_temp_path {{temp}}/proxy;
-              fastcgi_temp_path {{temp}}/fastcgi;
-              uwsgi_temp_path {{temp}}/uwsgi;
-              scgi_temp_path {{temp}}/scgi;
+        return StartAsync(port, $$"""
               upstream gateways {
             {{servers}}    keepalive 64;
               }
@@ -57,6 +42,29 @@ public sealed class NginxBalancer : IAsyncDisposable
                   proxy_read_timeout 60s;
                 }
               }
+            """);
+    }
+
+    /// <summary>nginx listening on <paramref name="port"/> with <paramref name="httpBlock"/> inside its <c>http { }</c> (other front-proxy set-ups, such as forward-auth).</summary>
+    public static async Task<NginxBalancer> StartAsync(int port, string httpBlock)
+    {
+        var nginx = TestServices.Nginx;
+        var directory = Directory.CreateTempSubdirectory("portcullis-nginx-").FullName;
+        Directory.CreateDirectory(Path.Combine(directory, "tmp"));
+        var temp = Path.Combine(directory, "tmp");
+        File.WriteAllText(Path.Combine(directory, "nginx.conf"), $$"""
+            worker_processes 1;
+            error_log {{directory}}/error.log warn;
+            pid {{directory}}/nginx.pid;
+            events { worker_connections 2048; }
+            http {
+              access_log off;
+              client_body_temp_path {{temp}}/body;
+              proxy_temp_path {{temp}}/proxy;
+              fastcgi_temp_path {{temp}}/fastcgi;
+              uwsgi_temp_path {{temp}}/uwsgi;
+              scgi_temp_path {{temp}}/scgi;
+            {{httpBlock}}
             }
             """);
         var start = new ProcessStartInfo(nginx)

@@ -136,14 +136,14 @@ public sealed class IdentityAssertionTests
         });
     }
 
-    private static async Task<JsonWebKeySet> FetchJwksAsync(string origin)
+    internal static async Task<JsonWebKeySet> FetchJwksAsync(string origin)
     {
         using var http = new HttpClient();
         return new JsonWebKeySet(await http.GetStringAsync($"{origin}/.well-known/portcullis/jwks"));
     }
 
     /// <summary>What a verifying upstream does: signature by the published keys, issuer, its own audience, lifetime and type.</summary>
-    private static Task<TokenValidationResult> VerifyAsync(string assertion, JsonWebKeySet jwks, string issuer, string audience) =>
+    internal static Task<TokenValidationResult> VerifyAsync(string assertion, JsonWebKeySet jwks, string issuer, string audience) =>
         new JsonWebTokenHandler().ValidateTokenAsync(assertion, new TokenValidationParameters
         {
             IssuerSigningKeys = jwks.GetSigningKeys(),

@@ -9,9 +9,10 @@ namespace Portcullis.Tests.Proxy;
 /// </summary>
 internal static class RawHttp
 {
-    public static async Task<RawResponse> SendAsync(int port, string requestTarget, IDictionary<string, string>? headers = null, string method = "GET")
+    /// <param name="from">The local address to connect from (any loopback address works on Linux): a trusted proxy's, say. The default is the system's choice.</param>
+    public static async Task<RawResponse> SendAsync(int port, string requestTarget, IDictionary<string, string>? headers = null, string method = "GET", System.Net.IPAddress? from = null)
     {
-        using var client = new TcpClient();
+        using var client = from is null ? new TcpClient() : new TcpClient(new System.Net.IPEndPoint(from, 0));
         await client.ConnectAsync("127.0.0.1", port);
         var stream = client.GetStream();
         var request = new StringBuilder($"{method} {requestTarget} HTTP/1.1\r\n");
