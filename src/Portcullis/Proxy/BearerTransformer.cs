@@ -20,9 +20,13 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         var headers = proxyRequest.Headers;
         // Every header the base transform copied came from the browser's request, so that is the list to check: reading
         // it costs nothing, while enumerating the outgoing HttpHeaders would parse and validate every value (issue 18).
+        // A name that is no HTTP token was never copied (HttpHeaders refuses it) and Remove would throw on it: such a header
+        // from the browser must not turn into a 502 and an error log line per request.
+        var attempt = ForwardAttempt.Of(httpContext);
+        var assertionHeader = attempt is { Route.TokenMode: ApiTokenModes.Assertion } ? attempt.Route.AssertionHeader : null;
         foreach (var header in httpContext.Request.Headers)
         {
-            if (IsStripped(header.Key))
+            if ((IsStripped(header.Key) || (assertionHeader is not null && SameName(header.Key, assertionHeader))) && IsToken(header.Key))
             {
                 headers.Remove(header.Key);
             }
@@ -33,11 +37,11 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         headers.Host = null;
         headers.Remove(csrfHeaderName);
         headers.Remove("Cookie");
-        var attempt = ForwardAttempt.Of(httpContext);
         headers.Authorization = null;
         if (attempt is { Route.TokenMode: ApiTokenModes.Assertion } assertionAttempt)
         {
-            // Whatever the browser sent under the assertion's name goes; only the gateway's own assertion is sent.
+            // Whatever the browser sent under the assertion's name, in any spelling ('_' for '-'), went above; only the
+            // gateway's own assertion is sent.
             headers.Remove(assertionAttempt.Route.AssertionHeader);
             if (assertionAttempt.Assertion is { } assertion)
             {
@@ -173,6 +177,41 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         }
 
         return false;
+    }
+
+    /// <summary>Whether two header names are the same when '_' reads as '-' and case is ignored.</summary>
+    private static bool SameName(string a, string b)
+    {
+        if (a.Length != b.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Length; i++)
+        {
+            var x = a[i] == '_' ? '-' : char.ToLowerInvariant(a[i]);
+            var y = b[i] == '_' ? '-' : char.ToLowerInvariant(b[i]);
+            if (x != y)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="name"/> is an HTTP token (RFC 9110 §5.6.2), the only names HttpHeaders accepts.</summary>
+    private static bool IsToken(string name)
+    {
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '!' or '#' or '$' or '%' or '&' or '\'' or '*' or '+' or '-' or '.' or '^' or '_' or '`' or '|' or '~'))
+            {
+                return false;
+            }
+        }
+
+        return name.Length > 0;
     }
 
     // Identity and client-address headers that common auth proxies and platforms set for their upstreams

@@ -69,6 +69,34 @@ public sealed class IdentityAssertionTests
     }
 
     [Fact]
+    public async Task ACustomAssertionHeaderIsStrippedInEverySpellingTheBrowserSends()
+    {
+        // X-Portcullis-* is stripped on every route anyway; a custom name is not, so only the assertion route's own removal
+        // keeps a forged copy (X_Reports_Identity reads as HTTP_X_REPORTS_IDENTITY in CGI-style servers) from the upstream.
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await StartAsync(upstream, key, settings => settings["Portcullis:Apis:reports:AssertionHeader"] = "X-Reports-Identity");
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        var response = await browser.SendAsync(HttpMethod.Get, $"{stack.Origin}/api/reports/1", null, new Dictionary<string, string>
+        {
+            ["X-CSRF"] = "1",
+            ["X-Reports-Identity"] = "forged-by-the-browser",
+            ["X_Reports_Identity"] = "forged-by-the-browser",
+            ["x_reports-IDENTITY"] = "forged-by-the-browser",
+        });
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        var received = Assert.Single(upstream.Requests);
+        var copies = received.Headers.Where(h => h.Key.Replace('_', '-').Equals("X-Reports-Identity", StringComparison.OrdinalIgnoreCase)).ToArray();
+        var (name, value) = Assert.Single(copies);
+        Assert.Equal("X-Reports-Identity", name, ignoreCase: true);
+        Assert.DoesNotContain("forged", value, StringComparison.Ordinal);
+        Assert.True((await VerifyAsync(value, await FetchJwksAsync(stack.Origin), stack.Origin, audience: "reports")).IsValid);
+    }
+
+    [Fact]
     public async Task EachRequestGetsItsOwnAssertionAndTheJwkSetHoldsOnlyPublicKeys()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -119,7 +147,7 @@ public sealed class IdentityAssertionTests
         Assert.DoesNotContain("AAAAAAAAAAAA", failure, StringComparison.Ordinal);
     }
 
-    private static Task<TestStack> StartAsync(RecordingUpstream upstream, ECDsa key)
+    private static Task<TestStack> StartAsync(RecordingUpstream upstream, ECDsa key, Action<Dictionary<string, string?>>? adjust = null)
     {
         var keyFile = Path.Combine(Directory.CreateTempSubdirectory("portcullis-assertion-").FullName, "assertion.pem");
         File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
@@ -133,6 +161,7 @@ public sealed class IdentityAssertionTests
             settings["Portcullis:Apis:reports:Token"] = "assertion";
             settings["Portcullis:Apis:reports:AssertionClaims:0"] = "email";
             settings["Portcullis:Apis:reports:AssertionClaims:1"] = "name_that_alice_lacks";
+            adjust?.Invoke(settings);
         });
     }
 

@@ -45,6 +45,32 @@ public sealed class ProxyHygieneTests
     }
 
     [Fact]
+    public async Task AForgedIdentityHeaderWhoseNameIsNoHttpTokenIsDroppedNotAnsweredAsAnUpstreamFailure()
+    {
+        // Kestrel accepts these names; HttpHeaders refuses them, so they are never copied upstream. Stripping must not
+        // turn them into an exception (502 upstream_unavailable, a log line per request the browser chooses).
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            s["Portcullis:Apis:open:Path"] = "/api/open";
+            s["Portcullis:Apis:open:Upstream"] = upstream.Url;
+            s["Portcullis:Apis:open:Token"] = "none";
+        });
+        var port = new Uri(stack.Origin).Port;
+        string[] names = ["X-User(x)", "X-Forwarded-User\"", "X-Auth{", "X-Email@x"];
+
+        var statuses = new List<int>();
+        foreach (var name in names)
+        {
+            statuses.Add((await RawHttp.SendAsync(port, "/api/open/1", new Dictionary<string, string> { ["X-CSRF"] = "1", [name] = "admin" })).Status);
+        }
+
+        Assert.All(statuses, status => Assert.Equal(200, status));
+        Assert.Equal(names.Length, upstream.Requests.Count);
+        Assert.All(upstream.Requests, r => Assert.DoesNotContain(r.Headers.Keys, k => names.Contains(k, StringComparer.OrdinalIgnoreCase)));
+    }
+
+    [Fact]
     public async Task EncodedSeparatorsAreRefusedAndNeverForwarded()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
