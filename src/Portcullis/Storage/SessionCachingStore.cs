@@ -34,6 +34,7 @@ internal sealed class SessionCachingStore : IPortcullisStore, IStoreChangeObserv
     private long _epoch;
     private int _count;
     private int _readsSinceSweep;
+    private int _disposed;
     private volatile bool _listening;
     private bool _reportedFull;
 
@@ -185,6 +186,12 @@ internal sealed class SessionCachingStore : IPortcullisStore, IStoreChangeObserv
 
     public async ValueTask DisposeAsync()
     {
+        // The container disposes this once per entity interface it is registered under.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         if (_feed is not null)
         {
             await _feed.DisposeAsync();
