@@ -5,7 +5,7 @@ namespace Portcullis.Storage.PostgreSql;
 /// <summary>
 /// PostgreSQL's change feed (ADR 0040): one dedicated connection per node runs <c>LISTEN</c>; announcements are
 /// <c>pg_notify</c> on a pooled connection after the write committed. A terminated backend, a restarted server or a
-/// cut connection ends the wait with an error; a silent partition is caught by a heartbeat query. Either way the node
+/// cut connection ends the wait with an error; a silent partition is caught by a heartbeat query after two quiet seconds (then within its command timeout). Either way the node
 /// is told <see cref="IStoreChangeObserver.Lost"/> at once and <see cref="IStoreChangeObserver.Listening"/> only after
 /// a new connection has run <c>LISTEN</c> again.
 /// </summary>
@@ -19,7 +19,7 @@ internal sealed class PostgresChangeFeed(NpgsqlDataSource publisher, string conn
 
     // Real time, not the injected clock: heartbeats and reconnects are about the network, which a fake clock does not move.
     private static readonly TimeProvider Time = TimeProvider.System;
-    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan Reconnect = TimeSpan.FromMilliseconds(250);
 
     private readonly CancellationTokenSource _stop = new();
