@@ -178,7 +178,7 @@ internal sealed class SessionCachingStore : IPortcullisStore, IStoreChangeObserv
         if (node != _node)
         {
             // This node's own announcements come back too; its copies were dropped before it announced.
-            Invalidate(decoded.Affects);
+            Invalidate(decoded);
         }
     }
 
@@ -202,19 +202,26 @@ internal sealed class SessionCachingStore : IPortcullisStore, IStoreChangeObserv
 
     /// <summary>
     /// Runs the write, then — whether it succeeded, lost a race or failed half-way — drops every copy it may have changed
-    /// here and announces it to the other nodes.
+    /// here and announces it to the other nodes. After a failed write the announcement goes on in the background: the
+    /// store is likely unreachable, and the caller's error (503) must not wait for a second timeout.
     /// </summary>
     private async Task<T> WriteAsync<T>(Func<Task<T>> write, SessionChange change)
     {
+        T result;
         try
         {
-            return await write();
+            result = await write();
         }
-        finally
+        catch
         {
-            Invalidate(change.Affects);
-            await AnnounceAsync(change.Encode(_node), CancellationToken.None);
+            Invalidate(change);
+            _ = AnnounceAsync(change.Encode(_node), CancellationToken.None);
+            throw;
         }
+
+        Invalidate(change);
+        await AnnounceAsync(change.Encode(_node), CancellationToken.None);
+        return result;
     }
 
     private async Task AnnounceAsync(string change, CancellationToken cancellationToken)
@@ -228,10 +235,26 @@ internal sealed class SessionCachingStore : IPortcullisStore, IStoreChangeObserv
         {
             await _feed.PublishAsync(change, cancellationToken);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             // The write itself is done; other nodes may keep their copy until Session:CacheDuration (ADR 0040).
             Log.SessionChangeNotAnnounced(_logger, exception.GetType().Name);
+        }
+    }
+
+    private void Invalidate(SessionChange change)
+    {
+        if (change.Kind != 's')
+        {
+            Invalidate(change.Affects);
+            return;
+        }
+
+        // One session by its key (logout, the commonest change): no need to look at every copy.
+        lock (_gate)
+        {
+            _epoch++;
+            Remove(change.First);
         }
     }
 
