@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Portcullis.Configuration;
 
@@ -40,6 +41,11 @@ internal sealed class PostgresStoreBackend : IStoreBackend
 
     public ISharedKeyRingRepository CreateKeyRing(IServiceProvider services, IPortcullisStore store) =>
         new PostgresXmlRepository((PostgresStore)store, services.GetRequiredService<TimeProvider>());
+
+    public IStoreChangeFeed? CreateChangeFeed(IServiceProvider services, IPortcullisStore store) =>
+        new PostgresChangeFeed(
+            ((PostgresStore)store).DataSource,
+            PostgresConnectionStrings.ForGateway(services.GetRequiredService<IOptions<PortcullisOptions>>().Value.Store.ConnectionString));
 
     public bool IsUnavailable(Exception exception) => exception switch
     {

@@ -30,6 +30,9 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
         _connection = new Lazy<Task<ConnectionMultiplexer>>(() => ConnectionMultiplexer.ConnectAsync(_configuration));
     }
 
+    /// <summary>The shared connection (the change feed subscribes on it).</summary>
+    public Task<ConnectionMultiplexer> ConnectionAsync() => _connection.Value;
+
     public async Task<IDatabase> DatabaseAsync() => (await _connection.Value).GetDatabase();
 
     public string Prefix => _prefix;

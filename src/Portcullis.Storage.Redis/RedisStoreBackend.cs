@@ -37,6 +37,8 @@ internal sealed class RedisStoreBackend : IStoreBackend
 
     public ISharedKeyRingRepository CreateKeyRing(IServiceProvider services, IPortcullisStore store) => new RedisXmlRepository((RedisStore)store);
 
+    public IStoreChangeFeed? CreateChangeFeed(IServiceProvider services, IPortcullisStore store) => new RedisChangeFeed((RedisStore)store);
+
     public bool IsUnavailable(Exception exception) => exception switch
     {
         RedisConnectionException or RedisTimeoutException => true,

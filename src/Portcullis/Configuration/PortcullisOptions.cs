@@ -292,12 +292,18 @@ public sealed class SessionOptions
     public SessionAnomalyOptions Anomalies { get; set; } = new();
 
     /// <summary>
-    /// How long this node may answer an API call from a session (and its grant) it read from the store recently, instead
-    /// of reading it again. Off (zero) by default. Every change made through this node (logout, refresh, back-channel
-    /// logout, a refused refresh) updates or drops its copy at once; a session ended through <em>another</em> node sharing
-    /// the store can still be used here for at most this long. At most one minute (ADR 0017).
+    /// The longest this node answers an API call from a copy of a session (and its grant) it read from the store, when
+    /// no change was announced (ADR 0040). Copies are dropped as soon as any node changes or ends the session (the store's
+    /// change feed); this bound only limits the harm of an announcement lost without the feed noticing. Zero turns the
+    /// cache off: every request reads the store. At most one minute. The default value is 30 seconds.
     /// </summary>
-    public TimeSpan CacheDuration { get; set; } = TimeSpan.Zero;
+    public TimeSpan CacheDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How many sessions one node keeps copies of at most (a few KiB each); when full, further sessions are read from
+    /// the store until old copies age out. The default value is 10,000.
+    /// </summary>
+    public int CacheSize { get; set; } = 10_000;
 
     /// <summary>
     /// Where a session's tokens live: <c>server</c> (the cookie holds a random id, the store the tokens encrypted with the

@@ -207,7 +207,12 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
 
         if (session.CacheDuration < TimeSpan.Zero || session.CacheDuration > SessionCacheLimit)
         {
-            errors.Add($"{Root}:Session:CacheDuration must be between 00:00:00 (off) and {SessionCacheLimit:c}: it is how long a session ended on another node stays usable here.");
+            errors.Add($"{Root}:Session:CacheDuration must be between 00:00:00 (off) and {SessionCacheLimit:c}: it bounds how long a session ended on another node may stay usable here if its announcement is lost.");
+        }
+
+        if (session.CacheSize < 1)
+        {
+            errors.Add($"{Root}:Session:CacheSize must be at least 1 (got {session.CacheSize}); set Session:CacheDuration to 00:00:00 to turn the session cache off.");
         }
 
         if (!session.CookieName.StartsWith("__Host-", StringComparison.Ordinal))

@@ -89,6 +89,18 @@ internal static partial class Log
     [LoggerMessage(1032, LogLevel.Warning, "Ending grants no session uses failed ({ErrorType}); trying again at the next sweep.", EventName = "UnusedGrantSweepFailed")]
     public static partial void UnusedGrantSweepFailed(ILogger logger, string errorType);
 
+    [LoggerMessage(1050, LogLevel.Information, "Session cache on: subscribed to the store's change feed; every copy read before was dropped (ADR 0040).", EventName = "SessionCacheListening")]
+    public static partial void SessionCacheListening(ILogger logger);
+
+    [LoggerMessage(1051, LogLevel.Warning, "Session cache off: the store's change feed broke ({Reason}); every request reads the store until it is subscribed again (ADR 0040).", EventName = "SessionCacheChannelLost")]
+    public static partial void SessionCacheChannelLost(ILogger logger, string reason);
+
+    [LoggerMessage(1052, LogLevel.Warning, "A session or grant change could not be announced to the other nodes ({ErrorType}); they may use their copy for up to Session:CacheDuration (ADR 0040).", EventName = "SessionChangeNotAnnounced")]
+    public static partial void SessionChangeNotAnnounced(ILogger logger, string errorType);
+
+    [LoggerMessage(1053, LogLevel.Warning, "The session cache is full ({Capacity} copies, Session:CacheSize): further sessions are read from the store until old copies age out.", EventName = "SessionCacheFull")]
+    public static partial void SessionCacheFull(ILogger logger, int capacity);
+
     [LoggerMessage(1200, LogLevel.Warning, "Request refused by the anti-forgery check: {Reason}.", EventName = "CsrfRefused")]
     public static partial void CsrfRefused(ILogger logger, string reason);
 

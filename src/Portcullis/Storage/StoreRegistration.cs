@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
 using Portcullis.Diagnostics;
@@ -25,9 +26,22 @@ internal static class StoreRegistration
             var options = provider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
             var selected = Selected(provider);
             var backend = MeteredStore.Wrap(selected.Create(provider, options.Store), selected.Kind, provider.GetRequiredService<PortcullisMetrics>(), provider.GetRequiredService<TimeProvider>());
-            return options.Session.CacheDuration > TimeSpan.Zero
-                ? new SessionCachingStore(backend, options.Session.CacheDuration, provider.GetRequiredService<TimeProvider>())
-                : backend;
+            if (options.Session.CacheDuration <= TimeSpan.Zero)
+            {
+                return backend;
+            }
+
+            // A backend without a change feed cannot tell this node what other nodes changed: no cache then (ADR 0040).
+            var feed = selected.CreateChangeFeed(provider, Backend(backend));
+            return feed is null
+                ? backend
+                : new SessionCachingStore(
+                    backend,
+                    options.Session.CacheDuration,
+                    options.Session.CacheSize,
+                    feed,
+                    provider.GetRequiredService<TimeProvider>(),
+                    provider.GetRequiredService<ILoggerFactory>().CreateLogger<SessionCachingStore>());
         });
 
         // One object behind every entity interface: consumers ask for the smallest one, a request still costs one backend.
@@ -52,7 +66,7 @@ internal static class StoreRegistration
             ?? throw new InvalidOperationException($"{PortcullisOptions.SectionName}:Store:Kind '{kind}' has no registered store backend.");
     }
 
-    /// <summary>The backend behind the optional session cache, for the work that needs its own type (key ring, re-encryption).</summary>
+    /// <summary>The backend behind the session cache, for the work that needs its own type (key ring, re-encryption).</summary>
     public static IPortcullisStore Backend(IPortcullisStore store) => store switch
     {
         SessionCachingStore cached => Backend(cached.Inner),

@@ -62,6 +62,7 @@ public sealed class MisconfigurationTests
     [InlineData("Portcullis:Session:CookieName", "portcullis", "__Host-")]
     [InlineData("Portcullis:Session:CacheDuration", "00:05:00", "another node")]
     [InlineData("Portcullis:Session:CacheDuration", "-00:00:01", "another node")]
+    [InlineData("Portcullis:Session:CacheSize", "0", "CacheSize must be at least 1")]
     [InlineData("Portcullis:Refresh:TokenRequestDeadline", "00:00:01", "must not be shorter than Portcullis:Refresh:Timeout")]
     [InlineData("Portcullis:Refresh:LeaseDuration", "00:00:00", "must be a positive duration")]
     public async Task UnsafeValuesAreRefused(string key, string value, string expected)

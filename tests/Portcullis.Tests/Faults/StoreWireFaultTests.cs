@@ -36,7 +36,9 @@ public sealed class StoreWireFaultTests
         var (store, storeWire) = await StoreBehindFaultProxyAsync(storeKind);
         await using var _ = storeWire;
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var stack = await StartAsync(upstream, clock, store);
+        // The session cache off: the call during the fault must reach the store to meet it. With the cache on, a copy
+        // answers it until the change feed on the same wire is found broken (ADR 0040).
+        await using var stack = await StartAsync(upstream, clock, store, cacheOff: true);
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
         var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
@@ -164,13 +166,18 @@ public sealed class StoreWireFaultTests
         return (settings, redisWire);
     }
 
-    private static Task<TestStack> StartAsync(RecordingUpstream upstream, FakeTimeProvider clock, Dictionary<string, string?> store) =>
+    private static Task<TestStack> StartAsync(RecordingUpstream upstream, FakeTimeProvider clock, Dictionary<string, string?> store, bool cacheOff = false) =>
         TestStack.StartAsync(
             clock: clock,
             adjust: s =>
             {
                 TestStack.OrdersRoute(upstream.Url)(s);
                 s["Portcullis:Refresh:Timeout"] = "00:00:01";
+                if (cacheOff)
+                {
+                    s["Portcullis:Session:CacheDuration"] = "00:00:00";
+                }
+
                 foreach (var (key, value) in store)
                 {
                     s[key] = value;

@@ -26,7 +26,7 @@ public sealed class SessionCachingStoreRaceTests : IDisposable
         await backend.SaveGrantAsync(new GrantRecord("g1", user.Id, "main", [1], Now.AddHours(1), 1, Now, true), 0, default);
         await backend.CreateSessionAsync(new SessionRecord("k1", "h1", user.Id, "g1", "main", null, [2], Now, Now, Now.AddHours(1), Now.AddHours(2)), default);
         var held = HeldReads.Wrap(backend);
-        using var cache = new SessionCachingStore(held, TimeSpan.FromMinutes(1), TimeProvider.System);
+        using var cache = new SessionCachingStore(held, TimeSpan.FromMinutes(1), 1_000, null, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
 
         var gate = HeldReads.Hold(held);
         var inFlight = cache.GetSessionAndGrantAsync("k1", Now, default);
@@ -53,7 +53,7 @@ public sealed class SessionCachingStoreRaceTests : IDisposable
         var user = await backend.GetOrCreateUserAsync("main", "alice", Now, default);
         await backend.SaveGrantAsync(new GrantRecord("g1", user.Id, "main", [1], Now.AddHours(1), 1, Now, true), 0, default);
         await backend.CreateSessionAsync(new SessionRecord("k1", "h1", user.Id, "g1", "main", null, [2], Now, Now, Now.AddHours(1), Now.AddHours(2)), default);
-        using var cache = new SessionCachingStore(backend, TimeSpan.FromMinutes(1), TimeProvider.System);
+        using var cache = new SessionCachingStore(backend, TimeSpan.FromMinutes(1), 1_000, null, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         Assert.NotNull(await cache.GetSessionAndGrantAsync("k1", Now, default));
 
         // Deleted behind the cache's back (another node): the copy answers until it is too old.

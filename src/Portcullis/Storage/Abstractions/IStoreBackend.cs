@@ -26,6 +26,12 @@ public interface IStoreBackend
     ISharedKeyRingRepository CreateKeyRing(IServiceProvider services, IPortcullisStore store);
 
     /// <summary>
+    /// The channel that tells this node about session and grant changes made through the others (ADR 0040), or null
+    /// when the backend has none: the per-node session cache is then off and every request reads the store.
+    /// </summary>
+    IStoreChangeFeed? CreateChangeFeed(IServiceProvider services, IPortcullisStore store) => null;
+
+    /// <summary>
     /// True when <paramref name="exception"/> means the store cannot be reached right now (restart, failover, network
     /// cut) rather than a bug: the request then gets 503 with <c>Retry-After</c> and the session is not ended.
     /// </summary>

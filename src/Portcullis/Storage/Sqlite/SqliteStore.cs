@@ -9,6 +9,9 @@ namespace Portcullis.Storage.Sqlite;
 internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
 {
     private readonly string _connectionString;
+
+    /// <summary>The connection string of the file (the change feed watches the same file).</summary>
+    public string ConnectionString => _connectionString;
     private readonly TimeProvider _time;
 
     // Every API call runs this read (ADR 0017): it stays compiled instead of being parsed anew each time.

@@ -46,6 +46,9 @@ internal sealed class SqliteStoreBackend : IStoreBackend
         return new DirectoryKeyRingRepository(new DirectoryInfo(directory));
     }
 
+    public IStoreChangeFeed? CreateChangeFeed(IServiceProvider services, IPortcullisStore store) =>
+        new SqliteChangeFeed(((SqliteStore)store).ConnectionString);
+
     // A local file is either there or not: no SQLite error is a passing outage worth a retry.
     public bool IsUnavailable(Exception exception) => false;
 }

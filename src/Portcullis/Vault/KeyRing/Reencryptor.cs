@@ -65,6 +65,12 @@ internal sealed class Reencryptor(IPortcullisStore store, IDataProtectionProvide
             reencrypted += done;
         }
 
+        if (reencrypted > 0 && store is SessionCachingStore cache)
+        {
+            // The rows were rewritten behind the session cache: every node drops its copies (ADR 0040).
+            await cache.ForgetEverythingAsync(cancellationToken);
+        }
+
         return new ReencryptionReport(reencrypted, current_, changed, unreadable);
     }
 
