@@ -122,10 +122,13 @@ internal static class ApiRoutesValidator
         // The header is the assertion's alone: never one the proxy strips, rewrites or that carries other credentials.
         var header = api.AssertionHeader;
         if (string.IsNullOrWhiteSpace(header) || !header.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')
-            || header.Replace('_', '-').ToLowerInvariant() is "authorization" or "cookie" or "host" or "dpop" or "proxy-authorization"
+            || header.ToLowerInvariant() is "authorization" or "cookie" or "host" or "dpop" or "proxy-authorization"
+                // Connection-level and forwarding headers: an assertion under one of these names could break or smuggle framing.
+                or "connection" or "keep-alive" or "proxy-connection" or "transfer-encoding" or "te" or "trailer" or "upgrade"
+                or "expect" or "forwarded" or "via"
             || header.StartsWith("content-", StringComparison.OrdinalIgnoreCase))
         {
-            errors.Add($"{key}:AssertionHeader '{header}' must be a header name of letters, digits and '-' that no credential or framing uses (not Authorization, Cookie, Host, DPoP or Content-*).");
+            errors.Add($"{key}:AssertionHeader '{header}' must be a header name of letters, digits and '-' that no credential, framing or forwarding uses (not Authorization, Cookie, Host, DPoP, Connection, Transfer-Encoding, TE, Trailer, Upgrade, Keep-Alive, Expect, Forwarded, Via or Content-*).");
         }
 
         if (api.AssertionClaims.Any(c => string.IsNullOrWhiteSpace(c) || c is "iss" or "aud" or "exp" or "iat" or "nbf" or "jti" or "sub" or "idp"))

@@ -502,7 +502,8 @@ public static class ApiRouteDefaults
 /// <summary>
 /// The gateway's own signing keys for <c>Token: assertion</c> routes: an upstream that does not speak OAuth learns who
 /// the user is from a JWT the gateway signs, verified with the public keys at <c>/.well-known/portcullis/jwks</c>.
-/// Read at start-up (a reload of the file does not change them).
+/// A reload of the configuration that changes a key's value or path takes effect; rewriting a key file in place at the
+/// same path is not noticed until a restart, so rotate by pointing at a new file (ADR 0041).
 /// </summary>
 public sealed class AssertionOptions
 {

@@ -129,6 +129,10 @@ public sealed class IdentityAssertionTests
         settings["Portcullis:Apis:orders:Path"] = "/api/orders";
         settings["Portcullis:Apis:orders:Upstream"] = "http://127.0.0.1:9";
         settings["Portcullis:Apis:orders:AssertionClaims:0"] = "email";
+        settings["Portcullis:Apis:framing:Path"] = "/api/framing";
+        settings["Portcullis:Apis:framing:Upstream"] = "http://127.0.0.1:9";
+        settings["Portcullis:Apis:framing:Token"] = "assertion";
+        settings["Portcullis:Apis:framing:AssertionHeader"] = "Transfer-Encoding";
 
         var missing = await Assert.ThrowsAsync<OptionsValidationException>(() => PrivateKeyJwtTests.StartAsync(settings));
 
@@ -138,10 +142,12 @@ public sealed class IdentityAssertionTests
         settings["Portcullis:Assertions:SigningKey"] = pem.Replace(body, new string('A', body.Length), StringComparison.Ordinal);
         settings["Portcullis:Assertions:SigningKeyId"] = "k1";
         settings.Remove("Portcullis:Apis:orders:AssertionClaims:0");
+        settings.Remove("Portcullis:Apis:framing:AssertionHeader");
         var unreadable = await Assert.ThrowsAsync<OptionsValidationException>(() => PrivateKeyJwtTests.StartAsync(settings));
 
         Assert.Contains(missing.Failures, f => f.Contains("Portcullis:Apis:reports:Token 'assertion' needs Portcullis:Assertions:SigningKey", StringComparison.Ordinal));
         Assert.Contains(missing.Failures, f => f.Contains("Portcullis:Apis:orders: AssertionHeader and AssertionClaims apply only to Token 'assertion'", StringComparison.Ordinal));
+        Assert.Contains(missing.Failures, f => f.StartsWith("Portcullis:Apis:framing:AssertionHeader 'Transfer-Encoding' must be", StringComparison.Ordinal));
         var failure = Assert.Single(unreadable.Failures);
         Assert.StartsWith("Portcullis:Assertions:SigningKey holds no usable private", failure, StringComparison.Ordinal);
         Assert.DoesNotContain("AAAAAAAAAAAA", failure, StringComparison.Ordinal);
