@@ -23,9 +23,10 @@
 #   BENCH_LOGIN_DURATION=30 [5]   seconds the login loops run
 #   BENCH_TOKENLESS=1             also measure the gateway on a route without session or token (diagnostic); 0: skip
 #   BENCH_BASELINE=/path/Portcullis.Gateway.dll   also measure another build (the "before" of a change) in the same
-#                                rounds, default configuration, in place of the session-cache gateway
-#   BENCH_SESSION_CACHE=00:00:05  also measure a second gateway with the opt-in Session:CacheDuration (reported apart
-#                                from the targets); 0: skip
+#                                rounds, default configuration, in place of the second-cache-setting gateway
+#   BENCH_SESSION_CACHE=00:00:00  also measure a second gateway with this Session:CacheDuration (00:00:00: the default
+#                                session cache off, to show what it buys; "skip": no second gateway; reported apart
+#                                from the targets)
 #   BENCH_SPLIT_KEY=1             also measure a gateway in Session:Mode split-key in the overhead phase, reported beside
 #                                the default (server) mode (issue 15); 0: skip
 #   BENCH_PHASES=overhead,onecpu,scale,storm,login   which phases to run; "onecpu" runs the overhead rounds again

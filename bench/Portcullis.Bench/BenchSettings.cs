@@ -58,9 +58,10 @@ internal sealed record BenchSettings
 
     /// <summary>
     /// <c>Session:CacheDuration</c> of a second gateway measured alongside the default one (BENCH_SESSION_CACHE, default
-    /// 00:00:05; 0 skips it): the opt-in per-node session cache, reported separately from the targets.
+    /// 00:00:00: the session cache off, so the report shows what the default cache of ADR 0040 buys; <c>skip</c> leaves
+    /// it out), reported separately from the targets.
     /// </summary>
-    public required TimeSpan SessionCache { get; init; }
+    public required TimeSpan? SessionCache { get; init; }
 
     /// <summary>
     /// Another build's <c>Portcullis.Gateway.dll</c> (BENCH_BASELINE; a full path), measured in the same interleaved rounds
@@ -120,11 +121,11 @@ internal sealed record BenchSettings
                 : null,
             SessionCache = Environment.GetEnvironmentVariable("BENCH_SESSION_CACHE") switch
             {
-                null or "" => TimeSpan.FromSeconds(5),
-                "0" => TimeSpan.Zero,
+                null or "" or "0" => TimeSpan.Zero,
+                "skip" => null,
                 var value => TimeSpan.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var cacheDuration) && cacheDuration >= TimeSpan.Zero
                     ? cacheDuration
-                    : throw new ArgumentException($"BENCH_SESSION_CACHE: '{value}' is not a duration such as 00:00:05 (or 0 to skip)."),
+                    : throw new ArgumentException($"BENCH_SESSION_CACHE: '{value}' is not a duration such as 00:00:05 (00:00:00: the cache off; skip: no second gateway)."),
             },
             Phases = phases,
         };

@@ -24,7 +24,7 @@ internal static class ProxyOverheadPhase
     public const string TokenlessTarget = "Portcullis, Token none";
 
     /// <summary>Not a target of DESIGN.md §7 either: a second gateway with the opt-in per-node session cache (ADR 0017).</summary>
-    public const string CachedTarget = "Portcullis, session cache";
+    public const string CachedTarget = "Portcullis, other cache setting";
 
     /// <summary>Another build of the gateway (BENCH_BASELINE), default configuration: the "before" of a change.</summary>
     public const string BaselineTarget = "Portcullis baseline";
@@ -63,8 +63,8 @@ internal static class ProxyOverheadPhase
         await using var baselineGateway = settings.Baseline is { } baseline
             ? await Gateway.StartAsync("baseline gateway", cachedGatewayPort, Gateway.Settings($"http://localhost:{cachedGatewayPort}", idp, BenchContext.NewDataDirectory("overhead-baseline"), upstreamUrl), placement?.Proxies, baseline)
             : null;
-        await using var cachedGateway = settings.SessionCache > TimeSpan.Zero && placement is null && baselineGateway is null
-            ? await StartCachedGatewayAsync(context, idp, cachedGatewayPort, settings.SessionCache)
+        await using var cachedGateway = settings.SessionCache is { } comparedCache && placement is null && baselineGateway is null
+            ? await StartCachedGatewayAsync(context, idp, cachedGatewayPort, comparedCache)
             : null;
         await using var splitKeyGateway = settings.SplitKey && placement is null
             ? await StartSplitKeyGatewayAsync(idp, splitKeyGatewayPort, upstreamUrl)
