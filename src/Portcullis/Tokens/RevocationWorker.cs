@@ -83,8 +83,10 @@ internal sealed class RevocationWorker(
         switch (result)
         {
             case RevocationResult.Revoked:
-                await store.DeletePendingRevocationAsync(record.Id, CancellationToken.None);
+                // The trail first: a crash between the two then costs one more (harmless) revocation, never a revocation
+                // nobody can see; and whoever watches the queue drain finds the audit entry already written.
                 await audit.RecordAsync(AuditEvents.Revocation, AuditOutcomes.Success, record.UserId, record.Provider, detail: $"{token.TokenTypeHint}, attempt {attempts}");
+                await store.DeletePendingRevocationAsync(record.Id, CancellationToken.None);
                 break;
             case RevocationResult.NotSupported:
                 await AbandonAsync(record, token.TokenTypeHint, "the provider has no revocation endpoint");
@@ -99,8 +101,8 @@ internal sealed class RevocationWorker(
 
     private async Task AbandonAsync(PendingRevocationRecord record, string tokenKind, string reason)
     {
-        await store.DeletePendingRevocationAsync(record.Id, CancellationToken.None);
         Log.RevocationAbandoned(logger, tokenKind, record.Provider, record.Attempts, reason);
         await audit.RecordAsync(AuditEvents.Revocation, AuditOutcomes.Abandoned, record.UserId, record.Provider, detail: $"{tokenKind}: {reason}");
+        await store.DeletePendingRevocationAsync(record.Id, CancellationToken.None);
     }
 }
