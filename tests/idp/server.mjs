@@ -33,7 +33,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const PASSWORD = 'password';
 
@@ -101,6 +101,10 @@ function readConfig() {
     requireDPoPNonce: raw.requireDPoPNonce ?? false,
     // Opt-in persistence across restarts (see the header); null: memory only.
     stateDirectory: raw.stateDirectory ?? null,
+    // Resource servers (RFC 8707) by resource indicator, e.g. {"https://orders.test/": {"scope": "api",
+    // "accessTokenFormat": "jwt", "audience": "orders"}}; scope defaults to "api", the format to "jwt" and the audience
+    // to the indicator. Null: resource indicators off, every access token opaque and good at userinfo.
+    resources: raw.resources ?? null,
   };
 }
 
@@ -416,6 +420,25 @@ async function issueRefreshToken(_ctx, client, code) {
   return client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
 }
 
+function resourceIndicators(resources) {
+  if (!resources) return { enabled: false };
+  return {
+    enabled: true,
+    defaultResource: async () => undefined,
+    useGrantedResource: async () => false,
+    getResourceServerInfo: async (_ctx, indicator) => {
+      const server = resources[indicator];
+      if (!server) throw new errors.InvalidTarget();
+      return {
+        scope: server.scope ?? 'api',
+        audience: server.audience ?? indicator,
+        accessTokenFormat: server.accessTokenFormat ?? 'jwt',
+        ...(server.accessTokenTTL ? { accessTokenTTL: server.accessTokenTTL } : {}),
+      };
+    },
+  };
+}
+
 function buildProviderConfig(cfg) {
   const config = baseProviderConfig(cfg);
   for (const [name, overrides] of Object.entries(cfg.features)) {
@@ -468,8 +491,9 @@ function baseProviderConfig(cfg) {
 
     features: {
       devInteractions: { enabled: false },
-      // Only opaque access tokens; no resource indicators, so userinfo accepts every access token.
-      resourceIndicators: { enabled: false },
+      // Off unless IDP_CONFIG.resources lists resource servers; a request naming none still gets an opaque token
+      // that userinfo accepts (no default resource, a refresh without `resource` does not reuse a granted one).
+      resourceIndicators: resourceIndicators(cfg.resources),
       revocation: { enabled: true }, // client authentication is always required by the endpoint
       introspection: { enabled: true }, // likewise
       clientCredentials: { enabled: true },
