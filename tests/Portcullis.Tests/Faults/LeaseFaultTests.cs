@@ -51,9 +51,14 @@ public sealed class LeaseFaultTests
         wire.Fault = Fault.None;
         wire.ReleaseHeld();
         await Eventually.Until(() => RefreshEventsAsync(stack.Idp), events => events.Length > 0, "the provider to handle the refresh");
+        // The gateways wait on their (fake) clock: for a lease poll, or for a save retry when a loaded machine made the
+        // first save of the refreshed grant fail. Moving the clock while a request is pending lets those waits end, as
+        // real time would; without it a request on node A hung until the client gave up (ci19).
         var afterA = await Eventually.Until(
-            () => browser.GetAsync($"{stack.Origin}/api/orders/after-a", BrowserClient.Csrf), r => r.Status == HttpStatusCode.OK, "node A to use the refresh");
-        var afterB = await browser.GetAsync($"http://localhost:{portB}/api/orders/after-b", BrowserClient.Csrf);
+            () => UntilAnsweredAsync(clock, browser.GetAsync($"{stack.Origin}/api/orders/after-a", BrowserClient.Csrf)),
+            r => r.Status == HttpStatusCode.OK,
+            "node A to use the refresh");
+        var afterB = await UntilAnsweredAsync(clock, browser.GetAsync($"http://localhost:{portB}/api/orders/after-b", BrowserClient.Csrf));
 
         AssertRetryLater(during, "provider_unavailable");
         AssertRetryLater(onB, "provider_unavailable");
