@@ -34,7 +34,9 @@
 #                                CPU 1; add (or run alone) "profile" to sample the gateway's thread stacks with dotnet-trace
 #                                under the loaded small-JSON load for BENCH_DURATION seconds and report the top methods
 #                                (installed into bench/.tools); BENCH_PROFILE_SESSION_CACHE=00:00:05 profiles a gateway
-#                                with the opt-in session cache, BENCH_PROFILE_ONE_CPU=1 one confined to one CPU
+#                                with the opt-in session cache, BENCH_PROFILE_ONE_CPU=1 one confined to one CPU,
+#                                BENCH_PROFILE_KIND=gc traces allocations and collections instead (keep it with
+#                                BENCH_PROFILE_KEEP=path)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -43,7 +43,7 @@ internal static class HotPathProfilePhase
         var load = Wrk.RunAsync(url, settings.Connections, settings.Threads, seconds + 4, headers, placement?.Load);
         await Task.Delay(TimeSpan.FromSeconds(2));
         await RunToolAsync(dotnetTrace, "collect", "-p", gateway.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--profile", "dotnet-sampled-thread-time", "--duration", TimeSpan.FromSeconds(seconds).ToString(@"dd\:hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture),
+            "--profile", ProfileKind(), "--duration", TimeSpan.FromSeconds(seconds).ToString(@"dd\:hh\:mm\:ss", System.Globalization.CultureInfo.InvariantCulture),
             "-o", traceFile);
         var loaded = await load;
         BenchContext.Log($"profiled load: {loaded.RequestsPerSecond:F0} req/s, p50 {loaded.P50Ms:F3} ms, p99 {loaded.P99Ms:F3} ms, errors {loaded.Errors}");
@@ -54,10 +54,23 @@ internal static class HotPathProfilePhase
             File.Copy(traceFile, keep, overwrite: true);
         }
 
+        if (ProfileKind() != "dotnet-sampled-thread-time")
+        {
+            return new ProfileResult(seconds, loaded, "(an allocation trace: read it from BENCH_PROFILE_KEEP)", "");
+        }
+
         var inclusive = await RunToolAsync(dotnetTrace, "report", traceFile, "topN", "-n", ShownMethods.ToString(System.Globalization.CultureInfo.InvariantCulture), "--inclusive");
         var exclusive = await RunToolAsync(dotnetTrace, "report", traceFile, "topN", "-n", ShownMethods.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return new ProfileResult(seconds, loaded, inclusive.Trim(), exclusive.Trim());
     }
+
+    /// <summary>
+    /// BENCH_PROFILE_KIND=gc traces allocations and collections instead of thread stacks (dotnet-trace's gc-verbose
+    /// profile: an AllocationTick event with the type name about every 100 KB allocated, and every GC with its
+    /// generation), for finding what the path allocates per request; the top-methods tables are then empty.
+    /// </summary>
+    private static string ProfileKind() =>
+        Environment.GetEnvironmentVariable("BENCH_PROFILE_KIND") is "gc" ? "gc-verbose" : "dotnet-sampled-thread-time";
 
     private static async Task<string> RunToolAsync(string tool, params string[] arguments)
     {
