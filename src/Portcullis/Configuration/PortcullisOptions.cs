@@ -422,8 +422,25 @@ public sealed class ApiRouteOptions
     /// </summary>
     public List<string> AssertionClaims { get; set; } = [];
 
-    /// <summary>For <c>client</c> routes: the provider whose token endpoint issues the gateway's own token. The default value is the only configured provider.</summary>
+    /// <summary>
+    /// For <c>client</c> routes: the provider whose token endpoint issues the gateway's own token; for routes with
+    /// <see cref="AcceptBearer"/>: the provider whose tokens callers may present. The default value is the only configured provider.
+    /// </summary>
     public string? Provider { get; set; }
+
+    /// <summary>
+    /// For <c>user</c> and <c>user-optional</c> routes: a request without the session cookie but with
+    /// <c>Authorization: Bearer</c> (a CLI or mobile caller) is forwarded with that token as is when <see cref="Provider"/>
+    /// confirms it: a JWT by signature, <c>iss</c>, expiry and an <c>aud</c> in <see cref="BearerAudiences"/>; an opaque
+    /// token by introspection. A request with the session cookie keeps every cookie check (ADR 0042). The default value is <c>false</c>.
+    /// </summary>
+    public bool AcceptBearer { get; set; }
+
+    /// <summary>
+    /// With <see cref="AcceptBearer"/>: the audiences a caller's JWT access token must name (one is enough). Required with
+    /// it, and never the gateway's own client id, which is the audience of its ID tokens. The default value is none.
+    /// </summary>
+    public List<string> BearerAudiences { get; set; } = [];
 
     /// <summary>For <c>client</c> routes: scopes requested with the client-credentials grant. The default value is none (the provider's default).</summary>
     public List<string> ClientScopes { get; set; } = [];
