@@ -112,11 +112,11 @@ internal sealed class BearerTokenVerifier(ProviderClient client, IntrospectionCa
         var request = new TokenIntrospectionRequest { Address = endpoint, Token = token, TokenTypeHint = "access_token" };
         ProviderClient.Authenticate(request, provider);
         var response = await client.Http().IntrospectTokenAsync(request, cancellationToken);
+        // RFC 7662 §2.2: a token the provider does not vouch for is a 200 with active false. Anything else (the gateway's
+        // credentials refused, an outage) is the gateway's problem, not the caller's.
         if (response.IsError || response.Json is not { ValueKind: JsonValueKind.Object } json)
         {
-            return response.HttpStatusCode is System.Net.HttpStatusCode.BadRequest or System.Net.HttpStatusCode.Unauthorized
-                ? BearerVerdict.Refuse($"introspection refused ({(int)response.HttpStatusCode})")
-                : BearerVerdict.Unavailable($"introspection failed ({response.ErrorType})");
+            return BearerVerdict.Unavailable($"introspection failed ({response.ErrorType}, HTTP {(int)response.HttpStatusCode})");
         }
 
         var claims = ClaimsOf(json.GetRawText());
@@ -125,7 +125,7 @@ internal sealed class BearerTokenVerifier(ProviderClient client, IntrospectionCa
             return BearerVerdict.Refuse(problem);
         }
 
-        cache.Remember(key, claims, DateTimeOffset.FromUnixTimeSeconds(claims["exp"].GetInt64()));
+        cache.Remember(key, claims, DateTimeOffset.FromUnixTimeSeconds(claims["exp"].GetInt64())); // an integer: Problem checked it
         return new BearerVerdict(claims, null);
     }
 
@@ -164,7 +164,7 @@ internal sealed class BearerTokenVerifier(ProviderClient client, IntrospectionCa
         }
 
         // An answer without exp cannot be bounded in the cache, and a token that never expires is not one to pass on.
-        if (!claims.TryGetValue("exp", out var exp) || exp.ValueKind != JsonValueKind.Number)
+        if (!claims.TryGetValue("exp", out var exp) || exp.ValueKind != JsonValueKind.Number || !exp.TryGetInt64(out _))
         {
             return "introspection: no exp";
         }

@@ -55,6 +55,9 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
                 s["Portcullis:Apis:admin:BearerAudiences:0"] = "orders";
                 s["Portcullis:Apis:admin:RequireScopes:0"] = "admin";
                 Routes.Add(s, "plain", "/api/plain", Upstream.Url);
+                // This test's own connections play the front proxy for the forward-auth case.
+                s["Portcullis:ForwardAuth:Enabled"] = "true";
+                s["Portcullis:TrustedProxies:0"] = "127.0.0.1";
             });
         }
 
@@ -146,6 +149,35 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
         Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
         Assert.Equal("Bearer error=\"invalid_token\"", revoked.Headers.WwwAuthenticate.ToString());
         Assert.Empty(reachedRevoked);
+    }
+
+    [Fact]
+    public async Task ForwardAuthJudgesABearerRequestAsTheProxyDoesAndHandsBackTheCallersToken()
+    {
+        var idp = world.Stack.Idp;
+        var valid = await ClientCredentialsAsync(idp, Resource);
+        var expired = await TokenOfKindAsync("expired");
+
+        async Task<HttpResponseMessage> AskAsync(string token)
+        {
+            using var http = new HttpClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{world.Stack.Gateway.Port}/bff/forward-auth");
+            request.Headers.Add("X-Original-URI", "/api/orders/7");
+            request.Headers.Add("X-Original-Method", "GET");
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+            var response = await http.SendAsync(request);
+            await response.Content.LoadIntoBufferAsync();
+            return response;
+        }
+
+        using var accepted = await AskAsync(valid);
+        using var refused = await AskAsync(expired);
+
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal("Bearer " + valid, accepted.Headers.GetValues("Authorization").Single());
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("Bearer error=\"invalid_token\"", refused.Headers.WwwAuthenticate.ToString());
+        Assert.False(refused.Headers.Contains("Authorization"));
     }
 
     [Fact]
