@@ -56,6 +56,8 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<ProviderRegistry>();
         services.TryAddSingleton<ProviderClient>();
         services.TryAddSingleton<IdTokenValidator>();
+        services.TryAddSingleton<IntrospectionCache>();
+        services.TryAddSingleton<BearerTokenVerifier>();
         services.TryAddSingleton<ProviderIdentityReader>();
         services.TryAddSingleton<OAuthAgent>();
         services.TryAddSingleton<SessionCookies>();
@@ -78,6 +80,7 @@ public static class PortcullisServiceCollectionExtensions
         GatewayRateLimiting.Add(services);
         services.AddHttpForwarder();
         services.TryAddSingleton<IdentityAssertions>();
+        services.TryAddSingleton<BearerPassThrough>();
         services.TryAddSingleton<ProxyAdmission>();
         services.TryAddSingleton<ApiProxy>();
         services.TryAddSingleton<ApiRouteTable>();

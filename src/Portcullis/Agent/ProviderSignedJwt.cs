@@ -15,26 +15,30 @@ internal static class ProviderSignedJwt
 
     private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
 
-    public static async Task<TokenValidationResult> ValidateAsync(ProviderRuntime provider, string jwt, bool requireExpiration, CancellationToken cancellationToken)
+    /// <summary>
+    /// Validates <paramref name="jwt"/> for <paramref name="audiences"/>, by default this client (the audience of its ID and
+    /// logout tokens); access tokens presented by callers name the resource servers instead (ADR 0042).
+    /// </summary>
+    public static async Task<TokenValidationResult> ValidateAsync(ProviderRuntime provider, string jwt, bool requireExpiration, CancellationToken cancellationToken, IReadOnlyList<string>? audiences = null)
     {
-        var result = await ValidateOnceAsync(provider, jwt, requireExpiration, cancellationToken);
+        var result = await ValidateOnceAsync(provider, jwt, requireExpiration, audiences, cancellationToken);
         if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
         {
             provider.Metadata.RequestRefresh();
-            result = await ValidateOnceAsync(provider, jwt, requireExpiration, cancellationToken);
+            result = await ValidateOnceAsync(provider, jwt, requireExpiration, audiences, cancellationToken);
         }
 
         return result;
     }
 
-    private static async Task<TokenValidationResult> ValidateOnceAsync(ProviderRuntime provider, string jwt, bool requireExpiration, CancellationToken cancellationToken)
+    private static async Task<TokenValidationResult> ValidateOnceAsync(ProviderRuntime provider, string jwt, bool requireExpiration, IReadOnlyList<string>? audiences, CancellationToken cancellationToken)
     {
         var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
         return await Handler.ValidateTokenAsync(jwt, new TokenValidationParameters
         {
             // A plain OAuth 2.0 preset has no issuer and no keys: nothing it could sign validates.
             ValidIssuers = metadata.Issuer is null ? [] : [metadata.Issuer, .. provider.Preset.AlternateIssuers],
-            ValidAudience = provider.Options.ClientId,
+            ValidAudiences = audiences ?? (provider.Options.ClientId is { } clientId ? [clientId] : []),
             IssuerSigningKeys = metadata.SigningKeys,
             RequireSignedTokens = true,
             RequireExpirationTime = requireExpiration,

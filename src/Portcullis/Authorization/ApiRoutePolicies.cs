@@ -17,7 +17,31 @@ internal static class ApiRoutePolicies
             return null;
         }
 
-        var builder = new AuthorizationPolicyBuilder().RequirePortcullisSession();
+        var builder = AddRouteRequirements(new AuthorizationPolicyBuilder().RequirePortcullisSession(), options);
+        if (named is not null)
+        {
+            AccessPolicies.AddRequirements(builder, named);
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// A route's <c>RequireScopes</c> and <c>RequireClaims</c> for a caller's own token (bearer pass-through, ADR 0042),
+    /// judged on the token's claims rather than a session; null when the route requires neither.
+    /// </summary>
+    public static AuthorizationPolicy? BuildForBearer(ApiRouteOptions options)
+    {
+        if (options.RequireScopes.Count == 0 && options.RequireClaims.Count == 0)
+        {
+            return null;
+        }
+
+        return AddRouteRequirements(new AuthorizationPolicyBuilder().RequireAuthenticatedUser(), options).Build();
+    }
+
+    private static AuthorizationPolicyBuilder AddRouteRequirements(AuthorizationPolicyBuilder builder, ApiRouteOptions options)
+    {
         if (options.RequireScopes.Count > 0)
         {
             builder.RequireScope([.. options.RequireScopes]);
@@ -28,12 +52,7 @@ internal static class ApiRoutePolicies
             builder.RequireClaimValue(type, [.. values]);
         }
 
-        if (named is not null)
-        {
-            AccessPolicies.AddRequirements(builder, named);
-        }
-
-        return builder.Build();
+        return builder;
     }
 }
 

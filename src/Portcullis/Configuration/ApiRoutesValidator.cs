@@ -76,6 +76,7 @@ internal static class ApiRoutesValidator
         }
 
         ValidateAssertion(options, key, api, errors);
+        ValidateBearer(options, key, api, errors);
 
         if (api.RequireScopes.Any(string.IsNullOrWhiteSpace) || api.RequireClaims.Keys.Any(string.IsNullOrWhiteSpace))
         {
@@ -84,9 +85,9 @@ internal static class ApiRoutesValidator
 
         if (api.Token != ApiTokenModes.Client)
         {
-            if (api.Provider is not null || api.ClientScopes.Count > 0)
+            if ((api.Provider is not null && !api.AcceptBearer) || api.ClientScopes.Count > 0)
             {
-                errors.Add($"{key}: Provider and ClientScopes apply only to Token 'client' (got '{api.Token}').");
+                errors.Add($"{key}: Provider and ClientScopes apply only to Token 'client' (Provider also to AcceptBearer; got '{api.Token}').");
             }
 
             return;
@@ -139,6 +140,59 @@ internal static class ApiRoutesValidator
         if (string.IsNullOrWhiteSpace(options.Assertions.SigningKey) || string.IsNullOrWhiteSpace(options.Assertions.SigningKeyId))
         {
             errors.Add($"{key}:Token 'assertion' needs {Root}:Assertions:SigningKey and {Root}:Assertions:SigningKeyId (the gateway's signing key and its kid).");
+        }
+    }
+
+    /// <summary>
+    /// Bearer pass-through (issue 20 item 4, ADR 0042): only where a user's token goes anyway, from a provider that can
+    /// vouch for a token (discovery: issuer, keys, introspection), for audiences that are not the gateway's own.
+    /// </summary>
+    private static void ValidateBearer(PortcullisOptions options, string key, ApiRouteOptions api, List<string> errors)
+    {
+        if (!api.AcceptBearer)
+        {
+            if (api.BearerAudiences.Count > 0)
+            {
+                errors.Add($"{key}:BearerAudiences applies only with {key}:AcceptBearer true.");
+            }
+
+            return;
+        }
+
+        if (api.Token is not (ApiTokenModes.User or ApiTokenModes.UserOptional))
+        {
+            errors.Add($"{key}:AcceptBearer needs Token 'user' or 'user-optional' (got '{api.Token}'): a caller's token replaces the user's token, nothing else.");
+        }
+
+        if (api.Policy is not null)
+        {
+            // Memberships, e-mail domains and step-up are judged on the session's grant and ID token, which a bearer lacks.
+            errors.Add($"{key}:Policy cannot be combined with {key}:AcceptBearer: a named policy is judged on a session; use RequireScopes and RequireClaims, which apply to the caller's token.");
+        }
+
+        var providerName = api.Provider ?? (options.Providers.Count == 1 ? options.Providers.Keys.First() : null);
+        ProviderOptions? provider = null;
+        if (providerName is null)
+        {
+            errors.Add($"{key}:Provider is required with AcceptBearer when several providers are configured: it names whose tokens callers may present.");
+        }
+        else if (!options.Providers.TryGetValue(providerName, out provider))
+        {
+            errors.Add($"{key}:Provider '{providerName}' is not configured under {Root}:Providers.");
+        }
+        else if (provider.Kind is not (ProviderKinds.Oidc or ProviderKinds.Google))
+        {
+            errors.Add($"{key}:AcceptBearer needs an OpenID Connect provider (issuer, signing keys, introspection); '{providerName}' is of kind '{provider.Kind}'.");
+        }
+
+        if (api.BearerAudiences.Count == 0 || api.BearerAudiences.Any(string.IsNullOrWhiteSpace))
+        {
+            errors.Add($"{key}:BearerAudiences is required with AcceptBearer: the audiences (aud) a caller's access token must name, none empty.");
+        }
+        else if (provider?.ClientId is { } clientId && api.BearerAudiences.Contains(clientId, StringComparer.Ordinal))
+        {
+            // The gateway's client id is the audience of its ID tokens: accepting it would let an ID token pass for an access token.
+            errors.Add($"{key}:BearerAudiences must not contain the gateway's own client id '{clientId}' (the audience of its ID tokens).");
         }
     }
 

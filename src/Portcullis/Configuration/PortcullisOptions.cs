@@ -78,6 +78,13 @@ public sealed class PortcullisOptions
     public List<string> TrustedProxies { get; set; } = [];
 
     /// <summary>
+    /// Sibling hosts (host names such as <c>app.example.com</c>, no scheme, port, path or wildcard) an absolute
+    /// <c>returnUrl</c> of login and logout may lead to, over <c>https</c> on the default port only; every other
+    /// <c>returnUrl</c> must be a local path (ADR 0042). The default value is none.
+    /// </summary>
+    public List<string> AllowedReturnHosts { get; set; } = [];
+
+    /// <summary>
     /// The auth endpoint a front proxy (nginx <c>auth_request</c>, Traefik <c>ForwardAuth</c>, Envoy <c>ext_authz</c>)
     /// asks before it forwards a request itself (docs/deploy.md). Off by default.
     /// </summary>
@@ -279,8 +286,19 @@ public static class StoreKinds
 
 public sealed class SessionOptions
 {
-    /// <summary>Name of the session cookie; the <c>__Host-</c> prefix pins it to this origin. The default value is <c>__Host-portcullis</c>.</summary>
-    public string CookieName { get; set; } = "__Host-portcullis";
+    /// <summary>
+    /// Name of the session cookie; the <c>__Host-</c> prefix pins it to this origin. With <see cref="CookieDomain"/> it
+    /// must start with <c>__Secure-</c> instead (a <c>__Host-</c> cookie cannot have a <c>Domain</c>). The default value is
+    /// <c>__Host-portcullis</c>, or <c>__Secure-portcullis</c> when <see cref="CookieDomain"/> is set.
+    /// </summary>
+    public string CookieName { get; set; } = SessionCookieDefaults.HostName;
+
+    /// <summary>
+    /// A parent domain of <c>PublicOrigin</c>'s host (<c>example.com</c> for <c>https://bff.example.com</c>) the session
+    /// cookie is shared with, for apps on sibling subdomains. Every host below it then receives the cookie, so set it only
+    /// when all of them are yours (ADR 0042). The default value is none: the cookie belongs to this exact origin.
+    /// </summary>
+    public string? CookieDomain { get; set; }
 
     /// <summary>A session unused this long ends. The default value is 30 minutes.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
@@ -422,8 +440,25 @@ public sealed class ApiRouteOptions
     /// </summary>
     public List<string> AssertionClaims { get; set; } = [];
 
-    /// <summary>For <c>client</c> routes: the provider whose token endpoint issues the gateway's own token. The default value is the only configured provider.</summary>
+    /// <summary>
+    /// For <c>client</c> routes: the provider whose token endpoint issues the gateway's own token; for routes with
+    /// <see cref="AcceptBearer"/>: the provider whose tokens callers may present. The default value is the only configured provider.
+    /// </summary>
     public string? Provider { get; set; }
+
+    /// <summary>
+    /// For <c>user</c> and <c>user-optional</c> routes: a request without the session cookie but with
+    /// <c>Authorization: Bearer</c> (a CLI or mobile caller) is forwarded with that token as is when <see cref="Provider"/>
+    /// confirms it: a JWT by signature, <c>iss</c>, expiry and an <c>aud</c> in <see cref="BearerAudiences"/>; an opaque
+    /// token by introspection. A request with the session cookie keeps every cookie check (ADR 0042). The default value is <c>false</c>.
+    /// </summary>
+    public bool AcceptBearer { get; set; }
+
+    /// <summary>
+    /// With <see cref="AcceptBearer"/>: the audiences a caller's JWT access token must name (one is enough). Required with
+    /// it, and never the gateway's own client id, which is the audience of its ID tokens. The default value is none.
+    /// </summary>
+    public List<string> BearerAudiences { get; set; } = [];
 
     /// <summary>For <c>client</c> routes: scopes requested with the client-credentials grant. The default value is none (the provider's default).</summary>
     public List<string> ClientScopes { get; set; } = [];
@@ -461,7 +496,7 @@ public sealed class ApiRouteOptions
     /// <summary>
     /// Whether the upstream's <c>Set-Cookie</c> headers reach the browser. An API shares the gateway's origin, so a cookie
     /// it sets would be the gateway's: it could plant a session or a login binding (issue 17). When <c>true</c>, cookies
-    /// whose names could be the gateway's own (the session cookie, any <c>__Host-portcullis</c> name) are still
+    /// whose names could be the gateway's own (the session cookie, any <c>__Host-portcullis</c> or <c>__Secure-portcullis</c> name) are still
     /// dropped. The default value is <c>false</c>: no upstream cookie reaches the browser.
     /// </summary>
     public bool PassResponseCookies { get; set; }
@@ -479,6 +514,16 @@ public sealed class ApiRouteOptions
     /// default value is <c>false</c>: start-up fails naming the key.
     /// </summary>
     public bool AllowInsecureTransport { get; set; }
+}
+
+/// <summary>The session cookie's default names.</summary>
+public static class SessionCookieDefaults
+{
+    /// <summary>Pinned to the gateway's origin: no <c>Domain</c>, <c>Path=/</c>, <c>Secure</c>.</summary>
+    public const string HostName = "__Host-portcullis";
+
+    /// <summary>With <c>Session:CookieDomain</c>: <c>__Secure-</c> allows a <c>Domain</c> and still requires <c>Secure</c>.</summary>
+    public const string DomainName = "__Secure-portcullis";
 }
 
 public static class ApiTokenModes

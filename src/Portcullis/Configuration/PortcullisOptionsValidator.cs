@@ -20,6 +20,7 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         ValidateOrigin(options, errors);
         ValidateProviders(options, errors);
         ValidateSession(options.Session, errors);
+        SiblingHostsValidator.Validate(options, errors);
         ApiRoutesValidator.Validate(options, errors);
         AccessPoliciesValidator.Validate(options, errors);
         if (!options.BasePath.StartsWith('/') || options.BasePath.EndsWith('/') || options.BasePath.Length < 2)
@@ -215,9 +216,16 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
             errors.Add($"{Root}:Session:CacheSize must be at least 1 (got {session.CacheSize}); set Session:CacheDuration to 00:00:00 to turn the session cache off.");
         }
 
-        if (!session.CookieName.StartsWith("__Host-", StringComparison.Ordinal))
+        if (string.IsNullOrEmpty(session.CookieDomain))
         {
-            errors.Add($"{Root}:Session:CookieName must keep the '__Host-' prefix, which pins the cookie to this origin.");
+            if (!session.CookieName.StartsWith("__Host-", StringComparison.Ordinal))
+            {
+                errors.Add($"{Root}:Session:CookieName must keep the '__Host-' prefix, which pins the cookie to this origin.");
+            }
+        }
+        else if (!session.CookieName.StartsWith("__Secure-", StringComparison.Ordinal))
+        {
+            errors.Add($"{Root}:Session:CookieName must start with '__Secure-' when {Root}:Session:CookieDomain is set: a '__Host-' cookie cannot have a Domain.");
         }
 
         var anomalies = session.Anomalies;

@@ -15,6 +15,12 @@ internal sealed class PortcullisPostConfigureOptions(IHostEnvironment environmen
             options.Frontend.StaticRoot = Path.GetFullPath(options.Frontend.StaticRoot, environment.ContentRootPath);
         }
 
+        // A __Host- cookie cannot carry a Domain: a shared cookie takes the __Secure- prefix unless a name was chosen.
+        if (!string.IsNullOrEmpty(options.Session.CookieDomain) && options.Session.CookieName == SessionCookieDefaults.HostName)
+        {
+            options.Session.CookieName = SessionCookieDefaults.DomainName;
+        }
+
         foreach (var provider in options.Providers.Values)
         {
             // Before the presets' defaults (registered after this), so a fapi2 provider's left-out ClientAuthentication

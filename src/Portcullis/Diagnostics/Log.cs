@@ -219,4 +219,11 @@ internal static partial class Log
 
     [LoggerMessage(6041, LogLevel.Debug, "Forward-auth request refused before any route was judged: {Reason}.", EventName = "ForwardAuthUnreadable")]
     public static partial void ForwardAuthUnreadable(ILogger logger, string reason);
+
+    // 6042-6059: bearer pass-through and sibling hosts (issue 20 items 4 and 5, ADR 0042). Never the token, nor its hash.
+    [LoggerMessage(6042, LogLevel.Debug, "Bearer token presented to route {Route} refused (provider {Provider}): {Reason}.", EventName = "BearerRefused")]
+    public static partial void BearerRefused(ILogger logger, string route, string provider, string reason);
+
+    [LoggerMessage(6043, LogLevel.Warning, "Bearer token presented to route {Route} could not be checked with provider {Provider}: {Reason}.", EventName = "BearerProviderUnavailable")]
+    public static partial void BearerProviderUnavailable(ILogger logger, string route, string provider, string reason);
 }

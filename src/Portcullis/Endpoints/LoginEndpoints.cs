@@ -15,10 +15,11 @@ namespace Portcullis.Endpoints;
 /// <summary><c>GET /bff/login</c> and <c>GET /bff/callback/{provider}</c>: the browser-facing half of the OAuth agent.</summary>
 internal static class LoginEndpoints
 {
-    public static async Task<IResult> LoginAsync(HttpContext context, ProviderRegistry providers, OAuthAgent agent, SessionCookies cookies, SessionService sessions)
+    public static async Task<IResult> LoginAsync(
+        HttpContext context, ProviderRegistry providers, OAuthAgent agent, SessionCookies cookies, SessionService sessions, IOptions<PortcullisOptions> options)
     {
         SecurityHeaders.NoReferrerNoStore(context.Response);
-        var (provider, returnUrl, problem) = ReadTarget(context, providers);
+        var (provider, returnUrl, problem) = ReadTarget(context, providers, options.Value.AllowedReturnHosts);
         if (problem is not null)
         {
             return ErrorResponses.ForNavigation(context, problem);
@@ -42,7 +43,7 @@ internal static class LoginEndpoints
     public static async Task<IResult> LinkAsync(
         HttpContext context, ProviderRegistry providers, OAuthAgent agent, SessionCookies cookies, SessionService sessions, IOptions<PortcullisOptions> options)
     {
-        var (provider, returnUrl, problem) = ReadTarget(context, providers);
+        var (provider, returnUrl, problem) = ReadTarget(context, providers, options.Value.AllowedReturnHosts);
         if (problem is not null)
         {
             return ErrorResponses.Json(problem);
@@ -60,11 +61,12 @@ internal static class LoginEndpoints
             : Results.Json(new LinkStart(start.Value!), EndpointJsonContext.Default.LinkStart);
     }
 
-    private static (ProviderRuntime? Provider, string? ReturnUrl, PortcullisError? Problem) ReadTarget(HttpContext context, ProviderRegistry providers)
+    private static (ProviderRuntime? Provider, string? ReturnUrl, PortcullisError? Problem) ReadTarget(
+        HttpContext context, ProviderRegistry providers, IReadOnlyCollection<string> siblingHosts)
     {
         var query = context.Request.Query;
         var returnUrl = query["returnUrl"].Count == 0 ? ReturnUrl.Default : query["returnUrl"].ToString();
-        if (query["returnUrl"].Count > 1 || !ReturnUrl.IsLocal(returnUrl))
+        if (query["returnUrl"].Count > 1 || !ReturnUrl.IsAllowed(returnUrl, siblingHosts))
         {
             return (null, null, PortcullisError.InvalidRequest("returnUrl must be a path on this site, such as /orders."));
         }

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Portcullis.Agent;
 using Portcullis.Audit;
+using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
 using Portcullis.Primitives;
@@ -42,10 +44,11 @@ internal static class UserEndpoints
         SessionCookies cookies,
         SessionTermination termination,
         ProviderRegistry providers,
+        IOptions<PortcullisOptions> options,
         ILogger<SessionService> logger)
     {
         var returnUrl = context.Request.Query["returnUrl"].ToString();
-        if (returnUrl.Length > 0 && !ReturnUrl.IsLocal(returnUrl))
+        if (returnUrl.Length > 0 && !ReturnUrl.IsAllowed(returnUrl, options.Value.AllowedReturnHosts))
         {
             return ErrorResponses.Json(PortcullisError.InvalidRequest("returnUrl must be a path on this site, such as /."));
         }

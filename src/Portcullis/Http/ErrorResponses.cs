@@ -11,14 +11,24 @@ internal static class ErrorResponses
     public static IResult Json(PortcullisError error)
     {
         var json = Results.Json(new ErrorBody(error.Code, error.Message, error.StepUp), ErrorBodyJsonContext.Default.ErrorBody, statusCode: error.StatusCode);
-        return error.RetryAfterSeconds is { } seconds ? new RetryAfterResult(json, seconds) : json;
+        return error.RetryAfterSeconds is null && error.WwwAuthenticate is null ? json : new WithHeadersResult(json, error);
     }
 
-    private sealed class RetryAfterResult(IResult inner, int seconds) : IResult
+    /// <summary>The error's <c>Retry-After</c> and <c>WWW-Authenticate</c> headers, then the JSON body.</summary>
+    private sealed class WithHeadersResult(IResult inner, PortcullisError error) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (error.RetryAfterSeconds is { } seconds)
+            {
+                httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (error.WwwAuthenticate is { } challenge)
+            {
+                httpContext.Response.Headers.WWWAuthenticate = challenge;
+            }
+
             return inner.ExecuteAsync(httpContext);
         }
     }

@@ -9,6 +9,9 @@ internal sealed record PortcullisError(int StatusCode, string Code, string Messa
     /// <summary>Seconds after which retrying makes sense; sent as <c>Retry-After</c> when set.</summary>
     public int? RetryAfterSeconds { get; init; }
 
+    /// <summary>A <c>WWW-Authenticate</c> challenge sent with the answer when set (RFC 6750 §3 for refused bearer tokens).</summary>
+    public string? WwwAuthenticate { get; init; }
+
     /// <summary>For <c>step_up_required</c>: what the step-up login must ask for (<c>/bff/login?maxAge=..&amp;acr=..</c>).</summary>
     public StepUpHint? StepUp { get; init; }
 

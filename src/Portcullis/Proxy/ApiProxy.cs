@@ -95,7 +95,7 @@ internal sealed class ApiProxy : IDisposable
         }
 
         // Only a request that carried a token can be helped by a new one; upgrades are never replayed.
-        var replayable = credential.AccessToken is not null && !upgrade && await ReplayableBody.TryPrepareAsync(context, route.RetryBodyLimit);
+        var replayable = credential.AccessToken is not null && !credential.PassThrough && !upgrade && await ReplayableBody.TryPrepareAsync(context, route.RetryBodyLimit);
         var attempt = new ForwardAttempt
         {
             Route = route,

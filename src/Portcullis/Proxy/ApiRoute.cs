@@ -36,6 +36,9 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
     /// <summary>For <c>assertion</c> routes: the user's claims copied into the assertion.</summary>
     public IReadOnlyList<string> AssertionClaims { get; init; } = [];
 
+    /// <summary>Bearer pass-through (ADR 0042): whose tokens a caller without the session cookie may present, and for which audiences; null when off.</summary>
+    public BearerAcceptance? Bearer { get; init; }
+
     public static ApiRoute From(string name, ApiRouteOptions options, PortcullisOptions root) =>
         new(name, options.Path!, options.Upstream!.TrimEnd('/'), options.Token)
         {
@@ -52,5 +55,15 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
             ResponseContentSecurityPolicy = options.ResponseContentSecurityPolicy,
             AssertionHeader = options.AssertionHeader,
             AssertionClaims = [.. options.AssertionClaims],
+            Bearer = options.AcceptBearer
+                ? new BearerAcceptance(options.Provider ?? root.Providers.Keys.Single(), [.. options.BearerAudiences], ApiRoutePolicies.BuildForBearer(options))
+                : null,
         };
 }
+
+/// <summary>
+/// What a route accepts from a caller that presents its own token: tokens of <paramref name="Provider"/> naming one of
+/// <paramref name="Audiences"/>, whose claims meet <paramref name="Requirements"/> (the route's <c>RequireScopes</c> and
+/// <c>RequireClaims</c>; null when it has none).
+/// </summary>
+internal sealed record BearerAcceptance(string Provider, IReadOnlyList<string> Audiences, AuthorizationPolicy? Requirements);

@@ -26,14 +26,17 @@ internal sealed class ProxyAdmission(
     GrantService grants,
     IdentityAssertions assertions,
     IPolicyEvaluator policies,
+    BearerPassThrough bearers,
     ILogger<ApiProxy> logger)
 {
     /// <summary>The checks that need no session; <paramref name="target"/> is the request being judged (the original one for forward-auth).</summary>
     public PortcullisError? Admit(HttpContext context, ApiRoute route, AdmissionTarget target)
     {
         // Browsers cannot add a custom header to a WebSocket handshake, but always send Origin with it: at the upgrade
-        // the origin check stands in for the X-CSRF header.
-        if ((target.Upgrade ? csrf.CheckUpgrade(context.Request) : csrf.Check(context.Request)) is { } csrfError)
+        // the origin check stands in for the X-CSRF header. A caller with its own token and no session cookie brings no
+        // ambient credential a foreign page could borrow: there is nothing to forge (ADR 0042).
+        if (bearers.TokenOf(context, route) is null
+            && (target.Upgrade ? csrf.CheckUpgrade(context.Request) : csrf.Check(context.Request)) is { } csrfError)
         {
             return csrfError;
         }
@@ -56,6 +59,11 @@ internal sealed class ProxyAdmission(
     /// <summary>The token the route sends for this request (none for <c>none</c> and anonymous <c>user-optional</c> calls), or why there is none.</summary>
     public async Task<ProxyCredential> ResolveCredentialAsync(HttpContext context, ApiRoute route)
     {
+        if (bearers.TokenOf(context, route) is { } callerToken)
+        {
+            return await bearers.ResolveAsync(context, route, callerToken);
+        }
+
         switch (route.TokenMode)
         {
             case Configuration.ApiTokenModes.None:
@@ -113,4 +121,7 @@ internal readonly record struct ProxyCredential(string? AccessToken, CurrentSess
 {
     /// <summary>For <c>Token: assertion</c> routes: the gateway's signed statement of who the user is, instead of a token.</summary>
     public string? Assertion { get; init; }
+
+    /// <summary>The caller's own token, forwarded as it came (bearer pass-through): the gateway cannot renew it, so an upstream 401 passes through.</summary>
+    public bool PassThrough { get; init; }
 }

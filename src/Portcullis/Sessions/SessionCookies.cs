@@ -18,6 +18,9 @@ internal sealed class SessionCookies(IOptions<PortcullisOptions> options)
 
     private readonly string _sessionCookieName = options.Value.Session.CookieName;
 
+    /// <summary><c>Session:CookieDomain</c>: the session cookie is shared with that domain's hosts (a <c>__Secure-</c> name then).</summary>
+    private readonly string? _sessionCookieDomain = string.IsNullOrEmpty(options.Value.Session.CookieDomain) ? null : options.Value.Session.CookieDomain;
+
     public string? ReadSession(HttpRequest request) => request.Cookies[_sessionCookieName];
 
     /// <summary>
@@ -35,23 +38,28 @@ internal sealed class SessionCookies(IOptions<PortcullisOptions> options)
     public static string NewLoginBindingCookieName() => LoginBindingCookieName + "-" + Storage.Identifiers.NewSecret()[..8];
 
     public void WriteSession(HttpResponse response, string value) =>
-        response.Cookies.Append(_sessionCookieName, value, Options(SameSiteMode.Strict, maxAge: null));
+        response.Cookies.Append(_sessionCookieName, value, Options(SameSiteMode.Strict, maxAge: null, _sessionCookieDomain));
 
     /// <summary>Expires the session cookie with the same attributes it was set with (SECURITY.md item 5).</summary>
     public void ExpireSession(HttpResponse response) =>
-        response.Cookies.Delete(_sessionCookieName, Options(SameSiteMode.Strict, maxAge: null));
+        response.Cookies.Delete(_sessionCookieName, Options(SameSiteMode.Strict, maxAge: null, _sessionCookieDomain));
 
     public void WriteLoginBinding(HttpResponse response, string name, string value, TimeSpan lifetime) =>
         response.Cookies.Append(name, value, Options(SameSiteMode.Lax, lifetime));
 
-    private static CookieOptions Options(SameSiteMode sameSite, TimeSpan? maxAge) => new()
+    /// <remarks>
+    /// The login-binding cookie never takes a Domain: the provider sends the browser back to this origin's callback, so it
+    /// is never needed elsewhere and keeps its <c>__Host-</c> prefix in every deployment (ADR 0042).
+    /// </remarks>
+    private static CookieOptions Options(SameSiteMode sameSite, TimeSpan? maxAge, string? domain = null) => new()
     {
         HttpOnly = true,
         Secure = true,
         SameSite = sameSite,
         Path = "/",
-        // No Domain: together with the __Host- prefix the cookie belongs to this exact origin.
-        Domain = null,
+        // No Domain unless Session:CookieDomain shares the session cookie: with the __Host- prefix the cookie then belongs
+        // to this exact origin.
+        Domain = domain,
         MaxAge = maxAge,
         IsEssential = true,
     };

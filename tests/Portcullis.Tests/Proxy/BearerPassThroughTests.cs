@@ -1,0 +1,379 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Portcullis.Tests.Configuration;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Proxy;
+
+/// <summary>
+/// Issue 20 item 4 (ADR 0042): on a route with <c>AcceptBearer</c>, a caller without the session cookie presents its own
+/// access token; the real provider's JWKS or introspection endpoint confirms it and the upstream receives exactly that
+/// token. Forged, foreign, expired, revoked and ID tokens get 401 <c>invalid_token</c> and never reach the upstream;
+/// cookie requests on the same route keep every check; routes without <c>AcceptBearer</c> behave as before.
+/// </summary>
+public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) : IClassFixture<BearerPassThroughTests.World>
+{
+    private const string Resource = "https://orders.test/";
+    private const string OtherResource = "https://billing.test/";
+
+    /// <summary>
+    /// Two providers, both issuing JWT access tokens for the <c>orders</c> and <c>billing</c> resource servers to a CLI
+    /// client (<c>cli</c>); the gateway's routes accept <c>orders</c> tokens of <c>main</c>.
+    /// </summary>
+    public sealed class World : IAsyncLifetime
+    {
+        public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
+
+        public TestIdp Other { get; private set; } = null!;
+
+        public TestStack Stack { get; private set; } = null!;
+
+        public ProxyUpstream Upstream { get; private set; } = null!;
+
+        public async Task InitializeAsync()
+        {
+            Upstream = await ProxyUpstream.StartAsync();
+            Other = await TestIdp.StartAsync(["http://localhost:1"], adjustConfig: AddCliClientAndResources);
+            Stack = await TestStack.StartAsync(clock: Clock, idpConfig: (config, _) => AddCliClientAndResources(config), adjust: s =>
+            {
+                s["Portcullis:Providers:other:Authority"] = Other.Issuer;
+                s["Portcullis:Providers:other:ClientId"] = TestIdp.ClientId;
+                s["Portcullis:Providers:other:ClientSecret"] = TestIdp.ClientSecret;
+                Routes.Add(s, "orders", "/api/orders", Upstream.Url);
+                s["Portcullis:Apis:orders:AcceptBearer"] = "true";
+                s["Portcullis:Apis:orders:Provider"] = "main";
+                s["Portcullis:Apis:orders:BearerAudiences:0"] = "orders";
+                Routes.Add(s, "admin", "/api/admin", Upstream.Url);
+                s["Portcullis:Apis:admin:AcceptBearer"] = "true";
+                s["Portcullis:Apis:admin:Provider"] = "main";
+                s["Portcullis:Apis:admin:BearerAudiences:0"] = "orders";
+                s["Portcullis:Apis:admin:RequireScopes:0"] = "admin";
+                Routes.Add(s, "plain", "/api/plain", Upstream.Url);
+                // This test's own connections play the front proxy for the forward-auth case.
+                s["Portcullis:ForwardAuth:Enabled"] = "true";
+                s["Portcullis:TrustedProxies:0"] = "127.0.0.1";
+            });
+        }
+
+        private static void AddCliClientAndResources(JsonObject config)
+        {
+            config["clients"]!.AsArray().Add(new JsonObject
+            {
+                ["client_id"] = "cli",
+                ["client_secret"] = "cli-secret",
+                ["token_endpoint_auth_method"] = "client_secret_basic",
+                ["redirect_uris"] = new JsonArray("http://localhost:1/cb"),
+                ["grant_types"] = new JsonArray("client_credentials"),
+                ["response_types"] = new JsonArray(),
+            });
+            config["resources"] = new JsonObject
+            {
+                [Resource] = new JsonObject { ["audience"] = "orders" },
+                [OtherResource] = new JsonObject { ["audience"] = "billing" },
+            };
+        }
+
+        public async Task DisposeAsync()
+        {
+            await Stack.DisposeAsync();
+            await Other.DisposeAsync();
+            await Upstream.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task AValidJwtIsForwardedExactlyAsTheCallerSentItWithoutAnAntiForgeryHeader()
+    {
+        var token = await ClientCredentialsAsync(world.Stack.Idp, Resource);
+        Assert.Equal(2, token.Count(c => c == '.'));
+
+        var (response, reached) = await CallAsync("/api/orders/1", "Bearer " + token);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seen = Assert.Single(reached);
+        Assert.Equal("Bearer " + token, seen.Headers["Authorization"]);
+        Assert.False(seen.Headers.ContainsKey("Cookie"));
+        Assert.DoesNotContain(token, world.Stack.Gateway.Logs.All, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("wrong-aud")]
+    [InlineData("wrong-iss")]
+    [InlineData("expired")]
+    [InlineData("tampered")]
+    [InlineData("alg-none")]
+    [InlineData("id-token")]
+    [InlineData("id-token-also-for-orders")]
+    [InlineData("logout-token")]
+    [InlineData("other-provider")]
+    [InlineData("issued-to-the-gateway")]
+    [InlineData("not-a-token")]
+    public async Task AForgedForeignOrWrongTokenGets401AndNeverReachesTheUpstream(string kind)
+    {
+        var token = await TokenOfKindAsync(kind);
+
+        var (response, reached) = await CallAsync("/api/orders/1", "Bearer " + token);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer error=\"invalid_token\"", response.Headers.WwwAuthenticate.ToString());
+        Assert.Equal("invalid_token", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        Assert.Empty(reached);
+        Assert.DoesNotContain(token, world.Stack.Gateway.Logs.All, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnOpaqueTokenIsIntrospectedAndForwardedAndOnceRevokedIsRefusedWithinTheCacheBound()
+    {
+        var idp = world.Stack.Idp;
+        var token = await ClientCredentialsAsync(idp, resource: null);
+        Assert.DoesNotContain('.', token);
+
+        var (first, reachedFirst) = await CallAsync("/api/orders/opaque", "Bearer " + token);
+        await RevokeAsync(idp, token);
+        Assert.False(await idp.IsActiveAsync(token));
+        // The positive answer is kept for at most 30 s (ADR 0042): the revocation shows once that bound has passed.
+        var (cached, reachedCached) = await CallAsync("/api/orders/opaque", "Bearer " + token);
+        world.Clock.Advance(TimeSpan.FromSeconds(31));
+        var (revoked, reachedRevoked) = await CallAsync("/api/orders/opaque", "Bearer " + token);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("Bearer " + token, Assert.Single(reachedFirst).Headers["Authorization"]);
+        Assert.Equal(HttpStatusCode.OK, cached.StatusCode);
+        Assert.Single(reachedCached);
+        Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
+        Assert.Equal("Bearer error=\"invalid_token\"", revoked.Headers.WwwAuthenticate.ToString());
+        Assert.Empty(reachedRevoked);
+    }
+
+    [Fact]
+    public async Task ForwardAuthJudgesABearerRequestAsTheProxyDoesAndHandsBackTheCallersToken()
+    {
+        var idp = world.Stack.Idp;
+        var valid = await ClientCredentialsAsync(idp, Resource);
+        var expired = await TokenOfKindAsync("expired");
+
+        async Task<HttpResponseMessage> AskAsync(string token)
+        {
+            using var http = new HttpClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{world.Stack.Gateway.Port}/bff/forward-auth");
+            request.Headers.Add("X-Original-URI", "/api/orders/7");
+            request.Headers.Add("X-Original-Method", "GET");
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+            var response = await http.SendAsync(request);
+            await response.Content.LoadIntoBufferAsync();
+            return response;
+        }
+
+        using var accepted = await AskAsync(valid);
+        using var refused = await AskAsync(expired);
+
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal("Bearer " + valid, accepted.Headers.GetValues("Authorization").Single());
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("Bearer error=\"invalid_token\"", refused.Headers.WwwAuthenticate.ToString());
+        Assert.False(refused.Headers.Contains("Authorization"));
+    }
+
+    [Fact]
+    public async Task AnOpaqueTokenRevokedBeforeItsFirstUseIsRefused()
+    {
+        var token = await ClientCredentialsAsync(world.Stack.Idp, resource: null);
+        await RevokeAsync(world.Stack.Idp, token);
+
+        var (response, reached) = await CallAsync("/api/orders/revoked", "Bearer " + token);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Empty(reached);
+    }
+
+    [Fact]
+    public async Task TheRouteScopeRequirementsApplyToTheCallersToken()
+    {
+        var token = await ClientCredentialsAsync(world.Stack.Idp, Resource);
+
+        var (response, reached) = await CallAsync("/api/admin/1", "Bearer " + token);
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("insufficient_scope", response.Headers.WwwAuthenticate.ToString());
+        Assert.Empty(reached);
+    }
+
+    [Fact]
+    public async Task ACookieRequestOnABearerRouteKeepsEveryCookieCheckAndSendsTheSessionsToken()
+    {
+        var stack = world.Stack;
+        using var browser = new BrowserClient();
+        await LoginAtMainAsync(browser, "alice");
+        var callerToken = await ClientCredentialsAsync(stack.Idp, Resource);
+        var bearer = new Dictionary<string, string> { ["Authorization"] = "Bearer " + callerToken };
+        var before = world.Upstream.Requests.Count;
+
+        var withoutCsrf = await browser.GetAsync($"{stack.Origin}/api/orders/cookie", bearer);
+        var foreignOrigin = await browser.GetAsync($"{stack.Origin}/api/orders/cookie", Routes.Csrf(("Authorization", "Bearer " + callerToken), ("Origin", "https://evil.example")));
+        Assert.Equal(before, world.Upstream.Requests.Count);
+        var withCsrf = await browser.GetAsync($"{stack.Origin}/api/orders/cookie", Routes.Csrf(("Authorization", "Bearer " + callerToken)));
+
+        Assert.Equal(HttpStatusCode.Forbidden, withoutCsrf.Status);
+        Assert.Contains("csrf_check_failed", withoutCsrf.Body);
+        Assert.Equal(HttpStatusCode.Forbidden, foreignOrigin.Status);
+        Assert.Equal(HttpStatusCode.OK, withCsrf.Status);
+        // With the cookie, the request is the session's: the upstream gets the user's token, never the one the caller added.
+        var sessionToken = (await stack.Idp.TokensAsync()).Last(t => t.GrantType == "authorization_code").AccessToken;
+        Assert.Equal("Bearer " + sessionToken, world.Upstream.Requests.Last().Headers["Authorization"]);
+    }
+
+    [Fact]
+    public async Task ARouteWithoutAcceptBearerIgnoresBearerHeadersAsBefore()
+    {
+        var token = await ClientCredentialsAsync(world.Stack.Idp, Resource);
+
+        var (withoutCsrf, reachedWithout) = await CallAsync("/api/plain/1", "Bearer " + token);
+        var (withCsrf, reachedWith) = await CallAsync("/api/plain/1", "Bearer " + token, csrf: true);
+
+        Assert.Equal(HttpStatusCode.Forbidden, withoutCsrf.StatusCode);
+        Assert.Equal("csrf_check_failed", (await withoutCsrf.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, withCsrf.StatusCode);
+        Assert.Equal("unauthenticated", (await withCsrf.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        Assert.Empty(withCsrf.Headers.WwwAuthenticate);
+        Assert.Empty(reachedWithout);
+        Assert.Empty(reachedWith);
+    }
+
+    [Fact]
+    public async Task AcceptBearerWithoutAudiencesWithTheGatewaysClientIdOrOnAClientRouteDoesNotStart()
+    {
+        var settings = MisconfigurationTests.ValidSettings(Directory.CreateTempSubdirectory("portcullis-config-").FullName);
+        void Route(string name, string token)
+        {
+            settings[$"Portcullis:Apis:{name}:Path"] = $"/api/{name}";
+            settings[$"Portcullis:Apis:{name}:Upstream"] = "http://127.0.0.1:7001";
+            settings[$"Portcullis:Apis:{name}:Token"] = token;
+            settings[$"Portcullis:Apis:{name}:AcceptBearer"] = "true";
+        }
+
+        Route("noaudience", "user");
+        Route("ownclient", "user");
+        settings["Portcullis:Apis:ownclient:BearerAudiences:0"] = "bff";
+        Route("client", "client");
+        settings["Portcullis:Apis:client:BearerAudiences:0"] = "orders";
+        settings["Portcullis:Apis:stray:Path"] = "/api/stray";
+        settings["Portcullis:Apis:stray:Upstream"] = "http://127.0.0.1:7001";
+        settings["Portcullis:Apis:stray:BearerAudiences:0"] = "orders";
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => MisconfigurationTests.StartAsync(settings));
+
+        var message = string.Join('\n', exception.Failures);
+        Assert.Contains("Portcullis:Apis:noaudience:BearerAudiences is required", message);
+        Assert.Contains("Portcullis:Apis:ownclient:BearerAudiences must not contain the gateway's own client id", message);
+        Assert.Contains("Portcullis:Apis:client:AcceptBearer needs Token 'user' or 'user-optional'", message);
+        Assert.Contains("Portcullis:Apis:stray:BearerAudiences applies only with", message);
+    }
+
+    private async Task<string> TokenOfKindAsync(string kind)
+    {
+        var idp = world.Stack.Idp;
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        object Claims(string issuer, object audience, long exp) =>
+            new { iss = issuer, sub = "cli", client_id = "cli", aud = audience, scope = "api", iat = now - 5, exp, jti = Guid.NewGuid().ToString("N") };
+        var atJwt = new { typ = "at+jwt" };
+        switch (kind)
+        {
+            case "wrong-aud":
+                return await ClientCredentialsAsync(idp, OtherResource);
+            case "wrong-iss":
+                // Signed with the right key, but naming another provider instance as its issuer.
+                return await idp.SignAsync(Claims(world.Other.Issuer, "orders", now + 300), atJwt);
+            case "expired":
+                return await idp.SignAsync(Claims(idp.Issuer, "orders", now - 300), atJwt);
+            case "tampered":
+                var valid = (await ClientCredentialsAsync(idp, Resource)).Split('.');
+                var payload = JsonNode.Parse(Encoding.UTF8.GetString(Base64Url(valid[1])))!.AsObject();
+                payload["scope"] = "api admin";
+                return $"{valid[0]}.{Convert.ToBase64String(Encoding.UTF8.GetBytes(payload.ToJsonString())).TrimEnd('=').Replace('+', '-').Replace('/', '_')}.{valid[2]}";
+            case "alg-none":
+                static string Part(object value) => Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(value)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+                return $"{Part(new { alg = "none", typ = "at+jwt" })}.{Part(Claims(idp.Issuer, "orders", now + 300))}.";
+            case "id-token":
+                using (var browser = new BrowserClient())
+                {
+                    await LoginAtMainAsync(browser, "bob");
+                }
+
+                return (await idp.TokensAsync()).Last(t => t.IdToken is not null).IdToken!;
+            case "id-token-also-for-orders":
+                return await idp.SignAsync(new { iss = idp.Issuer, sub = "alice", aud = new[] { TestIdp.ClientId, "orders" }, azp = TestIdp.ClientId, nonce = "n", iat = now, exp = now + 300 });
+            case "logout-token":
+                return await idp.SignAsync(
+                    new { iss = idp.Issuer, sub = "alice", aud = "orders", iat = now, exp = now + 300, jti = "j", events = new Dictionary<string, object> { ["http://schemas.openid.net/event/backchannel-logout"] = new { } } },
+                    new { typ = "logout+jwt" });
+            case "other-provider":
+                return await ClientCredentialsAsync(world.Other, Resource);
+            case "issued-to-the-gateway":
+                return await ClientCredentialsAsync(idp, Resource, TestIdp.ClientId, TestIdp.ClientSecret);
+            case "not-a-token":
+                return "not-a-token-any-provider-issued";
+            default:
+                throw new ArgumentOutOfRangeException(nameof(kind));
+        }
+    }
+
+    /// <summary>Calls the gateway as a CLI would: no cookie, the given <c>Authorization</c>; returns the answer and what reached the upstream.</summary>
+    private async Task<(HttpResponseMessage Response, UpstreamRequest[] Reached)> CallAsync(string path, string authorization, bool csrf = false)
+    {
+        var before = world.Upstream.Requests.Count;
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, world.Stack.Origin + path);
+        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        if (csrf)
+        {
+            request.Headers.Add("X-CSRF", "1");
+        }
+
+        var response = await http.SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return (response, world.Upstream.Requests.Skip(before).ToArray());
+    }
+
+    /// <summary>A client-credentials token from <paramref name="idp"/>: a JWT for <paramref name="resource"/>, opaque without one.</summary>
+    private static async Task<string> ClientCredentialsAsync(TestIdp idp, string? resource, string clientId = "cli", string secret = "cli-secret")
+    {
+        var form = new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "api" };
+        if (resource is not null)
+        {
+            form["resource"] = resource;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/token") { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.ASCII.GetBytes($"{clientId}:{secret}")));
+        using var response = await idp.Http.SendAsync(request);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.True(response.IsSuccessStatusCode, body.ToString());
+        return body.GetProperty("access_token").GetString()!;
+    }
+
+    private async Task LoginAtMainAsync(BrowserClient browser, string user) =>
+        await browser.GetAsync(await browser.AuthorizeAtProviderAsync($"{world.Stack.Origin}/bff/login?provider=main&returnUrl=%2F", user));
+
+    private static async Task RevokeAsync(TestIdp idp, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/token/revocation")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = token }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.ASCII.GetBytes("cli:cli-secret")));
+        using var response = await idp.Http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static byte[] Base64Url(string value)
+    {
+        var padded = value.Replace('-', '+').Replace('_', '/');
+        return Convert.FromBase64String(padded + new string('=', (4 - padded.Length % 4) % 4));
+    }
+}
