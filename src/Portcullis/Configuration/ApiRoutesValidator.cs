@@ -23,6 +23,7 @@ internal static class ApiRoutesValidator
 
             ValidateUpstream(key, api, errors);
             ValidateTokenMode(options, key, api, errors);
+            RouteAudienceValidator.Validate(options, key, api, errors);
             ValidateLimits(key, api, errors);
         }
 
@@ -84,9 +85,10 @@ internal static class ApiRoutesValidator
 
         if (api.Token != ApiTokenModes.Client)
         {
-            if (api.Provider is not null || api.ClientScopes.Count > 0)
+            // A route with its own audience names the provider its token comes from (RouteAudienceValidator checks it).
+            if ((api.Provider is not null && !RouteAudienceValidator.HasAudience(api)) || api.ClientScopes.Count > 0)
             {
-                errors.Add($"{key}: Provider and ClientScopes apply only to Token 'client' (got '{api.Token}').");
+                errors.Add($"{key}: Provider and ClientScopes apply only to Token 'client' (got '{api.Token}'); Provider also to routes with Resource or Audience.");
             }
 
             return;
