@@ -152,6 +152,40 @@ public sealed class RouteAudienceTests
         Assert.Equal(2, reports.Requests.Count);
     }
 
+    /// <summary>
+    /// oidc-provider refuses a refresh for a resource the sign-in did not name, after it has already rotated the refresh
+    /// token: asking would cost the user their grant. A route configured after the sign-in is refused without asking.
+    /// </summary>
+    [Fact]
+    public async Task AResourceTheSignInDidNotNameIsRefusedWithoutSpendingTheRefreshToken()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 60, clock: clock, idpConfig: (config, _) => Resources(config, Orders),
+            adjust: s => Route(s, "profile", upstream.Url));
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        Route(stack.Settings, "orders", upstream.Url, Orders);
+        await stack.RestartGatewayAsync();
+
+        var refused = await browser.GetAsync($"{stack.Origin}/api/orders/1", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.Forbidden, refused.Status);
+        Assert.Contains("\"error\":\"forbidden\"", refused.Body);
+        Assert.Contains("Sign in again", refused.Body);
+        Assert.Empty(upstream.Requests);
+        Assert.DoesNotContain(await stack.Idp.EventsAsync("token"), e => e.GetProperty("grant_type").GetString() == "refresh_token");
+
+        // The grant is intact: its own refresh still works, and a new sign-in names the resource.
+        clock.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/profile/1", BrowserClient.Csrf)).Status);
+        await browser.LoginAsync(stack.Origin);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders/2", BrowserClient.Csrf)).Status);
+        Assert.All((await stack.Idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "refresh_token"),
+            e => Assert.Equal("success", e.GetProperty("outcome").GetString()));
+        await AssertAudienceAsync(new[] { upstream.Requests.Last() }, await ProviderKeysAsync(stack), stack.Idp.Issuer, Orders);
+    }
+
     private static void Resources(JsonObject config, params string[] indicators)
     {
         var resources = new JsonObject();
@@ -181,11 +215,14 @@ public sealed class RouteAudienceTests
         new(await stack.Idp.Http.GetStringAsync("/jwks"));
 
     /// <summary>What a resource server does with each bearer it received: signature by the provider's keys, issuer, its own audience.</summary>
-    private static async Task<HashSet<string>> AssertAudienceAsync(RecordingUpstream upstream, JsonWebKeySet jwks, string issuer, string audience)
+    private static Task<HashSet<string>> AssertAudienceAsync(RecordingUpstream upstream, JsonWebKeySet jwks, string issuer, string audience) =>
+        AssertAudienceAsync(upstream.Requests, jwks, issuer, audience);
+
+    private static async Task<HashSet<string>> AssertAudienceAsync(IEnumerable<RecordedRequest> requests, JsonWebKeySet jwks, string issuer, string audience)
     {
         var tokens = new HashSet<string>(StringComparer.Ordinal);
-        Assert.NotEmpty(upstream.Requests);
-        foreach (var request in upstream.Requests)
+        Assert.NotEmpty(requests);
+        foreach (var request in requests)
         {
             var authorization = request.Headers["Authorization"];
             Assert.StartsWith("Bearer ", authorization, StringComparison.Ordinal);
