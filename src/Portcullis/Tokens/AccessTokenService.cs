@@ -54,8 +54,8 @@ internal sealed class AccessTokenService(
     // Independent of the deadline: renewed every third of it while the token request runs (ADR 0022).
     private readonly TimeSpan _leaseDuration = options.Value.Refresh.LeaseDuration;
 
-    public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken) =>
-        await GetAccessTokenAsync(await grantStore.GetGrantAsync(grantId, cancellationToken), null, cancellationToken);
+    public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken, TokenAudience? audience = null) =>
+        await GetAccessTokenAsync(await grantStore.GetGrantAsync(grantId, cancellationToken), audience, cancellationToken);
 
     public Task<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, CancellationToken cancellationToken) =>
         GetAccessTokenAsync(grant, null, cancellationToken);

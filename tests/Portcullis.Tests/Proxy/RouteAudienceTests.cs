@@ -5,6 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Portcullis.Tests.Infrastructure;
+using Portcullis.Tokens;
 
 namespace Portcullis.Tests.Proxy;
 
@@ -33,6 +34,7 @@ public sealed class RouteAudienceTests
             Route(s, "orders", orders.Url, Orders);
             Route(s, "billing", billing.Url, Billing);
             Route(s, "profile", profile.Url);
+            s["Portcullis:Tokens:OfflineAccess"] = "true";
         });
         using var browser = new BrowserClient();
         await browser.LoginAsync(stack.Origin);
@@ -96,6 +98,18 @@ public sealed class RouteAudienceTests
         Assert.All(profile.Requests, r => Assert.Contains(r.Headers["Authorization"], ownTokens));
         Assert.All(profile.Requests, r => Assert.False(new JsonWebTokenHandler().CanReadToken(r.Headers["Authorization"]["Bearer ".Length..])));
         Assert.Empty(ordersTokens.Intersect(billingTokens));
+
+        // A worker asks for the token a route is sent: the API's own for a resource route, the grant's for a plain one.
+        var userId = (string)(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT id FROM users")).Single()[0]!;
+        var workerTokens = stack.Gateway.Get<IUserTokens>();
+        var forBilling = await workerTokens.GetForUserAndApiAsync(userId, "billing", "billing-export");
+        var forProfile = await workerTokens.GetForUserAndApiAsync(userId, "profile", "billing-export");
+        var unknown = await workerTokens.GetForUserAndApiAsync(userId, "nope", "billing-export");
+        Assert.True(forBilling.Succeeded, $"{forBilling.Error}: {forBilling.Message}");
+        Assert.Equal(billing.Requests.Last().Headers["Authorization"], $"Bearer {forBilling.AccessToken}");
+        Assert.Equal(profile.Requests.Last().Headers["Authorization"], $"Bearer {forProfile.AccessToken}");
+        Assert.Equal("invalid_request", unknown.Error);
+        Assert.Equal(3, await RefreshesAsync(stack, Billing)); // still fresh: no token request
 
         // Sealed with the grant: no API token in the store's files.
         var files = SqliteRows.ReadAllFiles(stack.Gateway.DataDirectory);
