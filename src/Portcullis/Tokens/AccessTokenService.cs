@@ -315,6 +315,13 @@ internal sealed class AccessTokenService(
             return tokens.AccessTokenExpiresAt > time.GetUtcNow() ? tokens.AccessToken : await EndGrantAsync(grant, "no refresh token");
         }
 
+        if (audience is not null && tokens.RefreshOutcomeUnknownSince is not null && tokens.AccessTokenExpiresAt > time.GetUtcNow())
+        {
+            // The grant's last refresh may have rotated its refresh token into an answer nobody read: it is presented
+            // again only once the grant's own access token has expired (ADR 0021), not sooner for an API's token.
+            return PortcullisError.RefreshUnavailable;
+        }
+
         var discovery = await TokenEndpointAsync(provider, attempt, cancellationToken);
         if (discovery.Endpoint is not { } tokenEndpoint)
         {
