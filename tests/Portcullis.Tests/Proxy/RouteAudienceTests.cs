@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -120,7 +121,13 @@ public sealed class RouteAudienceTests
     public async Task TokenExchangeRoutesGetTokensForTheirOwnResourceOrAudienceAndLogoutEndsThem()
     {
         await using var reports = await RecordingUpstream.StartAsync();
-        await using var ledger = await RecordingUpstream.StartAsync();
+        // The ledger API refuses the first token it sees: the gateway renews that API's token (and only that one) and retries.
+        var answered = 0;
+        await using var ledger = await ProxyUpstream.StartAsync(async (context, _) =>
+        {
+            context.Response.StatusCode = Interlocked.Increment(ref answered) == 1 ? 401 : 200;
+            await context.Response.WriteAsync("ledger");
+        });
         await using var stack = await TestStack.StartAsync(
             idpConfig: (config, _) =>
             {
@@ -146,12 +153,15 @@ public sealed class RouteAudienceTests
         }
 
         var exchanges = (await stack.Idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString()!.EndsWith("token-exchange", StringComparison.Ordinal)).ToArray();
-        Assert.Equal([Reports, Ledger], exchanges.Select(e => e.GetProperty("resource").GetString()));
+        Assert.Equal([Reports, Ledger, Ledger], exchanges.Select(e => e.GetProperty("resource").GetString()));
         Assert.All(exchanges, e => Assert.Equal("success", e.GetProperty("outcome").GetString()));
         Assert.DoesNotContain(await stack.Idp.EventsAsync("token"), e => e.GetProperty("grant_type").GetString() == "refresh_token");
         var jwks = await ProviderKeysAsync(stack);
         Assert.Single(await AssertAudienceAsync(reports, jwks, stack.Idp.Issuer, Reports));
-        Assert.Single(await AssertAudienceAsync(ledger, jwks, stack.Idp.Issuer, Ledger));
+        var ledgerRequests = ledger.Requests.ToArray();
+        Assert.Equal(3, ledgerRequests.Length);
+        Assert.Equal(2, (await AssertAudienceAsync(ledgerRequests.Select(r => r.Headers), jwks, stack.Idp.Issuer, Ledger)).Count);
+        Assert.NotEqual(ledgerRequests[0].Headers["Authorization"], ledgerRequests[1].Headers["Authorization"]);
         // The exchanged JWTs live in the subject token's grant (a JWT itself cannot be introspected at this provider).
         var subject = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "authorization_code").AccessToken!;
         Assert.True(await stack.Idp.IsActiveAsync(subject));
@@ -197,7 +207,7 @@ public sealed class RouteAudienceTests
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{stack.Origin}/api/orders/2", BrowserClient.Csrf)).Status);
         Assert.All((await stack.Idp.EventsAsync("token")).Where(e => e.GetProperty("grant_type").GetString() == "refresh_token"),
             e => Assert.Equal("success", e.GetProperty("outcome").GetString()));
-        await AssertAudienceAsync(new[] { upstream.Requests.Last() }, await ProviderKeysAsync(stack), stack.Idp.Issuer, Orders);
+        await AssertAudienceAsync([upstream.Requests.Last().Headers], await ProviderKeysAsync(stack), stack.Idp.Issuer, Orders);
     }
 
     private static void Resources(JsonObject config, params string[] indicators)
@@ -230,15 +240,15 @@ public sealed class RouteAudienceTests
 
     /// <summary>What a resource server does with each bearer it received: signature by the provider's keys, issuer, its own audience.</summary>
     private static Task<HashSet<string>> AssertAudienceAsync(RecordingUpstream upstream, JsonWebKeySet jwks, string issuer, string audience) =>
-        AssertAudienceAsync(upstream.Requests, jwks, issuer, audience);
+        AssertAudienceAsync(upstream.Requests.Select(r => r.Headers), jwks, issuer, audience);
 
-    private static async Task<HashSet<string>> AssertAudienceAsync(IEnumerable<RecordedRequest> requests, JsonWebKeySet jwks, string issuer, string audience)
+    private static async Task<HashSet<string>> AssertAudienceAsync(IEnumerable<Dictionary<string, string>> requests, JsonWebKeySet jwks, string issuer, string audience)
     {
         var tokens = new HashSet<string>(StringComparer.Ordinal);
         Assert.NotEmpty(requests);
-        foreach (var request in requests)
+        foreach (var headers in requests)
         {
-            var authorization = request.Headers["Authorization"];
+            var authorization = headers["Authorization"];
             Assert.StartsWith("Bearer ", authorization, StringComparison.Ordinal);
             var token = authorization["Bearer ".Length..];
             var result = await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
