@@ -112,9 +112,10 @@ public sealed class RouteAudienceTests
         Assert.Equal("invalid_request", unknown.Error);
         Assert.Equal(3, await RefreshesAsync(stack, Billing)); // still fresh: no token request
 
-        // Sealed with the grant: no API token in the store's files.
+        // Sealed with the grant: no API token in the store's files, and no token of any kind in the logs.
         var files = SqliteRows.ReadAllFiles(stack.Gateway.DataDirectory);
         Assert.All(ordersTokens.Concat(billingTokens), token => Assert.DoesNotContain(token, files, StringComparison.Ordinal));
+        Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All, StringComparison.Ordinal));
     }
 
     [Fact]
