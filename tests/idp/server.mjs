@@ -105,6 +105,9 @@ function readConfig() {
     // "accessTokenFormat": "jwt", "audience": "orders"}}; scope defaults to "api", the format to "jwt" and the audience
     // to the indicator. Null: resource indicators off, every access token opaque and good at userinfo.
     resources: raw.resources ?? null,
+    // RFC 8693 token exchange (grant type urn:ietf:params:oauth:grant-type:token-exchange) of this provider's own access
+    // tokens for a JWT access token of one of `resources`; a client must list the grant type to use it. Off unless true.
+    tokenExchange: raw.tokenExchange ?? false,
   };
 }
 
@@ -439,6 +442,40 @@ function resourceIndicators(resources) {
   };
 }
 
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+/**
+ * RFC 8693 token exchange, as far as the gateway's tests need it: the subject token must be an access token this provider
+ * issued to the same client and still valid (read through the provider's own AccessToken model); the new token is a JWT
+ * for the one resource named by `resource` (or `audience`), in the subject's grant, so revoking the grant ends it too.
+ */
+function registerTokenExchange(provider, resources) {
+  const info = resourceIndicators(resources).getResourceServerInfo;
+  provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+    const { params, client } = ctx.oidc;
+    if (params.subject_token_type !== ACCESS_TOKEN_TYPE) throw new errors.InvalidRequest('subject_token_type must be an access token');
+    const subject = await provider.AccessToken.find(String(params.subject_token ?? ''));
+    if (!subject || subject.isExpired) throw new errors.InvalidGrant('subject token is invalid or expired');
+    if (subject.clientId !== client.clientId) throw new errors.InvalidGrant('subject token was issued to another client');
+    const indicator = params.resource ?? params.audience;
+    const server = new provider.ResourceServer(indicator, await info(ctx, indicator));
+    const token = new provider.AccessToken({
+      accountId: subject.accountId,
+      client,
+      grantId: subject.grantId,
+      gty: 'token-exchange',
+      scope: server.scope,
+      sessionUid: subject.sessionUid,
+      sid: subject.sid,
+      expiresWithSession: subject.expiresWithSession,
+    });
+    token.resourceServer = server;
+    const value = await token.save();
+    ctx.body = { access_token: value, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: token.expiration, scope: token.scope };
+  }, ['subject_token', 'subject_token_type', 'requested_token_type', 'resource', 'audience']);
+}
+
 function buildProviderConfig(cfg) {
   const config = baseProviderConfig(cfg);
   for (const [name, overrides] of Object.entries(cfg.features)) {
@@ -749,7 +786,7 @@ function recordTokenRequest(ctx) {
   const clientId = ctx.oidc?.client?.clientId ?? params.client_id;
   const result = outcomeOf(ctx);
   // The W3C trace context the client sent, so tests can check the gateway carries its trace to the provider.
-  recordEvent('token', { grant_type: grantType, client_id: clientId, traceparent: ctx.get('traceparent') || undefined, ...clientAuthOf(ctx), ...result });
+  recordEvent('token', { grant_type: grantType, client_id: clientId, resource: params.resource ?? params.audience ?? undefined, traceparent: ctx.get('traceparent') || undefined, ...clientAuthOf(ctx), ...result });
 
   if (result.outcome === 'success' && ctx.body && typeof ctx.body === 'object') {
     const { access_token, refresh_token, id_token, expires_in, scope, token_type } = ctx.body;
@@ -909,6 +946,7 @@ function main() {
   }
   const provider = new Provider(cfg.issuer, buildProviderConfig(cfg));
   provider.proxy = false;
+  if (cfg.tokenExchange) registerTokenExchange(provider, cfg.resources ?? {});
 
   trackProviderEvents(provider);
   provider.use(testRoutes(provider));

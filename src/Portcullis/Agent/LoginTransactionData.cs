@@ -15,6 +15,9 @@ internal sealed record LoginTransactionData(string Provider, string CodeVerifier
     /// <summary>Linking: the key of the session that asked for it; it must still be alive when the callback comes.</summary>
     public string? LinkSessionKey { get; init; }
 
+    /// <summary>RFC 8707: the resource indicators this login named (every route resource of its provider, ADR 0043); the grant keeps them.</summary>
+    public IReadOnlyList<string>? Resources { get; init; }
+
     /// <summary>DPoP: the private key made for this login (its thumbprint went out as <c>dpop_jkt</c>); the grant keeps it.</summary>
     public string? DPoPKey { get; init; }
 }

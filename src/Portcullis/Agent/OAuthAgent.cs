@@ -55,9 +55,13 @@ internal sealed class OAuthAgent(
         var now = time.GetUtcNow();
         var stateHash = Identifiers.Hash(state);
         using var dpopKey = provider.Options.DPoP == true ? DPoPKey.Create() : null;
+        // Every route resource of this provider is named now (RFC 8707 §2.1): providers such as oidc-provider refresh for
+        // a resource only when the authorization named it, and their refused refresh has already spent the refresh token.
+        var resources = Configuration.TokenAudience.SignInResources(options.Value, provider.Name);
         var data = new LoginTransactionData(provider.Name, verifier, nonce, returnUrl, now)
         {
             DPoPKey = dpopKey?.Export(),
+            Resources = resources.Count > 0 ? resources : null,
             MaxAge = extras?.MaxAge,
             Acr = extras?.Acr,
             LinkUserId = extras?.LinkUserId,
@@ -115,7 +119,7 @@ internal sealed class OAuthAgent(
             parameters.TryAdd(key, value);
         }
 
-        var url = await AuthorizationUrlAsync(provider, metadata.Value!, parameters, cancellationToken);
+        var url = await AuthorizationUrlAsync(provider, metadata.Value!, parameters, resources, cancellationToken);
         if (url.Error is { } pushError)
         {
             return pushError;
@@ -130,13 +134,17 @@ internal sealed class OAuthAgent(
     /// <c>request_uri</c> the provider returned for the pushed, client-authenticated request.
     /// </summary>
     private async Task<Outcome<string>> AuthorizationUrlAsync(
-        ProviderRuntime provider, OpenIdConnectConfiguration metadata, Dictionary<string, string?> parameters, CancellationToken cancellationToken)
+        ProviderRuntime provider, OpenIdConnectConfiguration metadata, Dictionary<string, string?> parameters, IReadOnlyList<string> resources, CancellationToken cancellationToken)
     {
         var mode = provider.Options.PushedAuthorization ?? Configuration.PushedAuthorizationMode.Auto;
         var endpoint = metadata.PushedAuthorizationRequestEndpoint;
         if (mode == Configuration.PushedAuthorizationMode.Never || (mode == Configuration.PushedAuthorizationMode.Auto && string.IsNullOrEmpty(endpoint)))
         {
-            return QueryHelpers.AddQueryString(metadata.AuthorizationEndpoint, parameters);
+            // `resource` may repeat (RFC 8707 §2), which a dictionary of parameters cannot say.
+            return QueryHelpers.AddQueryString(metadata.AuthorizationEndpoint, parameters
+                .Select(p => KeyValuePair.Create(p.Key, new Microsoft.Extensions.Primitives.StringValues(p.Value)))
+                .Append(KeyValuePair.Create(Configuration.TokenAudience.ResourceParameter, new Microsoft.Extensions.Primitives.StringValues([.. resources])))
+                .Where(p => p.Value.Count > 0));
         }
 
         if (string.IsNullOrEmpty(endpoint))
@@ -146,7 +154,7 @@ internal sealed class OAuthAgent(
             return PortcullisError.ProviderUnavailable;
         }
 
-        var pushed = await providerClient.PushAuthorizationAsync(provider, endpoint, parameters, cancellationToken);
+        var pushed = await providerClient.PushAuthorizationAsync(provider, endpoint, parameters, resources, cancellationToken);
         if (pushed.IsError || string.IsNullOrEmpty(pushed.RequestUri))
         {
             Log.PushedAuthorizationFailed(logger, provider.Name, ProviderErrors.Sanitize(pushed.Error ?? "no request_uri"), (int)pushed.HttpStatusCode);
@@ -251,7 +259,7 @@ internal sealed class OAuthAgent(
         var tokens = RefreshTokenLifetime.Apply(
             TokenSet.Create(tokenResponse.AccessToken, tokenResponse.RefreshToken, tokenResponse.IdentityToken, tokenResponse.ExpiresIn, tokenResponse.Scope, now, options.Value.Refresh.Skew),
             tokenResponse,
-            now) with { DPoPKey = transaction.DPoPKey };
+            now) with { DPoPKey = transaction.DPoPKey, SignInResources = transaction.Resources };
         return new AuthenticatedLogin(provider.Name, user.Subject, user.SessionId, user.Claims, tokens, transaction.ReturnUrl)
         {
             AuthTime = user.AuthTime,

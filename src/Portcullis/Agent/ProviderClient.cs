@@ -61,9 +61,10 @@ internal sealed class ProviderClient(IHttpClientFactory httpClientFactory, TimeP
     /// returned <c>request_uri</c>. <paramref name="parameters"/> are the authorization request's, without
     /// <c>client_id</c> and <c>response_type</c> (the library adds both).
     /// </summary>
-    public async Task<PushedAuthorizationResponse> PushAuthorizationAsync(ProviderRuntime provider, string endpoint, IReadOnlyDictionary<string, string?> parameters, CancellationToken cancellationToken)
+    public async Task<PushedAuthorizationResponse> PushAuthorizationAsync(
+        ProviderRuntime provider, string endpoint, IReadOnlyDictionary<string, string?> parameters, IReadOnlyList<string> resources, CancellationToken cancellationToken)
     {
-        var request = new PushedAuthorizationRequest { Address = endpoint, ResponseType = "code" };
+        var request = new PushedAuthorizationRequest { Address = endpoint, ResponseType = "code", Resource = [.. resources] };
         foreach (var (name, value) in parameters)
         {
             if (value is not null && name is not ("client_id" or "response_type"))

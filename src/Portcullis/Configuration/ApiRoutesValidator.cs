@@ -23,6 +23,7 @@ internal static class ApiRoutesValidator
 
             ValidateUpstream(key, api, errors);
             ValidateTokenMode(options, key, api, errors);
+            RouteAudienceValidator.Validate(options, key, api, errors);
             ValidateLimits(key, api, errors);
         }
 
@@ -85,9 +86,11 @@ internal static class ApiRoutesValidator
 
         if (api.Token != ApiTokenModes.Client)
         {
-            if ((api.Provider is not null && !api.AcceptBearer) || api.ClientScopes.Count > 0)
+            // A route with its own audience names the provider its token comes from (RouteAudienceValidator checks it); an
+            // AcceptBearer route names the provider whose tokens callers may present.
+            if ((api.Provider is not null && !api.AcceptBearer && !RouteAudienceValidator.HasAudience(api)) || api.ClientScopes.Count > 0)
             {
-                errors.Add($"{key}: Provider and ClientScopes apply only to Token 'client' (Provider also to AcceptBearer; got '{api.Token}').");
+                errors.Add($"{key}: Provider and ClientScopes apply only to Token 'client' (got '{api.Token}'); Provider also to routes with AcceptBearer, Resource or Audience.");
             }
 
             return;

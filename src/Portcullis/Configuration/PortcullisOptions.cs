@@ -441,8 +441,10 @@ public sealed class ApiRouteOptions
     public List<string> AssertionClaims { get; set; } = [];
 
     /// <summary>
-    /// For <c>client</c> routes: the provider whose token endpoint issues the gateway's own token; for routes with
-    /// <see cref="AcceptBearer"/>: the provider whose tokens callers may present. The default value is the only configured provider.
+    /// For <c>client</c> routes: the provider whose token endpoint issues the gateway's own token. For routes with
+    /// <see cref="Resource"/> or <see cref="Audience"/>: the provider the user must have signed in with, which issues the
+    /// route's token; for routes with <see cref="AcceptBearer"/>: the provider whose tokens callers may present. The
+    /// default value is the only configured provider.
     /// </summary>
     public string? Provider { get; set; }
 
@@ -459,6 +461,27 @@ public sealed class ApiRouteOptions
     /// it, and never the gateway's own client id, which is the audience of its ID tokens. The default value is none.
     /// </summary>
     public List<string> BearerAudiences { get; set; } = [];
+
+    /// <summary>
+    /// For <c>user</c> and <c>user-optional</c> routes: an RFC 8707 resource indicator (an absolute URI without fragment).
+    /// The route gets an access token minted for this resource alone, obtained from the user's grant and kept beside its
+    /// tokens; it is named in every sign-in at <see cref="Provider"/> (ADR 0043). The default value is none: the
+    /// sign-in's own access token.
+    /// </summary>
+    public string? Resource { get; set; }
+
+    /// <summary>
+    /// Like <see cref="Resource"/>, for providers that name the target API with an <c>audience</c> parameter instead
+    /// (RFC 8693 §2.1, and some providers' refresh requests). Not with <see cref="Resource"/>. The default value is none.
+    /// </summary>
+    public string? Audience { get; set; }
+
+    /// <summary>
+    /// Obtain the route's token by RFC 8693 token exchange (the user's access token as <c>subject_token</c>) instead of a
+    /// refresh with <c>resource</c>/<c>audience</c>; needs <see cref="Resource"/> or <see cref="Audience"/>. The default
+    /// value is <c>false</c>.
+    /// </summary>
+    public bool TokenExchange { get; set; }
 
     /// <summary>For <c>client</c> routes: scopes requested with the client-credentials grant. The default value is none (the provider's default).</summary>
     public List<string> ClientScopes { get; set; } = [];

@@ -212,6 +212,14 @@ internal static partial class Log
     [LoggerMessage(6022, LogLevel.Warning, "Provider {Provider}'s metadata could not be read at start-up to check what its configuration requires ({Reason}); logins check it again.", EventName = "ProviderRequirementsUnchecked")]
     public static partial void ProviderRequirementsUnchecked(ILogger logger, string provider, string reason);
 
+    // 6023-6039: per-route audiences (issue 20 item 2: RFC 8707 resources, audiences, RFC 8693 token exchange; ADR 0043).
+    // Debug: a signed-in user can repeat the request at will (SECURITY.md item 42).
+    [LoggerMessage(6023, LogLevel.Debug, "No token for API {Audience} at provider {Provider}: {Reason}", EventName = "AudienceTokenRefused")]
+    public static partial void AudienceTokenRefused(ILogger logger, string provider, string audience, string reason);
+
+    [LoggerMessage(6024, LogLevel.Information, "Token for API {Audience} obtained from provider {Provider} by token exchange (kept with the grant: {Saved}).", EventName = "AudienceTokenExchanged")]
+    public static partial void AudienceTokenExchanged(ILogger logger, string provider, string audience, bool saved);
+
     // 6040-6059: fitting into front proxies and other callers (issue 20: forward-auth, bearer pass-through).
     // Debug: anyone who can reach the endpoint can trigger it at will (SECURITY.md item 42); the 403 says what is wrong.
     [LoggerMessage(6040, LogLevel.Debug, "Forward-auth request from {Peer}, which is not in Portcullis:TrustedProxies, refused.", EventName = "ForwardAuthUntrustedPeer")]

@@ -190,7 +190,7 @@ internal sealed class ApiProxy : IDisposable
     {
         if (credential.Session is { } session)
         {
-            return await _tokens.RefreshRejectedAsync(session.Record.GrantId, credential.AccessToken!, cancellationToken);
+            return await _tokens.RefreshRejectedAsync(session.Record.GrantId, credential.AccessToken!, cancellationToken, route.Audience);
         }
 
         // A client token's DPoP key is its slot's for good: the renewed token is bound to the same key.

@@ -15,6 +15,9 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
     /// <summary>For <c>client</c> routes: which of the gateway's own tokens to attach.</summary>
     public ClientTokenKey? ClientToken { get; init; }
 
+    /// <summary>For <c>user</c> routes with <c>Resource</c> or <c>Audience</c>: the API the route's own token is minted for (ADR 0043).</summary>
+    public TokenAudience? Audience { get; init; }
+
     public bool WebSockets { get; init; }
 
     public long MaxRequestBodySize { get; init; } = ApiRouteDefaults.MaxRequestBodySize;
@@ -46,6 +49,7 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
             ClientToken = options.Token == ApiTokenModes.Client
                 ? new ClientTokenKey(options.Provider ?? root.Providers.Keys.Single(), string.Join(' ', options.ClientScopes))
                 : null,
+            Audience = TokenAudience.Of(options, root),
             WebSockets = options.WebSockets,
             MaxRequestBodySize = options.MaxRequestBodySize,
             MaxResponseBodySize = options.MaxResponseBodySize,

@@ -92,7 +92,8 @@ internal sealed class ProxyAdmission(
                 : new ProxyCredential(null, session, AssertionsUnavailable);
         }
 
-        var token = await tokens.GetAccessTokenAsync(session.Grant, context.RequestAborted);
+        // A route with its own audience gets the grant's token for that API alone (ADR 0043).
+        var token = await tokens.GetAccessTokenAsync(session.Grant, route.Audience, context.RequestAborted);
         // The grant's DPoP key never changes with a refresh: the grant read with the session holds it.
         var dpopKey = token.Error is null ? grants.ReadTokens(session.Grant)?.DPoPKey : null;
         return new ProxyCredential(token.Value, session, token.Error, dpopKey);

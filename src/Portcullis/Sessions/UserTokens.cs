@@ -34,7 +34,22 @@ internal sealed class UserTokens(
         return await IssueAsync(session.Record.GrantId, session.Record.UserId, session.Record.Provider, actor, cancellationToken);
     }
 
-    public async Task<UserTokenResult> GetForUserAsync(string userId, string? provider, string actor, CancellationToken cancellationToken = default)
+    public Task<UserTokenResult> GetForUserAsync(string userId, string? provider, string actor, CancellationToken cancellationToken = default) =>
+        GetForUserAsync(userId, provider, actor, audience: null, cancellationToken);
+
+    public async Task<UserTokenResult> GetForUserAndApiAsync(string userId, string api, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(api);
+        if (!options.Value.Apis.TryGetValue(api, out var route))
+        {
+            return UserTokenResult.Failure("invalid_request", "Name one of the configured API routes.");
+        }
+
+        var audience = TokenAudience.Of(route, options.Value);
+        return await GetForUserAsync(userId, audience?.Provider, actor, audience, cancellationToken);
+    }
+
+    private async Task<UserTokenResult> GetForUserAsync(string userId, string? provider, string actor, TokenAudience? audience, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);
         ArgumentException.ThrowIfNullOrWhiteSpace(actor);
@@ -82,7 +97,8 @@ internal sealed class UserTokens(
         }
 
         // Split-key: this grant is the server-key copy the operator opted into (Session:SplitKeyOfflineCopy); each use says so.
-        return await IssueAsync(grant.Id, userId, providerName, actor, cancellationToken, detail: splitKey ? "offline (split-key server copy)" : "offline");
+        var detail = splitKey ? "offline (split-key server copy)" : "offline";
+        return await IssueAsync(grant.Id, userId, providerName, actor, cancellationToken, audience is null ? detail : $"{detail}, {audience.Parameter} {audience.Value}", audience);
     }
 
     /// <summary>
@@ -99,9 +115,9 @@ internal sealed class UserTokens(
     }
 
     private async Task<UserTokenResult> IssueAsync(
-        string grantId, string userId, string provider, string actor, CancellationToken cancellationToken, string? detail = null)
+        string grantId, string userId, string provider, string actor, CancellationToken cancellationToken, string? detail = null, TokenAudience? audience = null)
     {
-        var outcome = await accessTokens.GetAccessTokenAsync(grantId, cancellationToken);
+        var outcome = await accessTokens.GetAccessTokenAsync(grantId, cancellationToken, audience);
         if (outcome.Error is { } error)
         {
             await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Failed, userId, provider, actor: actor, detail: error.Code);

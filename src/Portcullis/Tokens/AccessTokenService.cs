@@ -54,14 +54,19 @@ internal sealed class AccessTokenService(
     // Independent of the deadline: renewed every third of it while the token request runs (ADR 0022).
     private readonly TimeSpan _leaseDuration = options.Value.Refresh.LeaseDuration;
 
-    public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken) =>
-        await GetAccessTokenAsync(await grantStore.GetGrantAsync(grantId, cancellationToken), cancellationToken);
+    public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken, TokenAudience? audience = null) =>
+        await GetAccessTokenAsync(await grantStore.GetGrantAsync(grantId, cancellationToken), audience, cancellationToken);
+
+    public Task<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, CancellationToken cancellationToken) =>
+        GetAccessTokenAsync(grant, null, cancellationToken);
 
     /// <summary>
     /// The grant's access token, from a grant already read (with the session, in the same store round trip: no further
-    /// store read unless it is due). Null when the grant is gone.
+    /// store read unless it is due). Null when the grant is gone. With <paramref name="audience"/>, the grant's token
+    /// for that API alone (ADR 0043): never the grant's own token nor another API's, obtained when missing or due, under
+    /// the same single-flight and lease as the grant's own refresh, since it may spend the same refresh token.
     /// </summary>
-    public async Task<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, CancellationToken cancellationToken)
+    public async Task<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, TokenAudience? audience, CancellationToken cancellationToken)
     {
         grant = pendingSaves.Overlay(grant);
         var tokens = grants.ReadTokens(grant);
@@ -71,18 +76,29 @@ internal sealed class AccessTokenService(
         }
 
         var grantId = grant.Id;
-
-        if (IsFresh(tokens) || IsWaitingOutAnUnknownOutcome(tokens))
+        if (audience is not null && AudienceTokens.Refusal(grant, tokens, audience) is { } refusal)
         {
-            return tokens.AccessToken;
+            Log.AudienceTokenRefused(logger, audience.Provider, audience.Value, refusal.Message);
+            return refusal;
         }
 
-        var seenVersion = grant.Version;
+        var current = AudienceTokens.Current(tokens, audience);
+        if (current is { } usable && (IsFresh(usable) || IsWaitingOutAnUnknownOutcome(tokens, usable)))
+        {
+            return usable.AccessToken;
+        }
+
+        if (audience is { Exchange: true } && await GetAccessTokenAsync(grant, null, cancellationToken) is { Error: { } subjectError })
+        {
+            return subjectError; // the token to exchange is itself unavailable
+        }
+
+        var request = new RefreshRequest(grantId, grant.Version, current?.AccessToken, null, audience);
         try
         {
             // The refresh runs detached from this request: a browser that goes away must not cancel a token
             // request whose rotated refresh token the provider has already issued.
-            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, seenVersion)).WaitAsync(_waitLimit, time, cancellationToken);
+            return await _refreshes.RunAsync(request.FlightKey, () => RefreshOnceAsync(request)).WaitAsync(_waitLimit, time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -92,9 +108,10 @@ internal sealed class AccessTokenService(
 
     /// <summary>
     /// The upstream answered 401 to <paramref name="rejectedAccessToken"/>: refresh now, unless the stored access token
-    /// already differs from it (refreshed meanwhile), in which case that one is returned.
+    /// already differs from it (refreshed meanwhile), in which case that one is returned. With <paramref name="audience"/>,
+    /// the same for that API's token.
     /// </summary>
-    public async Task<Outcome<string>> RefreshRejectedAsync(string grantId, string rejectedAccessToken, CancellationToken cancellationToken)
+    public async Task<Outcome<string>> RefreshRejectedAsync(string grantId, string rejectedAccessToken, CancellationToken cancellationToken, TokenAudience? audience = null)
     {
         var (grant, tokens) = await ReadAsync(grantId);
         if (grant is null || tokens is null)
@@ -102,14 +119,20 @@ internal sealed class AccessTokenService(
             return PortcullisError.ReauthenticationRequired;
         }
 
-        if (tokens.AccessToken != rejectedAccessToken)
+        if (AudienceTokens.Current(tokens, audience) is { } current && current.AccessToken != rejectedAccessToken)
         {
-            return tokens.AccessToken;
+            return current.AccessToken;
         }
 
+        if (audience is { Exchange: true } && await GetAccessTokenAsync(grant, null, cancellationToken) is { Error: { } subjectError })
+        {
+            return subjectError;
+        }
+
+        var request = new RefreshRequest(grantId, grant.Version, rejectedAccessToken, rejectedAccessToken, audience);
         try
         {
-            return await _refreshes.RunAsync(grantId, () => RefreshOnceAsync(grantId, grant.Version, rejectedAccessToken)).WaitAsync(_waitLimit, time, cancellationToken);
+            return await _refreshes.RunAsync(request.FlightKey, () => RefreshOnceAsync(request)).WaitAsync(_waitLimit, time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -122,28 +145,40 @@ internal sealed class AccessTokenService(
     /// refresh token is presented again: the provider gets time to recover, and a provider that forgives a reused
     /// refresh token is asked only once more (ADR 0021).
     /// </summary>
-    private bool IsWaitingOutAnUnknownOutcome(TokenSet tokens) =>
-        tokens.RefreshOutcomeUnknownSince is not null && tokens.AccessTokenExpiresAt > time.GetUtcNow();
+    private bool IsWaitingOutAnUnknownOutcome(TokenSet tokens, CurrentToken current) =>
+        tokens.RefreshOutcomeUnknownSince is not null && current.ExpiresAt > time.GetUtcNow();
 
-    private bool IsFresh(TokenSet tokens) =>
-        (tokens.RefreshDueAt ?? tokens.AccessTokenExpiresAt - _skew) is not { } dueAt || dueAt > time.GetUtcNow();
+    private bool IsFresh(CurrentToken current) =>
+        (current.DueAt ?? current.ExpiresAt - _skew) is not { } dueAt || dueAt > time.GetUtcNow();
 
     /// <summary>
-    /// A token refreshed by someone else since <paramref name="seenVersion"/> is used as long as it is valid, even when
-    /// its whole lifetime is shorter than the skew: otherwise every waiter would refresh again, one after the other. A
-    /// newer version that only marks a refresh as started (ADR 0022) is not one: its waiters wait for the answer.
+    /// A token refreshed by someone else since the request saw the grant is used as long as it is valid, even when its
+    /// whole lifetime is shorter than the skew: otherwise every waiter would refresh again, one after the other. For the
+    /// grant's own token a newer version says so, unless it only marks a refresh as started (ADR 0022): its waiters wait
+    /// for the answer. An API's token says so itself by differing from the one seen.
     /// </summary>
-    private bool IsUsable(GrantRecord grant, TokenSet tokens, long seenVersion, string? rejected) =>
-        tokens.AccessToken != rejected
-        && (IsFresh(tokens)
-            || IsWaitingOutAnUnknownOutcome(tokens)
-            || (grant.Version != seenVersion && tokens.RefreshStartedAt is null && tokens.AccessTokenExpiresAt > time.GetUtcNow()));
+    private bool IsUsable(GrantRecord grant, TokenSet tokens, RefreshRequest request, out string accessToken)
+    {
+        accessToken = "";
+        if (AudienceTokens.Current(tokens, request.Audience) is not { } current || current.AccessToken == request.Rejected)
+        {
+            return false;
+        }
 
-    private async Task<Outcome<string>> RefreshOnceAsync(string grantId, long seenVersion, string? rejected = null)
+        accessToken = current.AccessToken;
+        var refreshedMeanwhile = request.Audience is null
+            ? grant.Version != request.SeenVersion && tokens.RefreshStartedAt is null
+            : current.AccessToken != request.SeenToken;
+        return IsFresh(current)
+            || IsWaitingOutAnUnknownOutcome(tokens, current)
+            || (refreshedMeanwhile && current.ExpiresAt > time.GetUtcNow());
+    }
+
+    private async Task<Outcome<string>> RefreshOnceAsync(RefreshRequest request)
     {
         using var activity = PortcullisTelemetry.Source.StartActivity("portcullis.refresh");
         var attempt = new RefreshAttempt(time.GetTimestamp());
-        var result = await LeaseAndRefreshAsync(grantId, seenVersion, rejected, attempt);
+        var result = await LeaseAndRefreshAsync(request, attempt);
         if (attempt.Outcome is { } outcome)
         {
             metrics.RefreshCompleted(attempt.Provider!, outcome, time.GetElapsedTime(attempt.Started));
@@ -163,9 +198,9 @@ internal sealed class AccessTokenService(
         return result;
     }
 
-    private async Task<Outcome<string>> LeaseAndRefreshAsync(string grantId, long seenVersion, string? rejected, RefreshAttempt attempt)
+    private async Task<Outcome<string>> LeaseAndRefreshAsync(RefreshRequest request, RefreshAttempt attempt)
     {
-        var started = attempt.Started;
+        var (grantId, started) = (request.GrantId, attempt.Started);
         RefreshLease? lease;
         using var leaseWait = PortcullisTelemetry.Source.StartActivity("portcullis.refresh.lease_wait");
         while (true)
@@ -176,11 +211,12 @@ internal sealed class AccessTokenService(
                 return PortcullisError.ReauthenticationRequired; // ended meanwhile (invalid_grant elsewhere, logout everywhere)
             }
 
-            if (IsUsable(grant, tokens, seenVersion, rejected))
+            if (IsUsable(grant, tokens, request, out var meanwhile))
             {
-                return tokens.AccessToken;
+                return meanwhile;
             }
 
+            // One lease per grant, whichever token is wanted: every token request may spend the grant's refresh token.
             var providerName = grant.Provider;
             lease = await RefreshLease.TryAcquireAsync(leases, grantId, _leaseDuration, time, () => Log.RefreshLeaseLost(logger, providerName));
             if (lease is not null)
@@ -206,16 +242,16 @@ internal sealed class AccessTokenService(
                 return PortcullisError.ReauthenticationRequired;
             }
 
-            if (IsUsable(grant, tokens, seenVersion, rejected))
+            if (IsUsable(grant, tokens, request, out var meanwhile))
             {
-                return tokens.AccessToken;
+                return meanwhile;
             }
 
             if (tokens.RefreshStartedAt is { } startedElsewhere)
             {
-                if (OutstandingElsewhere(grant, tokens, startedElsewhere, rejected) is { } meanwhile)
+                if (OutstandingElsewhere(grant, AudienceTokens.Current(tokens, request.Audience), startedElsewhere, request.Rejected) is { } outstanding)
                 {
-                    return meanwhile;
+                    return outstanding;
                 }
 
                 // The node that sent it never finished: the one loss no gateway can prevent if it had read a rotated
@@ -226,7 +262,9 @@ internal sealed class AccessTokenService(
             }
 
             using var deadline = new CancellationTokenSource(_tokenRequestDeadline, time);
-            return await RefreshAsync(grant, tokens, attempt, deadline.Token);
+            return request.Audience is { Exchange: true } exchanged
+                ? await ExchangeAsync(grant, tokens, exchanged, attempt, deadline.Token)
+                : await RefreshAsync(grant, tokens, request.Audience, attempt, deadline.Token);
         }
     }
 
@@ -238,17 +276,17 @@ internal sealed class AccessTokenService(
     /// is valid, else 503. After that deadline the outcome is unknown (ADR 0021): null, the refresh goes ahead once the
     /// access token has expired.
     /// </summary>
-    private Outcome<string>? OutstandingElsewhere(GrantRecord grant, TokenSet tokens, DateTimeOffset startedAt, string? rejected)
+    private Outcome<string>? OutstandingElsewhere(GrantRecord grant, CurrentToken? current, DateTimeOffset startedAt, string? rejected)
     {
         var now = time.GetUtcNow();
-        var stillValid = tokens.AccessToken != rejected && tokens.AccessTokenExpiresAt > now;
+        var stillValid = current is { } token && token.AccessToken != rejected && token.ExpiresAt > now;
         if (now < startedAt + _tokenRequestDeadline)
         {
             Log.RefreshOutstandingElsewhere(logger, grant.Provider, (long)(now - startedAt).TotalSeconds);
-            return stillValid ? (Outcome<string>)tokens.AccessToken : PortcullisError.RefreshUnavailable;
+            return stillValid ? (Outcome<string>)current!.Value.AccessToken : PortcullisError.RefreshUnavailable;
         }
 
-        return stillValid ? (Outcome<string>)tokens.AccessToken : (Outcome<string>?)null;
+        return stillValid ? (Outcome<string>)current!.Value.AccessToken : (Outcome<string>?)null;
     }
 
     private async Task<(GrantRecord? Grant, TokenSet? Tokens)> ReadAsync(string grantId)
@@ -257,26 +295,37 @@ internal sealed class AccessTokenService(
         return (grant, grant is null ? null : grants.ReadTokens(grant));
     }
 
-    private async Task<Outcome<string>> RefreshAsync(GrantRecord grant, TokenSet tokens, RefreshAttempt attempt, CancellationToken cancellationToken)
+    /// <summary>
+    /// A refresh: of the grant's own tokens, or, with <paramref name="audience"/>, for that API's token (RFC 8707
+    /// <c>resource</c> or an <c>audience</c> parameter). Either may rotate the refresh token, so both go through the same
+    /// marker, fence and save, and each keeps what the other obtained.
+    /// </summary>
+    private async Task<Outcome<string>> RefreshAsync(GrantRecord grant, TokenSet tokens, TokenAudience? audience, RefreshAttempt attempt, CancellationToken cancellationToken)
     {
         attempt.Provider = grant.Provider;
         var provider = providers.Find(grant.Provider);
         if (tokens.RefreshToken is null || provider is null)
         {
+            if (audience is not null)
+            {
+                return AudienceTokens.NoRefreshToken;
+            }
+
             // Nothing to refresh with: the access token is still usable until it really expires.
             return tokens.AccessTokenExpiresAt > time.GetUtcNow() ? tokens.AccessToken : await EndGrantAsync(grant, "no refresh token");
         }
 
-        string tokenEndpoint;
-        try
+        if (audience is not null && tokens.RefreshOutcomeUnknownSince is not null && tokens.AccessTokenExpiresAt > time.GetUtcNow())
         {
-            tokenEndpoint = (await provider.Metadata.GetConfigurationAsync(cancellationToken)).TokenEndpoint;
+            // The grant's last refresh may have rotated its refresh token into an answer nobody read: it is presented
+            // again only once the grant's own access token has expired (ADR 0021), not sooner for an API's token.
+            return PortcullisError.RefreshUnavailable;
         }
-        catch (Exception exception) when (ProviderErrors.IsTransient(exception))
+
+        var discovery = await TokenEndpointAsync(provider, attempt, cancellationToken);
+        if (discovery.Endpoint is not { } tokenEndpoint)
         {
-            // Discovery failed: the token request was never sent.
-            attempt.Outcome = RefreshOutcomes.Error;
-            return await RefreshUnavailableAsync(grant, exception.GetType().Name);
+            return await RefreshUnavailableAsync(grant, discovery.Failure!);
         }
 
         // The marker goes into the store before the request leaves: a node that takes over a lost lease then knows a
@@ -287,8 +336,8 @@ internal sealed class AccessTokenService(
         var markedGrant = grants.NextVersion(grant, marked, now);
         if (!await grantStore.SaveGrantAsync(markedGrant, grant.Version, CancellationToken.None))
         {
-            return await ReadAsync(grant.Id) is (not null, { } newerTokens) && newerTokens.AccessTokenExpiresAt > time.GetUtcNow()
-                ? newerTokens.AccessToken
+            return await ReadAsync(grant.Id) is (not null, { } newerTokens) && AudienceTokens.Current(newerTokens, audience) is { } newer && newer.ExpiresAt > time.GetUtcNow()
+                ? newer.AccessToken
                 : PortcullisError.RefreshUnavailable;
         }
 
@@ -299,6 +348,7 @@ internal sealed class AccessTokenService(
             response = await ProviderClient.WithDPoPAsync(provider, tokenEndpoint, tokens.DPoPKey, proof =>
             {
                 var request = new RefreshTokenRequest { Address = tokenEndpoint, RefreshToken = tokens.RefreshToken, DPoPProofToken = proof };
+                AudienceTokens.Name(request, audience);
                 ProviderClient.Authenticate(request, provider);
                 return httpClientFactory.CreateClient(ProviderRegistry.TokenRequestClientName).RequestRefreshTokenAsync(request, cancellationToken);
             }, time);
@@ -355,8 +405,8 @@ internal sealed class AccessTokenService(
         }
 
         now = time.GetUtcNow();
-        var refreshed = RefreshTokenLifetime.Apply(
-            TokenSet.Create(
+        var refreshed = audience is null
+            ? TokenSet.Create(
                 response.AccessToken!,
                 // Rotation: keep the old refresh token only when the provider did not send a new one.
                 response.RefreshToken ?? tokens.RefreshToken,
@@ -364,15 +414,99 @@ internal sealed class AccessTokenService(
                 response.ExpiresIn,
                 response.Scope ?? tokens.Scope,
                 now,
-                _skew),
-            response,
-            now,
-            previous: tokens) with { DPoPKey = tokens.DPoPKey };
+                _skew) with { DPoPKey = tokens.DPoPKey, AudienceTokens = tokens.AudienceTokens, SignInResources = tokens.SignInResources }
+            // The API's token joins the grant; the grant's own access token stays, the refresh token rotates the same way.
+            : tokens with
+            {
+                RefreshToken = response.RefreshToken ?? tokens.RefreshToken,
+                IdToken = response.IdentityToken ?? tokens.IdToken,
+                RefreshStartedAt = null,
+                RefreshOutcomeUnknownSince = null,
+                AudienceTokens = AudienceTokens.With(tokens, audience, response, now, _skew),
+            };
+        refreshed = RefreshTokenLifetime.Apply(refreshed, response, now, previous: tokens);
         var saved = await SaveRefreshedAsync(grants.NextVersion(grant, refreshed, now), grant.Version);
         attempt.Outcome = saved ? RefreshOutcomes.Success : RefreshOutcomes.Error;
         await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,
-            detail: saved ? (response.RefreshToken is null ? "refresh token kept" : "refresh token rotated") : "lost a write race");
-        return saved ? refreshed.AccessToken : PortcullisError.RefreshUnavailable;
+            detail: (saved ? (response.RefreshToken is null ? "refresh token kept" : "refresh token rotated") : "lost a write race")
+                + (audience is null ? "" : $" ({audience.Parameter} {audience.Value})"));
+        if (!saved)
+        {
+            return PortcullisError.RefreshUnavailable;
+        }
+
+        return AudienceTokens.Current(refreshed, audience)!.Value.AccessToken;
+    }
+
+    /// <summary>
+    /// RFC 8693 token exchange for <paramref name="audience"/>: the grant's access token (fresh: the caller obtained it
+    /// first) as <c>subject_token</c>. No refresh token is spent, so an answer that goes missing costs nothing but a retry;
+    /// the lease still makes it one request per grant and API.
+    /// </summary>
+    private async Task<Outcome<string>> ExchangeAsync(GrantRecord grant, TokenSet tokens, TokenAudience audience, RefreshAttempt attempt, CancellationToken cancellationToken)
+    {
+        attempt.Provider = grant.Provider;
+        if (providers.Find(grant.Provider) is not { } provider)
+        {
+            return await RefreshUnavailableAsync(grant, "provider no longer configured");
+        }
+
+        var discovery = await TokenEndpointAsync(provider, attempt, cancellationToken);
+        if (discovery.Endpoint is not { } tokenEndpoint)
+        {
+            return await RefreshUnavailableAsync(grant, discovery.Failure!);
+        }
+
+        TokenResponse response;
+        try
+        {
+            response = await ProviderClient.WithDPoPAsync(provider, tokenEndpoint, tokens.DPoPKey, proof =>
+            {
+                var request = AudienceTokens.Exchange(tokenEndpoint, tokens.AccessToken, audience, proof);
+                ProviderClient.Authenticate(request, provider);
+                return httpClientFactory.CreateClient(ProviderRegistry.TokenRequestClientName).RequestTokenExchangeTokenAsync(request, cancellationToken);
+            }, time);
+        }
+        catch (OperationCanceledException exception)
+        {
+            attempt.Outcome = RefreshOutcomes.Timeout;
+            return await RefreshUnavailableAsync(grant, exception.GetType().Name);
+        }
+
+        if (response.IsError || string.IsNullOrEmpty(response.AccessToken))
+        {
+            attempt.Outcome = RefreshOutcomes.Error;
+            var error = ProviderErrors.Sanitize(response.ErrorType == ResponseErrorType.Exception ? response.Exception?.GetType().Name ?? "exception" : response.Error ?? "no access_token");
+            Log.TokenRequestFailed(logger, grant.Provider, error, (int)response.HttpStatusCode);
+            await audit.RecordAsync(AuditEvents.RefreshFailed, AuditOutcomes.Failed, grant.UserId, grant.Provider, detail: $"token exchange for {audience.Parameter} {audience.Value}: {error}");
+            // The provider's considered refusal (not allowed, unknown target) is no outage: no point in retrying soon.
+            return response.ErrorType == ResponseErrorType.Protocol && (int)response.HttpStatusCode is >= 400 and < 500 and not 429
+                ? AudienceTokens.ExchangeRefused
+                : PortcullisError.RefreshUnavailable;
+        }
+
+        var now = time.GetUtcNow();
+        var exchanged = tokens with { AudienceTokens = AudienceTokens.With(tokens, audience, response, now, _skew) };
+        // Fenced like any write; lost to a newer grant, the token is still good for this request and is simply obtained again.
+        var saved = await SaveRefreshedAsync(grants.NextVersion(grant, exchanged, now), grant.Version);
+        attempt.Outcome = RefreshOutcomes.Success;
+        Log.AudienceTokenExchanged(logger, grant.Provider, audience.Value, saved);
+        await audit.RecordAsync(AuditEvents.Refresh, AuditOutcomes.Success, grant.UserId, grant.Provider, detail: $"token exchange for {audience.Parameter} {audience.Value}");
+        return AudienceTokens.Current(exchanged, audience)!.Value.AccessToken;
+    }
+
+    /// <summary>The provider's token endpoint, or why discovery failed (then no token request was sent).</summary>
+    private static async Task<(string? Endpoint, string? Failure)> TokenEndpointAsync(ProviderRuntime provider, RefreshAttempt attempt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ((await provider.Metadata.GetConfigurationAsync(cancellationToken)).TokenEndpoint, null);
+        }
+        catch (Exception exception) when (ProviderErrors.IsTransient(exception))
+        {
+            attempt.Outcome = RefreshOutcomes.Error;
+            return (null, exception.GetType().Name);
+        }
     }
 
     /// <summary>

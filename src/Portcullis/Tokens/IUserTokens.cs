@@ -19,6 +19,13 @@ public interface IUserTokens
     /// <c>offline_access_not_enabled</c> unless <c>Portcullis:Tokens:OfflineAccess</c> is true (ADR 0027).
     /// </summary>
     Task<UserTokenResult> GetForUserAsync(string userId, string? provider, string actor, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// As <see cref="GetForUserAsync"/>, the token the API route named <paramref name="api"/> is sent: for a route with
+    /// <c>Resource</c> or <c>Audience</c>, one minted for that API alone, at the route's provider (ADR 0043); for any
+    /// other route, the grant's own. Fails with <c>invalid_request</c> when no such route is configured.
+    /// </summary>
+    Task<UserTokenResult> GetForUserAndApiAsync(string userId, string api, string actor, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Either an access token or an error code with a message for a person.</summary>

@@ -39,6 +39,20 @@ internal sealed record TokenSet(
     /// </summary>
     public string? DPoPKey { get; init; }
 
+    /// <summary>
+    /// Access tokens minted for one API each (a route's <c>Resource</c> or <c>Audience</c>, ADR 0043), by
+    /// <c>TokenAudience.Key</c>; obtained with this grant's refresh token or by exchanging its access token,
+    /// and sealed with the grant like its own tokens. Null when there are none.
+    /// </summary>
+    public IReadOnlyDictionary<string, AudienceToken>? AudienceTokens { get; init; }
+
+    /// <summary>
+    /// The resource indicators named in the sign-in that created the grant (RFC 8707): a provider such as oidc-provider
+    /// refreshes for a resource only when it was named then, and its refused refresh has already spent the refresh token,
+    /// so no other resource is ever asked for with this grant. Null when none were named.
+    /// </summary>
+    public IReadOnlyList<string>? SignInResources { get; init; }
+
     public static TokenSet Create(string accessToken, string? refreshToken, string? idToken, int expiresIn, string? scope, DateTimeOffset now, TimeSpan skew)
     {
         if (expiresIn <= 0)
@@ -51,3 +65,6 @@ internal sealed record TokenSet(
         return new TokenSet(accessToken, refreshToken, idToken, now + lifetime, scope) { RefreshDueAt = now + lifetime - lead };
     }
 }
+
+/// <summary>An access token minted for one API (one resource or audience), with its own expiry and refresh point.</summary>
+internal sealed record AudienceToken(string AccessToken, DateTimeOffset? ExpiresAt, DateTimeOffset? RefreshDueAt);

@@ -72,6 +72,48 @@ public sealed class RouteConfigurationTests
         Assert.Contains(exception.Failures, f => f.Contains("Portcullis:Apis:inventory:Provider is required", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task RouteAudienceMistakesAreNamedAtStart()
+    {
+        var settings = ValidSettings();
+        void Route(string name, params (string Key, string Value)[] values)
+        {
+            settings[$"Portcullis:Apis:{name}:Path"] = $"/api/{name}";
+            settings[$"Portcullis:Apis:{name}:Upstream"] = "http://127.0.0.1:7001";
+            foreach (var (key, value) in values)
+            {
+                settings[$"Portcullis:Apis:{name}:{key}"] = value;
+            }
+        }
+
+        Route("relative", ("Resource", "orders"));
+        Route("fragment", ("Resource", "https://orders.example.com/#part"));
+        Route("both", ("Resource", "https://orders.example.com/"), ("Audience", "orders"));
+        Route("exchange", ("TokenExchange", "true"));
+        Route("client", ("Resource", "https://orders.example.com/"), ("Token", "client"));
+        Route("unknown", ("Audience", "orders"), ("Provider", "nope"));
+        Route("fine", ("Resource", "https://billing.example.com/api"), ("TokenExchange", "true"), ("Provider", "main"));
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync(settings));
+
+        string[] expected =
+        [
+            "Portcullis:Apis:relative:Resource must be an absolute URI without fragment",
+            "Portcullis:Apis:fragment:Resource must be an absolute URI without fragment",
+            "Portcullis:Apis:both: Resource and Audience name the same thing two ways",
+            "Portcullis:Apis:exchange:TokenExchange needs Portcullis:Apis:exchange:Resource or Portcullis:Apis:exchange:Audience",
+            "Portcullis:Apis:client: Resource and Audience choose which user token the route sends and need Token 'user' or 'user-optional'",
+            "Portcullis:Apis:unknown:Provider 'nope' is not configured",
+        ];
+        foreach (var failure in expected)
+        {
+            Assert.Contains(exception.Failures, f => f.StartsWith(failure, StringComparison.Ordinal));
+        }
+
+        Assert.DoesNotContain(exception.Failures, f => f.Contains("Portcullis:Apis:fine", StringComparison.Ordinal));
+        Assert.Equal(expected.Length, exception.Failures.Count());
+    }
+
     private static Dictionary<string, string?> ValidSettings() => new()
     {
         ["Portcullis:PublicOrigin"] = "http://localhost:5999",
