@@ -42,6 +42,11 @@ internal static class LoginEndpoints
     public static async Task<IResult> LinkAsync(
         HttpContext context, ProviderRegistry providers, OAuthAgent agent, SessionCookies cookies, SessionService sessions, IOptions<PortcullisOptions> options)
     {
+        if (sessions.RefuseWhenStateless("Linking another account (POST /bff/link)") is { } refused)
+        {
+            return ErrorResponses.Json(refused);
+        }
+
         var (provider, returnUrl, problem) = ReadTarget(context, providers);
         if (problem is not null)
         {
@@ -130,13 +135,11 @@ internal static class LoginEndpoints
             return error;
         }
 
-        var cookieValue = await sessions.SignInAsync(login.Value!, context, context.RequestAborted);
-        if (cookieValue.Error is { } signInError)
+        if (await sessions.SignInAsync(login.Value!, context, context.RequestAborted) is { } signInError)
         {
             return signInError;
         }
 
-        cookies.WriteSession(context.Response, cookieValue.Value!);
         return login.Value!.ReturnUrl;
     }
 

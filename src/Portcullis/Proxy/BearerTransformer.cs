@@ -143,7 +143,8 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         var name = (setCookie ?? "").Split('=', 2)[0].Trim();
         return name.Length == 0
             || name.Equals(sessionCookieName, StringComparison.OrdinalIgnoreCase)
-            || name.StartsWith("__Host-portcullis", StringComparison.OrdinalIgnoreCase);
+            || name.StartsWith("__Host-portcullis", StringComparison.OrdinalIgnoreCase)
+            || name.StartsWith("__Secure-portcullis", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>

@@ -296,12 +296,7 @@ internal sealed class AccessTokenService(
         TokenResponse response;
         try
         {
-            response = await ProviderClient.WithDPoPAsync(provider, tokenEndpoint, tokens.DPoPKey, proof =>
-            {
-                var request = new RefreshTokenRequest { Address = tokenEndpoint, RefreshToken = tokens.RefreshToken, DPoPProofToken = proof };
-                ProviderClient.Authenticate(request, provider);
-                return httpClientFactory.CreateClient(ProviderRegistry.TokenRequestClientName).RequestRefreshTokenAsync(request, cancellationToken);
-            }, time);
+            response = await RefreshTokenExchange.SendAsync(provider, tokenEndpoint, tokens, httpClientFactory, time, cancellationToken);
         }
         catch (OperationCanceledException exception)
         {
@@ -355,19 +350,8 @@ internal sealed class AccessTokenService(
         }
 
         now = time.GetUtcNow();
-        var refreshed = RefreshTokenLifetime.Apply(
-            TokenSet.Create(
-                response.AccessToken!,
-                // Rotation: keep the old refresh token only when the provider did not send a new one.
-                response.RefreshToken ?? tokens.RefreshToken,
-                response.IdentityToken ?? tokens.IdToken,
-                response.ExpiresIn,
-                response.Scope ?? tokens.Scope,
-                now,
-                _skew),
-            response,
-            now,
-            previous: tokens) with { DPoPKey = tokens.DPoPKey };
+        // Rotation: the old refresh token stays only when the provider did not send a new one.
+        var refreshed = RefreshTokenExchange.Refreshed(response, tokens, now, _skew);
         var saved = await SaveRefreshedAsync(grants.NextVersion(grant, refreshed, now), grant.Version);
         attempt.Outcome = saved ? RefreshOutcomes.Success : RefreshOutcomes.Error;
         await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,
