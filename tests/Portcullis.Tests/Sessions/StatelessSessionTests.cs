@@ -45,7 +45,14 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
             s["Portcullis:Session:MaxCookieAge"] = "00:05:00";
         });
         using var browser = new BrowserClient();
-        var callback = await browser.LoginAsync(stack.Origin, "alice");
+        var callbackUrl = await browser.AuthorizeAtProviderAsync($"{stack.Origin}/bff/login?returnUrl=%2F", "alice");
+        var beforeCallback = Header(browser);
+        Assert.Contains("__Host-portcullis-tx-", beforeCallback); // the login transaction rides in the browser
+        var callback = await browser.GetAsync(callbackUrl);
+        Assert.Equal(HttpStatusCode.OK, callback.Status);
+        Assert.DoesNotContain(browser.CookiesFor("localhost").Keys, name => name.StartsWith("__Host-portcullis-tx-", StringComparison.Ordinal));
+
+        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false });
 
         // The cookies: sealed, HttpOnly, Secure, SameSite=Strict; the refresh token only on the API route and logout.
         var sessionSet = Assert.Single(callback.SetCookies, c => c.StartsWith(Cookie + "=", StringComparison.Ordinal));
@@ -73,15 +80,23 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         Assert.Equal($"Bearer {issued.AccessToken}", Assert.Single(upstream.Requests).Headers["Authorization"]);
         var loginCookies = Header(browser);
 
-        // A refresh storm: one token request; every answer (stragglers with the old cookie too) carries the new cookies.
+        // Another user's genuine refresh cookie beside this session's cookie is ignored: never used to refresh it.
+        using var bob = new BrowserClient();
+        await bob.LoginAsync(stack.Origin, "bob");
         clock.Advance(TimeSpan.FromSeconds(5.3));
-        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false });
+        var mixed = loginCookies.Replace(CookieOf(loginCookies, RefreshCookie), bob.CookiesFor("localhost")[RefreshCookie]);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/mixed", mixed)).Status);
+        Assert.Equal($"Bearer {issued.AccessToken}", upstream.Requests.Last().Headers["Authorization"]); // still valid: used as it is
+        Assert.Equal(0, await RefreshesAsync(stack));
+        Assert.Contains("[6006]", stack.Gateway.Logs.All); // StatelessRefreshCookieRefused
+
+        // A refresh storm: one token request; every answer (stragglers with the old cookie too) carries the new cookies.
         var storm = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/storm-{i}", loginCookies)));
         var stragglers = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/late-{i}", loginCookies)));
         Assert.All(storm.Concat(stragglers), r => Assert.Equal(HttpStatusCode.OK, r.Status));
         Assert.All(storm.Concat(stragglers), r => Assert.Contains(r.SetCookies, c => c.StartsWith(Cookie + "=", StringComparison.Ordinal)));
         var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
-        Assert.All(upstream.Requests.Skip(1), r => Assert.Equal($"Bearer {refreshed.AccessToken}", r.Headers["Authorization"]));
+        Assert.All(upstream.Requests.Skip(2), r => Assert.Equal($"Bearer {refreshed.AccessToken}", r.Headers["Authorization"]));
         Assert.Equal(1, await RefreshesAsync(stack));
         var current = Merge(loginCookies, storm[^1].SetCookies);
 
@@ -121,7 +136,7 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         }
 
         Assert.Equal(forwarded, upstream.Requests.Count);
-        Assert.Equal(2, (await stack.Idp.TokensAsync()).Length);
+        Assert.Equal(3, (await stack.Idp.TokensAsync()).Length); // alice's login, bob's login, alice's one refresh
         Assert.Contains("[6004]", stack.Gateway.Logs.All); // StatelessCookieRefused
         // The same value in correctly ordered chunks opens: the chunking is the codec's, not a way around the seal.
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, $"{stack.Origin}/bff/user", $"{Cookie}=chunks-2; {Cookie}C1={sealedValue[..half]}; {Cookie}C2={sealedValue[half..]}")).Status);
@@ -165,6 +180,17 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         clock.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, HttpMethod.Get, $"{stack.Origin}/bff/user", copy)).Status);
         Assert.Contains("[6005]", stack.Gateway.Logs.All); // StatelessCookieExpired
+
+        // The login's callback replayed with the transaction cookie it consumed (no store remembers it was used): the
+        // provider refuses the redeemed code (and, per RFC 6749 §4.1.2, revokes what it issued for it, which is why this
+        // comes last); with another browser's binding the transaction does not open at all. Neither signs anyone in.
+        var foreignBinding = string.Join("; ", beforeCallback.Split("; ").Select(c => c.StartsWith("__Host-portcullis-login", StringComparison.Ordinal) ? c.Split('=')[0] + "=" + Portcullis.Storage.Identifiers.NewSecret() : c));
+        foreach (var replay in new[] { beforeCallback, foreignBinding })
+        {
+            var replayed = await SendAsync(http, HttpMethod.Get, callbackUrl, replay);
+            Assert.Equal(HttpStatusCode.BadRequest, replayed.Status);
+            Assert.DoesNotContain(replayed.SetCookies, c => c.StartsWith(Cookie + "=", StringComparison.Ordinal) || c.StartsWith(RefreshCookie + "=", StringComparison.Ordinal));
+        }
 
         // Nothing was written but the key ring, and no token reached the browser or a log.
         Assert.Empty(Directory.GetFiles(stack.Gateway.DataDirectory, "*.db*", SearchOption.AllDirectories));
