@@ -49,7 +49,6 @@ public static class PortcullisServiceCollectionExtensions
 
         AddVault(services);
         // Stateless (ADR 0033): logins in progress ride in the browser's cookies; registered before the store's own.
-        services.AddHttpContextAccessor();
         services.TryAddSingleton<StatelessLoginTransactions>();
         services.TryAddSingleton<ILoginTransactionStore>(p =>
             p.GetRequiredService<IOptions<PortcullisOptions>>().Value.Session.Mode == SessionModes.Stateless

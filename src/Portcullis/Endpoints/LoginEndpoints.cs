@@ -86,6 +86,7 @@ internal static class LoginEndpoints
         var existing = cookies.ReadLoginBindings(context.Request).FirstOrDefault(b => Identifiers.IsWellFormedSecret(b.Value));
         using var activity = PortcullisTelemetry.Source.StartActivity("portcullis.login");
         activity?.SetTag("portcullis.provider", provider.Name);
+        using var transactions = StatelessLoginTransactions.Bind(context);
         var start = await agent.StartLoginAsync(provider, returnUrl, existing.Value, context.RequestAborted, extras);
         if (start.Error is { } error)
         {
@@ -129,6 +130,7 @@ internal static class LoginEndpoints
     {
         var response = context.Request.Query.ToDictionary(q => q.Key, q => q.Value.Count == 1 ? q.Value[0] : null, StringComparer.Ordinal);
         var bindings = cookies.ReadLoginBindings(context.Request).Select(b => b.Value).ToArray();
+        using var transactions = StatelessLoginTransactions.Bind(context);
         var login = await agent.CompleteLoginAsync(runtime, response, bindings, context.RequestAborted);
         if (login.Error is { } error)
         {

@@ -10,8 +10,21 @@ namespace Portcullis.Sessions;
 /// it was started with. The cookie is expired when the callback takes it; a copy replayed later reaches the provider
 /// with an authorization code that was already redeemed, which the provider refuses (RFC 6749 §4.1.2).
 /// </summary>
-internal sealed class StatelessLoginTransactions(StatelessCookieCodec codec, IHttpContextAccessor accessor) : ILoginTransactionStore
+/// <remarks>
+/// The store interface has no request; the login endpoints bind theirs (<see cref="Bind"/>) around the agent's calls,
+/// rather than every request of every mode paying for <c>IHttpContextAccessor</c>.
+/// </remarks>
+internal sealed class StatelessLoginTransactions(StatelessCookieCodec codec) : ILoginTransactionStore
 {
+    private static readonly AsyncLocal<HttpContext?> Request = new();
+
+    /// <summary>Makes <paramref name="context"/> the request whose cookies hold login transactions until disposed.</summary>
+    public static IDisposable Bind(HttpContext context)
+    {
+        Request.Value = context;
+        return new Unbinding();
+    }
+
     private const string Prefix = "__Host-portcullis-tx-";
 
     public Task SaveLoginTransactionAsync(LoginTransactionRecord transaction, int maxPerBinding, DateTimeOffset now, CancellationToken cancellationToken)
@@ -40,8 +53,13 @@ internal sealed class StatelessLoginTransactions(StatelessCookieCodec codec, IHt
     /// <summary>The first 16 characters of the state's hash: parallel logins in several tabs each keep their own cookie.</summary>
     private static string NameOf(string stateHash) => Prefix + stateHash[..16];
 
-    private HttpContext Context() =>
-        accessor.HttpContext ?? throw new InvalidOperationException("A stateless login transaction is kept in the request's cookies: there is no request.");
+    private static HttpContext Context() =>
+        Request.Value ?? throw new InvalidOperationException("A stateless login transaction is kept in the request's cookies: no login endpoint bound its request.");
+
+    private sealed class Unbinding : IDisposable
+    {
+        public void Dispose() => Request.Value = null;
+    }
 
     private static CookieOptions Options(TimeSpan? maxAge) => new()
     {
