@@ -29,6 +29,8 @@
 #                                from the targets)
 #   BENCH_SPLIT_KEY=1             also measure a gateway in Session:Mode split-key in the overhead phase, reported beside
 #                                the default (server) mode (issue 15); 0: skip
+#   BENCH_STATELESS=1             also measure a gateway in Session:Mode stateless (no store, tokens sealed in cookies)
+#                                in the overhead phase, reported beside the default mode (issue 15, ADR 0033); 0: skip
 #   BENCH_PHASES=overhead,onecpu,scale,storm,login   which phases to run; "onecpu" runs the overhead rounds again
 #                                with bare YARP and the gateway each confined to CPU 0 (taskset), wrk and the upstream to
 #                                CPU 1; add (or run alone) "profile" to sample the gateway's thread stacks with dotnet-trace

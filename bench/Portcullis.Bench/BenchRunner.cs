@@ -32,6 +32,7 @@ internal static class BenchRunner
         BenchContext.Log($"{(settings.Quick ? "QUICK mode (not representative)" : "full run")}; phases: {string.Join(", ", settings.Phases)}; load average {report.LoadAtStart}");
 
         var (upstreamPort, yarpPort, gatewayPort, cachedGatewayPort, splitKeyGatewayPort) = (FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next(), FreePort.Next());
+        var statelessGatewayPort = FreePort.Next();
         var upstreamUrl = $"http://127.0.0.1:{upstreamPort}";
         var yarpUrl = $"http://127.0.0.1:{yarpPort}";
         await using var upstream = await ServerProcess.StartSubModeAsync("upstream", $"{upstreamUrl}/healthz", "upstream", upstreamPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -39,12 +40,12 @@ internal static class BenchRunner
         var context = new BenchContext(settings, upstream, upstreamUrl, yarp, yarpUrl);
 
         // One provider with access tokens that outlive the run, so no refresh happens outside the storm phase.
-        await using (var idp = await TestIdp.StartAsync([$"http://localhost:{gatewayPort}", $"http://localhost:{cachedGatewayPort}", $"http://localhost:{splitKeyGatewayPort}"], accessTokenTtl: BenchSettings.LongTokenTtlSeconds))
+        await using (var idp = await TestIdp.StartAsync([$"http://localhost:{gatewayPort}", $"http://localhost:{cachedGatewayPort}", $"http://localhost:{splitKeyGatewayPort}", $"http://localhost:{statelessGatewayPort}"], accessTokenTtl: BenchSettings.LongTokenTtlSeconds))
         {
             if (settings.Runs("overhead"))
             {
                 BenchContext.Log("Phase: proxy overhead");
-                report.Overhead = await ProxyOverheadPhase.RunAsync(context, idp, gatewayPort, cachedGatewayPort, splitKeyGatewayPort);
+                report.Overhead = await ProxyOverheadPhase.RunAsync(context, idp, gatewayPort, cachedGatewayPort, splitKeyGatewayPort, statelessGatewayPort);
             }
 
             if (settings.Runs("onecpu"))
@@ -56,7 +57,7 @@ internal static class BenchRunner
                 else
                 {
                     BenchContext.Log("Phase: proxy overhead with each proxy confined to one CPU");
-                    report.OneCpu = await ProxyOverheadPhase.RunAsync(context, idp, gatewayPort, cachedGatewayPort, splitKeyGatewayPort, CpuPlacement.OneCpu);
+                    report.OneCpu = await ProxyOverheadPhase.RunAsync(context, idp, gatewayPort, cachedGatewayPort, splitKeyGatewayPort, statelessGatewayPort, CpuPlacement.OneCpu);
                 }
             }
 

@@ -76,6 +76,12 @@ internal sealed record BenchSettings
     /// </summary>
     public required bool SplitKey { get; init; }
 
+    /// <summary>
+    /// Whether the overhead phase also measures a gateway in <c>Session:Mode stateless</c> (BENCH_STATELESS, default 1;
+    /// 0 skips it): the tokens sealed in ~2.5 KB of cookies opened on every request, no store (ADR 0033).
+    /// </summary>
+    public required bool Stateless { get; init; }
+
     /// <summary>Which phases run (BENCH_PHASES, comma-separated: overhead, onecpu, scale, pgscale, storm, login, profile).</summary>
     public required IReadOnlySet<string> Phases { get; init; }
 
@@ -116,6 +122,7 @@ internal sealed record BenchSettings
             LoginDurationSeconds = Int("BENCH_LOGIN_DURATION", quick ? 5 : 30, 1),
             Tokenless = Environment.GetEnvironmentVariable("BENCH_TOKENLESS") is not ("0" or "false"),
             SplitKey = Environment.GetEnvironmentVariable("BENCH_SPLIT_KEY") is not ("0" or "false"),
+            Stateless = Environment.GetEnvironmentVariable("BENCH_STATELESS") is not ("0" or "false"),
             Baseline = Environment.GetEnvironmentVariable("BENCH_BASELINE") is { Length: > 0 } baseline
                 ? File.Exists(baseline) ? Path.GetFullPath(baseline) : throw new ArgumentException($"BENCH_BASELINE: no gateway at {baseline}.")
                 : null,

@@ -48,6 +48,12 @@ public static class PortcullisServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
 
         AddVault(services);
+        // Stateless (ADR 0033): logins in progress ride in the browser's cookies; registered before the store's own.
+        services.TryAddSingleton<StatelessLoginTransactions>();
+        services.TryAddSingleton<ILoginTransactionStore>(p =>
+            p.GetRequiredService<IOptions<PortcullisOptions>>().Value.Session.Mode == SessionModes.Stateless
+                ? p.GetRequiredService<StatelessLoginTransactions>()
+                : p.GetRequiredService<IPortcullisStore>());
         StoreRegistration.Add(services);
         services.AddHostedService<StoreInitializer>();
         services.AddHostedService<Vault.KeyRing.KeyRingStartup>(); // after the store's schema exists
@@ -62,6 +68,9 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<OAuthAgent>();
         services.TryAddSingleton<SessionCookies>();
         services.TryAddSingleton<SessionService>();
+        services.TryAddSingleton<StatelessSessions>();
+        services.TryAddSingleton<StatelessRefresh>();
+        services.TryAddSingleton<SessionTokens>();
         services.TryAddSingleton<SessionAnomalyDetector>();
         services.TryAddSingleton<GrantService>();
         services.TryAddSingleton<RevocationService>();

@@ -32,9 +32,12 @@ internal static class ProxyOverheadPhase
     /// <summary>A gateway in <c>Session:Mode split-key</c> (ADR 0032), for the modes side by side (issue 15 item 5).</summary>
     public const string SplitKeyTarget = "Portcullis, split-key";
 
+    /// <summary>A gateway in <c>Session:Mode stateless</c> (ADR 0033): no store, the tokens sealed in the cookies.</summary>
+    public const string StatelessTarget = "Portcullis, stateless";
+
     private const string OpenRoute = "/api/open";
 
-    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort, int cachedGatewayPort, int splitKeyGatewayPort, CpuPlacement? placement = null)
+    public static async Task<OverheadResult> RunAsync(BenchContext context, TestIdp idp, int gatewayPort, int cachedGatewayPort, int splitKeyGatewayPort, int statelessGatewayPort, CpuPlacement? placement = null)
     {
         var settings = context.Settings;
         var load = placement?.Load;
@@ -69,6 +72,9 @@ internal static class ProxyOverheadPhase
         await using var splitKeyGateway = settings.SplitKey && placement is null
             ? await StartSplitKeyGatewayAsync(idp, splitKeyGatewayPort, upstreamUrl)
             : null;
+        await using var statelessGateway = settings.Stateless && placement is null
+            ? await StartStatelessGatewayAsync(idp, statelessGatewayPort, upstreamUrl)
+            : null;
         var gatewayUrl = $"http://127.0.0.1:{gatewayPort}";
         var targets = new List<Target>
         {
@@ -98,6 +104,14 @@ internal static class ProxyOverheadPhase
             // The cookie carries the session's key: every request wrk sends proves it again (no memo, ADR 0032).
             var splitKeyCookie = await Gateway.LoginAsync($"http://localhost:{splitKeyGatewayPort}");
             targets.Add(new(SplitKeyTarget, $"http://127.0.0.1:{splitKeyGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(splitKeyCookie), ExpectsBearer: true));
+        }
+
+        if (statelessGateway is not null)
+        {
+            // Every cookie a browser sends to the API route: the sealed session (opened on every request) and the
+            // sealed refresh token (carried, opened only when a refresh is due; never within this phase).
+            var statelessCookies = await Gateway.LoginCookieHeaderAsync($"http://localhost:{statelessGatewayPort}");
+            targets.Add(new(StatelessTarget, $"http://127.0.0.1:{statelessGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.CookieHeaders(statelessCookies), ExpectsBearer: true));
         }
 
         await CheckTargetsAsync(targets);
@@ -154,6 +168,11 @@ internal static class ProxyOverheadPhase
             memory.Add(new(SplitKeyTarget, splitKeyGateway.PeakMemoryBytes, null));
         }
 
+        if (statelessGateway is not null)
+        {
+            memory.Add(new(StatelessTarget, statelessGateway.PeakMemoryBytes, null));
+        }
+
         return new OverheadResult(series, memory);
     }
 
@@ -170,6 +189,18 @@ internal static class ProxyOverheadPhase
         var settings = Gateway.Settings($"http://localhost:{port}", idp, BenchContext.NewDataDirectory("overhead-split-key"), upstreamUrl);
         settings["Portcullis:Session:Mode"] = "split-key";
         return Gateway.StartAsync("gateway in split-key mode", port, settings);
+    }
+
+    private static Task<ServerProcess> StartStatelessGatewayAsync(TestIdp idp, int port, string upstreamUrl)
+    {
+        var dataDirectory = BenchContext.NewDataDirectory("overhead-stateless");
+        var settings = Gateway.Settings($"http://localhost:{port}", idp, dataDirectory, upstreamUrl);
+        settings["Portcullis:Session:Mode"] = "stateless";
+        // No store: the key ring's files are all it writes, in DataDirectory.
+        settings.Remove("Portcullis:Store:Kind");
+        settings.Remove("Portcullis:Store:ConnectionString");
+        settings["Portcullis:DataDirectory"] = dataDirectory;
+        return Gateway.StartAsync("gateway in stateless mode", port, settings);
     }
 
     private static Task<ServerProcess> StartCachedGatewayAsync(BenchContext context, TestIdp idp, int port, TimeSpan cacheDuration)

@@ -73,6 +73,27 @@ internal static class Gateway
         return cookie;
     }
 
+    /// <summary>Signs in and returns every cookie the browser then holds for the gateway, as a <c>Cookie</c> header.</summary>
+    public static async Task<string> LoginCookieHeaderAsync(string gatewayOrigin, string username = "alice")
+    {
+        using var browser = new BrowserClient();
+        var callback = await browser.LoginAsync(gatewayOrigin, username);
+        var jar = browser.CookiesFor(new Uri(gatewayOrigin).Host);
+        if ((int)callback.Status >= 400 || !jar.ContainsKey(CookieName))
+        {
+            throw new InvalidOperationException($"Login at {gatewayOrigin} did not complete: {(int)callback.Status} {callback.Body}");
+        }
+
+        return string.Join("; ", jar.Where(c => !c.Key.StartsWith(CookieName + "-", StringComparison.Ordinal)).Select(c => $"{c.Key}={c.Value}"));
+    }
+
+    /// <summary>The headers of an API call with a whole <c>Cookie</c> header (stateless mode's several cookies).</summary>
+    public static Dictionary<string, string> CookieHeaders(string cookieHeader) => new()
+    {
+        ["Cookie"] = cookieHeader,
+        ["X-CSRF"] = "1",
+    };
+
     /// <summary>The headers a signed-in single-page app sends with an API call.</summary>
     public static Dictionary<string, string> AuthenticatedHeaders(string cookie) => new()
     {

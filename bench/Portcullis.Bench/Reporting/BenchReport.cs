@@ -96,7 +96,7 @@ internal sealed class BenchReport
         md.AppendLine($"| wrk, loaded | `{string.Join(' ', Load.Wrk.WrkArguments(Settings.Connections, Settings.Threads, Settings.DurationSeconds))}` |");
         md.AppendLine($"| wrk, light load | `{string.Join(' ', Load.Wrk.WrkArguments(1, 1, Settings.DurationSeconds))}` |");
         md.AppendLine($"| warm-up before measuring a freshly started server | {Settings.WarmupSeconds} s of loaded wrk, not recorded |");
-        md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis{(Settings.Tokenless ? ", Portcullis Token none" : string.Empty)}{(Settings.SessionCache is { } cache ? $", Portcullis with Session:CacheDuration {cache:c}" : string.Empty)}{(Settings.SplitKey ? ", Portcullis split-key" : string.Empty)}) | {Settings.Rounds} |");
+        md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis{(Settings.Tokenless ? ", Portcullis Token none" : string.Empty)}{(Settings.SessionCache is { } cache ? $", Portcullis with Session:CacheDuration {cache:c}" : string.Empty)}{(Settings.SplitKey ? ", Portcullis split-key" : string.Empty)}{(Settings.Stateless ? ", Portcullis stateless" : string.Empty)}) | {Settings.Rounds} |");
         md.AppendLine($"| refresh storm | {Settings.StormRequests} concurrent requests, {Settings.StormRounds} storm(s) per configuration, access token lifetime {Settings.StormTokenTtlSeconds} s, `Refresh:Skew` {BenchSettings.StormRefreshSkewSeconds} s (a refreshed token stays fresh {Settings.StormTokenTtlSeconds - BenchSettings.StormRefreshSkewSeconds} s) |");
         md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions (SQLite), {Settings.PostgresSessions:N0} (PostgreSQL) |");
         md.AppendLine($"| login throughput | {Settings.LoginConcurrency} concurrent login loops for {Settings.LoginDurationSeconds} s |");
@@ -262,7 +262,7 @@ internal sealed class BenchReport
         {
             md.AppendLine("Session modes side by side (issue 15): `server` is the default gateway above; `split-key` (ADR 0032) is a gateway whose "
                 + "cookie carries each session's key, so every request opens the session's data and grant with AES-256-GCM under it, "
-                + "without the key ring's memo. `stateless` is not built yet.").AppendLine();
+                + "without the key ring's memo; `stateless` is in the table below.").AppendLine();
             md.AppendLine("| load | payload | server req/s | split-key req/s | split-key / server | split-key / bare YARP | p50 server / split-key (ms) | p99 server / split-key (ms) |");
             md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (var s in overhead.Series)
@@ -270,6 +270,22 @@ internal sealed class BenchReport
                 md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(PortcullisTarget):F0} | {s.MedianRps(SplitKeyTarget):F0} | "
                     + $"{s.MedianRps(SplitKeyTarget) / s.MedianRps(PortcullisTarget):F2} | {s.MedianRps(SplitKeyTarget) / s.MedianRps(YarpTarget):F2} | "
                     + $"{s.MedianP50(PortcullisTarget):F3} / {s.MedianP50(SplitKeyTarget):F3} | {s.MedianP99(PortcullisTarget):F3} / {s.MedianP99(SplitKeyTarget):F3} |");
+            }
+
+            md.AppendLine();
+        }
+
+        if (overhead.Series.Any(s => s.Targets.Contains(StatelessTarget)))
+        {
+            md.AppendLine("`stateless` (ADR 0033) is a gateway without a store: every request carries the session sealed in ~2.5 KB of cookies "
+                + "(and the sealed refresh token on the API route), and the gateway opens the session cookie with the key ring each time.").AppendLine();
+            md.AppendLine("| load | payload | server req/s | stateless req/s | stateless / server | stateless / bare YARP | p50 server / stateless (ms) | p99 server / stateless (ms) |");
+            md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var s in overhead.Series)
+            {
+                md.AppendLine($"| {s.Load} | {s.Payload} | {s.MedianRps(PortcullisTarget):F0} | {s.MedianRps(StatelessTarget):F0} | "
+                    + $"{s.MedianRps(StatelessTarget) / s.MedianRps(PortcullisTarget):F2} | {s.MedianRps(StatelessTarget) / s.MedianRps(YarpTarget):F2} | "
+                    + $"{s.MedianP50(PortcullisTarget):F3} / {s.MedianP50(StatelessTarget):F3} | {s.MedianP99(PortcullisTarget):F3} / {s.MedianP99(StatelessTarget):F3} |");
             }
 
             md.AppendLine();

@@ -20,7 +20,7 @@ namespace Portcullis.Authorization;
 /// authentication middleware before anything else — before routing, forwarded headers and the store-outage handling. That
 /// early call is answered "no result" without touching the session; the policy evaluated after routing gets the real answer.
 /// </remarks>
-internal sealed class PortcullisAuthenticationHandler(SessionService sessions, GrantService grants) : IAuthenticationHandler
+internal sealed class PortcullisAuthenticationHandler(SessionService sessions, SessionTokens sessionTokens) : IAuthenticationHandler
 {
     private AuthenticationScheme _scheme = null!;
     private HttpContext _context = null!;
@@ -84,7 +84,7 @@ internal sealed class PortcullisAuthenticationHandler(SessionService sessions, G
         }
 
         // The scopes the provider actually granted (they can be fewer than requested), from the encrypted grant.
-        var tokens = grants.ReadTokens(session.Grant);
+        var tokens = sessionTokens.Read(_context, session);
         foreach (var scope in (tokens?.Scope ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             identity.AddClaim(new Claim(PortcullisAuthenticationDefaults.ScopeClaimType, scope));

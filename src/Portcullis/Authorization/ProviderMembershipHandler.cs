@@ -21,6 +21,7 @@ internal sealed class ProviderMembershipHandler(
     IGrantStore store,
     ProviderRegistry providers,
     AccessTokenService accessTokens,
+    SessionTokens sessionTokens,
     IHttpClientFactory httpClientFactory,
     MembershipCache cache,
     ILogger<ProviderMembershipHandler> logger) : IAuthorizationHandler
@@ -81,13 +82,16 @@ internal sealed class ProviderMembershipHandler(
 
         var grantId = session.Record.Provider == provider.Name
             ? session.Record.GrantId
-            : (await store.FindGrantAsync(session.Record.UserId, provider.Name, httpContext.RequestAborted))?.Id;
+            // A stateless session has no linked identities: only the one it signed in with (ADR 0033).
+            : session.Stateless ? null : (await store.FindGrantAsync(session.Record.UserId, provider.Name, httpContext.RequestAborted))?.Id;
         if (grantId is null)
         {
             return MembershipDecision.Refuse($"Sign in with {displayName} to use this page.");
         }
 
-        var token = await accessTokens.GetAccessTokenAsync(grantId, httpContext.RequestAborted);
+        var token = session.Stateless
+            ? await sessionTokens.GetAccessTokenAsync(httpContext, session, audience: null, httpContext.RequestAborted)
+            : await accessTokens.GetAccessTokenAsync(grantId, httpContext.RequestAborted);
         if (token.Error is { } error)
         {
             return error.StatusCode >= 500

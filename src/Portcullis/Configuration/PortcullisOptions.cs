@@ -325,11 +325,19 @@ public sealed class SessionOptions
 
     /// <summary>
     /// Where a session's tokens live: <c>server</c> (the cookie holds a random id, the store the tokens encrypted with the
-    /// server's key ring) or <c>split-key</c> (the store holds ciphertext whose key lives only in the cookie, ADR 0032).
-    /// <c>stateless</c> is reserved (ADR 0033) and refused until it is built. docs/security.md compares them. The default
-    /// value is <c>server</c>.
+    /// server's key ring), <c>split-key</c> (the store holds ciphertext whose key lives only in the cookie, ADR 0032)
+    /// or <c>stateless</c> (no store: the tokens are sealed into the browser's cookies, ADR 0033). docs/security.md compares
+    /// them. The default value is <c>server</c>.
     /// </summary>
     public string Mode { get; set; } = SessionModes.Server;
+
+    /// <summary>
+    /// Stateless only: how long after it was written a stateless cookie is still accepted, whatever it holds (ADR 0033).
+    /// A session in use gets a new cookie at most once a minute, so this bounds how long a copy of the cookies taken
+    /// before logout stays usable, and it also ends an idle session (the shorter of this and <c>IdleTimeout</c> applies).
+    /// Only allowed when <c>Session:Mode</c> is <c>stateless</c>. The default value is none: <c>IdleTimeout</c>.
+    /// </summary>
+    public TimeSpan? MaxCookieAge { get; set; }
 
     /// <summary>
     /// Split-key only: lets workers use a user's tokens (<c>Tokens:OfflineAccess</c>) by keeping the user's offline grant

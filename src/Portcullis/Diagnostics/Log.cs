@@ -192,7 +192,7 @@ internal static partial class Log
     [LoggerMessage(5010, LogLevel.Warning, "A signed-in user who does not satisfy Portcullis:Admin:Policy was refused the operator page.", EventName = "AdminRefused")]
     public static partial void AdminRefused(ILogger logger);
 
-    // 6000-6019: session modes (issue 15: split-key, ADR 0032).
+    // 6000-6002: session modes (issue 15: split-key, ADR 0032).
     [LoggerMessage(6000, LogLevel.Warning, "Split-key session {Handle} was presented with a key that does not open it; the request is refused and the session left as it was.", EventName = "SplitKeyRefused")]
     public static partial void SplitKeyRefused(ILogger logger, string handle);
 
@@ -201,6 +201,31 @@ internal static partial class Log
 
     [LoggerMessage(6002, LogLevel.Information, "Login of user {UserId} at provider {Provider} keeps its grant under the server's key ring for offline use (Session:SplitKeyOfflineCopy).", EventName = "SplitKeyOfflineCopyKept")]
     public static partial void SplitKeyOfflineCopyKept(ILogger logger, string userId, string provider);
+
+    // 6003-6019: stateless sessions (issue 15 item 2, ADR 0033). Never a cookie value or a token.
+    [LoggerMessage(6003, LogLevel.Information, "Audit (stateless, no audit store): {Event} {Outcome} user {UserId} provider {Provider} actor {Actor}: {Detail}", EventName = "StatelessAudit")]
+    public static partial void StatelessAudit(ILogger logger, string @event, string outcome, string? userId, string? provider, string? actor, string? detail);
+
+    [LoggerMessage(6004, LogLevel.Information, "A stateless session cookie that does not open (changed, truncated, a chunk missing, sealed for another cookie or by a key no longer in the ring) was refused; nothing changed.", EventName = "StatelessCookieRefused")]
+    public static partial void StatelessCookieRefused(ILogger logger);
+
+    [LoggerMessage(6005, LogLevel.Information, "A stateless session cookie of user {UserId} was refused: written {Age} ago, past Session:MaxCookieAge (or IdleTimeout) {Limit}, or past its session's absolute end.", EventName = "StatelessCookieExpired")]
+    public static partial void StatelessCookieExpired(ILogger logger, string userId, TimeSpan age, TimeSpan limit);
+
+    [LoggerMessage(6006, LogLevel.Warning, "A stateless refresh cookie that belongs to another session (or does not open) came with a session of user {UserId}; it is ignored.", EventName = "StatelessRefreshCookieRefused")]
+    public static partial void StatelessRefreshCookieRefused(ILogger logger, string userId);
+
+    [LoggerMessage(6007, LogLevel.Information, "The access token of user {UserId} at provider {Provider} is due but the request to {Path} carries no refresh cookie (its Path is the API routes' and the logout endpoint's).", EventName = "StatelessRefreshCookieAbsent")]
+    public static partial void StatelessRefreshCookieAbsent(ILogger logger, string userId, string provider, string path);
+
+    [LoggerMessage(6008, LogLevel.Warning, "Logout of user {UserId} at provider {Provider}: the revocation did not succeed ({Result}) and stateless mode has no outbox to retry it; the token stays valid at the provider until it expires.", EventName = "StatelessRevocationNotRetried")]
+    public static partial void StatelessRevocationNotRetried(ILogger logger, string userId, string provider, string result);
+
+    [LoggerMessage(6009, LogLevel.Information, "{Feature} was refused: it needs sessions kept on the server and Portcullis:Session:Mode is stateless.", EventName = "StatelessFeatureRefused")]
+    public static partial void StatelessFeatureRefused(ILogger logger, string feature);
+
+    [LoggerMessage(6010, LogLevel.Information, "Stateless refresh of user {UserId} at provider {Provider}: {Outcome}.", EventName = "StatelessRefreshed")]
+    public static partial void StatelessRefreshed(ILogger logger, string userId, string provider, string outcome);
 
     // 6020-6039: sender-constrained tokens and strong client authentication (issue 16: PAR, DPoP, private_key_jwt, fapi2).
     [LoggerMessage(6020, LogLevel.Warning, "Pushed authorization request to provider {Provider} failed: {Error} (HTTP {Status}).", EventName = "PushedAuthorizationFailed")]

@@ -31,9 +31,16 @@ internal static class BackchannelLogoutEndpoint
         AuditLog audit,
         PortcullisMetrics metrics,
         TimeProvider time,
+        Sessions.SessionService sessions,
         ILogger<LogoutTokenValidator> logger)
     {
         SecurityHeaders.NoStore(context.Response);
+        if (sessions.RefuseWhenStateless("Back-channel logout") is { } refused)
+        {
+            // OpenID Connect Back-Channel Logout §2.8: a 400 tells the provider the logout did not happen here.
+            return ErrorResponses.Json(refused);
+        }
+
         if (providers.Find(provider) is not { } runtime)
         {
             return ErrorResponses.Json(PortcullisError.UnknownProvider);

@@ -43,6 +43,11 @@ internal static class LoginEndpoints
     public static async Task<IResult> LinkAsync(
         HttpContext context, ProviderRegistry providers, OAuthAgent agent, SessionCookies cookies, SessionService sessions, IOptions<PortcullisOptions> options)
     {
+        if (sessions.RefuseWhenStateless("Linking another account (POST /bff/link)") is { } refused)
+        {
+            return ErrorResponses.Json(refused);
+        }
+
         var (provider, returnUrl, problem) = ReadTarget(context, providers, options.Value.AllowedReturnHosts);
         if (problem is not null)
         {
@@ -83,6 +88,7 @@ internal static class LoginEndpoints
         var existing = cookies.ReadLoginBindings(context.Request).FirstOrDefault(b => Identifiers.IsWellFormedSecret(b.Value));
         using var activity = PortcullisTelemetry.Source.StartActivity("portcullis.login");
         activity?.SetTag("portcullis.provider", provider.Name);
+        using var transactions = StatelessLoginTransactions.Bind(context);
         var start = await agent.StartLoginAsync(provider, returnUrl, existing.Value, context.RequestAborted, extras);
         if (start.Error is { } error)
         {
@@ -126,19 +132,18 @@ internal static class LoginEndpoints
     {
         var response = context.Request.Query.ToDictionary(q => q.Key, q => q.Value.Count == 1 ? q.Value[0] : null, StringComparer.Ordinal);
         var bindings = cookies.ReadLoginBindings(context.Request).Select(b => b.Value).ToArray();
+        using var transactions = StatelessLoginTransactions.Bind(context);
         var login = await agent.CompleteLoginAsync(runtime, response, bindings, context.RequestAborted);
         if (login.Error is { } error)
         {
             return error;
         }
 
-        var cookieValue = await sessions.SignInAsync(login.Value!, context, context.RequestAborted);
-        if (cookieValue.Error is { } signInError)
+        if (await sessions.SignInAsync(login.Value!, context, context.RequestAborted) is { } signInError)
         {
             return signInError;
         }
 
-        cookies.WriteSession(context.Response, cookieValue.Value!);
         return login.Value!.ReturnUrl;
     }
 

@@ -19,6 +19,11 @@ internal static class SessionEndpoints
 
     public static async Task<IResult> ListAsync(HttpContext context, SessionService sessions, ISessionStore store, TimeProvider time)
     {
+        if (sessions.RefuseWhenStateless("The session list (GET /bff/sessions)") is { } refused)
+        {
+            return ErrorResponses.Json(refused);
+        }
+
         if (await sessions.ResolveAsync(context) is not { } current)
         {
             return ErrorResponses.Json(PortcullisError.Unauthenticated);
@@ -49,6 +54,11 @@ internal static class SessionEndpoints
         TimeProvider time,
         ILogger<SessionService> logger)
     {
+        if (sessions.RefuseWhenStateless("Ending one of your sessions (DELETE /bff/sessions/{handle})") is { } refused)
+        {
+            return ErrorResponses.Json(refused);
+        }
+
         if (await sessions.ResolveAsync(context) is not { } current)
         {
             return ErrorResponses.Json(PortcullisError.Unauthenticated);

@@ -16,11 +16,11 @@ namespace Portcullis.Endpoints;
 /// <summary><c>GET /bff/user</c> and <c>POST /bff/logout</c>.</summary>
 internal static class UserEndpoints
 {
-    public static async Task<IResult> UserAsync(HttpContext context, SessionService sessions, GrantService grants)
+    public static async Task<IResult> UserAsync(HttpContext context, SessionService sessions, SessionTokens tokens)
     {
         var session = await sessions.ResolveAsync(context);
         // A session whose tokens no longer decrypt is not signed in: never "signed in" while every API call would fail.
-        if (session is null || grants.ReadTokens(session.Grant) is null)
+        if (session is null || tokens.Read(context, session) is null)
         {
             return ErrorResponses.Json(SessionService.RefusalFor(context));
         }
@@ -43,6 +43,7 @@ internal static class UserEndpoints
         SessionService sessions,
         SessionCookies cookies,
         SessionTermination termination,
+        StatelessSessions stateless,
         ProviderRegistry providers,
         IOptions<PortcullisOptions> options,
         ILogger<SessionService> logger)
@@ -53,7 +54,22 @@ internal static class UserEndpoints
             return ErrorResponses.Json(PortcullisError.InvalidRequest("returnUrl must be a path on this site, such as /."));
         }
 
-        cookies.ExpireSession(context.Response);
+        var everywhere = string.Equals(context.Request.Query["everywhere"], "true", StringComparison.OrdinalIgnoreCase);
+        if (everywhere && sessions.RefuseWhenStateless("Logging out everywhere (POST /bff/logout?everywhere=true)") is { } refused)
+        {
+            // Nothing ended: the app can fall back to a plain logout.
+            return ErrorResponses.Json(refused);
+        }
+
+        if (sessions.Stateless)
+        {
+            stateless.Expire(context);
+        }
+        else
+        {
+            cookies.ExpireSession(context.Response);
+        }
+
         var session = await sessions.ResolveAsync(context);
         if (session is null)
         {
@@ -61,7 +77,11 @@ internal static class UserEndpoints
         }
 
         sessions.Forget(context);
-        if (string.Equals(context.Request.Query["everywhere"], "true", StringComparison.OrdinalIgnoreCase))
+        if (session.Stateless)
+        {
+            await stateless.LogoutAsync(context, session);
+        }
+        else if (everywhere)
         {
             await termination.EndEverywhereAsync(session.Record.UserId);
         }

@@ -44,6 +44,10 @@ internal sealed record PortcullisError(int StatusCode, string Code, string Messa
     public static PortcullisError InvalidRequest(string message) => new(400, "invalid_request", message);
 
     public static PortcullisError LoginFailed(string message) => new(400, "login_failed", message);
+
+    /// <summary>A feature that needs sessions kept on the server, asked of a gateway in stateless mode (ADR 0033).</summary>
+    public static PortcullisError NeedsServerSessions(string feature) =>
+        new(400, "not_supported", $"{feature} needs sessions kept on the server, and this gateway runs with Portcullis:Session:Mode 'stateless'.");
 }
 
 /// <summary>The <c>stepUp</c> member of a 401 <c>step_up_required</c>: <see cref="MaxAge"/> in seconds and <see cref="Acr"/>, as <c>/bff/login</c> takes them.</summary>

@@ -10,6 +10,7 @@ using Portcullis.Diagnostics;
 using Portcullis.Http;
 using Portcullis.Primitives;
 using Portcullis.Tokens;
+using Portcullis.Sessions;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Portcullis.Proxy;
@@ -24,7 +25,7 @@ internal sealed class ApiProxy : IDisposable
 {
     private readonly IHttpForwarder _forwarder;
     private readonly ProxyAdmission _admission;
-    private readonly AccessTokenService _tokens;
+    private readonly SessionTokens _tokens;
     private readonly ClientTokenService _clientTokens;
 
     /// <summary>Each upstream's latest DPoP nonce (RFC 9449 §9), by route; a lost update costs one more challenge.</summary>
@@ -38,7 +39,7 @@ internal sealed class ApiProxy : IDisposable
     public ApiProxy(
         IHttpForwarder forwarder,
         ProxyAdmission admission,
-        AccessTokenService tokens,
+        SessionTokens tokens,
         ClientTokenService clientTokens,
         IOptions<PortcullisOptions> options,
         PortcullisMetrics metrics,
@@ -136,7 +137,7 @@ internal sealed class ApiProxy : IDisposable
         }
 
         Log.UpstreamRejectedToken(_logger, route.Name);
-        var renewed = await RenewAsync(route, credential, context.RequestAborted);
+        var renewed = await RenewAsync(context, route, credential, context.RequestAborted);
         context.Response.Clear();
         if (renewed.Error is { } renewError)
         {
@@ -186,11 +187,11 @@ internal sealed class ApiProxy : IDisposable
         return context.Request.ContentLength > route.MaxRequestBodySize ? RequestTooLarge : null;
     }
 
-    private async Task<Outcome<string>> RenewAsync(ApiRoute route, ProxyCredential credential, CancellationToken cancellationToken)
+    private async Task<Outcome<string>> RenewAsync(HttpContext context, ApiRoute route, ProxyCredential credential, CancellationToken cancellationToken)
     {
         if (credential.Session is { } session)
         {
-            return await _tokens.RefreshRejectedAsync(session.Record.GrantId, credential.AccessToken!, cancellationToken, route.Audience);
+            return await _tokens.RefreshRejectedAsync(context, session, credential.AccessToken!, cancellationToken, route.Audience);
         }
 
         // A client token's DPoP key is its slot's for good: the renewed token is bound to the same key.

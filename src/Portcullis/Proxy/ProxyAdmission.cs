@@ -21,9 +21,8 @@ namespace Portcullis.Proxy;
 internal sealed class ProxyAdmission(
     CsrfGuard csrf,
     SessionService sessions,
-    AccessTokenService tokens,
+    SessionTokens tokens,
     ClientTokenService clientTokens,
-    GrantService grants,
     IdentityAssertions assertions,
     IPolicyEvaluator policies,
     BearerPassThrough bearers,
@@ -93,9 +92,9 @@ internal sealed class ProxyAdmission(
         }
 
         // A route with its own audience gets the grant's token for that API alone (ADR 0043).
-        var token = await tokens.GetAccessTokenAsync(session.Grant, route.Audience, context.RequestAborted);
+        var token = await tokens.GetAccessTokenAsync(context, session, route.Audience, context.RequestAborted);
         // The grant's DPoP key never changes with a refresh: the grant read with the session holds it.
-        var dpopKey = token.Error is null ? grants.ReadTokens(session.Grant)?.DPoPKey : null;
+        var dpopKey = token.Error is null ? tokens.Read(context, session)?.DPoPKey : null;
         return new ProxyCredential(token.Value, session, token.Error, dpopKey);
     }
 

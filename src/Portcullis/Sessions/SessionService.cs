@@ -24,6 +24,7 @@ internal sealed class SessionService(
     RecordProtector<SessionData> dataProtector,
     AuditLog audit,
     SessionAnomalyDetector anomalies,
+    StatelessSessions stateless,
     PortcullisMetrics metrics,
     IOptions<PortcullisOptions> options,
     TimeProvider time,
@@ -38,15 +39,25 @@ internal sealed class SessionService(
     // Chosen once: server mode's path stays what it was (ADR 0032).
     private readonly bool _splitKey = options.Value.Session.Mode == SessionModes.SplitKey;
 
+    /// <summary>No store: sessions live in the browser's cookies (ADR 0033).</summary>
+    public bool Stateless { get; } = options.Value.Session.Mode == SessionModes.Stateless;
+
     private static readonly SessionKeyProtector<SessionData> SplitKeyData = new(ProtectionPurposes.SplitKeySessionData, SessionsJsonContext.Default.SessionData);
 
     /// <summary>
-    /// Stores the login's tokens in the user's grant, creates a session and returns the cookie value for it. A login
-    /// that links a new identity adds it to the user who asked (only while that user's session is alive) and replaces
-    /// that session; an identity that belongs to someone else is never moved.
+    /// Stores the login's tokens in the user's grant, creates a session and writes its cookie. A login that links a new
+    /// identity adds it to the user who asked (only while that user's session is alive) and replaces that session; an
+    /// identity that belongs to someone else is never moved. Stateless: the session and its tokens go into the cookies.
     /// </summary>
-    public async Task<Outcome<string>> SignInAsync(AuthenticatedLogin login, HttpContext context, CancellationToken cancellationToken)
+    public async Task<PortcullisError?> SignInAsync(AuthenticatedLogin login, HttpContext context, CancellationToken cancellationToken)
     {
+        if (Stateless)
+        {
+            // Linking is refused before a stateless login starts (it needs the user store).
+            stateless.SignIn(login, context, anomalies);
+            return null;
+        }
+
         var now = time.GetUtcNow();
         string userId;
         if (login.LinkUserId is { } linkUserId)
@@ -104,7 +115,8 @@ internal sealed class SessionService(
         metrics.SessionCreated(login.Provider);
         Log.LoginCompleted(logger, userId, login.Provider);
         await audit.RecordAsync(AuditEvents.Login, AuditOutcomes.Success, userId, login.Provider, handle);
-        return splitKey?.Format() ?? cookieValue;
+        cookies.WriteSession(context.Response, splitKey?.Format() ?? cookieValue);
+        return null;
     }
 
     /// <summary>Null when the identity now belongs to <paramref name="userId"/>; otherwise why it was not linked.</summary>
@@ -140,11 +152,19 @@ internal sealed class SessionService(
             return resolved.Session;
         }
 
-        var session = await LoadAsync(cookies.ReadSession(context.Request), context.RequestAborted);
+        var session = Stateless ? stateless.Resolve(context) : await LoadAsync(cookies.ReadSession(context.Request), context.RequestAborted);
         PortcullisError? refusal = null;
         if (session is not null && anomalies.Check(context, session) is { } anomaly)
         {
-            await store.DeleteSessionAsync(session.Record.Key, CancellationToken.None);
+            if (session.Stateless)
+            {
+                stateless.Expire(context);
+            }
+            else
+            {
+                await store.DeleteSessionAsync(session.Record.Key, CancellationToken.None);
+            }
+
             metrics.SessionsEnded(SessionEndReasons.Anomaly);
             refusal = anomaly;
             session = null;
@@ -152,6 +172,21 @@ internal sealed class SessionService(
 
         new SessionFeature { Session = session, Refusal = refusal }.AttachTo(context);
         return session;
+    }
+
+    /// <summary>
+    /// Null when the mode keeps sessions on the server; in stateless mode the 400 for <paramref name="feature"/>, which
+    /// needs them (session list, log out everywhere, back-channel logout, linking): refused out loud, never skipped.
+    /// </summary>
+    public PortcullisError? RefuseWhenStateless(string feature)
+    {
+        if (!Stateless)
+        {
+            return null;
+        }
+
+        Log.StatelessFeatureRefused(logger, feature);
+        return PortcullisError.NeedsServerSessions(feature);
     }
 
     /// <summary>Drops the request's resolved session after it has been ended, so nothing later in the request uses it.</summary>

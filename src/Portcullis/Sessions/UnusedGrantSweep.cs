@@ -8,7 +8,7 @@ namespace Portcullis.Sessions;
 /// but not their grants, and an unused grant's refresh token would otherwise stay valid at the provider (ADR 0027,
 /// issue 17 item 9). Runs on the gateway's clock, so a test moves it with a <c>FakeTimeProvider</c>.
 /// </summary>
-internal sealed class UnusedGrantSweep(SessionTermination termination, TimeProvider time, ILogger<UnusedGrantSweep> logger) : BackgroundService
+internal sealed class UnusedGrantSweep(SessionTermination termination, SessionService sessions, TimeProvider time, ILogger<UnusedGrantSweep> logger) : BackgroundService
 {
     internal static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
 
@@ -16,6 +16,11 @@ internal sealed class UnusedGrantSweep(SessionTermination termination, TimeProvi
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (sessions.Stateless)
+        {
+            return; // No grants kept: a stateless session's tokens leave with its cookies (ADR 0033).
+        }
+
         using var timer = new PeriodicTimer(Interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {

@@ -16,6 +16,7 @@ namespace Portcullis.Sessions;
 /// </summary>
 internal sealed class UserTokens(
     SessionService sessions,
+    SessionTokens sessionTokens,
     AccessTokenService accessTokens,
     IGrantStore store,
     ProviderRegistry providers,
@@ -29,6 +30,12 @@ internal sealed class UserTokens(
         if (await sessions.ResolveAsync(context) is not { } session)
         {
             return UserTokenResult.Failure("unauthenticated", "There is no valid session in this request.");
+        }
+
+        if (session.Stateless)
+        {
+            // The tokens are this request's cookies (ADR 0033); a refresh writes the new ones on its response.
+            return await IssuedAsync(await sessionTokens.GetAccessTokenAsync(context, session, audience: null, cancellationToken), session.Record.UserId, session.Record.Provider, actor);
         }
 
         return await IssueAsync(session.Record.GrantId, session.Record.UserId, session.Record.Provider, actor, cancellationToken);
@@ -56,6 +63,14 @@ internal sealed class UserTokens(
         if (providers.Find(provider)?.Name is not { } providerName)
         {
             return UserTokenResult.Failure("invalid_request", "Name one of the configured providers.");
+        }
+
+        if (options.Value.Session.Mode == SessionModes.Stateless)
+        {
+            await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Refused, userId, providerName, actor: actor, detail: "user not present (stateless)");
+            return UserTokenResult.Failure(
+                "user_not_present",
+                "Portcullis:Session:Mode is stateless: a user's tokens exist only in their browser's cookies, so they can be used only in a request of theirs (ADR 0033).");
         }
 
         var splitKey = options.Value.Session.Mode == SessionModes.SplitKey;
@@ -117,7 +132,11 @@ internal sealed class UserTokens(
     private async Task<UserTokenResult> IssueAsync(
         string grantId, string userId, string provider, string actor, CancellationToken cancellationToken, string? detail = null, TokenAudience? audience = null)
     {
-        var outcome = await accessTokens.GetAccessTokenAsync(grantId, cancellationToken, audience);
+        return await IssuedAsync(await accessTokens.GetAccessTokenAsync(grantId, cancellationToken, audience), userId, provider, actor, detail);
+    }
+
+    private async Task<UserTokenResult> IssuedAsync(Primitives.Outcome<string> outcome, string userId, string provider, string actor, string? detail = null)
+    {
         if (outcome.Error is { } error)
         {
             await audit.RecordAsync(AuditEvents.TokenUse, AuditOutcomes.Failed, userId, provider, actor: actor, detail: error.Code);

@@ -24,6 +24,11 @@ internal static class StoreRegistration
         services.TryAddSingleton<IPortcullisStore>(provider =>
         {
             var options = provider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
+            if (options.Session.Mode == SessionModes.Stateless)
+            {
+                return NoStore.Create(provider.GetRequiredService<ILoggerFactory>().CreateLogger("Portcullis.Audit"));
+            }
+
             var selected = Selected(provider);
             var backend = MeteredStore.Wrap(selected.Create(provider, options.Store), selected.Kind, provider.GetRequiredService<PortcullisMetrics>(), provider.GetRequiredService<TimeProvider>());
             if (options.Session.CacheDuration <= TimeSpan.Zero)

@@ -345,13 +345,7 @@ internal sealed class AccessTokenService(
         TokenResponse response;
         try
         {
-            response = await ProviderClient.WithDPoPAsync(provider, tokenEndpoint, tokens.DPoPKey, proof =>
-            {
-                var request = new RefreshTokenRequest { Address = tokenEndpoint, RefreshToken = tokens.RefreshToken, DPoPProofToken = proof };
-                AudienceTokens.Name(request, audience);
-                ProviderClient.Authenticate(request, provider);
-                return httpClientFactory.CreateClient(ProviderRegistry.TokenRequestClientName).RequestRefreshTokenAsync(request, cancellationToken);
-            }, time);
+            response = await RefreshTokenExchange.SendAsync(provider, tokenEndpoint, tokens, httpClientFactory, time, cancellationToken, audience);
         }
         catch (OperationCanceledException exception)
         {
@@ -405,26 +399,21 @@ internal sealed class AccessTokenService(
         }
 
         now = time.GetUtcNow();
+        // The API's token joins the grant (its own access token stays); the refresh token rotates the same way either way.
         var refreshed = audience is null
-            ? TokenSet.Create(
-                response.AccessToken!,
-                // Rotation: keep the old refresh token only when the provider did not send a new one.
-                response.RefreshToken ?? tokens.RefreshToken,
-                response.IdentityToken ?? tokens.IdToken,
-                response.ExpiresIn,
-                response.Scope ?? tokens.Scope,
+            ? RefreshTokenExchange.Refreshed(response, tokens, now, _skew)
+            : RefreshTokenLifetime.Apply(
+                tokens with
+                {
+                    RefreshToken = response.RefreshToken ?? tokens.RefreshToken,
+                    IdToken = response.IdentityToken ?? tokens.IdToken,
+                    RefreshStartedAt = null,
+                    RefreshOutcomeUnknownSince = null,
+                    AudienceTokens = AudienceTokens.With(tokens, audience, response, now, _skew),
+                },
+                response,
                 now,
-                _skew) with { DPoPKey = tokens.DPoPKey, AudienceTokens = tokens.AudienceTokens, SignInResources = tokens.SignInResources }
-            // The API's token joins the grant; the grant's own access token stays, the refresh token rotates the same way.
-            : tokens with
-            {
-                RefreshToken = response.RefreshToken ?? tokens.RefreshToken,
-                IdToken = response.IdentityToken ?? tokens.IdToken,
-                RefreshStartedAt = null,
-                RefreshOutcomeUnknownSince = null,
-                AudienceTokens = AudienceTokens.With(tokens, audience, response, now, _skew),
-            };
-        refreshed = RefreshTokenLifetime.Apply(refreshed, response, now, previous: tokens);
+                previous: tokens);
         var saved = await SaveRefreshedAsync(grants.NextVersion(grant, refreshed, now), grant.Version);
         attempt.Outcome = saved ? RefreshOutcomes.Success : RefreshOutcomes.Error;
         await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,

@@ -31,6 +31,11 @@ internal sealed class RevocationWorker(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (options.Value.Session.Mode == SessionModes.Stateless)
+        {
+            return; // No outbox: a stateless logout revokes at once and logs what failed (ADR 0033).
+        }
+
         // Polling catches work queued by other nodes and retries that came due; waking catches this node's own work at once.
         var pollInterval = TimeSpan.FromTicks(Math.Clamp(_options.RetryDelay.Ticks / 2, TimeSpan.FromMilliseconds(100).Ticks, TimeSpan.FromSeconds(5).Ticks));
         while (!stoppingToken.IsCancellationRequested)

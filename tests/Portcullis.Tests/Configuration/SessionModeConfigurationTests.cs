@@ -30,26 +30,41 @@ public sealed class SessionModeConfigurationTests
     }
 
     [Fact]
-    public async Task StatelessRefusesTheSessionCacheNamingBothKeys()
+    public async Task StatelessStartsWithoutAStoreAndRefusesEveryConfiguredFeatureThatNeedsServerStateNamingItsKey()
     {
-        var settings = MisconfigurationTests.ValidSettings(Directory.CreateTempSubdirectory("portcullis-config-").FullName);
+        var dataDirectory = Directory.CreateTempSubdirectory("portcullis-config-").FullName;
+        var settings = MisconfigurationTests.ValidSettings(dataDirectory);
         settings["Portcullis:Session:Mode"] = "stateless";
-        settings["Portcullis:Session:CacheDuration"] = "00:00:30";
+        settings["Portcullis:Session:MaxCookieAge"] = "00:10:00";
+        await MisconfigurationTests.StartAsync(settings);
+        // No database: the key ring's files are all it wrote (ADR 0033).
+        Assert.False(File.Exists(Path.Combine(dataDirectory, "p.db")));
 
-        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => MisconfigurationTests.StartAsync(settings));
+        settings["Portcullis:Store:Kind"] = "redis";
+        settings["Portcullis:Tokens:OfflineAccess"] = "true";
+        settings["Portcullis:Admin:Policy"] = "operators";
+        settings["Portcullis:ForwardAuth:Enabled"] = "true";
+        settings["Portcullis:Session:CookieDomain"] = "example.com";
+        settings["Portcullis:Session:MaxCookieAge"] = "00:01:00";
+        var refused = await Assert.ThrowsAsync<OptionsValidationException>(() => MisconfigurationTests.StartAsync(settings));
 
-        Assert.Contains(exception.Failures, f => f.Contains("Portcullis:Session:CacheDuration", StringComparison.Ordinal) && f.Contains("'stateless' has no store", StringComparison.Ordinal));
+        foreach (var key in new[] { "Portcullis:Store:Kind 'redis'", "Portcullis:Tokens:OfflineAccess", "Portcullis:Admin:Policy", "Portcullis:ForwardAuth:Enabled", "Portcullis:Session:CookieDomain" })
+        {
+            Assert.Contains(refused.Failures, f => f.StartsWith(key, StringComparison.Ordinal) && f.Contains("Portcullis:Session:Mode 'stateless' keeps no session on the server", StringComparison.Ordinal));
+        }
+
+        Assert.Contains(refused.Failures, f => f.Contains("Portcullis:Session:MaxCookieAge must be at least 2 minutes", StringComparison.Ordinal));
     }
 
     [Fact]
-    public async Task StatelessNotYetBuiltIsRefusedByName()
+    public async Task TheMaximumCookieAgeOutsideStatelessIsRefusedByName()
     {
         var settings = MisconfigurationTests.ValidSettings(Directory.CreateTempSubdirectory("portcullis-config-").FullName);
-        settings["Portcullis:Session:Mode"] = "stateless";
+        settings["Portcullis:Session:MaxCookieAge"] = "00:10:00";
 
-        var stateless = await Assert.ThrowsAsync<OptionsValidationException>(() => MisconfigurationTests.StartAsync(settings));
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => MisconfigurationTests.StartAsync(settings));
 
-        Assert.Contains(stateless.Failures, f => f.Contains("Portcullis:Session:Mode", StringComparison.Ordinal) && f.Contains("not available in this build yet", StringComparison.Ordinal));
+        Assert.Contains(exception.Failures, f => f.Contains("Portcullis:Session:MaxCookieAge applies only when Portcullis:Session:Mode is 'stateless'", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,0 +1,151 @@
+using System.Collections.Concurrent;
+using Duende.IdentityModel.Client;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Portcullis.Agent;
+using Portcullis.Configuration;
+using Portcullis.Diagnostics;
+using Portcullis.Primitives;
+using Portcullis.Storage;
+using Portcullis.Tokens;
+using Portcullis.Vault;
+
+namespace Portcullis.Sessions;
+
+/// <summary>
+/// Refresh without a store (ADR 0033). Requests on this node that carry the same refresh token share one token request
+/// (<see cref="SingleFlight{T}"/> keyed by the token's SHA-256), and its result is kept for <see cref="ResultLifetime"/>
+/// under that key, so stragglers that still carry the old cookies get the new tokens (and write the new cookies) instead
+/// of presenting a spent refresh token again. Nothing coordinates nodes: two nodes may refresh the same cookie at once
+/// (ADR 0033 says what follows). The refresh runs detached from the request: a rotated refresh token the provider has
+/// issued is still kept for the stragglers if the browser that asked went away.
+/// </summary>
+internal sealed class StatelessRefresh(
+    ProviderRegistry providers,
+    IdTokenValidator idTokens,
+    RevocationService revocations,
+    IHttpClientFactory httpClientFactory,
+    PortcullisMetrics metrics,
+    IOptions<PortcullisOptions> options,
+    TimeProvider time,
+    ILogger<StatelessRefresh> logger)
+{
+    /// <summary>How long a refresh's result stays available to requests carrying the refresh token it spent.</summary>
+    public static readonly TimeSpan ResultLifetime = TimeSpan.FromSeconds(30);
+
+    private readonly SingleFlight<Outcome<TokenSet>> _flights = new();
+    private readonly ConcurrentDictionary<string, (Outcome<TokenSet> Result, DateTimeOffset Until)> _recent = new(StringComparer.Ordinal);
+    private readonly TimeSpan _skew = options.Value.Refresh.Skew;
+    private readonly TimeSpan _tokenRequestDeadline = options.Value.Refresh.TokenRequestDeadline;
+    private readonly TimeSpan _waitLimit = options.Value.Refresh.Timeout * 1.5;
+
+    public bool IsFresh(TokenSet tokens) =>
+        (tokens.RefreshDueAt ?? tokens.AccessTokenExpiresAt - _skew) is not { } dueAt || dueAt > time.GetUtcNow();
+
+    /// <summary>New tokens for <paramref name="tokens"/> (which carry the refresh token), or why there are none.</summary>
+    public async Task<Outcome<TokenSet>> RefreshAsync(string provider, string userId, TokenSet tokens, CancellationToken cancellationToken)
+    {
+        var key = Identifiers.Hash(tokens.RefreshToken!);
+        if (_recent.TryGetValue(key, out var recent) && recent.Until > time.GetUtcNow())
+        {
+            return recent.Result;
+        }
+
+        try
+        {
+            return await _flights.RunAsync(key, () => RefreshOnceAsync(key, provider, userId, tokens)).WaitAsync(_waitLimit, time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return PortcullisError.RefreshUnavailable;
+        }
+    }
+
+    private async Task<Outcome<TokenSet>> RefreshOnceAsync(string key, string providerName, string userId, TokenSet tokens)
+    {
+        var started = time.GetTimestamp();
+        var (result, outcome) = await ExchangeAsync(providerName, userId, tokens);
+        if (outcome is not null)
+        {
+            metrics.RefreshCompleted(providerName, outcome, time.GetElapsedTime(started));
+            Log.StatelessRefreshed(logger, userId, providerName, outcome);
+        }
+
+        // Kept before the flight ends, so no request falls between the two and presents the spent token again. An
+        // answer that did not reach the provider is not kept: the next request may try again.
+        if (result.Value is not null || result.Error == PortcullisError.ReauthenticationRequired)
+        {
+            var now = time.GetUtcNow();
+            foreach (var old in _recent.Where(entry => entry.Value.Until <= now))
+            {
+                _recent.TryRemove(old);
+            }
+
+            _recent[key] = (result, now + ResultLifetime);
+        }
+
+        return result;
+    }
+
+    private async Task<(Outcome<TokenSet> Result, string? Outcome)> ExchangeAsync(string providerName, string userId, TokenSet tokens)
+    {
+        if (providers.Find(providerName) is not { } provider)
+        {
+            return (PortcullisError.ReauthenticationRequired, null); // the provider left the configuration
+        }
+
+        using var deadline = new CancellationTokenSource(_tokenRequestDeadline, time);
+        string tokenEndpoint;
+        try
+        {
+            tokenEndpoint = (await provider.Metadata.GetConfigurationAsync(deadline.Token)).TokenEndpoint;
+        }
+        catch (Exception exception) when (ProviderErrors.IsTransient(exception))
+        {
+            Log.TokenRequestFailed(logger, providerName, exception.GetType().Name, 0);
+            return (PortcullisError.RefreshUnavailable, RefreshOutcomes.Error);
+        }
+
+        TokenResponse response;
+        try
+        {
+            response = await RefreshTokenExchange.SendAsync(provider, tokenEndpoint, tokens, httpClientFactory, time, deadline.Token);
+        }
+        catch (OperationCanceledException exception)
+        {
+            // No store to record an unknown outcome in: the cookie keeps the old refresh token (ADR 0033).
+            Log.TokenRequestFailed(logger, providerName, exception.GetType().Name, 0);
+            return (PortcullisError.RefreshUnavailable, RefreshOutcomes.Timeout);
+        }
+
+        if (response.ErrorType == ResponseErrorType.Exception && response.Exception is { } failure)
+        {
+            Log.TokenRequestFailed(logger, providerName, failure.GetType().Name, 0);
+            return (PortcullisError.RefreshUnavailable, RefreshOutcomes.Error);
+        }
+
+        if (response.IsError)
+        {
+            Log.TokenRequestFailed(logger, providerName, ProviderErrors.Sanitize(response.Error), (int)response.HttpStatusCode);
+            if (provider.Preset.IsInvalidGrant(response))
+            {
+                Log.ReauthenticationRequired(logger, providerName, userId);
+                return (PortcullisError.ReauthenticationRequired, RefreshOutcomes.InvalidGrant);
+            }
+
+            return (ProviderRetry.RetryAfterSeconds(response) is { } retryAfter
+                ? PortcullisError.RefreshUnavailable with { RetryAfterSeconds = retryAfter }
+                : PortcullisError.RefreshUnavailable, RefreshOutcomes.Error);
+        }
+
+        if (response.IdentityToken is { } refreshedIdToken && provider.Preset.IsOpenIdConnect
+            && await idTokens.ValidateRefreshedAsync(provider, refreshedIdToken, tokens.IdToken, deadline.Token) is not null)
+        {
+            // Tokens that may be another user's are never used for this one; the refresh token just issued is withdrawn.
+            await revocations.RevokeAsync(provider, response.RefreshToken ?? tokens.RefreshToken!, "refresh_token", CancellationToken.None);
+            return (PortcullisError.ReauthenticationRequired, RefreshOutcomes.Error);
+        }
+
+        return (RefreshTokenExchange.Refreshed(response, tokens, time.GetUtcNow(), _skew), RefreshOutcomes.Success);
+    }
+}
