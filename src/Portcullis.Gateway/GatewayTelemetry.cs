@@ -17,6 +17,9 @@ internal static class GatewayTelemetry
     private const string EndpointKey = "Telemetry:Otlp:Endpoint";
     private const string PrometheusKey = "Telemetry:Prometheus";
 
+    // The ActivitySource of ASP.NET Core's request activity (Microsoft.AspNetCore.Hosting).
+    private const string AspNetCoreSource = "Microsoft.AspNetCore";
+
     public static void Add(IServiceCollection services, IConfiguration section)
     {
         var otlp = OtlpEndpoint(section);
@@ -42,7 +45,15 @@ internal static class GatewayTelemetry
         });
         if (otlp is not null)
         {
-            telemetry.WithTracing(tracing => tracing.AddSource(PortcullisTelemetry.Name).AddOtlpExporter(exporter => exporter.Endpoint = otlp));
+            // The request's own span (ASP.NET Core's source) is sampled and exported too, not only Portcullis'. Without a
+            // listener for it, ASP.NET Core still creates that activity (for log scopes) but leaves it unrecorded, and the
+            // default sampler, ParentBased(AlwaysOn), then drops every span under it: the login, callback, refresh and
+            // forward spans of any request whose caller named no sampled trace, which is every browser request.
+            // Sampled by the same rule, the request span is a root (or continues a sampled traceparent) and its
+            // children are kept with their parent in the export (ADR 0039; OtlpExportTests).
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(PortcullisTelemetry.Name, AspNetCoreSource)
+                .AddOtlpExporter(exporter => exporter.Endpoint = otlp));
         }
     }
 

@@ -122,5 +122,11 @@ internal static class PostgresSchema
         """
         ALTER TABLE grants ADD COLUMN session_keyed boolean NOT NULL DEFAULT false;
         """,
+        // 5: find a user by e-mail (issue 19, ADR 0039): the keyed hash of the identity's address, never the address.
+        // Identities signed in before this step have none until their next login.
+        """
+        ALTER TABLE identities ADD COLUMN email_hash text;
+        CREATE INDEX identities_email ON identities(email_hash) WHERE email_hash IS NOT NULL;
+        """,
     ];
 }

@@ -114,6 +114,21 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
             cancellationToken,
             Text("user", userId));
 
+    public Task SetIdentityEmailHashAsync(string provider, string subject, string? emailHash, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "UPDATE identities SET email_hash = @hash WHERE provider = @provider AND subject = @subject AND email_hash IS DISTINCT FROM @hash;",
+            cancellationToken,
+            Text("provider", provider), Text("subject", subject), Text("hash", emailHash));
+
+    public async Task<IReadOnlyList<string>> FindUsersByEmailHashAsync(IReadOnlyList<string> emailHashes, CancellationToken cancellationToken) =>
+        emailHashes.Count == 0
+            ? []
+            : await QueryAsync(
+                "SELECT DISTINCT user_id FROM identities WHERE email_hash = ANY(@hashes);",
+                reader => reader.GetString(0),
+                cancellationToken,
+                new Parameter("hashes", emailHashes.ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Text));
+
     public Task SaveLoginTransactionAsync(LoginTransactionRecord transaction, int maxPerBinding, DateTimeOffset now, CancellationToken cancellationToken) =>
         // Abandoned logins must not pile up: keep only the newest few per browser.
         ExecuteAsync(
@@ -288,10 +303,21 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
             cancellationToken,
             Text("grant", grantId), Long("now", now.ToUnixTimeMilliseconds())));
 
-    public async Task<int> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken) =>
-        await ExecuteAsync(
+    public async Task<ExpiredSweep> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken)
+    {
+        // A session whose absolute limit came first (or with its idle expiry) ended "absolute", the others "idle".
+        var sessions = await QueryAsync(
             """
-            DELETE FROM sessions WHERE idle_expires_at <= @now OR absolute_expires_at <= @now;
+            WITH gone AS (DELETE FROM sessions WHERE idle_expires_at <= @now OR absolute_expires_at <= @now
+                RETURNING absolute_expires_at <= idle_expires_at AS absolute)
+            SELECT COUNT(*) FILTER (WHERE NOT absolute), COUNT(*) FILTER (WHERE absolute) FROM gone;
+            """,
+            reader => (Idle: (int)reader.GetInt64(0), Absolute: (int)reader.GetInt64(1)),
+            cancellationToken,
+            Long("now", now.ToUnixTimeMilliseconds()));
+        var (idle, absolute) = sessions[0];
+        var removed = await ExecuteAsync(
+            """
             DELETE FROM login_transactions WHERE expires_at <= @now;
             DELETE FROM leases WHERE expires_at <= @now;
             DELETE FROM used_markers WHERE expires_at <= @now;
@@ -301,6 +327,8 @@ internal sealed partial class PostgresStore(NpgsqlDataSource dataSource) : IPort
             """,
             cancellationToken,
             Long("now", now.ToUnixTimeMilliseconds()), Long("auditBefore", auditBefore.ToUnixTimeMilliseconds()));
+        return new ExpiredSweep(removed + idle + absolute, idle, absolute);
+    }
 
     public void Dispose() => dataSource.Dispose();
 

@@ -46,6 +46,22 @@ internal static class RedisScripts
         return 0
         """;
 
+    // KEYS: identity. ARGV: prefix, e-mail hash or '' (clear), identity name. The hash field and the index set
+    // identities-by-email:<hash> change together (ADR 0039); an unknown identity changes nothing.
+    public const string SetIdentityEmailHash = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        local old = redis.call('HGET', KEYS[1], 'email')
+        if old == ARGV[2] then return 1 end
+        if old then redis.call('SREM', ARGV[1] .. 'identities-by-email:' .. old, ARGV[3]) end
+        if ARGV[2] == '' then
+          redis.call('HDEL', KEYS[1], 'email')
+        else
+          redis.call('HSET', KEYS[1], 'email', ARGV[2])
+          redis.call('SADD', ARGV[1] .. 'identities-by-email:' .. ARGV[2], ARGV[3])
+        end
+        return 1
+        """;
+
     // KEYS: login, logins-of-binding, login-seq, logins-by-expiry. ARGV: prefix, key, binding, data, expires, ttl, max.
     public const string SaveLoginTransaction = """
         local seq = redis.call('INCR', KEYS[3])
@@ -136,13 +152,14 @@ internal static class RedisScripts
         return {s, g}
         """;
 
-    // KEYS: session, sessions-by-expiry. ARGV: prefix, key, seen, idle.
+    // KEYS: session, sessions-by-expiry. ARGV: prefix, key, seen, idle, grace (ms the key outlives the session's expiry,
+    // so the sweep can count how it ended; reads filter on expiry).
     public const string TouchSession = """
         local absolute = redis.call('HGET', KEYS[1], 'absolute')
         if not absolute then return 0 end
         local expiry = math.min(tonumber(absolute), tonumber(ARGV[4]))
         redis.call('HSET', KEYS[1], 'seen', ARGV[3], 'idle', ARGV[4])
-        redis.call('PEXPIRE', KEYS[1], math.max(1, expiry - tonumber(ARGV[3])))
+        redis.call('PEXPIRE', KEYS[1], math.max(1, expiry - tonumber(ARGV[3])) + tonumber(ARGV[5]))
         redis.call('ZADD', KEYS[2], expiry, ARGV[2])
         return 1
         """;
@@ -174,13 +191,19 @@ internal static class RedisScripts
         return 0
         """;
 
-    // KEYS: sessions-by-expiry. ARGV: prefix, now, limit.
+    // KEYS: sessions-by-expiry. ARGV: prefix, now, limit. Returns {entries looked at, idle sessions, absolute sessions}:
+    // a session whose absolute limit came first (or with its idle expiry) ended "absolute". An entry whose key Redis
+    // already dropped is only unindexed.
     public const string DeleteExpiredSessions = DeleteSessionFunction + """
-        local n = 0
-        for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])) do
-          n = n + delete_session(ARGV[1], key)
+        local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+        local idle, absolute = 0, 0
+        for _, key in ipairs(keys) do
+          local v = redis.call('HMGET', ARGV[1] .. 'session:' .. key, 'idle', 'absolute')
+          if delete_session(ARGV[1], key) == 1 then
+            if tonumber(v[2]) <= tonumber(v[1]) then absolute = absolute + 1 else idle = idle + 1 end
+          end
         end
-        return n
+        return {#keys, idle, absolute}
         """;
 
     // KEYS: logins-by-expiry. ARGV: prefix, now, limit.

@@ -105,12 +105,24 @@ internal sealed partial class RedisStore
         return found;
     }
 
-    public async Task<int> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken)
+    public async Task<ExpiredSweep> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken)
     {
         // Sessions and login transactions also carry TTLs; this removes what is due on the caller's clock, with their
         // index entries. Leases and used-markers are left to their TTLs: expired ones are free to take again anyway.
-        var removed = 0;
-        removed += await RepeatAsync(RedisScripts.DeleteExpiredSessions, [Key("sessions-by-expiry")], Ms(now));
+        // A session's key outlives its expiry by SessionKeyGraceMs, so it is still here to be counted.
+        var (idle, absolute) = (0, 0);
+        while (true)
+        {
+            var batch = (RedisResult[])(await EvalAsync(RedisScripts.DeleteExpiredSessions, [Key("sessions-by-expiry")], Ms(now), CleanupBatch))!;
+            idle += (int)batch[1];
+            absolute += (int)batch[2];
+            if ((int)batch[0] < CleanupBatch)
+            {
+                break;
+            }
+        }
+
+        var removed = idle + absolute;
         removed += await RepeatAsync(RedisScripts.DeleteExpiredLogins, [Key("logins-by-expiry")], Ms(now));
         var database = await DatabaseAsync();
         await foreach (var id in database.SetScanAsync(Key("grants"), pageSize: CleanupBatch))
@@ -120,7 +132,7 @@ internal sealed partial class RedisStore
         }
 
         removed += await RepeatAsync(RedisScripts.DeleteOldAudit, [Key("audit-ids"), Key("audit-by-time")], Ms(auditBefore));
-        return removed;
+        return new ExpiredSweep(removed, idle, absolute);
     }
 
     /// <summary>Runs a cleanup script in batches until it removes nothing, so no single script blocks Redis for long.</summary>

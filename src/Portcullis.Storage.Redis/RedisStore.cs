@@ -14,6 +14,13 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
 {
     private const int CleanupBatch = 500;
 
+    /// <summary>
+    /// How long a session's key outlives the session's expiry: Redis' TTL alone would drop an expired session before the
+    /// sweep (every five minutes) could see it and count it as ended <c>idle</c> or <c>absolute</c>. Meanwhile every read
+    /// filters on the expiry, as the SQL stores do, so the session is never served.
+    /// </summary>
+    private static readonly long SessionKeyGraceMs = (long)TimeSpan.FromMinutes(15).TotalMilliseconds;
+
     private readonly ConfigurationOptions _configuration;
     private readonly string _prefix;
     private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
@@ -100,6 +107,28 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
         }
 
         return identities.OrderBy(i => i.CreatedAt).ThenBy(i => i.Provider, StringComparer.Ordinal).ToList();
+    }
+
+    public Task SetIdentityEmailHashAsync(string provider, string subject, string? emailHash, CancellationToken cancellationToken) =>
+        EvalAsync(RedisScripts.SetIdentityEmailHash, [IdentityKey(provider, subject)], emailHash ?? "", IdentityName(provider, subject));
+
+    public async Task<IReadOnlyList<string>> FindUsersByEmailHashAsync(IReadOnlyList<string> emailHashes, CancellationToken cancellationToken)
+    {
+        var database = await DatabaseAsync();
+        var users = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var hash in emailHashes)
+        {
+            foreach (var member in await database.SetMembersAsync(Key("identities-by-email:", hash)))
+            {
+                var (provider, subject) = ParseIdentityName((string)member!);
+                if ((string?)await database.HashGetAsync(IdentityKey(provider, subject), "user") is { } user)
+                {
+                    users.Add(user);
+                }
+            }
+        }
+
+        return [.. users];
     }
 
     public Task SaveLoginTransactionAsync(LoginTransactionRecord transaction, int maxPerBinding, DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -202,7 +231,7 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
             ],
             session.Key, session.Handle, session.UserId, session.GrantId, session.Provider, session.ProviderSessionId ?? "", session.Data,
             Ms(session.CreatedAt), Ms(session.LastSeenAt), Ms(session.IdleExpiresAt), Ms(session.AbsoluteExpiresAt),
-            Ttl(expiry, session.LastSeenAt), Ms(expiry));
+            Ttl(expiry, session.LastSeenAt) + SessionKeyGraceMs, Ms(expiry));
     }
 
     public async Task<SessionRecord?> GetSessionAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
@@ -223,7 +252,7 @@ internal sealed partial class RedisStore : IPortcullisStore, IDisposable
     }
 
     public Task TouchSessionAsync(string key, DateTimeOffset lastSeenAt, DateTimeOffset idleExpiresAt, CancellationToken cancellationToken) =>
-        EvalAsync(RedisScripts.TouchSession, [Key("session:", key), Key("sessions-by-expiry")], key, Ms(lastSeenAt), Ms(idleExpiresAt));
+        EvalAsync(RedisScripts.TouchSession, [Key("session:", key), Key("sessions-by-expiry")], key, Ms(lastSeenAt), Ms(idleExpiresAt), SessionKeyGraceMs);
 
     public async Task<bool> DeleteSessionAsync(string key, CancellationToken cancellationToken) =>
         (int)await EvalAsync(RedisScripts.DeleteSession, [Key("session:", key)], key) == 1;

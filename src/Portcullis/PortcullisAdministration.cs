@@ -22,6 +22,7 @@ public static class PortcullisAdministration
             services,
             services.GetRequiredService<IOptions<PortcullisOptions>>(),
             services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<Diagnostics.PortcullisMetrics>(),
             services.GetRequiredService<ILogger<StoreInitializer>>());
         await initializer.InitializeStoreAsync(cancellationToken);
     }

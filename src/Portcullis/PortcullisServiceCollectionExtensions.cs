@@ -104,6 +104,7 @@ public static class PortcullisServiceCollectionExtensions
         DataProtectionSetup.Configure(services);
         Vault.KeyRing.KeyRingSetup.Configure(services);
         services.TryAddSingleton<Vault.KeyRing.Reencryptor>();
+        services.TryAddSingleton<EmailLookupHasher>();
         services.TryAddSingleton(p => new RecordProtector<TokenSet>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.Tokens, VaultJsonContext.Default.TokenSet, p.GetRequiredService<TimeProvider>(), p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
         services.TryAddSingleton(p => new RecordProtector<SessionData>(p.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), ProtectionPurposes.SessionData, SessionsJsonContext.Default.SessionData, p.GetRequiredService<TimeProvider>(), p.GetService<Vault.KeyRing.KeyRingChangeSignal>()));
         services.TryAddSingleton<StatelessCookieCodec>();

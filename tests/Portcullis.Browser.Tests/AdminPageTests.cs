@@ -27,9 +27,16 @@ public sealed class AdminPageTests(BrowserStack stack) : IClassFixture<BrowserSt
         await Assertions.Expect(alice.Locator("h1")).ToHaveTextAsync("Portcullis operators");
         await Assertions.Expect(alice.Locator("#revocations")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^[0-9]+$"));
 
-        await alice.FillAsync("#provider", "main");
-        await alice.FillAsync("#subject", "bob");
+        // Nobody has this address: the page says so and shows no user.
+        await alice.FillAsync("#email", "nobody@example.com");
         await alice.ClickAsync("#search");
+        await Assertions.Expect(alice.Locator("#message")).ToHaveTextAsync("No such user.");
+        await Assertions.Expect(alice.Locator("#result")).ToBeHiddenAsync();
+
+        // Found by e-mail (ADR 0039), in another spelling than the provider's.
+        await alice.FillAsync("#email", " Bob@Example.com");
+        await alice.ClickAsync("#search");
+        await Assertions.Expect(alice.Locator("#identities")).ToContainTextAsync("bob");
         var end = alice.Locator($"#sessions .end-session[data-handle='{handle}']");
         await Assertions.Expect(end).ToHaveCountAsync(1);
         await alice.ScreenshotAsync(new() { Path = Chromium.ScreenshotPath("admin-1-user-found") });

@@ -104,4 +104,10 @@ internal static class SessionEndReasons
     public const string Anomaly = "anomaly";
     public const string Replaced = "replaced";
     public const string Admin = "admin";
+
+    /// <summary>Unused past <c>Session:IdleTimeout</c>; counted by the store's sweep.</summary>
+    public const string Idle = "idle";
+
+    /// <summary>Reached <c>Session:AbsoluteTimeout</c> (or the refresh token's end); counted by the store's sweep.</summary>
+    public const string Absolute = "absolute";
 }

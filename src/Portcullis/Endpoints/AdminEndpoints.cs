@@ -15,6 +15,7 @@ using Portcullis.Http;
 using Portcullis.Primitives;
 using Portcullis.Sessions;
 using Portcullis.Storage;
+using Portcullis.Vault;
 
 namespace Portcullis.Endpoints;
 
@@ -29,6 +30,9 @@ namespace Portcullis.Endpoints;
 internal static class AdminEndpoints
 {
     private const int RefreshWindowLimit = 5000;
+
+    // The audit detail of a lookup by e-mail: how the operator searched, never what for.
+    private const string ByEmail = "by e-mail";
 
     public static void Map(RouteGroupBuilder bff, string policyName)
     {
@@ -81,24 +85,45 @@ internal static class AdminEndpoints
     /// <summary>The admitted operator's user id, from the session the gate resolved.</summary>
     private static string OperatorId(HttpContext context) => SessionFeature.Of(context)!.Session!.Record.UserId;
 
-    /// <summary><c>?provider=&amp;subject=</c> (the provider's subject) or <c>?user=</c> (the gateway's user id).</summary>
+    /// <summary>
+    /// <c>?provider=&amp;subject=</c> (the provider's subject), <c>?user=</c> (the gateway's user id) or <c>?email=</c>
+    /// (found through the identities' keyed e-mail hashes, ADR 0039: 404 when nobody has it, 409 when two users do).
+    /// The audit entry says "by e-mail", never the address.
+    /// </summary>
     private static async Task<IResult> FindUserAsync(
-        HttpContext context, IUserStore users, ISessionStore sessions, IGrantStore grants, ProviderRegistry providers, AuditLog audit, TimeProvider time)
+        HttpContext context, IUserStore users, ISessionStore sessions, IGrantStore grants, ProviderRegistry providers, AuditLog audit,
+        EmailLookupHasher emailHasher, TimeProvider time)
     {
         var query = context.Request.Query;
         string? userId = query["user"];
-        if (userId is null)
+        string? detail = null;
+        if (userId is null && query["email"].ToString() is { Length: > 0 } email)
+        {
+            detail = ByEmail;
+            var candidates = emailHasher.Candidates(email);
+            var owners = candidates.Count == 0 ? [] : await users.FindUsersByEmailHashAsync(candidates, context.RequestAborted);
+            if (owners.Count > 1)
+            {
+                await audit.RecordAsync(AuditEvents.AdminLookup, AuditOutcomes.Failed, actor: OperatorId(context), detail: ByEmail + ": ambiguous");
+                return ErrorResponses.Json(new PortcullisError(
+                    409, "ambiguous", $"{owners.Count} users have this e-mail address. Find each by provider and subject."));
+            }
+
+            userId = owners.Count == 1 ? owners[0] : null;
+        }
+        else if (userId is null)
         {
             if (query["provider"].ToString() is not { Length: > 0 } provider || query["subject"].ToString() is not { Length: > 0 } subject)
             {
-                return ErrorResponses.Json(PortcullisError.InvalidRequest("Give provider and subject, or user."));
+                return ErrorResponses.Json(PortcullisError.InvalidRequest("Give provider and subject, user, or email."));
             }
 
             userId = (await users.FindUserAsync(provider, subject, context.RequestAborted))?.Id;
         }
 
         var identities = userId is null ? [] : await users.GetIdentitiesAsync(userId, context.RequestAborted);
-        await audit.RecordAsync(AuditEvents.AdminLookup, identities.Count > 0 ? AuditOutcomes.Success : AuditOutcomes.Failed, userId, actor: OperatorId(context));
+        await audit.RecordAsync(
+            AuditEvents.AdminLookup, identities.Count > 0 ? AuditOutcomes.Success : AuditOutcomes.Failed, userId, actor: OperatorId(context), detail: detail);
         if (identities.Count == 0)
         {
             return ErrorResponses.Json(new PortcullisError(404, "not_found", "No such user."));

@@ -21,7 +21,8 @@ internal static class AdminPage
         <table><thead><tr><th>refresh event</th><th>count</th></tr></thead><tbody id="refreshes"></tbody></table>
         <p id="incomplete" hidden>More events than were counted: the numbers are a lower bound.</p></section>
         <section><h2>Find a user</h2>
-        <form id="find"><label>Provider <input id="provider" name="provider"></label>
+        <form id="find"><label>E-mail <input id="email" name="email" type="email" autocomplete="off"></label> or
+        <label>Provider <input id="provider" name="provider"></label>
         <label>Subject <input id="subject" name="subject"></label> or
         <label>User id <input id="user" name="user"></label> <button id="search" type="submit">Find</button></form>
         <p id="message" role="status"></p>
@@ -89,7 +90,7 @@ internal static class AdminPage
 
         async function find() {
           const query = new URLSearchParams();
-          for (const name of ["provider", "subject", "user"]) { if ($(name).value) { query.set(name, $(name).value); } }
+          for (const name of ["email", "provider", "subject", "user"]) { if ($(name).value) { query.set(name, $(name).value); } }
           show(await call("GET", "/users?" + query.toString()));
         }
 

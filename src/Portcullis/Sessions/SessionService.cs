@@ -25,6 +25,7 @@ internal sealed class SessionService(
     AuditLog audit,
     SessionAnomalyDetector anomalies,
     StatelessSessions stateless,
+    EmailLookupHasher emailHasher,
     PortcullisMetrics metrics,
     IOptions<PortcullisOptions> options,
     TimeProvider time,
@@ -75,6 +76,9 @@ internal sealed class SessionService(
             userId = (await users.GetOrCreateUserAsync(login.Provider, login.Subject, now, cancellationToken)).Id;
         }
 
+        // Every login refreshes the identity's e-mail hash (the address may have changed, or the master key rotated).
+        await users.SetIdentityEmailHashAsync(login.Provider, login.Subject, emailHasher.Hash(LookupEmailOf(login.Claims)), cancellationToken);
+
         // Split-key: the session's own key, drawn first, seals its grant and its data (ADR 0032).
         var splitKey = _splitKey ? SplitKeyCookieValue.New() : (SplitKeyCookieValue?)null;
         if (splitKey is { } fresh)
@@ -117,6 +121,24 @@ internal sealed class SessionService(
         await audit.RecordAsync(AuditEvents.Login, AuditOutcomes.Success, userId, login.Provider, handle);
         cookies.WriteSession(context.Response, splitKey?.Format() ?? cookieValue);
         return null;
+    }
+
+    /// <summary>
+    /// The address an operator may find this identity by: the <c>email</c> claim, unless the provider says it is not
+    /// verified (<c>email_verified: false</c>): anyone can type any address at some providers, and it would otherwise
+    /// make the real owner's lookup ambiguous.
+    /// </summary>
+    private static string? LookupEmailOf(Dictionary<string, System.Text.Json.JsonElement> claims)
+    {
+        if (!claims.TryGetValue("email", out var email) || email.ValueKind != System.Text.Json.JsonValueKind.String)
+        {
+            return null;
+        }
+
+        var unverified = claims.TryGetValue("email_verified", out var verified)
+            && (verified.ValueKind == System.Text.Json.JsonValueKind.False
+                || (verified.ValueKind == System.Text.Json.JsonValueKind.String && string.Equals(verified.GetString(), "false", StringComparison.OrdinalIgnoreCase)));
+        return unverified ? null : email.GetString();
     }
 
     /// <summary>Null when the identity now belongs to <paramref name="userId"/>; otherwise why it was not linked.</summary>

@@ -25,7 +25,7 @@ internal class NoStore : DispatchProxy
     {
         nameof(IStoreLifecycle.InitializeAsync) => Task.CompletedTask,
         nameof(IStoreLifecycle.IsHealthyAsync) => Task.FromResult(true),
-        nameof(IStoreLifecycle.DeleteExpiredAsync) => Task.FromResult(0),
+        nameof(IStoreLifecycle.DeleteExpiredAsync) => Task.FromResult(new ExpiredSweep(0, 0, 0)),
         nameof(IAuditStore.AppendAuditAsync) => Audit((AuditRecord)args![0]!),
         nameof(IAuditStore.QueryAuditAsync) => Task.FromResult<IReadOnlyList<AuditRecord>>([]),
         _ => throw new InvalidOperationException(

@@ -79,6 +79,15 @@ public sealed record AuditQuery(string? UserId = null, string? Event = null, Dat
 /// <summary>One way a user signs in: the provider's stable subject, mapped to the user it belongs to.</summary>
 public sealed record IdentityRecord(string Provider, string Subject, string UserId, DateTimeOffset CreatedAt);
 
+/// <summary>
+/// What one sweep of <see cref="IStoreLifecycle.DeleteExpiredAsync"/> removed: <see cref="Removed"/> rows of every kind
+/// (the sessions included), and of them the sessions that ended because they sat unused past their idle expiry
+/// (<see cref="IdleSessions"/>) or reached their absolute expiry (<see cref="AbsoluteSessions"/>: the absolute limit came
+/// first, or both at once). The sweeper adds the two to <c>portcullis.sessions.ended</c> with reasons <c>idle</c> and
+/// <c>absolute</c>.
+/// </summary>
+public sealed record ExpiredSweep(int Removed, int IdleSessions, int AbsoluteSessions);
+
 /// <summary>What linking an identity to a user did.</summary>
 public enum IdentityLinkResult
 {

@@ -351,6 +351,12 @@ internal sealed class SessionCachingStore : IPortcullisStore, IStoreChangeObserv
     public Task<IReadOnlyList<IdentityRecord>> GetIdentitiesAsync(string userId, CancellationToken cancellationToken) =>
         _inner.GetIdentitiesAsync(userId, cancellationToken);
 
+    public Task SetIdentityEmailHashAsync(string provider, string subject, string? emailHash, CancellationToken cancellationToken) =>
+        _inner.SetIdentityEmailHashAsync(provider, subject, emailHash, cancellationToken);
+
+    public Task<IReadOnlyList<string>> FindUsersByEmailHashAsync(IReadOnlyList<string> emailHashes, CancellationToken cancellationToken) =>
+        _inner.FindUsersByEmailHashAsync(emailHashes, cancellationToken);
+
     public Task SaveLoginTransactionAsync(LoginTransactionRecord transaction, int maxPerBinding, DateTimeOffset now, CancellationToken cancellationToken) =>
         _inner.SaveLoginTransactionAsync(transaction, maxPerBinding, now, cancellationToken);
 
@@ -405,6 +411,6 @@ internal sealed class SessionCachingStore : IPortcullisStore, IStoreChangeObserv
 
     public Task<IReadOnlyList<AuditRecord>> QueryAuditAsync(AuditQuery query, CancellationToken cancellationToken) => _inner.QueryAuditAsync(query, cancellationToken);
 
-    public Task<int> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken) =>
+    public Task<ExpiredSweep> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken) =>
         _inner.DeleteExpiredAsync(now, auditBefore, cancellationToken);
 }

@@ -7,13 +7,16 @@ namespace Portcullis.Storage;
 
 /// <summary>
 /// Creates or migrates the schema before the gateway takes requests (an unreachable store stops start-up), then
-/// deletes expired rows periodically. A failed cleanup is logged and tried again at the next tick.
+/// deletes expired rows periodically. A failed cleanup is logged and tried again at the next tick. The sessions a sweep
+/// finds expired are the ones that ended <c>idle</c> or <c>absolute</c> in <c>portcullis.sessions.ended</c> (expiry
+/// itself is a filter on read, so the sweep is where it becomes an event).
 /// </summary>
 internal sealed class StoreInitializer(
     IStoreLifecycle store,
     IServiceProvider services,
     IOptions<PortcullisOptions> options,
     TimeProvider time,
+    Diagnostics.PortcullisMetrics metrics,
     ILogger<StoreInitializer> logger)
     : BackgroundService
 {
@@ -51,7 +54,9 @@ internal sealed class StoreInitializer(
             try
             {
                 var now = time.GetUtcNow();
-                await store.DeleteExpiredAsync(now, now - options.Value.Audit.Retention, stoppingToken);
+                var sweep = await store.DeleteExpiredAsync(now, now - options.Value.Audit.Retention, stoppingToken);
+                metrics.SessionsEnded(Diagnostics.SessionEndReasons.Idle, sweep.IdleSessions);
+                metrics.SessionsEnded(Diagnostics.SessionEndReasons.Absolute, sweep.AbsoluteSessions);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {

@@ -74,4 +74,40 @@ public sealed class MetricsTests
         Assert.All(values, value => Assert.DoesNotContain(secrets, secret => value.Contains(secret, StringComparison.OrdinalIgnoreCase)));
         Assert.All(values, value => Assert.Matches("^[a-z0-9_]+$", value));
     }
+
+    [Fact]
+    public async Task SessionsThatExpireAreCountedIdleOrAbsoluteWhenTheSweepRemovesThem()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(clock: clock, adjust: settings =>
+        {
+            settings["Portcullis:Session:IdleTimeout"] = "00:10:00";
+            settings["Portcullis:Session:AbsoluteTimeout"] = "00:12:00";
+        });
+        using var metrics = new CollectedMetrics(stack.Gateway.Services);
+        using var alice = new BrowserClient();
+        using var bob = new BrowserClient();
+        await alice.LoginAsync(stack.Origin);
+        await bob.LoginAsync(stack.Origin, "bob");
+
+        // Minute 6: bob is active, so his idle expiry moves to the absolute limit (minute 12); alice's stays at minute 10.
+        clock.Advance(TimeSpan.FromMinutes(6));
+        Assert.Equal(HttpStatusCode.OK, (await bob.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+
+        // Minute 15: both are over (the store contract tests show an expired session is never served before a sweep);
+        // the sweeps, every 5 minutes, remove them and count how each ended, once.
+        clock.Advance(TimeSpan.FromMinutes(9));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await alice.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await bob.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
+        await Eventually.Until(
+            () => Task.FromResult((Idle: metrics.Sum("portcullis.sessions.ended", ("reason", "idle")), Absolute: metrics.Sum("portcullis.sessions.ended", ("reason", "absolute")))),
+            ended => ended is (1, 1),
+            "the sweep to count alice's session as idle and bob's as absolute");
+        Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT key FROM sessions"));
+        int Sweeps() => metrics.Of("portcullis.store.operation.duration", ("operation", "delete_expired")).Length;
+        var sweeps = Sweeps();
+        clock.Advance(TimeSpan.FromMinutes(5));
+        await Eventually.Until(() => Task.FromResult(Sweeps()), n => n > sweeps, "another sweep");
+        Assert.Equal(2, metrics.Sum("portcullis.sessions.ended"));
+    }
 }

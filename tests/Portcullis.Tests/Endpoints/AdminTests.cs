@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Portcullis.Audit;
 using Portcullis.Storage;
 using Portcullis.Tests.Infrastructure;
@@ -118,6 +119,79 @@ public sealed class AdminTests
         var overview = await alice.GetAsync($"{stack.Origin}/bff/admin/api/overview", BrowserClient.Csrf);
         Assert.Equal(HttpStatusCode.OK, overview.Status);
         Assert.Equal(0, JsonDocument.Parse(overview.Body).RootElement.GetProperty("revocationsPending").GetInt64());
+    }
+
+    [Fact]
+    public async Task AnOperatorFindsAUserByEmailThroughAKeyedHashThatSurvivesAMasterKeyRotation()
+    {
+        // carol's address is bob's in another spelling (ambiguous once she signs in); mallory claims alice's address
+        // but her provider says it is not verified, so it is never indexed.
+        static JsonObject Person(string email, bool verified = true) => new() { ["name"] = email, ["email"] = email, ["email_verified"] = verified };
+        await using var stack = await TestStack.StartAsync(
+            adjust: Operators,
+            idpConfig: (config, _) => config["users"] = new JsonObject
+            {
+                ["alice"] = Person("alice@example.com"),
+                ["bob"] = Person("bob@example.com"),
+                ["carol"] = Person("  BOB@Example.COM "),
+                ["mallory"] = Person("alice@example.com", verified: false),
+            });
+        using var alice = new BrowserClient();
+        await alice.LoginAsync(stack.Origin, "alice");
+        using var bob = new BrowserClient();
+        await bob.LoginAsync(stack.Origin, "bob");
+        using var mallory = new BrowserClient();
+        await mallory.LoginAsync(stack.Origin, "mallory");
+        var (aliceId, bobId) = (await UserIdAsync(stack, "alice"), await UserIdAsync(stack, "bob"));
+
+        // By e-mail (any case, any surrounding space) answers exactly as by subject.
+        var bySubject = await alice.GetAsync($"{stack.Origin}/bff/admin/api/users?provider=main&subject=bob", BrowserClient.Csrf);
+        var byEmail = await alice.GetAsync($"{stack.Origin}/bff/admin/api/users?email=%20Bob%40EXAMPLE.com", BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.OK, byEmail.Status);
+        Assert.Equal(bySubject.Body, byEmail.Body);
+        Assert.Equal(bobId, JsonDocument.Parse(byEmail.Body).RootElement.GetProperty("id").GetString());
+        var asAlice = await alice.GetAsync($"{stack.Origin}/bff/admin/api/users?email=alice%40example.com", BrowserClient.Csrf);
+        Assert.Equal(aliceId, JsonDocument.Parse(asAlice.Body).RootElement.GetProperty("id").GetString());
+
+        var nobody = await alice.GetAsync($"{stack.Origin}/bff/admin/api/users?email=nobody%40example.com", BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.NotFound, nobody.Status);
+        Assert.Equal("not_found", JsonDocument.Parse(nobody.Body).RootElement.GetProperty("error").GetString());
+
+        // The store holds no address: only 64-hex keyed hashes, and not the plain SHA-256 of an address either.
+        var stored = (await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT provider, subject, email_hash FROM identities")).ToArray();
+        var hashes = stored.Where(r => r[2] is string).Select(r => (string)r[2]!).ToArray();
+        Assert.Equal(2, hashes.Length); // alice and bob; mallory's unverified address is not indexed
+        Assert.All(hashes, h => Assert.Matches("^[0-9a-f]{64}$", h));
+        Assert.DoesNotContain(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("bob@example.com"u8)), hashes);
+
+        // A second user with the same address: 409, and nobody's data in the answer.
+        using var carol = new BrowserClient();
+        await carol.LoginAsync(stack.Origin, "carol");
+        var ambiguous = await alice.GetAsync($"{stack.Origin}/bff/admin/api/users?email=bob%40example.com", BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.Conflict, ambiguous.Status);
+        Assert.Equal("ambiguous", JsonDocument.Parse(ambiguous.Body).RootElement.GetProperty("error").GetString());
+        Assert.DoesNotContain(bobId, ambiguous.Body);
+
+        // Audited under the operator as "by e-mail", with the address nowhere in the audit log or the logs.
+        var lookups = await AuditAsync(stack, AuditEvents.AdminLookup);
+        Assert.Equal(4, lookups.Count(e => e.Actor == aliceId && e.Detail?.StartsWith("by e-mail", StringComparison.Ordinal) == true));
+        Assert.Contains(lookups, e => e.UserId == bobId && e.Detail == "by e-mail" && e.Outcome == AuditOutcomes.Success);
+        Assert.Contains(lookups, e => e.Detail == "by e-mail: ambiguous" && e.Outcome == AuditOutcomes.Failed && e.UserId is null);
+        Assert.DoesNotContain(lookups, e => $"{e.UserId}{e.Detail}{e.Provider}{e.Actor}".Contains("example", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain("example.com", stack.Gateway.Logs.All, StringComparison.OrdinalIgnoreCase);
+
+        // The master key rotates (configured now; the key file becomes a previous key): bob, not signed in since, is
+        // still found through the hash under the previous key.
+        stack.Settings["Portcullis:KeyProtection:MasterKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        await stack.RestartGatewayAsync();
+        using var operatorAgain = new BrowserClient();
+        await operatorAgain.LoginAsync(stack.Origin, "alice");
+        var afterRotation = await operatorAgain.GetAsync($"{stack.Origin}/bff/admin/api/users?email=BOB%40example.com", BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.Conflict, afterRotation.Status); // bob and carol both, under the previous key
+        Assert.Equal(aliceId, JsonDocument.Parse((await operatorAgain.GetAsync($"{stack.Origin}/bff/admin/api/users?email=alice%40example.com", BrowserClient.Csrf)).Body)
+            .RootElement.GetProperty("id").GetString());
+        var rehashed = await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT email_hash FROM identities WHERE subject = 'alice'");
+        Assert.DoesNotContain(rehashed[0][0], hashes); // alice's login wrote her hash under the new key
     }
 
     [Fact]

@@ -12,7 +12,9 @@ public interface IStoreLifecycle
     /// <summary>
     /// Deletes expired sessions, login transactions, leases and used-markers, grants that can no longer be used
     /// (no refresh token, access token expired, no session left), and audit entries older than
-    /// <paramref name="auditBefore"/>; returns how many rows went.
+    /// <paramref name="auditBefore"/>; returns how many rows went and how many of them were sessions whose idle or
+    /// absolute expiry had passed (<see cref="ExpiredSweep"/>). A store whose own expiry (a TTL) could remove a session
+    /// before the sweep sees it keeps it a while longer, never serving it, so that every expired session is counted.
     /// </summary>
-    Task<int> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken);
+    Task<ExpiredSweep> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken);
 }

@@ -20,4 +20,18 @@ public interface IUserStore
 
     /// <summary>Every identity of the user, oldest first.</summary>
     Task<IReadOnlyList<IdentityRecord>> GetIdentitiesAsync(string userId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records on the identity (provider, subject) the keyed hash of its e-mail address, or clears it with null; nothing
+    /// happens when the identity does not exist. The store never sees the address itself: the hash is an HMAC under a
+    /// key derived from the master key (ADR 0039), so the index lets an operator find a user by e-mail without being a
+    /// plaintext list of addresses.
+    /// </summary>
+    Task SetIdentityEmailHashAsync(string provider, string subject, string? emailHash, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The ids of the users who have an identity whose e-mail hash is one of <paramref name="emailHashes"/> (the hash under
+    /// the current key and those under previous ones), each once, in no particular order; empty when nobody has one.
+    /// </summary>
+    Task<IReadOnlyList<string>> FindUsersByEmailHashAsync(IReadOnlyList<string> emailHashes, CancellationToken cancellationToken);
 }

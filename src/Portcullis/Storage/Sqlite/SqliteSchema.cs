@@ -127,5 +127,12 @@ internal static class SqliteSchema
         """
         ALTER TABLE grants ADD COLUMN session_keyed INTEGER NOT NULL DEFAULT 0;
         """,
+
+        // 6: find a user by e-mail (issue 19, ADR 0039): the keyed hash of the identity's address, never the address.
+        // Identities signed in before this step have none until their next login.
+        """
+        ALTER TABLE identities ADD COLUMN email_hash TEXT;
+        CREATE INDEX identities_email ON identities(email_hash) WHERE email_hash IS NOT NULL;
+        """,
     ];
 }

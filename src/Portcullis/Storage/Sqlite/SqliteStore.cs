@@ -145,6 +145,29 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
         return identities;
     }
 
+    public Task SetIdentityEmailHashAsync(string provider, string subject, string? emailHash, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "UPDATE identities SET email_hash = $hash WHERE provider = $provider AND subject = $subject AND email_hash IS NOT $hash;",
+            cancellationToken,
+            ("$provider", provider),
+            ("$subject", subject),
+            ("$hash", emailHash));
+
+    public async Task<IReadOnlyList<string>> FindUsersByEmailHashAsync(IReadOnlyList<string> emailHashes, CancellationToken cancellationToken)
+    {
+        if (emailHashes.Count == 0)
+        {
+            return [];
+        }
+
+        var names = emailHashes.Select((_, i) => "$h" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        return await QueryAsync(
+            $"SELECT DISTINCT user_id FROM identities WHERE email_hash IN ({string.Join(", ", names)});",
+            reader => reader.GetString(0),
+            cancellationToken,
+            [.. names.Zip(emailHashes, (name, hash) => (name, (object?)hash))]);
+    }
+
     private static async Task<UserRecord?> FindUserByIdentityAsync(SqliteConnection connection, string provider, string subject, CancellationToken cancellationToken)
     {
         await using var select = connection.CreateCommand();
@@ -375,20 +398,43 @@ internal sealed partial class SqliteStore : IPortcullisStore, IDisposable
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken));
     }
 
-    public Task<int> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken) =>
-        ExecuteAsync(
-            """
-            DELETE FROM sessions WHERE idle_expires_at <= $now OR absolute_expires_at <= $now;
+    public async Task<ExpiredSweep> DeleteExpiredAsync(DateTimeOffset now, DateTimeOffset auditBefore, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        // A session whose absolute limit came first (or with its idle expiry) ended "absolute", the others "idle".
+        await using var sessions = connection.CreateCommand();
+        sessions.Transaction = transaction;
+        sessions.CommandText = """
+            DELETE FROM sessions WHERE idle_expires_at <= $now OR absolute_expires_at <= $now
+            RETURNING absolute_expires_at <= idle_expires_at;
+            """;
+        sessions.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        var (idle, absolute) = (0, 0);
+        await using (var reader = await sessions.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                _ = reader.GetBoolean(0) ? absolute++ : idle++;
+            }
+        }
+
+        await using var rest = connection.CreateCommand();
+        rest.Transaction = transaction;
+        rest.CommandText = """
             DELETE FROM login_transactions WHERE expires_at <= $now;
             DELETE FROM leases WHERE expires_at <= $now;
             DELETE FROM used_markers WHERE expires_at <= $now;
             DELETE FROM grants WHERE has_refresh_token = 0 AND access_token_expires_at <= $now
                 AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.grant_id = grants.id);
             DELETE FROM audit WHERE at < $auditBefore;
-            """,
-            cancellationToken,
-            ("$now", now.ToUnixTimeMilliseconds()),
-            ("$auditBefore", auditBefore.ToUnixTimeMilliseconds()));
+            """;
+        rest.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        rest.Parameters.AddWithValue("$auditBefore", auditBefore.ToUnixTimeMilliseconds());
+        var removed = await rest.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new ExpiredSweep(removed + idle + absolute, idle, absolute);
+    }
 
     private async Task<GrantRecord?> QueryGrantAsync(string where, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {

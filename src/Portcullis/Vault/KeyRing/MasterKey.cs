@@ -38,6 +38,14 @@ internal sealed class MasterKey
         }
     }
 
+    /// <summary>
+    /// A key of 32 bytes derived from each configured master key for <paramref name="purpose"/> (HKDF-SHA256, RFC 5869,
+    /// the purpose as its info), the current one first: a use of its own never touches the master key itself, and a
+    /// value keyed under a previous master key can still be recognised after a rotation.
+    /// </summary>
+    public IReadOnlyList<byte[]> Derive(string purpose) =>
+        [.. _all.Select(key => HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, info: System.Text.Encoding.UTF8.GetBytes(purpose)))];
+
     public byte[] Seal(byte[] plaintext) => Seal(plaintext, AssociatedData);
 
     public byte[] Open(byte[] sealedValue) => Open(sealedValue, AssociatedData);

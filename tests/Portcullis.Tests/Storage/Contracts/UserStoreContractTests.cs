@@ -65,4 +65,32 @@ public abstract class UserStoreContractTests<TStore> : StoreContractTests<TStore
         Assert.All(results.Where(r => r.User != linked.User), r => Assert.Equal(IdentityLinkResult.BelongsToAnotherUser, r.Result));
         Assert.Equal(linked.User, (await Store.FindUserAsync("github", "shared", default))!.Id);
     }
+
+    [Fact]
+    public async Task EmailHashesFindTheirUsersFollowChangesAndNeverKeepAStaleEntry()
+    {
+        var alice = await Store.GetOrCreateUserAsync("main", "alice", Now, default);
+        var bob = await Store.GetOrCreateUserAsync("main", "bob", Now, default);
+        await Store.LinkIdentityAsync(alice.Id, "github", "a:1", Now, default);
+        await Store.SetIdentityEmailHashAsync("main", "alice", "h-alice", default);
+        await Store.SetIdentityEmailHashAsync("github", "a:1", "h-alice", default); // two identities, one user
+        await Store.SetIdentityEmailHashAsync("main", "bob", "h-bob", default);
+        await Store.SetIdentityEmailHashAsync("main", "nobody", "h-nobody", default); // unknown identity: nothing happens
+
+        Assert.Equal([alice.Id], await Store.FindUsersByEmailHashAsync(["h-alice"], default));
+        Assert.Equal([bob.Id], await Store.FindUsersByEmailHashAsync(["h-other", "h-bob"], default));
+        Assert.Empty(await Store.FindUsersByEmailHashAsync(["h-nobody"], default));
+        Assert.Empty(await Store.FindUsersByEmailHashAsync([], default));
+        Assert.Null(await Store.FindUserAsync("main", "nobody", default));
+
+        // bob's address changes to alice's: both users now, and nobody under bob's old one.
+        await Store.SetIdentityEmailHashAsync("main", "bob", "h-alice", default);
+        Assert.Equal(new[] { alice.Id, bob.Id }.Order(), (await Store.FindUsersByEmailHashAsync(["h-alice"], default)).Order());
+        Assert.Empty(await Store.FindUsersByEmailHashAsync(["h-bob"], default));
+
+        // Cleared (the provider no longer sends one): gone from the index; setting the same value twice changes nothing.
+        await Store.SetIdentityEmailHashAsync("main", "bob", null, default);
+        await Store.SetIdentityEmailHashAsync("main", "alice", "h-alice", default);
+        Assert.Equal([alice.Id], await Store.FindUsersByEmailHashAsync(["h-alice", "h-bob"], default));
+    }
 }
