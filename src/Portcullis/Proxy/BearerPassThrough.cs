@@ -41,6 +41,26 @@ internal sealed class BearerPassThrough(
             : null;
     }
 
+    /// <summary>
+    /// Whether the anti-forgery check is moot for this request: on a route with <c>AcceptBearer</c> it carries no session
+    /// cookie and either its own token, or (on a <c>user</c> route) no credential at all. Neither brings an ambient
+    /// credential a foreign page could borrow, and the second is refused with 401 and a <c>Bearer</c> challenge, so a
+    /// client that did not know it must authenticate learns how (RFC 6750 §3.1) instead of reading a CSRF refusal.
+    /// </summary>
+    public bool BringsNoAmbientCredential(HttpContext context, ApiRoute route) =>
+        route.Bearer is not null
+        && cookies.ReadSession(context.Request) is null
+        && (route.TokenMode == Configuration.ApiTokenModes.User || TokenOf(context, route) is not null);
+
+    /// <summary>
+    /// RFC 6750 §3.1: on a route that accepts bearer tokens, a 401 for want of a session also names the scheme a caller
+    /// may use, without an error code (the request had no bearer token to find fault with). Other answers are unchanged.
+    /// </summary>
+    public static PortcullisError Challenge(ApiRoute route, PortcullisError refusal) =>
+        route.Bearer is not null && refusal.StatusCode == StatusCodes.Status401Unauthorized && refusal.WwwAuthenticate is null
+            ? refusal with { WwwAuthenticate = "Bearer" }
+            : refusal;
+
     public async Task<ProxyCredential> ResolveAsync(HttpContext context, ApiRoute route, string token)
     {
         var bearer = route.Bearer!;

@@ -33,8 +33,9 @@ internal sealed class ProxyAdmission(
     {
         // Browsers cannot add a custom header to a WebSocket handshake, but always send Origin with it: at the upgrade
         // the origin check stands in for the X-CSRF header. A caller with its own token and no session cookie brings no
-        // ambient credential a foreign page could borrow: there is nothing to forge (ADR 0042).
-        if (bearers.TokenOf(context, route) is null
+        // ambient credential a foreign page could borrow: there is nothing to forge (ADR 0042); nor does one with no
+        // credential at all on a bearer route that needs a user, which is answered with a Bearer challenge (ADR 0044).
+        if (!bearers.BringsNoAmbientCredential(context, route)
             && (target.Upgrade ? csrf.CheckUpgrade(context.Request) : csrf.Check(context.Request)) is { } csrfError)
         {
             return csrfError;
@@ -75,7 +76,9 @@ internal sealed class ProxyAdmission(
         var session = await sessions.ResolveAsync(context);
         if (session is null)
         {
-            return route.TokenMode is Configuration.ApiTokenModes.User or Configuration.ApiTokenModes.Assertion ? new ProxyCredential(null, null, SessionService.RefusalFor(context)) : default;
+            return route.TokenMode is Configuration.ApiTokenModes.User or Configuration.ApiTokenModes.Assertion
+                ? new ProxyCredential(null, null, BearerPassThrough.Challenge(route, SessionService.RefusalFor(context)))
+                : default;
         }
 
         if (route.Policy is { } policy && await AuthorizeAsync(context, route, policy) is { } denied)

@@ -55,6 +55,17 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
                 s["Portcullis:Apis:admin:BearerAudiences:0"] = "orders";
                 s["Portcullis:Apis:admin:RequireScopes:0"] = "admin";
                 Routes.Add(s, "plain", "/api/plain", Upstream.Url);
+                // Callers' tokens of the other provider: nothing else here makes the gateway load that provider's keys.
+                Routes.Add(s, "partner", "/api/partner", Upstream.Url);
+                s["Portcullis:Apis:partner:AcceptBearer"] = "true";
+                s["Portcullis:Apis:partner:Provider"] = "other";
+                s["Portcullis:Apis:partner:BearerAudiences:0"] = "orders";
+                // Both ways on one route: cookie requests get the grant's token for the resource, bearers their own.
+                Routes.Add(s, "shop", "/api/shop", Upstream.Url);
+                s["Portcullis:Apis:shop:AcceptBearer"] = "true";
+                s["Portcullis:Apis:shop:Provider"] = "main";
+                s["Portcullis:Apis:shop:BearerAudiences:0"] = "orders";
+                s["Portcullis:Apis:shop:Resource"] = Resource;
                 // This test's own connections play the front proxy for the forward-auth case.
                 s["Portcullis:ForwardAuth:Enabled"] = "true";
                 s["Portcullis:TrustedProxies:0"] = "127.0.0.1";
@@ -158,13 +169,17 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
         var valid = await ClientCredentialsAsync(idp, Resource);
         var expired = await TokenOfKindAsync("expired");
 
-        async Task<HttpResponseMessage> AskAsync(string token)
+        async Task<HttpResponseMessage> AskAsync(string? token)
         {
             using var http = new HttpClient();
             using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{world.Stack.Gateway.Port}/bff/forward-auth");
             request.Headers.Add("X-Original-URI", "/api/orders/7");
             request.Headers.Add("X-Original-Method", "GET");
-            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+            if (token is not null)
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+            }
+
             var response = await http.SendAsync(request);
             await response.Content.LoadIntoBufferAsync();
             return response;
@@ -172,12 +187,132 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
 
         using var accepted = await AskAsync(valid);
         using var refused = await AskAsync(expired);
+        using var bare = await AskAsync(null);
 
         Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
         Assert.Equal("Bearer " + valid, accepted.Headers.GetValues("Authorization").Single());
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         Assert.Equal("Bearer error=\"invalid_token\"", refused.Headers.WwwAuthenticate.ToString());
         Assert.False(refused.Headers.Contains("Authorization"));
+        // No credential at all: the front proxy gets the proxy's challenge too, to pass on to the caller.
+        Assert.Equal(HttpStatusCode.Unauthorized, bare.StatusCode);
+        Assert.Equal("Bearer", bare.Headers.WwwAuthenticate.ToString());
+        Assert.False(bare.Headers.Contains("Authorization"));
+    }
+
+    /// <summary>
+    /// RFC 6750 §3.1: a caller that sent no credential at all (not knowing it must authenticate, or with an unsupported
+    /// scheme) learns that a bearer token is accepted: 401 with a bare <c>Bearer</c> challenge, no error code, even without
+    /// the anti-forgery header a CLI would not send. A route without <c>AcceptBearer</c> names no scheme it does not take.
+    /// </summary>
+    [Fact]
+    public async Task ARequestWithoutAnyCredentialIsChallengedForABearerOnlyWhereOneIsAccepted()
+    {
+        var (bare, reachedBare) = await CallAsync("/api/orders/1", authorization: null);
+        var (basic, reachedBasic) = await CallAsync("/api/orders/1", "Basic Y2xpOmNsaS1zZWNyZXQ=");
+        var (plain, reachedPlain) = await CallAsync("/api/plain/1", authorization: null, csrf: true);
+
+        foreach (var challenged in new[] { bare, basic })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, challenged.StatusCode);
+            Assert.Equal("Bearer", challenged.Headers.WwwAuthenticate.ToString());
+            Assert.Equal("unauthenticated", (await challenged.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, plain.StatusCode);
+        Assert.Equal("unauthenticated", (await plain.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        Assert.False(plain.Headers.Contains("WWW-Authenticate"));
+        Assert.Empty(reachedBare.Concat(reachedBasic).Concat(reachedPlain));
+    }
+
+    /// <summary>
+    /// The provider cannot be asked (its endpoints drop every connection): a caller's token is neither refused (the caller
+    /// did nothing wrong) nor forwarded unchecked, but answered 503 with <c>Retry-After</c>; once the provider is back the
+    /// same token passes. A JWT of a provider whose keys were never loaded, and an opaque token needing introspection.
+    /// </summary>
+    [Fact]
+    public async Task WhileTheProviderCannotBeAskedABearerGets503AndOnceItIsBackTheSameTokenPasses()
+    {
+        var jwt = await ClientCredentialsAsync(world.Other, Resource);
+        var opaque = await ClientCredentialsAsync(world.Stack.Idp, resource: null);
+        var during = new List<(HttpResponseMessage Response, UpstreamRequest[] Reached)>();
+        await world.Other.SetOutageAsync("down");
+        await world.Stack.Idp.SetOutageAsync("down");
+        try
+        {
+            during.Add(await CallAsync("/api/partner/1", "Bearer " + jwt));
+            during.Add(await CallAsync("/api/orders/outage", "Bearer " + opaque));
+        }
+        finally
+        {
+            await world.Other.SetOutageAsync("up");
+            await world.Stack.Idp.SetOutageAsync("up");
+        }
+
+        // After a failed first fetch the metadata library waits a moment (its own back-off) before asking again.
+        var jwtBack = await Eventually.Until(
+            () => CallAsync("/api/partner/2", "Bearer " + jwt),
+            call =>
+            {
+                var waiting = call.Response.StatusCode == HttpStatusCode.ServiceUnavailable;
+                if (waiting)
+                {
+                    during.Add(call);
+                }
+
+                return !waiting;
+            },
+            "the other provider's keys once it answers again");
+        var opaqueBack = await CallAsync("/api/orders/outage", "Bearer " + opaque);
+
+        Assert.True(during.Count >= 2);
+        foreach (var (response, reached) in during)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, response.ToString());
+            Assert.Equal("provider_unavailable", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+            Assert.False(response.Headers.Contains("WWW-Authenticate"));
+            Assert.Empty(reached);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, jwtBack.Response.StatusCode);
+        Assert.Equal("Bearer " + jwt, Assert.Single(jwtBack.Reached).Headers["Authorization"]);
+        Assert.Equal(HttpStatusCode.OK, opaqueBack.Response.StatusCode);
+        Assert.Equal("Bearer " + opaque, Assert.Single(opaqueBack.Reached).Headers["Authorization"]);
+    }
+
+    /// <summary>
+    /// <c>AcceptBearer</c> and <c>Resource</c> on one route (ADR 0044): a cookie request is sent the grant's token for that
+    /// resource (obtained by a refresh naming it, never the sign-in's own token), a bearer request the caller's own token,
+    /// whose <c>aud</c> must be among <c>BearerAudiences</c>.
+    /// </summary>
+    [Fact]
+    public async Task OnARouteWithAResourceCookieRequestsGetTheResourcesTokenAndBearerRequestsTheCallersOwn()
+    {
+        var idp = world.Stack.Idp;
+        using var browser = new BrowserClient();
+        await LoginAtMainAsync(browser, "bob");
+        var own = (await idp.TokensAsync()).Last(t => t.GrantType == "authorization_code").AccessToken;
+        var callerToken = await ClientCredentialsAsync(idp, Resource);
+        var foreignToken = await ClientCredentialsAsync(idp, OtherResource);
+        var before = world.Upstream.Requests.Count;
+
+        var cookie = await browser.GetAsync($"{world.Stack.Origin}/api/shop/1", BrowserClient.Csrf);
+        var reachedByCookie = world.Upstream.Requests.Skip(before).ToArray();
+        var (bearer, reachedByBearer) = await CallAsync("/api/shop/2", "Bearer " + callerToken);
+        var (foreign, reachedByForeign) = await CallAsync("/api/shop/3", "Bearer " + foreignToken);
+
+        Assert.Equal(HttpStatusCode.OK, cookie.Status);
+        var sent = Assert.Single(reachedByCookie).Headers;
+        var resourceToken = Assert.Single(await RouteAudienceTests.AssertAudienceAsync([sent], await RouteAudienceTests.ProviderKeysAsync(world.Stack), idp.Issuer, "orders"));
+        Assert.NotEqual(own, resourceToken);
+        Assert.NotEqual(callerToken, resourceToken);
+        Assert.Contains(await idp.EventsAsync("token"), e => e.GetProperty("grant_type").GetString() == "refresh_token"
+            && e.TryGetProperty("resource", out var named) && named.GetString() == Resource && e.GetProperty("outcome").GetString() == "success");
+        Assert.Equal(HttpStatusCode.OK, bearer.StatusCode);
+        Assert.Equal("Bearer " + callerToken, Assert.Single(reachedByBearer).Headers["Authorization"]);
+        Assert.Equal(HttpStatusCode.Unauthorized, foreign.StatusCode);
+        Assert.Empty(reachedByForeign);
     }
 
     [Fact]
@@ -324,12 +459,15 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
     }
 
     /// <summary>Calls the gateway as a CLI would: no cookie, the given <c>Authorization</c>; returns the answer and what reached the upstream.</summary>
-    private async Task<(HttpResponseMessage Response, UpstreamRequest[] Reached)> CallAsync(string path, string authorization, bool csrf = false)
+    private async Task<(HttpResponseMessage Response, UpstreamRequest[] Reached)> CallAsync(string path, string? authorization, bool csrf = false)
     {
         var before = world.Upstream.Requests.Count;
         using var http = new HttpClient();
         using var request = new HttpRequestMessage(HttpMethod.Get, world.Stack.Origin + path);
-        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
         if (csrf)
         {
             request.Headers.Add("X-CSRF", "1");

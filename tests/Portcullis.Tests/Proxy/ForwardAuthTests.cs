@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using Portcullis.Tests.Infrastructure;
 
@@ -12,6 +13,8 @@ namespace Portcullis.Tests.Proxy;
 public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixture<ForwardAuthTests.World>
 {
     private static readonly IPAddress ProxyAddress = IPAddress.Parse("127.0.0.2");
+
+    private const string Ledger = "https://ledger.test/";
 
     [Fact]
     public async Task ASignedInRequestThroughNginxReachesTheUpstreamWithTheUsersTokenAndWithoutTheBrowsersCredentials()
@@ -164,6 +167,23 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
         Assert.All(world.Upstream.Requests, r => Assert.Equal($"Bearer {refreshed.AccessToken}", r.Headers["Authorization"]));
     }
 
+    /// <summary>A route with its own <c>Resource</c> (ADR 0043): the answer carries the grant's token for that resource alone.</summary>
+    [Fact]
+    public async Task ARequestToAResourceRouteIsAnsweredWithTheResourcesTokenNeverTheSignInsOwn()
+    {
+        using var browser = await SignedInAsync();
+        var own = (await world.Stack.Idp.TokensAsync()).Last(t => t.GrantType == "authorization_code").AccessToken;
+
+        var response = await browser.GetAsync($"{world.Nginx.Origin}/api/ledger/1", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, response.Status);
+        var sent = Assert.Single(world.Upstream.Requests).Headers;
+        var token = Assert.Single(await RouteAudienceTests.AssertAudienceAsync([sent], await RouteAudienceTests.ProviderKeysAsync(world.Stack), world.Stack.Idp.Issuer, Ledger));
+        Assert.NotEqual(own, token);
+        var minted = (await world.Stack.Idp.TokensAsync()).Last();
+        Assert.Equal(("refresh_token", token), (minted.GrantType, minted.AccessToken));
+    }
+
     [Fact]
     public async Task AnAssertionRouteGetsTheSignedIdentityInItsHeaderAndNoToken()
     {
@@ -268,9 +288,11 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
         public async Task InitializeAsync()
         {
             Upstream = await ProxyUpstream.StartAsync();
-            Stack = await TestStack.StartAsync(clock: Clock, adjust: s =>
+            Stack = await TestStack.StartAsync(clock: Clock, idpConfig: (config, _) => config["resources"] = new JsonObject { [Ledger] = new JsonObject() }, adjust: s =>
             {
                 Routes.Add(s, "orders", "/api/orders", Upstream.Url);
+                Routes.Add(s, "ledger", "/api/ledger", Upstream.Url);
+                s["Portcullis:Apis:ledger:Resource"] = Ledger;
                 Routes.Add(s, "admin", "/api/admin", Upstream.Url);
                 s["Portcullis:Apis:admin:RequireScopes:0"] = "admin";
                 s["Portcullis:TrustedProxies:0"] = ProxyAddress.ToString();

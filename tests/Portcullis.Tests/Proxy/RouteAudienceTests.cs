@@ -236,14 +236,14 @@ public sealed class RouteAudienceTests
         (await stack.Idp.EventsAsync("token")).Count(e => e.GetProperty("grant_type").GetString() == "refresh_token"
             && e.TryGetProperty("resource", out var named) && named.GetString() == resource);
 
-    private static async Task<JsonWebKeySet> ProviderKeysAsync(TestStack stack) =>
+    internal static async Task<JsonWebKeySet> ProviderKeysAsync(TestStack stack) =>
         new(await stack.Idp.Http.GetStringAsync("/jwks"));
 
     /// <summary>What a resource server does with each bearer it received: signature by the provider's keys, issuer, its own audience.</summary>
     private static Task<HashSet<string>> AssertAudienceAsync(RecordingUpstream upstream, JsonWebKeySet jwks, string issuer, string audience) =>
         AssertAudienceAsync(upstream.Requests.Select(r => r.Headers), jwks, issuer, audience);
 
-    private static async Task<HashSet<string>> AssertAudienceAsync(IEnumerable<Dictionary<string, string>> requests, JsonWebKeySet jwks, string issuer, string audience)
+    internal static async Task<HashSet<string>> AssertAudienceAsync(IEnumerable<Dictionary<string, string>> requests, JsonWebKeySet jwks, string issuer, string audience)
     {
         var tokens = new HashSet<string>(StringComparer.Ordinal);
         Assert.NotEmpty(requests);
