@@ -205,6 +205,65 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// DESIGN.md invariant 10 in stateless mode: while a provider holds the refresh past the request's wait, the request
+    /// goes on with its still-valid access token; when the provider answers late, that answer is what the next request
+    /// with the same cookies uses: no second presentation of the refresh token, nobody signed out.
+    /// </summary>
+    [Fact]
+    public async Task AProviderHoldingARefreshAnswersLateAndTheNextRequestUsesThatAnswerWithoutPresentingTheRefreshTokenAgain()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var idpPort = FreePort.Next();
+        await using var wire = FaultProxy.Start(idpPort);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(
+            clock: clock,
+            adjust: s =>
+            {
+                Stateless(upstream.Url)(s);
+                s["Portcullis:Refresh:Timeout"] = "00:00:01";
+            },
+            idpPort: idpPort,
+            issuerPort: wire.Port);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        var cookies = Header(browser);
+        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false });
+        clock.Advance(TimeSpan.FromSeconds(61)); // past the refresh point of the 120 s token
+
+        wire.Fault = Fault.Hold;
+        var pending = SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/during", cookies);
+        await wire.WaitUntilHeldAsync();
+        for (var moved = 0; !pending.IsCompleted && moved < 40; moved++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(250)); // past the 1.5 s wait, never near the 30 s token-request deadline
+            await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: lets the gateway's threads see the new time
+        }
+
+        // The request stops waiting; its access token is still valid, so it goes on with that one (SECURITY.md item 27).
+        var during = await pending;
+        Assert.Equal(HttpStatusCode.OK, during.Status);
+        var login = (await stack.Idp.TokensAsync()).Single();
+        Assert.Equal($"Bearer {login.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
+        Assert.DoesNotContain(during.SetCookies, c => c.StartsWith(RefreshCookie + "=", StringComparison.Ordinal)); // nothing rotated yet
+        cookies = Merge(cookies, during.SetCookies); // as the browser keeps them
+
+        wire.Fault = Fault.None;
+        wire.ReleaseHeld();
+        await Eventually.Until(() => RefreshesAsync(stack), count => count > 0, "the provider to answer the held refresh");
+        var after = await Eventually.Until(
+            () => SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/after", cookies), r => r.Status == HttpStatusCode.OK, "the late answer to be used");
+
+        var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        Assert.Equal($"Bearer {refreshed.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
+        Assert.Contains(after.SetCookies, c => c.StartsWith(Cookie + "=", StringComparison.Ordinal) && !c.StartsWith(Cookie + "=;", StringComparison.Ordinal));
+        var current = Merge(cookies, after.SetCookies);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/next", current)).Status);
+        Assert.Equal(1, await RefreshesAsync(stack)); // the spent refresh token was never presented again
+        Assert.True(await stack.Idp.IsActiveAsync(refreshed.RefreshToken!)); // and the grant lives
+    }
+
     private static IDataProtectionProvider ForeignKeyRing()
     {
         var services = new ServiceCollection();
