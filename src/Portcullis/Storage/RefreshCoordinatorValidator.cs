@@ -1,11 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Portcullis.Storage;
+using Portcullis.Configuration;
 
-namespace Portcullis.Configuration;
+namespace Portcullis.Storage;
 
 /// <summary>
-/// <c>Session:StatelessRefreshCoordinator</c> set (in stateless mode; <see cref="SessionModeValidator"/> refuses it
+/// <c>Session:StatelessRefreshCoordinator</c> set (in stateless mode; <c>SessionModeValidator</c> refuses it
 /// elsewhere) needs a coordinator registered (<c>AddRedisRefreshCoordinator()</c>) that accepts the connection string:
 /// otherwise start-up stops naming the key rather than running without the coordination the operator asked for.
 /// </summary>
