@@ -54,7 +54,8 @@ public static class GatewayApp
 
     /// <summary>
     /// Maps <c>Portcullis:Store:Kind</c> to the store's builder method. An unknown kind adds nothing: the default SQLite
-    /// stays registered and start-up validation refuses the kind, naming the key.
+    /// stays registered and start-up validation refuses the kind, naming the key. <c>Session:StatelessRefreshCoordinator</c>
+    /// adds the Redis refresh coordinator (ADR 0033).
     /// </summary>
     private static void AddStore(PortcullisBuilder portcullis, IConfiguration section)
     {
@@ -69,6 +70,11 @@ public static class GatewayApp
             case StoreKinds.Sqlite or null:
                 portcullis.AddSqliteStore();
                 break;
+        }
+
+        if (!string.IsNullOrEmpty(section["Session:StatelessRefreshCoordinator"]))
+        {
+            portcullis.AddRedisRefreshCoordinator();
         }
     }
 

@@ -1,4 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Portcullis.Configuration;
+using Portcullis.Storage;
 using Portcullis.Storage.Redis;
 
 namespace Portcullis;
@@ -16,5 +19,17 @@ public static class RedisPortcullisBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         return builder.AddStore(new RedisStoreBackend(), configure);
+    }
+
+    /// <summary>
+    /// Stateless mode's cross-node refresh coordinator on the Redis server of
+    /// <c>Portcullis:Session:StatelessRefreshCoordinator</c> (ADR 0033): a lock and a sealed, short-lived result per
+    /// refresh token, so only one node presents it. Inert unless that key is set. Safe to call twice.
+    /// </summary>
+    public static PortcullisBuilder AddRedisRefreshCoordinator(this PortcullisBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IRefreshCoordinator, RedisRefreshCoordinator>());
+        return builder;
     }
 }

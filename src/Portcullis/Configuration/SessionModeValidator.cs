@@ -17,6 +17,7 @@ internal sealed class SessionModeValidator : IValidateOptions<PortcullisOptions>
     private const string AdminPolicyKey = PortcullisOptions.SectionName + ":Admin:Policy";
     private const string ForwardAuthKey = PortcullisOptions.SectionName + ":ForwardAuth:Enabled";
     private const string CookieDomainKey = PortcullisOptions.SectionName + ":Session:CookieDomain";
+    private const string CoordinatorKey = PortcullisOptions.SectionName + ":Session:StatelessRefreshCoordinator";
 
     /// <summary>Modes this build runs. Each mode joins the list in the commit that makes it work end to end.</summary>
     internal static readonly string[] Available = [SessionModes.Server, SessionModes.SplitKey, SessionModes.Stateless];
@@ -65,6 +66,11 @@ internal sealed class SessionModeValidator : IValidateOptions<PortcullisOptions>
                 // Cookies are re-issued at most once a minute: a shorter bound would end sessions in use.
                 errors.Add($"{MaxCookieAgeKey} must be at least 2 minutes (was {maxCookieAge}).");
             }
+        }
+
+        if (!string.IsNullOrEmpty(options.Session.StatelessRefreshCoordinator) && !stateless)
+        {
+            errors.Add($"{CoordinatorKey} applies only when {Key} is 'stateless' (the other modes coordinate refreshes through the store). Remove the key.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -227,6 +227,16 @@ internal static partial class Log
     [LoggerMessage(6010, LogLevel.Information, "Stateless refresh of user {UserId} at provider {Provider}: {Outcome}.", EventName = "StatelessRefreshed")]
     public static partial void StatelessRefreshed(ILogger logger, string userId, string provider, string outcome);
 
+    // 6011-6019: the stateless refresh coordinator (ADR 0033). Never the refresh token nor its hash.
+    [LoggerMessage(6011, LogLevel.Warning, "The stateless refresh coordinator (Session:StatelessRefreshCoordinator) could not be reached ({Error}); this refresh is single-flight on this node only.", EventName = "RefreshCoordinatorUnavailable")]
+    public static partial void RefreshCoordinatorUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(6012, LogLevel.Information, "The stateless refresh of user {UserId} was done by another node; its published result is used.", EventName = "RefreshCoordinatorResultUsed")]
+    public static partial void RefreshCoordinatorResultUsed(ILogger logger, string userId);
+
+    [LoggerMessage(6013, LogLevel.Warning, "A stateless refresh result published by another node for user {UserId} did not open with this node's key ring; it is ignored.", EventName = "RefreshCoordinatorResultRefused")]
+    public static partial void RefreshCoordinatorResultRefused(ILogger logger, string userId);
+
     // 6020-6039: sender-constrained tokens and strong client authentication (issue 16: PAR, DPoP, private_key_jwt, fapi2).
     [LoggerMessage(6020, LogLevel.Warning, "Pushed authorization request to provider {Provider} failed: {Error} (HTTP {Status}).", EventName = "PushedAuthorizationFailed")]
     public static partial void PushedAuthorizationFailed(ILogger logger, string provider, string error, int status);

@@ -1,5 +1,9 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text.Json;
 using Duende.IdentityModel.Client;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Agent;
@@ -16,8 +20,10 @@ namespace Portcullis.Sessions;
 /// Refresh without a store (ADR 0033). Requests on this node that carry the same refresh token share one token request
 /// (<see cref="SingleFlight{T}"/> keyed by the token's SHA-256), and its result is kept for <see cref="ResultLifetime"/>
 /// under that key, so stragglers that still carry the old cookies get the new tokens (and write the new cookies) instead
-/// of presenting a spent refresh token again. Nothing coordinates nodes: two nodes may refresh the same cookie at once
-/// (ADR 0033 says what follows). The refresh runs detached from the request: a rotated refresh token the provider has
+/// of presenting a spent refresh token again. With <c>Session:StatelessRefreshCoordinator</c> the flight is cross-node
+/// (<see cref="IRefreshCoordinator"/>): the node that takes the lock refreshes and publishes the result sealed with the
+/// key ring; the others wait for it. Without it (or with the coordinator unreachable) two nodes may refresh the same
+/// cookie at once (ADR 0033 says what follows). The refresh runs detached from the request: a rotated refresh token the provider has
 /// issued is still kept for the stragglers if the browser that asked went away.
 /// </summary>
 internal sealed class StatelessRefresh(
@@ -25,6 +31,8 @@ internal sealed class StatelessRefresh(
     IdTokenValidator idTokens,
     RevocationService revocations,
     IHttpClientFactory httpClientFactory,
+    IDataProtectionProvider dataProtection,
+    IEnumerable<IRefreshCoordinator> coordinators,
     PortcullisMetrics metrics,
     IOptions<PortcullisOptions> options,
     TimeProvider time,
@@ -33,11 +41,17 @@ internal sealed class StatelessRefresh(
     /// <summary>How long a refresh's result stays available to requests carrying the refresh token it spent.</summary>
     public static readonly TimeSpan ResultLifetime = TimeSpan.FromSeconds(30);
 
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+
     private readonly SingleFlight<Outcome<TokenSet>> _flights = new();
     private readonly ConcurrentDictionary<string, (Outcome<TokenSet> Result, DateTimeOffset Until)> _recent = new(StringComparer.Ordinal);
     private readonly TimeSpan _skew = options.Value.Refresh.Skew;
     private readonly TimeSpan _tokenRequestDeadline = options.Value.Refresh.TokenRequestDeadline;
     private readonly TimeSpan _waitLimit = options.Value.Refresh.Timeout * 1.5;
+
+    // Null unless Session:StatelessRefreshCoordinator is set (SessionModeValidator refuses it outside stateless mode).
+    private readonly IRefreshCoordinator? _coordinator = string.IsNullOrEmpty(options.Value.Session.StatelessRefreshCoordinator) ? null : coordinators.LastOrDefault();
+    private readonly IDataProtector _results = dataProtection.CreateProtector(ProtectionPurposes.StatelessRefreshResult);
 
     public bool IsFresh(TokenSet tokens) =>
         (tokens.RefreshDueAt ?? tokens.AccessTokenExpiresAt - _skew) is not { } dueAt || dueAt > time.GetUtcNow();
@@ -53,11 +67,106 @@ internal sealed class StatelessRefresh(
 
         try
         {
-            return await _flights.RunAsync(key, () => RefreshOnceAsync(key, provider, userId, tokens)).WaitAsync(_waitLimit, time, cancellationToken);
+            return await _flights.RunAsync(key, () => _coordinator is null ? RefreshOnceAsync(key, provider, userId, tokens) : CoordinatedAsync(_coordinator, key, provider, userId, tokens)).WaitAsync(_waitLimit, time, cancellationToken);
         }
         catch (TimeoutException)
         {
             return PortcullisError.RefreshUnavailable;
+        }
+    }
+
+    /// <summary>
+    /// The cross-node flight: a result another node published is used; otherwise the node that takes the lock refreshes
+    /// and publishes, and the others poll for the result until the wait limit. The coordinator unreachable at any step
+    /// before the token request: this node refreshes on its own (warning 6011), never failing the request for it.
+    /// </summary>
+    private async Task<Outcome<TokenSet>> CoordinatedAsync(IRefreshCoordinator coordinator, string key, string provider, string userId, TokenSet tokens)
+    {
+        using var deadline = new CancellationTokenSource(_waitLimit, time);
+        var presented = false;
+        try
+        {
+            while (true)
+            {
+                if (await ReadPublishedAsync(coordinator, key, userId, deadline.Token) is { } published)
+                {
+                    return published;
+                }
+
+                var lease = await coordinator.TryLockAsync(key, _tokenRequestDeadline + _waitLimit, deadline.Token);
+                if (lease is not null)
+                {
+                    await using (lease)
+                    {
+                        // Published between the read and the lock: the holder before us already spent the token.
+                        if (await ReadPublishedAsync(coordinator, key, userId, deadline.Token) is { } late)
+                        {
+                            return late;
+                        }
+
+                        presented = true;
+                        var result = await RefreshOnceAsync(key, provider, userId, tokens);
+                        if (result.Value is not null || result.Error == PortcullisError.ReauthenticationRequired)
+                        {
+                            await PublishAsync(coordinator, key, result);
+                        }
+
+                        return result;
+                    }
+                }
+
+                await Task.Delay(PollInterval, time, deadline.Token);
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            // Another node holds the lock and has not published within the wait limit: do not present the token too.
+            return PortcullisError.RefreshUnavailable;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException && !presented)
+        {
+            Log.RefreshCoordinatorUnavailable(logger, exception.GetType().Name);
+            return await RefreshOnceAsync(key, provider, userId, tokens);
+        }
+    }
+
+    private async Task<Outcome<TokenSet>?> ReadPublishedAsync(IRefreshCoordinator coordinator, string key, string userId, CancellationToken cancellationToken)
+    {
+        if (await coordinator.ReadResultAsync(key, cancellationToken) is not { } sealedResult)
+        {
+            return null;
+        }
+
+        StatelessRefreshResult? opened;
+        try
+        {
+            opened = JsonSerializer.Deserialize(_results.CreateProtector(key).Unprotect(WebEncoders.Base64UrlDecode(sealedResult)), StatelessJsonContext.Default.StatelessRefreshResult);
+        }
+        catch (Exception exception) when (exception is CryptographicException or FormatException or JsonException)
+        {
+            Log.RefreshCoordinatorResultRefused(logger, userId);
+            return null;
+        }
+
+        Outcome<TokenSet> result = opened?.Tokens is { } refreshed ? refreshed : PortcullisError.ReauthenticationRequired;
+        _recent[key] = (result, time.GetUtcNow() + ResultLifetime);
+        Log.RefreshCoordinatorResultUsed(logger, userId);
+        return result;
+    }
+
+    /// <summary>Sealed with the key ring under a purpose bound to the refresh token's hash: no token in clear in Redis.</summary>
+    private async Task PublishAsync(IRefreshCoordinator coordinator, string key, Outcome<TokenSet> result)
+    {
+        var sealedResult = WebEncoders.Base64UrlEncode(_results.CreateProtector(key).Protect(
+            JsonSerializer.SerializeToUtf8Bytes(new StatelessRefreshResult(result.Value), StatelessJsonContext.Default.StatelessRefreshResult)));
+        try
+        {
+            await coordinator.PublishAsync(key, sealedResult, ResultLifetime, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The result is still kept on this node; other nodes find the lock gone and present the spent token.
+            Log.RefreshCoordinatorUnavailable(logger, exception.GetType().Name);
         }
     }
 

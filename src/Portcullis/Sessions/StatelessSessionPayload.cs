@@ -28,3 +28,9 @@ internal sealed record StatelessSessionPayload(SessionData Data, TokenSet Tokens
 /// <see cref="SessionData.GrantId"/>, a random id per login) and the session's absolute end.
 /// </summary>
 internal sealed record StatelessRefreshPayload(string RefreshToken, string GrantId, DateTimeOffset NotAfter);
+
+/// <summary>
+/// A refresh's result as published to the cross-node coordinator (ADR 0033), sealed with the key ring under a purpose
+/// bound to the refresh token's hash: the new tokens, or null when the provider answered <c>invalid_grant</c>.
+/// </summary>
+internal sealed record StatelessRefreshResult(TokenSet? Tokens);

@@ -17,4 +17,7 @@ internal static class ProtectionPurposes
 
     // Stateless cookies (ADR 0033): a key-ring purpose; each cookie's name is appended to it, binding the value to its name.
     public const string StatelessCookie = "Portcullis.Sessions.Stateless.Cookie.v1";
+
+    // A stateless refresh's result published to the cross-node coordinator (ADR 0033): the refresh token's hash is appended.
+    public const string StatelessRefreshResult = "Portcullis.Sessions.Stateless.RefreshResult.v1";
 }

@@ -68,6 +68,17 @@ public sealed class SessionModeConfigurationTests
     }
 
     [Fact]
+    public async Task TheStatelessRefreshCoordinatorOutsideStatelessIsRefusedByName()
+    {
+        var settings = MisconfigurationTests.ValidSettings(Directory.CreateTempSubdirectory("portcullis-config-").FullName);
+        settings["Portcullis:Session:StatelessRefreshCoordinator"] = "localhost:6379";
+
+        var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => MisconfigurationTests.StartAsync(settings));
+
+        Assert.Contains(exception.Failures, f => f.Contains("Portcullis:Session:StatelessRefreshCoordinator applies only when Portcullis:Session:Mode is 'stateless'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task SplitKeyWithOfflineAccessNeedsTheOfflineCopyNamedAndTheCopyAloneIsRefused()
     {
         var settings = MisconfigurationTests.ValidSettings(Directory.CreateTempSubdirectory("portcullis-config-").FullName);
