@@ -18,7 +18,8 @@ internal sealed record BearerVerdict(IReadOnlyDictionary<string, JsonElement>? C
 /// that issued it. A JWT is validated on Microsoft.IdentityModel against the provider's JWKS (signature, <c>iss</c>,
 /// <c>exp</c> within <see cref="ProviderSignedJwt.ClockSkew"/>, an <c>aud</c> among the route's audiences); an ID token, a
 /// logout token or a sender-constrained token is refused whatever its audience. Anything else is introspected at the
-/// provider (RFC 7662) with the gateway's client credentials, positive answers cached by the token's hash.
+/// provider (RFC 7662) with the gateway's client credentials, positive answers cached by the token's hash; the route's
+/// audiences are judged on every call, cached answer or not, since one token may be presented on many routes.
 /// </summary>
 internal sealed class BearerTokenVerifier(ProviderClient client, IntrospectionCache cache)
 {
@@ -27,12 +28,17 @@ internal sealed class BearerTokenVerifier(ProviderClient client, IntrospectionCa
     // Claims only an ID token (OIDC Core §2, §3.1.3.6) or a logout token (Back-Channel Logout §2.4) carries.
     private static readonly string[] NotAccessTokenClaims = ["nonce", "at_hash", "c_hash", "s_hash", "events"];
 
-    public async Task<BearerVerdict> VerifyAsync(ProviderRuntime provider, string token, IReadOnlyList<string> audiences, CancellationToken cancellationToken)
+    /// <summary>
+    /// The provider's verdict on <paramref name="token"/> for a route accepting <paramref name="audiences"/>; an
+    /// introspection answer that states no <c>aud</c> passes only with <paramref name="acceptWithoutAudience"/> (a JWT
+    /// must always name one).
+    /// </summary>
+    public async Task<BearerVerdict> VerifyAsync(ProviderRuntime provider, string token, IReadOnlyList<string> audiences, bool acceptWithoutAudience, CancellationToken cancellationToken)
     {
         // Three dot-separated parts with a readable header: a JWS. Whatever else (an opaque string, a JWE) only the provider can judge.
         return Handler.CanReadToken(token) && token.Count(c => c == '.') == 2
             ? await VerifyJwtAsync(provider, token, audiences, cancellationToken)
-            : await IntrospectAsync(provider, token, audiences, cancellationToken);
+            : await IntrospectAsync(provider, token, audiences, acceptWithoutAudience, cancellationToken);
     }
 
     private static async Task<BearerVerdict> VerifyJwtAsync(ProviderRuntime provider, string token, IReadOnlyList<string> audiences, CancellationToken cancellationToken)
@@ -85,14 +91,32 @@ internal sealed class BearerTokenVerifier(ProviderClient client, IntrospectionCa
         return new BearerVerdict(ClaimsOf(Base64UrlEncoder.Decode(jwt.EncodedPayload)), null);
     }
 
-    private async Task<BearerVerdict> IntrospectAsync(ProviderRuntime provider, string token, IReadOnlyList<string> audiences, CancellationToken cancellationToken)
+    private async Task<BearerVerdict> IntrospectAsync(ProviderRuntime provider, string token, IReadOnlyList<string> audiences, bool acceptWithoutAudience, CancellationToken cancellationToken)
     {
+        // The cache holds what the provider said about the token, keyed by provider and token alone: one introspection
+        // serves every route. What depends on the route is judged here on every call, so an answer cached on one API's
+        // route never opens another's (security review finding 1).
         var key = IntrospectionCache.Key(provider.Name, token);
-        if (cache.Find(key) is { } cached)
+        if (cache.Find(key) is not { } claims)
         {
-            return new BearerVerdict(cached, null);
+            var answer = await AskProviderAsync(provider, token, cancellationToken);
+            if (answer.Claims is null)
+            {
+                return answer;
+            }
+
+            claims = answer.Claims;
+            cache.Remember(key, claims, DateTimeOffset.FromUnixTimeSeconds(claims["exp"].GetInt64())); // an integer: ProviderProblem checked it
         }
 
+        return AudienceProblem(claims, audiences, acceptWithoutAudience) is { } problem
+            ? BearerVerdict.Refuse(problem)
+            : new BearerVerdict(claims, null);
+    }
+
+    /// <summary>Introspects <paramref name="token"/>: its claims when the provider vouches for it as an access token of a caller, whatever the route.</summary>
+    private async Task<BearerVerdict> AskProviderAsync(ProviderRuntime provider, string token, CancellationToken cancellationToken)
+    {
         OpenIdConnectConfigurationView metadata;
         try
         {
@@ -120,17 +144,13 @@ internal sealed class BearerTokenVerifier(ProviderClient client, IntrospectionCa
         }
 
         var claims = ClaimsOf(json.GetRawText());
-        if (Problem(provider, metadata.Issuer, claims, audiences) is { } problem)
-        {
-            return BearerVerdict.Refuse(problem);
-        }
-
-        cache.Remember(key, claims, DateTimeOffset.FromUnixTimeSeconds(claims["exp"].GetInt64())); // an integer: Problem checked it
-        return new BearerVerdict(claims, null);
+        return ProviderProblem(provider, metadata.Issuer, claims) is { } problem
+            ? BearerVerdict.Refuse(problem)
+            : new BearerVerdict(claims, null);
     }
 
-    /// <summary>RFC 7662 §2.2: <c>active</c>; then what ties the answer to this provider, an access token and the route.</summary>
-    private static string? Problem(ProviderRuntime provider, string? issuer, Dictionary<string, JsonElement> claims, IReadOnlyList<string> audiences)
+    /// <summary>RFC 7662 §2.2: <c>active</c>; then what ties the answer to this provider and an access token of a caller. Nothing here depends on the route.</summary>
+    private static string? ProviderProblem(ProviderRuntime provider, string? issuer, Dictionary<string, JsonElement> claims)
     {
         if (!claims.TryGetValue("active", out var active) || active.ValueKind != JsonValueKind.True)
         {
@@ -169,13 +189,24 @@ internal sealed class BearerTokenVerifier(ProviderClient client, IntrospectionCa
             return "introspection: no exp";
         }
 
-        // An audience, when the provider states one, must be the route's like a JWT's.
-        if (claims.TryGetValue("aud", out var aud) && !AudiencesOf(aud).Any(a => audiences.Contains(a, StringComparer.Ordinal)))
+        return null;
+    }
+
+    /// <summary>
+    /// The route's part, judged on every call: an audience must be among the route's like a JWT's. An answer without one
+    /// (with oidc-provider, a token requested without <c>resource</c>: good at userinfo, meant for no API) passes only
+    /// where the route allows it.
+    /// </summary>
+    private static string? AudienceProblem(IReadOnlyDictionary<string, JsonElement> claims, IReadOnlyList<string> audiences, bool acceptWithoutAudience)
+    {
+        if (!claims.TryGetValue("aud", out var aud) || !AudiencesOf(aud).Any())
         {
-            return "introspection: aud is not among the route's BearerAudiences";
+            return acceptWithoutAudience ? null : "introspection: no aud, and the route does not accept tokens without an audience";
         }
 
-        return null;
+        return AudiencesOf(aud).Any(a => audiences.Contains(a, StringComparer.Ordinal))
+            ? null
+            : "introspection: aud is not among the route's BearerAudiences";
     }
 
     private static IEnumerable<string> AudiencesOf(JsonElement aud) => aud.ValueKind switch

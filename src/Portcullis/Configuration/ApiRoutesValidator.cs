@@ -159,6 +159,11 @@ internal static class ApiRoutesValidator
                 errors.Add($"{key}:BearerAudiences applies only with {key}:AcceptBearer true.");
             }
 
+            if (api.BearerAcceptTokensWithoutAudience)
+            {
+                errors.Add($"{key}:BearerAcceptTokensWithoutAudience applies only with {key}:AcceptBearer true.");
+            }
+
             return;
         }
 

@@ -482,6 +482,14 @@ public sealed class ApiRouteOptions
     public List<string> BearerAudiences { get; set; } = [];
 
     /// <summary>
+    /// With <see cref="AcceptBearer"/>: an opaque token whose introspection answer states no <c>aud</c> passes too. Such a
+    /// token is meant for no API in particular (with many providers, one requested without <c>resource</c> is good at the
+    /// user-info endpoint only), so it is refused unless the route's API accepts any token of <see cref="Provider"/>. A JWT
+    /// must name an audience in <see cref="BearerAudiences"/> whatever this says. The default value is <c>false</c>.
+    /// </summary>
+    public bool BearerAcceptTokensWithoutAudience { get; set; }
+
+    /// <summary>
     /// For <c>user</c> and <c>user-optional</c> routes: an RFC 8707 resource indicator (an absolute URI without fragment).
     /// The route gets an access token minted for this resource alone, obtained from the user's grant and kept beside its
     /// tokens; it is named in every sign-in at <see cref="Provider"/> (ADR 0043). The default value is none: the

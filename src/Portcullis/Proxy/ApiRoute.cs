@@ -61,6 +61,9 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
             AssertionClaims = [.. options.AssertionClaims],
             Bearer = options.AcceptBearer
                 ? new BearerAcceptance(options.Provider ?? root.Providers.Keys.Single(), [.. options.BearerAudiences], ApiRoutePolicies.BuildForBearer(options))
+                {
+                    AcceptWithoutAudience = options.BearerAcceptTokensWithoutAudience,
+                }
                 : null,
         };
 }
@@ -70,4 +73,8 @@ internal sealed record ApiRoute(string Name, string PathPrefix, string Upstream,
 /// <paramref name="Audiences"/>, whose claims meet <paramref name="Requirements"/> (the route's <c>RequireScopes</c> and
 /// <c>RequireClaims</c>; null when it has none).
 /// </summary>
-internal sealed record BearerAcceptance(string Provider, IReadOnlyList<string> Audiences, AuthorizationPolicy? Requirements);
+internal sealed record BearerAcceptance(string Provider, IReadOnlyList<string> Audiences, AuthorizationPolicy? Requirements)
+{
+    /// <summary>Whether an opaque token whose introspection states no <c>aud</c> passes (<c>BearerAcceptTokensWithoutAudience</c>).</summary>
+    public bool AcceptWithoutAudience { get; init; }
+}

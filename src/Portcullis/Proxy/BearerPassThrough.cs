@@ -75,7 +75,7 @@ internal sealed class BearerPassThrough(
             return Refuse(route, provider.Name, "malformed token");
         }
 
-        var verdict = await verifier.VerifyAsync(provider, token, bearer.Audiences, context.RequestAborted);
+        var verdict = await verifier.VerifyAsync(provider, token, bearer.Audiences, bearer.AcceptWithoutAudience, context.RequestAborted);
         if (verdict.ProviderUnavailable)
         {
             Log.BearerProviderUnavailable(logger, route.Name, provider.Name, verdict.Refusal!);

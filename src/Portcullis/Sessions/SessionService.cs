@@ -124,9 +124,10 @@ internal sealed class SessionService(
     }
 
     /// <summary>
-    /// The address an operator may find this identity by: the <c>email</c> claim, unless the provider says it is not
-    /// verified (<c>email_verified: false</c>): anyone can type any address at some providers, and it would otherwise
-    /// make the real owner's lookup ambiguous.
+    /// The address an operator may find this identity by: the <c>email</c> claim, only when the provider says it is
+    /// verified (<c>email_verified</c> true, or the string "true" some providers send). Anyone can type any address at some
+    /// providers, and a provider that makes no claim either way vouches for nothing: indexing such an address would let
+    /// anyone be found as the real owner, or make the owner's lookup ambiguous (security review finding 6, ADR 0039).
     /// </summary>
     private static string? LookupEmailOf(Dictionary<string, System.Text.Json.JsonElement> claims)
     {
@@ -135,10 +136,10 @@ internal sealed class SessionService(
             return null;
         }
 
-        var unverified = claims.TryGetValue("email_verified", out var verified)
-            && (verified.ValueKind == System.Text.Json.JsonValueKind.False
-                || (verified.ValueKind == System.Text.Json.JsonValueKind.String && string.Equals(verified.GetString(), "false", StringComparison.OrdinalIgnoreCase)));
-        return unverified ? null : email.GetString();
+        var verified = claims.TryGetValue("email_verified", out var stated)
+            && (stated.ValueKind == System.Text.Json.JsonValueKind.True
+                || (stated.ValueKind == System.Text.Json.JsonValueKind.String && string.Equals(stated.GetString(), "true", StringComparison.OrdinalIgnoreCase)));
+        return verified ? email.GetString() : null;
     }
 
     /// <summary>Null when the identity now belongs to <paramref name="userId"/>; otherwise why it was not linked.</summary>

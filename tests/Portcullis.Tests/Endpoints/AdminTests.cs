@@ -126,7 +126,18 @@ public sealed class AdminTests
     {
         // carol's address is bob's in another spelling (ambiguous once she signs in); mallory claims alice's address
         // but her provider says it is not verified, so it is never indexed.
-        static JsonObject Person(string email, bool verified = true) => new() { ["name"] = email, ["email"] = email, ["email_verified"] = verified };
+        static JsonObject Person(string email, bool? verified = true)
+        {
+            var person = new JsonObject { ["name"] = email, ["email"] = email };
+            if (verified is { } stated)
+            {
+                person["email_verified"] = stated;
+            }
+
+            return person;
+        }
+
+
         await using var stack = await TestStack.StartAsync(
             adjust: Operators,
             idpConfig: (config, _) => config["users"] = new JsonObject
@@ -135,6 +146,9 @@ public sealed class AdminTests
                 ["bob"] = Person("bob@example.com"),
                 ["carol"] = Person("  BOB@Example.COM "),
                 ["mallory"] = Person("alice@example.com", verified: false),
+                ["ken"] = Person("ken@example.com"),
+                ["kelvin"] = Person("\u212Aen@example.com"),
+                ["eve"] = Person("dave@example.com", verified: null),
             });
         using var alice = new BrowserClient();
         await alice.LoginAsync(stack.Origin, "alice");
@@ -142,6 +156,8 @@ public sealed class AdminTests
         await bob.LoginAsync(stack.Origin, "bob");
         using var mallory = new BrowserClient();
         await mallory.LoginAsync(stack.Origin, "mallory");
+        using var ken = new BrowserClient();
+        await ken.LoginAsync(stack.Origin, "ken");
         var (aliceId, bobId) = (await UserIdAsync(stack, "alice"), await UserIdAsync(stack, "bob"));
 
         // By e-mail (any case, any surrounding space) answers exactly as by subject.
@@ -160,7 +176,7 @@ public sealed class AdminTests
         // The store holds no address: only 64-hex keyed hashes, and not the plain SHA-256 of an address either.
         var stored = (await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT provider, subject, email_hash FROM identities")).ToArray();
         var hashes = stored.Where(r => r[2] is string).Select(r => (string)r[2]!).ToArray();
-        Assert.Equal(2, hashes.Length); // alice and bob; mallory's unverified address is not indexed
+        Assert.Equal(3, hashes.Length); // alice, bob and ken; mallory's unverified address is not indexed
         Assert.All(hashes, h => Assert.Matches("^[0-9a-f]{64}$", h));
         Assert.DoesNotContain(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("bob@example.com"u8)), hashes);
 
@@ -179,6 +195,23 @@ public sealed class AdminTests
         Assert.Contains(lookups, e => e.Detail == "by e-mail: ambiguous" && e.Outcome == AuditOutcomes.Failed && e.UserId is null);
         Assert.DoesNotContain(lookups, e => $"{e.UserId}{e.Detail}{e.Provider}{e.Actor}".Contains("example", StringComparison.OrdinalIgnoreCase));
         Assert.DoesNotContain("example.com", stack.Gateway.Logs.All, StringComparison.OrdinalIgnoreCase);
+
+        // Security review finding 6: an address the provider makes no verification claim about is not indexed (eve's
+        // provider sends dave's address without email_verified), and no Unicode folding makes two addresses one: the
+        // KELVIN SIGN (U+212A) lower-cases to 'k' in invariant culture, yet "\u212Aen@" is not ken's address.
+        using var eve = new BrowserClient();
+        await eve.LoginAsync(stack.Origin, "eve");
+        using var kelvin = new BrowserClient();
+        await kelvin.LoginAsync(stack.Origin, "kelvin");
+        var kenId = await UserIdAsync(stack, "ken");
+        var unclaimed = await alice.GetAsync($"{stack.Origin}/bff/admin/api/users?email=dave%40example.com", BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.NotFound, unclaimed.Status);
+        var byKelvinSign = await alice.GetAsync($"{stack.Origin}/bff/admin/api/users?email=%E2%84%AAen%40example.com", BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.OK, byKelvinSign.Status);
+        Assert.NotEqual(kenId, JsonDocument.Parse(byKelvinSign.Body).RootElement.GetProperty("id").GetString());
+        var byAscii = await alice.GetAsync($"{stack.Origin}/bff/admin/api/users?email=KEN%40example.com", BrowserClient.Csrf);
+        Assert.Equal(HttpStatusCode.OK, byAscii.Status); // not 409: the Kelvin-sign address is another one
+        Assert.Equal(kenId, JsonDocument.Parse(byAscii.Body).RootElement.GetProperty("id").GetString());
 
         // The master key rotates (configured now; the key file becomes a previous key): bob, not signed in since, is
         // still found through the hash under the previous key.

@@ -22,6 +22,9 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
     private const string Resource = "https://orders.test/";
     private const string OtherResource = "https://billing.test/";
 
+    /// <summary>The <c>orders</c> resource server again, issuing opaque access tokens (introspected, with <c>aud</c> orders).</summary>
+    private const string OpaqueResource = "https://orders-opaque.test/";
+
     /// <summary>
     /// Two providers, both issuing JWT access tokens for the <c>orders</c> and <c>billing</c> resource servers to a CLI
     /// client (<c>cli</c>); the gateway's routes accept <c>orders</c> tokens of <c>main</c>.
@@ -66,6 +69,17 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
                 s["Portcullis:Apis:shop:Provider"] = "main";
                 s["Portcullis:Apis:shop:BearerAudiences:0"] = "orders";
                 s["Portcullis:Apis:shop:Resource"] = Resource;
+                // Another API of the same provider: its callers' tokens must name billing, never orders.
+                Routes.Add(s, "billing", "/api/billing", Upstream.Url);
+                s["Portcullis:Apis:billing:AcceptBearer"] = "true";
+                s["Portcullis:Apis:billing:Provider"] = "main";
+                s["Portcullis:Apis:billing:BearerAudiences:0"] = "billing";
+                // An API that takes any token of the provider, even one meant for no API in particular.
+                Routes.Add(s, "profile", "/api/profile", Upstream.Url);
+                s["Portcullis:Apis:profile:AcceptBearer"] = "true";
+                s["Portcullis:Apis:profile:Provider"] = "main";
+                s["Portcullis:Apis:profile:BearerAudiences:0"] = "orders";
+                s["Portcullis:Apis:profile:BearerAcceptTokensWithoutAudience"] = "true";
                 // This test's own connections play the front proxy for the forward-auth case.
                 s["Portcullis:ForwardAuth:Enabled"] = "true";
                 s["Portcullis:TrustedProxies:0"] = "127.0.0.1";
@@ -87,6 +101,7 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
             {
                 [Resource] = new JsonObject { ["audience"] = "orders" },
                 [OtherResource] = new JsonObject { ["audience"] = "billing" },
+                [OpaqueResource] = new JsonObject { ["audience"] = "orders", ["accessTokenFormat"] = "opaque" },
             };
         }
 
@@ -142,7 +157,7 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
     public async Task AnOpaqueTokenIsIntrospectedAndForwardedAndOnceRevokedIsRefusedWithinTheCacheBound()
     {
         var idp = world.Stack.Idp;
-        var token = await ClientCredentialsAsync(idp, resource: null);
+        var token = await ClientCredentialsAsync(idp, OpaqueResource);
         Assert.DoesNotContain('.', token);
 
         var (first, reachedFirst) = await CallAsync("/api/orders/opaque", "Bearer " + token);
@@ -160,6 +175,55 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
         Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
         Assert.Equal("Bearer error=\"invalid_token\"", revoked.Headers.WwwAuthenticate.ToString());
         Assert.Empty(reachedRevoked);
+    }
+
+    /// <summary>
+    /// Security review finding 1: the introspection cache is keyed by the token alone, so its answer must not stand in for
+    /// the route's audience check. An opaque <c>orders</c> token accepted (and cached) on the orders route is refused on
+    /// the billing route of the same provider within the cache bound, and never reaches the billing upstream.
+    /// </summary>
+    [Fact]
+    public async Task ACachedIntrospectionAnswerForOneApiDoesNotOpenAnotherApisRoute()
+    {
+        var token = await ClientCredentialsAsync(world.Stack.Idp, OpaqueResource);
+        Assert.DoesNotContain('.', token);
+
+        var (orders, reachedOrders) = await CallAsync("/api/orders/cached", "Bearer " + token);
+        world.Clock.Advance(TimeSpan.FromSeconds(5)); // well within the 30 s the answer is kept
+        var (billing, reachedBilling) = await CallAsync("/api/billing/cached", "Bearer " + token);
+        var (ordersAgain, reachedOrdersAgain) = await CallAsync("/api/orders/cached", "Bearer " + token);
+
+        Assert.Equal(HttpStatusCode.OK, orders.StatusCode);
+        Assert.Single(reachedOrders);
+        Assert.Equal(HttpStatusCode.Unauthorized, billing.StatusCode);
+        Assert.Equal("Bearer error=\"invalid_token\"", billing.Headers.WwwAuthenticate.ToString());
+        Assert.Equal("invalid_token", (await billing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        Assert.Empty(reachedBilling);
+        Assert.DoesNotContain(world.Upstream.Requests, r => r.PathAndQuery.Contains("billing", StringComparison.Ordinal));
+        // The refusal on billing took nothing from orders: the same token still passes there.
+        Assert.Equal(HttpStatusCode.OK, ordersAgain.StatusCode);
+        Assert.Single(reachedOrdersAgain);
+    }
+
+    /// <summary>
+    /// An introspection answer without <c>aud</c> (oidc-provider: a token requested without <c>resource</c>, good at userinfo
+    /// only) is meant for no API: refused where <c>BearerAudiences</c> is set, unless the route opts in with
+    /// <c>BearerAcceptTokensWithoutAudience</c>; the cached answer from the refusal serves the opted-in route.
+    /// </summary>
+    [Fact]
+    public async Task AnOpaqueTokenWithoutAudienceIsRefusedUnlessTheRouteAcceptsTokensWithoutAudience()
+    {
+        var token = await ClientCredentialsAsync(world.Stack.Idp, resource: null);
+        Assert.DoesNotContain('.', token);
+
+        var (orders, reachedOrders) = await CallAsync("/api/orders/no-aud", "Bearer " + token);
+        var (profile, reachedProfile) = await CallAsync("/api/profile/no-aud", "Bearer " + token);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, orders.StatusCode);
+        Assert.Equal("Bearer error=\"invalid_token\"", orders.Headers.WwwAuthenticate.ToString());
+        Assert.Empty(reachedOrders);
+        Assert.Equal(HttpStatusCode.OK, profile.StatusCode);
+        Assert.Equal("Bearer " + token, Assert.Single(reachedProfile).Headers["Authorization"]);
     }
 
     [Fact]
@@ -234,7 +298,7 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
     public async Task WhileTheProviderCannotBeAskedABearerGets503AndOnceItIsBackTheSameTokenPasses()
     {
         var jwt = await ClientCredentialsAsync(world.Other, Resource);
-        var opaque = await ClientCredentialsAsync(world.Stack.Idp, resource: null);
+        var opaque = await ClientCredentialsAsync(world.Stack.Idp, OpaqueResource);
         var during = new List<(HttpResponseMessage Response, UpstreamRequest[] Reached)>();
         await world.Other.SetOutageAsync("down");
         await world.Stack.Idp.SetOutageAsync("down");
@@ -318,7 +382,7 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
     [Fact]
     public async Task AnOpaqueTokenRevokedBeforeItsFirstUseIsRefused()
     {
-        var token = await ClientCredentialsAsync(world.Stack.Idp, resource: null);
+        var token = await ClientCredentialsAsync(world.Stack.Idp, OpaqueResource);
         await RevokeAsync(world.Stack.Idp, token);
 
         var (response, reached) = await CallAsync("/api/orders/revoked", "Bearer " + token);
@@ -400,6 +464,7 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
         settings["Portcullis:Apis:stray:Path"] = "/api/stray";
         settings["Portcullis:Apis:stray:Upstream"] = "http://127.0.0.1:7001";
         settings["Portcullis:Apis:stray:BearerAudiences:0"] = "orders";
+        settings["Portcullis:Apis:stray:BearerAcceptTokensWithoutAudience"] = "true";
 
         var exception = await Assert.ThrowsAsync<OptionsValidationException>(() => MisconfigurationTests.StartAsync(settings));
 
@@ -408,6 +473,7 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
         Assert.Contains("Portcullis:Apis:ownclient:BearerAudiences must not contain the gateway's own client id", message);
         Assert.Contains("Portcullis:Apis:client:AcceptBearer needs Token 'user' or 'user-optional'", message);
         Assert.Contains("Portcullis:Apis:stray:BearerAudiences applies only with", message);
+        Assert.Contains("Portcullis:Apis:stray:BearerAcceptTokensWithoutAudience applies only with", message);
     }
 
     private async Task<string> TokenOfKindAsync(string kind)
