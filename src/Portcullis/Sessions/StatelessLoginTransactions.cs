@@ -31,6 +31,7 @@ internal sealed class StatelessLoginTransactions(StatelessCookieCodec codec) : I
     {
         var context = Context();
         var name = NameOf(transaction.Key);
+        ExpireOldest(context, name);
         // Lax: it must come back on the provider's cross-site redirect to the callback, like the binding cookie.
         codec.Append(context, name, codec.Seal(name, transaction, StatelessJsonContext.Default.LoginTransactionRecord), Options(transaction.ExpiresAt - now));
         return Task.CompletedTask;
@@ -49,6 +50,49 @@ internal sealed class StatelessLoginTransactions(StatelessCookieCodec codec) : I
         codec.Delete(context, name, Options(null));
         return Task.FromResult<LoginTransactionRecord?>(transaction);
     }
+
+    /// <summary>
+    /// Most login transaction cookies a browser keeps (SECURITY.md item 19; the store's <c>maxPerBinding</c> is for
+    /// server rows): parallel logins in a few tabs work, and the largest transaction cookie (about 4.5 KB with a
+    /// 2048-character returnUrl) times this stays far from the 8 KB Cookie header many servers and proxies refuse.
+    /// </summary>
+    public const int MaxCookies = 3;
+
+    /// <summary>Most characters the kept older transaction cookies may add to the Cookie header beside the new one.</summary>
+    private const int OlderBudget = 4096;
+
+    /// <summary>
+    /// Before a new transaction cookie is written: the request's older ones are expired, oldest (earliest expiry) first,
+    /// until at most <see cref="MaxCookies"/> - 1 remain and they total at most <see cref="OlderBudget"/> characters.
+    /// The newest login always keeps working; a login abandoned in another tab may have to be started again.
+    /// </summary>
+    private void ExpireOldest(HttpContext context, string newName)
+    {
+        var older = context.Request.Cookies
+            .Where(cookie => cookie.Key.StartsWith(Prefix, StringComparison.Ordinal) && cookie.Key != newName && IsTransactionName(cookie.Key))
+            .Select(cookie => (cookie.Key, Size: Size(context, cookie.Key),
+                ExpiresAt: codec.Open(cookie.Key, codec.Read(context, cookie.Key), StatelessJsonContext.Default.LoginTransactionRecord)?.ExpiresAt ?? DateTimeOffset.MinValue))
+            .OrderByDescending(cookie => cookie.ExpiresAt)
+            .ToList();
+        var kept = 0;
+        var size = 0;
+        foreach (var cookie in older)
+        {
+            if (cookie.ExpiresAt != DateTimeOffset.MinValue && kept < MaxCookies - 1 && size + cookie.Size <= OlderBudget)
+            {
+                kept++;
+                size += cookie.Size;
+                continue;
+            }
+
+            codec.Delete(context, cookie.Key, Options(null));
+        }
+    }
+
+    /// <summary>A transaction cookie's own name, not one of its chunks (<c>nameC1</c>…).</summary>
+    private static bool IsTransactionName(string name) => name.Length == Prefix.Length + 16;
+
+    private int Size(HttpContext context, string name) => name.Length + 1 + (codec.Read(context, name)?.Length ?? 0);
 
     /// <summary>The first 16 characters of the state's hash: parallel logins in several tabs each keep their own cookie.</summary>
     private static string NameOf(string stateHash) => Prefix + stateHash[..16];

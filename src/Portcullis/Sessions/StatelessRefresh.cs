@@ -60,9 +60,9 @@ internal sealed class StatelessRefresh(
     public async Task<Outcome<TokenSet>> RefreshAsync(string provider, string userId, TokenSet tokens, CancellationToken cancellationToken)
     {
         var key = Identifiers.Hash(tokens.RefreshToken!);
-        if (_recent.TryGetValue(key, out var recent) && recent.Until > time.GetUtcNow())
+        if (Recent(key) is { } recent)
         {
-            return recent.Result;
+            return recent;
         }
 
         try
@@ -170,8 +170,31 @@ internal sealed class StatelessRefresh(
         }
     }
 
+    /// <summary>
+    /// Logout: results that carry (or were obtained with) <paramref name="refreshToken"/> are dropped, so a copy of the
+    /// cookies from before the logout no longer receives the fresh tokens of a refresh made just before it (ADR 0033).
+    /// </summary>
+    public void Forget(string refreshToken)
+    {
+        var key = Identifiers.Hash(refreshToken);
+        foreach (var entry in _recent.Where(entry => entry.Key == key || entry.Value.Result.Value?.RefreshToken == refreshToken))
+        {
+            _recent.TryRemove(entry);
+        }
+    }
+
+    private Outcome<TokenSet>? Recent(string key) =>
+        _recent.TryGetValue(key, out var recent) && recent.Until > time.GetUtcNow() ? recent.Result : default(Outcome<TokenSet>?);
+
     private async Task<Outcome<TokenSet>> RefreshOnceAsync(string key, string providerName, string userId, TokenSet tokens)
     {
+        // Checked again inside the flight: a request that missed the result just before an earlier flight stored it and
+        // ended would otherwise present the spent refresh token again (DESIGN.md invariant 10, ADR 0033).
+        if (Recent(key) is { } recent)
+        {
+            return recent;
+        }
+
         var started = time.GetTimestamp();
         var (result, outcome) = await ExchangeAsync(providerName, userId, tokens);
         if (outcome is not null)
@@ -190,7 +213,10 @@ internal sealed class StatelessRefresh(
                 _recent.TryRemove(old);
             }
 
-            _recent[key] = (result, now + ResultLifetime);
+            // A success is never replaced by a later failure under the same key: the stragglers keep the new tokens.
+            var kept = _recent.AddOrUpdate(key, (result, now + ResultLifetime), (_, existing) =>
+                result.Value is null && existing.Result.Value is not null && existing.Until > now ? existing : (result, now + ResultLifetime));
+            return kept.Result;
         }
 
         return result;

@@ -106,16 +106,21 @@ internal sealed class StatelessSessions(
 
         var state = StatelessRequest.Of(context);
         state.Payload = payload;
-        // Sliding expiry only while the access token is alive: past it, only a refresh (which needs a refresh token the
-        // provider still honours) writes a new cookie. A copy replayed after logout therefore dies MaxCookieAge after its
-        // access token at the latest, however often it is used (ADR 0033, docs/security.md).
-        if (age >= TouchInterval && !(payload.Tokens.AccessTokenExpiresAt <= now))
+        if (age >= TouchInterval && Slides(payload.Tokens, now))
         {
             state.Rewrite(context, payload with { IssuedAt = now }, Write);
         }
 
         return SessionOf(state.Payload);
     }
+
+    /// <summary>
+    /// Sliding expiry only while the access token is known to be alive: past it, only a refresh (which needs a refresh
+    /// token the provider still honours) writes a new cookie. Without a known expiry (no <c>expires_in</c>) the cookie is
+    /// not slid at all and dies MaxCookieAge after it was written. A copy replayed after logout therefore dies
+    /// MaxCookieAge after its access token (or after it was written) at the latest, however often it is used (ADR 0033).
+    /// </summary>
+    internal static bool Slides(TokenSet tokens, DateTimeOffset now) => tokens.AccessTokenExpiresAt is { } expiresAt && expiresAt > now;
 
     /// <summary>The tokens the request's session holds now (without the refresh token).</summary>
     public static TokenSet? TokensOf(HttpContext context) => StatelessRequest.Of(context).Payload?.Tokens;
@@ -140,7 +145,8 @@ internal sealed class StatelessSessions(
             return tokens.AccessToken;
         }
 
-        var refreshToken = state.RefreshToken ??= ReadRefreshToken(context, payload);
+        var refused = false;
+        var refreshToken = state.RefreshToken ??= ReadRefreshToken(context, payload, out refused);
         if (refreshToken is null)
         {
             Log.StatelessRefreshCookieAbsent(logger, payload.Data.UserId, payload.Provider, context.Request.Path.Value ?? "");
@@ -149,7 +155,13 @@ internal sealed class StatelessSessions(
                 return tokens.AccessToken; // usable until it really expires
             }
 
-            state.Expire(context, Write);
+            // Only refresh cookies that are not this session's (a sibling subdomain can set one for the parent domain):
+            // 401 without expiring anything, so a planted cookie cannot end the session (ADR 0033).
+            if (!refused)
+            {
+                state.Expire(context, Write);
+            }
+
             return PortcullisError.ReauthenticationRequired;
         }
 
@@ -188,7 +200,12 @@ internal sealed class StatelessSessions(
             return;
         }
 
-        var refreshToken = state.RefreshToken ?? ReadRefreshToken(context, payload);
+        var refreshToken = state.RefreshToken ?? ReadRefreshToken(context, payload, out _);
+        if (refreshToken is not null)
+        {
+            refresh.Forget(refreshToken);
+        }
+
         var result = refreshToken is null ? RevocationResult.NotSupported : await revocations.RevokeAsync(provider, refreshToken, "refresh_token", CancellationToken.None);
         if (result == RevocationResult.NotSupported)
         {
@@ -232,23 +249,53 @@ internal sealed class StatelessSessions(
         return new CurrentSession(record, payload.Data, null) { Stateless = true };
     }
 
-    /// <summary>The refresh token of the request's cookie when it belongs to this session and has not passed its end.</summary>
-    private string? ReadRefreshToken(HttpContext context, StatelessSessionPayload payload)
+    /// <summary>
+    /// The refresh token of the request's cookie when it belongs to this session and has not passed its end. A sibling
+    /// subdomain can add a cookie of the same name (Domain=parent); the request then carries several values and
+    /// <c>Request.Cookies</c> keeps only one, so every value in the raw header is tried. <paramref name="refused"/>: a
+    /// refresh cookie was present but none of its values is this session's.
+    /// </summary>
+    private string? ReadRefreshToken(HttpContext context, StatelessSessionPayload payload, out bool refused)
     {
-        var value = codec.Read(context, RefreshCookieName);
-        if (value is null)
+        refused = false;
+        var candidates = RawCookieValues(context, RefreshCookieName)
+            .Select(value => value.StartsWith("chunks-", StringComparison.Ordinal) ? codec.Read(context, RefreshCookieName) : value)
+            .Prepend(codec.Read(context, RefreshCookieName))
+            .OfType<string>()
+            .Distinct(StringComparer.Ordinal);
+        foreach (var value in candidates)
         {
-            return null;
+            var cookie = codec.Open(RefreshCookieName, value, StatelessJsonContext.Default.StatelessRefreshPayload);
+            if (cookie is not null && cookie.GrantId == payload.Data.GrantId && cookie.NotAfter > time.GetUtcNow())
+            {
+                return cookie.RefreshToken;
+            }
+
+            refused = true;
         }
 
-        var cookie = codec.Open(RefreshCookieName, value, StatelessJsonContext.Default.StatelessRefreshPayload);
-        if (cookie is null || cookie.GrantId != payload.Data.GrantId || cookie.NotAfter <= time.GetUtcNow())
+        if (refused)
         {
             Log.StatelessRefreshCookieRefused(logger, payload.Data.UserId);
-            return null;
         }
 
-        return cookie.RefreshToken;
+        return null;
+    }
+
+    /// <summary>Every value the request's <c>Cookie</c> headers carry for <paramref name="name"/>, in order.</summary>
+    private static IEnumerable<string> RawCookieValues(HttpContext context, string name)
+    {
+        foreach (var header in context.Request.Headers.Cookie)
+        {
+            foreach (var part in (header ?? "").Split(';'))
+            {
+                var pair = part.Trim();
+                if (pair.Length > name.Length && pair[name.Length] == '=' && pair.StartsWith(name, StringComparison.Ordinal))
+                {
+                    yield return pair[(name.Length + 1)..];
+                }
+            }
+        }
     }
 
     /// <summary>Writes what the request decided, when its response starts.</summary>
