@@ -149,9 +149,8 @@ internal sealed class StatelessRefresh(
         }
 
         Outcome<TokenSet> result = opened?.Tokens is { } refreshed ? refreshed : PortcullisError.ReauthenticationRequired;
-        _recent[key] = (result, time.GetUtcNow() + ResultLifetime);
         Log.RefreshCoordinatorResultUsed(logger, userId);
-        return result;
+        return Keep(key, result);
     }
 
     /// <summary>Sealed with the key ring under a purpose bound to the refresh token's hash: no token in clear in Redis.</summary>
@@ -205,21 +204,23 @@ internal sealed class StatelessRefresh(
 
         // Kept before the flight ends, so no request falls between the two and presents the spent token again. An
         // answer that did not reach the provider is not kept: the next request may try again.
-        if (result.Value is not null || result.Error == PortcullisError.ReauthenticationRequired)
-        {
-            var now = time.GetUtcNow();
-            foreach (var old in _recent.Where(entry => entry.Value.Until <= now))
-            {
-                _recent.TryRemove(old);
-            }
+        return result.Value is not null || result.Error == PortcullisError.ReauthenticationRequired ? Keep(key, result) : result;
+    }
 
-            // A success is never replaced by a later failure under the same key: the stragglers keep the new tokens.
-            var kept = _recent.AddOrUpdate(key, (result, now + ResultLifetime), (_, existing) =>
-                result.Value is null && existing.Result.Value is not null && existing.Until > now ? existing : (result, now + ResultLifetime));
-            return kept.Result;
+    /// <summary>
+    /// Keeps <paramref name="result"/> for the stragglers and returns what is kept: a success is never replaced by a later
+    /// failure under the same key (this node's own flight or a result another node published), so they keep the new tokens.
+    /// </summary>
+    private Outcome<TokenSet> Keep(string key, Outcome<TokenSet> result)
+    {
+        var now = time.GetUtcNow();
+        foreach (var old in _recent.Where(entry => entry.Value.Until <= now))
+        {
+            _recent.TryRemove(old);
         }
 
-        return result;
+        return _recent.AddOrUpdate(key, (result, now + ResultLifetime), (_, existing) =>
+            result.Value is null && existing.Result.Value is not null && existing.Until > now ? existing : (result, now + ResultLifetime)).Result;
     }
 
     private async Task<(Outcome<TokenSet> Result, string? Outcome)> ExchangeAsync(string providerName, string userId, TokenSet tokens)
