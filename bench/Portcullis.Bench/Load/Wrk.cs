@@ -113,4 +113,11 @@ internal static partial class Wrk
 internal sealed record WrkResult(double RequestsPerSecond, double P50Ms, double P99Ms, long Requests, long Non2xx, long SocketErrors)
 {
     public long Errors => Non2xx + SocketErrors;
+
+    /// <summary>
+    /// CPU time the server under test spent per request of this run, in microseconds (its process's user plus system
+    /// time over the run, divided by the requests): what a request costs, steadier than requests/s on a machine whose
+    /// cores the load generator and the upstream share. Null where it was not measured.
+    /// </summary>
+    public double? ServerCpuMicrosecondsPerRequest { get; init; }
 }

@@ -78,32 +78,32 @@ internal static class ProxyOverheadPhase
         var gatewayUrl = $"http://127.0.0.1:{gatewayPort}";
         var targets = new List<Target>
         {
-            new(DirectTarget, upstreamUrl + UpstreamServer.OrdersRoute, null, ExpectsBearer: false),
-            new(YarpTarget, yarpUrl + UpstreamServer.OrdersRoute, null, ExpectsBearer: false),
-            new(PortcullisTarget, gatewayUrl + UpstreamServer.OrdersRoute, Gateway.AuthenticatedHeaders(cookie), ExpectsBearer: true),
+            new(DirectTarget, upstreamUrl + UpstreamServer.OrdersRoute, null, ExpectsBearer: false, upstream),
+            new(YarpTarget, yarpUrl + UpstreamServer.OrdersRoute, null, ExpectsBearer: false, yarp),
+            new(PortcullisTarget, gatewayUrl + UpstreamServer.OrdersRoute, Gateway.AuthenticatedHeaders(cookie), ExpectsBearer: true, gateway),
         };
         if (settings.Tokenless)
         {
-            targets.Add(new(TokenlessTarget, gatewayUrl + OpenRoute, new() { ["X-CSRF"] = "1" }, ExpectsBearer: false));
+            targets.Add(new(TokenlessTarget, gatewayUrl + OpenRoute, new() { ["X-CSRF"] = "1" }, ExpectsBearer: false, gateway));
         }
 
         if (baselineGateway is not null)
         {
             var baselineCookie = await Gateway.LoginAsync($"http://localhost:{cachedGatewayPort}");
-            targets.Add(new(BaselineTarget, $"http://127.0.0.1:{cachedGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(baselineCookie), ExpectsBearer: true));
+            targets.Add(new(BaselineTarget, $"http://127.0.0.1:{cachedGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(baselineCookie), ExpectsBearer: true, baselineGateway));
         }
 
         if (cachedGateway is not null)
         {
             var cachedCookie = await Gateway.LoginAsync($"http://localhost:{cachedGatewayPort}");
-            targets.Add(new(CachedTarget, $"http://127.0.0.1:{cachedGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(cachedCookie), ExpectsBearer: true));
+            targets.Add(new(CachedTarget, $"http://127.0.0.1:{cachedGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(cachedCookie), ExpectsBearer: true, cachedGateway));
         }
 
         if (splitKeyGateway is not null)
         {
             // The cookie carries the session's key: every request wrk sends proves it again (no memo, ADR 0032).
             var splitKeyCookie = await Gateway.LoginAsync($"http://localhost:{splitKeyGatewayPort}");
-            targets.Add(new(SplitKeyTarget, $"http://127.0.0.1:{splitKeyGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(splitKeyCookie), ExpectsBearer: true));
+            targets.Add(new(SplitKeyTarget, $"http://127.0.0.1:{splitKeyGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.AuthenticatedHeaders(splitKeyCookie), ExpectsBearer: true, splitKeyGateway));
         }
 
         if (statelessGateway is not null)
@@ -111,7 +111,7 @@ internal static class ProxyOverheadPhase
             // Every cookie a browser sends to the API route: the sealed session (opened on every request) and the
             // sealed refresh token (carried, opened only when a refresh is due; never within this phase).
             var statelessCookies = await Gateway.LoginCookieHeaderAsync($"http://localhost:{statelessGatewayPort}");
-            targets.Add(new(StatelessTarget, $"http://127.0.0.1:{statelessGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.CookieHeaders(statelessCookies), ExpectsBearer: true));
+            targets.Add(new(StatelessTarget, $"http://127.0.0.1:{statelessGatewayPort}{UpstreamServer.OrdersRoute}", Gateway.CookieHeaders(statelessCookies), ExpectsBearer: true, statelessGateway));
         }
 
         await CheckTargetsAsync(targets);
@@ -133,8 +133,10 @@ internal static class ProxyOverheadPhase
                 {
                     foreach (var target in targets)
                     {
+                        var cpuBefore = target.Server.CpuTime;
                         var result = await Wrk.RunAsync(target.RouteUrl + payload.Path, level.Connections, level.Threads, settings.DurationSeconds, target.Headers, load);
-                        BenchContext.Log($"{(placement is null ? string.Empty : "one CPU: ")}{level.Name} {payload.Name} round {round} {target.Name}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Ms:F3} ms, p99 {result.P99Ms:F3} ms, errors {result.Errors}");
+                        result = result with { ServerCpuMicrosecondsPerRequest = (target.Server.CpuTime - cpuBefore).TotalMicroseconds / Math.Max(1, result.Requests) };
+                        BenchContext.Log($"{(placement is null ? string.Empty : "one CPU: ")}{level.Name} {payload.Name} round {round} {target.Name}: {result.RequestsPerSecond:F0} req/s, p50 {result.P50Ms:F3} ms, p99 {result.P99Ms:F3} ms, errors {result.Errors}, server CPU {result.ServerCpuMicrosecondsPerRequest:F1} µs/request");
                         runs[target.Name].Add(result);
                     }
                 }
@@ -250,7 +252,8 @@ internal static class ProxyOverheadPhase
     }
 
     /// <summary>One way to reach the upstream: the route's base URL and the headers wrk sends.</summary>
-    private sealed record Target(string Name, string RouteUrl, Dictionary<string, string>? Headers, bool ExpectsBearer);
+    /// <summary>A URL under load and the server process answering it (the upstream for direct), whose CPU time is measured.</summary>
+    private sealed record Target(string Name, string RouteUrl, Dictionary<string, string>? Headers, bool ExpectsBearer, ServerProcess Server);
 }
 
 /// <summary>
@@ -279,6 +282,12 @@ internal sealed record Series(string Load, string Payload, string WrkArguments, 
     public double MedianP99(string target) => Statistics.Median(Runs[target].Select(r => r.P99Ms));
 
     public long Errors(string target) => Runs[target].Sum(r => r.Errors);
+
+    /// <summary>Median over the rounds of the server's CPU time per request (µs), or NaN when not measured.</summary>
+    public double MedianCpu(string target) =>
+        Runs[target].All(r => r.ServerCpuMicrosecondsPerRequest is not null)
+            ? Statistics.Median(Runs[target].Select(r => r.ServerCpuMicrosecondsPerRequest!.Value))
+            : double.NaN;
 }
 
 /// <summary>Peak resident memory of a server over the phase, and how many log lines it wrote per request served.</summary>

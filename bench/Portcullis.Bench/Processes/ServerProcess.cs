@@ -32,6 +32,16 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    /// <summary>User plus system CPU time the process has used since it started, all threads (Linux: /proc/PID/stat).</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>Lines the process has written to stdout and stderr so far.</summary>
     public long OutputLines => Interlocked.Read(ref _lines);
 

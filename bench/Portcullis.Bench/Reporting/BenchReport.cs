@@ -161,6 +161,31 @@ internal sealed class BenchReport
         }
     }
 
+    /// <summary>
+    /// What each server spent per request: its process's CPU time over a run divided by the requests it served (all
+    /// threads, the collector's included), median over the rounds. On two cores shared with wrk and the upstream this
+    /// moves far less from round to round than requests/s, so it is where a change to the hot path shows first.
+    /// </summary>
+    private static void CpuPerRequestTable(StringBuilder md, OverheadResult overhead)
+    {
+        if (overhead.Series.Count == 0 || overhead.Series.Any(s => s.Targets.Any(t => double.IsNaN(s.MedianCpu(t)))))
+        {
+            return;
+        }
+
+        var targets = overhead.Series[0].Targets;
+        md.AppendLine("Server CPU time per request (µs; the process answering the target, all threads, median over the rounds); the last column is Portcullis's over bare YARP's.").AppendLine();
+        md.AppendLine($"| load | payload | {string.Join(" | ", targets)} | Portcullis / bare YARP |");
+        md.AppendLine($"| --- | --- | {string.Join(" | ", targets.Select(_ => "---:"))} | ---: |");
+        foreach (var s in overhead.Series)
+        {
+            md.AppendLine($"| {s.Load} | {s.Payload} | {string.Join(" | ", targets.Select(t => s.MedianCpu(t).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))} | "
+                + $"{s.MedianCpu(PortcullisTarget) / s.MedianCpu(YarpTarget):F2}× |");
+        }
+
+        md.AppendLine();
+    }
+
     private static void ScaleTable(StringBuilder md, IReadOnlyList<ScaleResult> scale, string heading, string sizeColumn)
     {
         md.AppendLine(heading).AppendLine();
@@ -213,6 +238,7 @@ internal sealed class BenchReport
         }
 
         md.AppendLine();
+        CpuPerRequestTable(md, overhead);
         if (overhead.Series.Any(s => s.Targets.Contains(TokenlessTarget)))
         {
             md.AppendLine("Diagnostic (not a target): the same gateway on a route with `Token: none` — anti-forgery check, header rewrite and forwarding, but no session and no token lookup.").AppendLine();
