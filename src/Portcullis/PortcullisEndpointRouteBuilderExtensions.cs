@@ -77,5 +77,5 @@ public static class PortcullisEndpointRouteBuilderExtensions
 
     /// <summary>The API routes come from a data source of their own, so a configuration reload can replace them.</summary>
     private static void MapApis(IEndpointRouteBuilder endpoints) =>
-        endpoints.DataSources.Add(new ApiEndpointDataSource(endpoints.ServiceProvider.GetRequiredService<ReloadableOptions>()));
+        endpoints.DataSources.Add(new ApiEndpointDataSource(endpoints.ServiceProvider.GetRequiredService<ReloadableOptions>(), endpoints.ServiceProvider));
 }

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Cors;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
@@ -13,9 +12,14 @@ namespace Portcullis.Proxy;
 /// reload; routing picks up the new set through <see cref="GetChangeToken"/>, so a route added to the file answers
 /// without a restart and a removed one stops answering.
 /// </summary>
-internal sealed class ApiEndpointDataSource(ReloadableOptions options) : EndpointDataSource
+internal sealed class ApiEndpointDataSource(ReloadableOptions options, IServiceProvider services) : EndpointDataSource
 {
     private Built? _built;
+    private ApiProxy? _proxy;
+
+    // The proxy is a singleton: taken from the application's services once, on the first request, rather than through
+    // the request's services, which would create a request scope for every proxied call (issue 18).
+    private ApiProxy Proxy => _proxy ??= services.GetRequiredService<ApiProxy>();
 
     public override IReadOnlyList<Endpoint> Endpoints
     {
@@ -34,13 +38,13 @@ internal sealed class ApiEndpointDataSource(ReloadableOptions options) : Endpoin
 
     public override IChangeToken GetChangeToken() => options.GetChangeToken();
 
-    private static List<Endpoint> Create(PortcullisOptions options)
+    private List<Endpoint> Create(PortcullisOptions options)
     {
         var endpoints = new List<Endpoint>(options.Apis.Count * 2);
         foreach (var (name, api) in options.Apis)
         {
             var route = ApiRoute.From(name, api, options);
-            RequestDelegate forward = context => context.RequestServices.GetRequiredService<ApiProxy>().ForwardAsync(context, route);
+            RequestDelegate forward = context => Proxy.ForwardAsync(context, route);
             // Routing matches the decoded, normalised path only; the query never takes part (SECURITY.md item 31).
             endpoints.Add(Endpoint(route, forward, route.PathPrefix));
             endpoints.Add(Endpoint(route, forward, route.PathPrefix + "/{**rest}"));
@@ -55,8 +59,9 @@ internal sealed class ApiEndpointDataSource(ReloadableOptions options) : Endpoin
         {
             DisplayName = $"Portcullis API route {route.Name}: {pattern}",
         };
+        // No CORS metadata: UsePortcullis runs the CORS middleware with the gateway's policy for an API call that names
+        // an origin, and skips it for one that does not (issue 18).
         builder.Metadata.Add(route);
-        builder.Metadata.Add(new EnableCorsAttribute(PortcullisCors.PolicyName));
         return (RouteEndpoint)builder.Build();
     }
 

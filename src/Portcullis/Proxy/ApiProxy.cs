@@ -66,12 +66,53 @@ internal sealed class ApiProxy : IDisposable
         });
     }
 
+    /// <remarks>
+    /// A forwarded request allocates this one task, not one per step (issue 18): the credential comes from a
+    /// <see cref="ValueTask{TResult}"/> that completes without awaiting when the session is cached and its token fresh,
+    /// the upstream call is YARP's own <see cref="ValueTask{TResult}"/>, and judging its outcome awaits nothing unless
+    /// there is an error to answer. The retries after a nonce challenge or a rejected token are the rare path.
+    /// </remarks>
     public async Task ForwardAsync(HttpContext context, ApiRoute route)
     {
         var started = _time.GetTimestamp();
         try
         {
-            await AnswerAsync(context, route);
+            var upgrade = IsUpgrade(context);
+            if (Admit(context, route, upgrade) is { } refusal)
+            {
+                await WriteErrorAsync(context, refusal);
+                return;
+            }
+
+            var credential = await _admission.ResolveCredentialAsync(context, route);
+            if (credential.Error is { } credentialError)
+            {
+                await WriteErrorAsync(context, credentialError);
+                return;
+            }
+
+            // Only a request that carried a token can be helped by a new one; upgrades are never replayed.
+            var replayable = credential.AccessToken is not null && !credential.PassThrough && !upgrade && await ReplayableBody.TryPrepareAsync(context, route.RetryBodyLimit);
+            var attempt = new ForwardAttempt
+            {
+                Route = route,
+                AccessToken = credential.AccessToken,
+                Assertion = credential.Assertion,
+                HoldBackUnauthorized = replayable,
+                DPoPKey = credential.DPoPKey,
+                DPoPNonce = _upstreamNonces.GetValueOrDefault(route.Name),
+                RetryNonceChallenge = true,
+            };
+            var error = await SendAsync(context, route, attempt);
+            if (await AnsweredFailureAsync(context, route, attempt, error))
+            {
+                return;
+            }
+
+            if (attempt.NonceChallenged || attempt.UpstreamRejectedToken)
+            {
+                await RetryAsync(context, route, credential, replayable, attempt);
+            }
         }
         finally
         {
@@ -79,39 +120,9 @@ internal sealed class ApiProxy : IDisposable
         }
     }
 
-    private async Task AnswerAsync(HttpContext context, ApiRoute route)
+    /// <summary>The first answer was held back: the upstream asked for its DPoP nonce, or refused the token.</summary>
+    private async Task RetryAsync(HttpContext context, ApiRoute route, ProxyCredential credential, bool replayable, ForwardAttempt attempt)
     {
-        var upgrade = IsUpgrade(context);
-        if (Admit(context, route, upgrade) is { } refusal)
-        {
-            await WriteErrorAsync(context, refusal);
-            return;
-        }
-
-        var credential = await _admission.ResolveCredentialAsync(context, route);
-        if (credential.Error is { } credentialError)
-        {
-            await WriteErrorAsync(context, credentialError);
-            return;
-        }
-
-        // Only a request that carried a token can be helped by a new one; upgrades are never replayed.
-        var replayable = credential.AccessToken is not null && !credential.PassThrough && !upgrade && await ReplayableBody.TryPrepareAsync(context, route.RetryBodyLimit);
-        var attempt = new ForwardAttempt
-        {
-            Route = route,
-            AccessToken = credential.AccessToken,
-            Assertion = credential.Assertion,
-            HoldBackUnauthorized = replayable,
-            DPoPKey = credential.DPoPKey,
-            DPoPNonce = _upstreamNonces.GetValueOrDefault(route.Name),
-            RetryNonceChallenge = true,
-        };
-        if (!await SendWithNonceAsync(context, route, attempt))
-        {
-            return;
-        }
-
         if (attempt.NonceChallenged)
         {
             // The upstream wants its nonce in the proof: the same token again, once, with a fresh proof.
@@ -125,7 +136,7 @@ internal sealed class ApiProxy : IDisposable
                 DPoPKey = credential.DPoPKey,
                 DPoPNonce = attempt.UpstreamNonce,
             };
-            if (!await SendWithNonceAsync(context, route, attempt))
+            if (await AnsweredFailureAsync(context, route, attempt, await SendAsync(context, route, attempt)))
             {
                 return;
             }
@@ -147,25 +158,14 @@ internal sealed class ApiProxy : IDisposable
 
         ReplayableBody.Rewind(context);
         // The second answer passes through whatever it is, 401 included: one retry, never a loop.
-        await SendWithNonceAsync(context, route, new ForwardAttempt
+        var last = new ForwardAttempt
         {
             Route = route,
             AccessToken = renewed.Value,
             DPoPKey = credential.DPoPKey,
             DPoPNonce = _upstreamNonces.GetValueOrDefault(route.Name),
-        });
-    }
-
-    /// <summary><see cref="SendAsync"/>, keeping the nonce the upstream sent for the next proof.</summary>
-    private async Task<bool> SendWithNonceAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
-    {
-        var sent = await SendAsync(context, route, attempt);
-        if (attempt.UpstreamNonce is { } nonce)
-        {
-            _upstreamNonces[route.Name] = nonce;
-        }
-
-        return sent;
+        };
+        await AnsweredFailureAsync(context, route, last, await SendAsync(context, route, last));
     }
 
     public void Dispose() => _client.Dispose();
@@ -199,33 +199,55 @@ internal sealed class ApiProxy : IDisposable
         return renewed.Value is { } token ? token.AccessToken : renewed.Error!;
     }
 
-    /// <summary>Forwards once; returns false when the attempt ended in an error that has been answered (or the client is gone).</summary>
-    private async Task<bool> SendAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
+    /// <summary>
+    /// Forwards once. No state machine of its own: with nobody listening to the gateway's traces this is YARP's call
+    /// itself; otherwise the <c>portcullis.proxy.forward</c> span wraps it.
+    /// </summary>
+    private ValueTask<ForwarderError> SendAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
     {
         attempt.AttachTo(context);
-        ForwarderError error;
+        return PortcullisTelemetry.Source.HasListeners()
+            ? SendTracedAsync(context, route, attempt)
+            : _forwarder.SendAsync(context, route.Upstream, _client, route.RequestConfig, _transformer);
+    }
+
+    private async ValueTask<ForwarderError> SendTracedAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
+    {
         // The span the upstream sees as its parent: ReverseProxyPropagator writes its traceparent on the request.
-        using (var activity = PortcullisTelemetry.Source.StartActivity("portcullis.proxy.forward", ActivityKind.Client))
+        using var activity = PortcullisTelemetry.Source.StartActivity("portcullis.proxy.forward", ActivityKind.Client);
+        activity?.SetTag("portcullis.route", route.Name);
+        var error = await _forwarder.SendAsync(context, route.Upstream, _client, route.RequestConfig, _transformer);
+        activity?.SetTag("http.response.status_code", context.Response.StatusCode);
+        if (error != ForwarderError.None)
         {
-            activity?.SetTag("portcullis.route", route.Name);
-            error = await _forwarder.SendAsync(context, route.Upstream, _client, route.RequestConfig, _transformer);
-            activity?.SetTag("http.response.status_code", context.Response.StatusCode);
-            if (error != ForwarderError.None)
-            {
-                activity?.SetStatus(ActivityStatusCode.Error, error.ToString());
-            }
+            activity?.SetStatus(ActivityStatusCode.Error, error.ToString());
+        }
+
+        return error;
+    }
+
+    /// <summary>
+    /// Keeps the nonce the upstream sent for the next proof, then judges the attempt: true when it ended in an error that
+    /// has been answered (or the client is gone), false when its answer went through or was held back for a retry.
+    /// Completes without awaiting on success, so it allocates nothing on the common path.
+    /// </summary>
+    private async ValueTask<bool> AnsweredFailureAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt, ForwarderError error)
+    {
+        if (attempt.UpstreamNonce is { } nonce)
+        {
+            _upstreamNonces[route.Name] = nonce;
         }
 
         if (attempt.ResponseTooLarge || context.Response.Body is LengthLimitedStream { Exceeded: true })
         {
             Log.UpstreamResponseTooLarge(_logger, route.Name, route.MaxResponseBodySize ?? 0);
             await AnswerIfPossibleAsync(context, new PortcullisError(502, "upstream_unavailable", "The API's answer is larger than this route allows."));
-            return false;
+            return true;
         }
 
         if (error == ForwarderError.None)
         {
-            return true;
+            return false;
         }
 
         Log.UpstreamFailed(_logger, route.Name, error.ToString());
@@ -246,7 +268,7 @@ internal sealed class ApiProxy : IDisposable
             await AnswerIfPossibleAsync(context, answer);
         }
 
-        return false;
+        return true;
     }
 
     private static async Task AnswerIfPossibleAsync(HttpContext context, PortcullisError error)

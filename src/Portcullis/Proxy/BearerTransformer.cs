@@ -18,17 +18,25 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var headers = proxyRequest.Headers;
-        // Every header the base transform copied came from the browser's request, so that is the list to check: reading
-        // it costs nothing, while enumerating the outgoing HttpHeaders would parse and validate every value (issue 18).
-        // A name that is no HTTP token was never copied (HttpHeaders refuses it) and Remove would throw on it: such a header
-        // from the browser must not turn into a 502 and an error log line per request.
+        // The copied headers are read without validation (no value is parsed) through a struct enumerator; the browser's
+        // own header dictionary would box one per request (issue 18). A name that is no HTTP token was never copied, so
+        // every name seen here is one Remove accepts.
         var attempt = ForwardAttempt.Of(httpContext);
         var assertionHeader = attempt is { Route.TokenMode: ApiTokenModes.Assertion } ? attempt.Route.AssertionHeader : null;
-        foreach (var header in httpContext.Request.Headers)
+        List<string>? stripped = null;
+        foreach (var header in headers.NonValidated)
         {
-            if ((IsStripped(header.Key) || (assertionHeader is not null && SameName(header.Key, assertionHeader))) && IsToken(header.Key))
+            if (IsStripped(header.Key) || (assertionHeader is not null && SameName(header.Key, assertionHeader)))
             {
-                headers.Remove(header.Key);
+                (stripped ??= []).Add(header.Key);
+            }
+        }
+
+        if (stripped is not null)
+        {
+            foreach (var name in stripped)
+            {
+                headers.Remove(name);
             }
         }
 
@@ -68,7 +76,9 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
             return;
         }
 
-        headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
+        // The value as it goes on the wire, unparsed: an AuthenticationHeaderValue would be built, then formatted again
+        // into this same string when the request is written (issue 18).
+        headers.TryAddWithoutValidation("Authorization", "Bearer " + accessToken);
     }
 
     public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
@@ -94,22 +104,16 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
 
         var copyBody = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
 
-        // The gateway alone answers CORS for its origin: an upstream's own Access-Control-* headers would widen the allow-list.
-        List<string>? upstreamCors = null;
-        foreach (var header in httpContext.Response.Headers)
-        {
-            if (header.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase))
-            {
-                (upstreamCors ??= []).Add(header.Key);
-            }
-        }
-
-        foreach (var name in upstreamCors ?? [])
-        {
-            httpContext.Response.Headers.Remove(name);
-        }
-
+        // The gateway alone answers CORS for its origin: an upstream's own Access-Control-* headers would widen the
+        // allow-list. Looked for in the upstream's answer, whose headers the base transform copied, through struct
+        // enumerators that parse nothing (issue 18).
         var headers = httpContext.Response.Headers;
+        if (proxyResponse is not null)
+        {
+            RemoveUpstreamCors(proxyResponse.Headers.NonValidated, headers);
+            RemoveUpstreamCors(proxyResponse.Content.Headers.NonValidated, headers);
+        }
+
         headers.XContentTypeOptions = "nosniff";
         if (attempt?.Route.ResponseContentSecurityPolicy is { Length: > 0 } policy)
         {
@@ -135,6 +139,17 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         }
 
         return copyBody;
+    }
+
+    private static void RemoveUpstreamCors(HttpHeadersNonValidated upstream, IHeaderDictionary response)
+    {
+        foreach (var header in upstream)
+        {
+            if (header.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase))
+            {
+                response.Remove(header.Key);
+            }
+        }
     }
 
     /// <summary>Whether a <c>Set-Cookie</c> value names a cookie that is, or could be, one of the gateway's own.</summary>
@@ -199,20 +214,6 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         }
 
         return true;
-    }
-
-    /// <summary>Whether <paramref name="name"/> is an HTTP token (RFC 9110 §5.6.2), the only names HttpHeaders accepts.</summary>
-    private static bool IsToken(string name)
-    {
-        foreach (var c in name)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '!' or '#' or '$' or '%' or '&' or '\'' or '*' or '+' or '-' or '.' or '^' or '_' or '`' or '|' or '~'))
-            {
-                return false;
-            }
-        }
-
-        return name.Length > 0;
     }
 
     // Identity and client-address headers that common auth proxies and platforms set for their upstreams

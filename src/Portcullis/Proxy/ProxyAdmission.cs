@@ -57,7 +57,7 @@ internal sealed class ProxyAdmission(
     }
 
     /// <summary>The token the route sends for this request (none for <c>none</c> and anonymous <c>user-optional</c> calls), or why there is none.</summary>
-    public async Task<ProxyCredential> ResolveCredentialAsync(HttpContext context, ApiRoute route)
+    public async ValueTask<ProxyCredential> ResolveCredentialAsync(HttpContext context, ApiRoute route)
     {
         if (bearers.TokenOf(context, route) is { } callerToken)
         {

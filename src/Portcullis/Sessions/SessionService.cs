@@ -168,7 +168,7 @@ internal sealed class SessionService(
     }
 
     /// <summary>The request's session, or null when the cookie is absent, malformed, unknown, expired or undecryptable.</summary>
-    public async Task<CurrentSession?> ResolveAsync(HttpContext context)
+    public async ValueTask<CurrentSession?> ResolveAsync(HttpContext context)
     {
         if (SessionFeature.Of(context) is { } resolved)
         {
@@ -232,7 +232,7 @@ internal sealed class SessionService(
     public static PortcullisError RefusalFor(HttpContext context) =>
         SessionFeature.Of(context)?.Refusal ?? PortcullisError.Unauthenticated;
 
-    private async Task<CurrentSession?> LoadAsync(string? cookieValue, CancellationToken cancellationToken)
+    private async ValueTask<CurrentSession?> LoadAsync(string? cookieValue, CancellationToken cancellationToken)
     {
         // A split-key cookie; any other shape is read as server mode's (sessions from before the switch keep working).
         if (_splitKey && SplitKeyCookieValue.TryParse(cookieValue, out var splitKey))
@@ -248,8 +248,8 @@ internal sealed class SessionService(
 
         var key = Identifiers.Hash(cookieValue!);
         var now = time.GetUtcNow();
-        // Session and grant in one round trip: this runs for every API call.
-        if (await store.GetSessionAndGrantAsync(key, now, cancellationToken) is not (var record, var grant))
+        // Session and grant in one round trip (none when this node holds a copy): this runs for every API call.
+        if (await ReadSessionAndGrantAsync(key, now, cancellationToken) is not (var record, var grant))
         {
             return null;
         }
@@ -275,11 +275,11 @@ internal sealed class SessionService(
     /// A split-key session: its data opens only with the cookie's key. A wrong, short or missing key is an unknown
     /// session: nothing is touched or deleted (whoever learns an id must not be able to end the session without its key).
     /// </summary>
-    private async Task<CurrentSession?> LoadSplitKeyAsync(SplitKeyCookieValue cookie, CancellationToken cancellationToken)
+    private async ValueTask<CurrentSession?> LoadSplitKeyAsync(SplitKeyCookieValue cookie, CancellationToken cancellationToken)
     {
         var key = Identifiers.Hash(cookie.SessionId);
         var now = time.GetUtcNow();
-        if (await store.GetSessionAndGrantAsync(key, now, cancellationToken) is not (var record, var grant))
+        if (await ReadSessionAndGrantAsync(key, now, cancellationToken) is not (var record, var grant))
         {
             return null;
         }
@@ -295,7 +295,13 @@ internal sealed class SessionService(
         return await TouchedAsync(record, data, grant, now, cancellationToken);
     }
 
-    private async Task<CurrentSession?> TouchedAsync(SessionRecord record, SessionData data, GrantRecord? grant, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>The session cache's copy without a task when it has one (the common case), else the store's answer.</summary>
+    private ValueTask<SessionAndGrant?> ReadSessionAndGrantAsync(string key, DateTimeOffset now, CancellationToken cancellationToken) =>
+        store is SessionCachingStore cache && cache.TryGetCached(key, now, out var cached)
+            ? new(cached)
+            : new(store.GetSessionAndGrantAsync(key, now, cancellationToken));
+
+    private async ValueTask<CurrentSession?> TouchedAsync(SessionRecord record, SessionData data, GrantRecord? grant, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var key = record.Key;
         if (now - record.LastSeenAt >= TouchInterval)

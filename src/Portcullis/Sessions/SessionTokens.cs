@@ -21,9 +21,9 @@ internal sealed class SessionTokens(AccessTokenService accessTokens, GrantServic
     /// The session's access token, or with <paramref name="audience"/> its token for that API (ADR 0043; not in stateless
     /// mode, whose configuration refuses routes with one), refreshed first when due.
     /// </summary>
-    public Task<Outcome<string>> GetAccessTokenAsync(HttpContext context, CurrentSession session, TokenAudience? audience, CancellationToken cancellationToken) =>
+    public ValueTask<Outcome<string>> GetAccessTokenAsync(HttpContext context, CurrentSession session, TokenAudience? audience, CancellationToken cancellationToken) =>
         session.Stateless
-            ? stateless.GetAccessTokenAsync(context, cancellationToken)
+            ? new(stateless.GetAccessTokenAsync(context, cancellationToken))
             : accessTokens.GetAccessTokenAsync(session.Grant, audience, cancellationToken);
 
     /// <summary>The upstream refused <paramref name="rejectedAccessToken"/>: a new one, refreshed now unless it already changed.</summary>

@@ -21,12 +21,18 @@ public static class Identifiers
     /// </summary>
     public static string Hash(string secret)
     {
+        // Every session-carrying request hashes its cookie: the ASCII bytes stay on the stack (one byte per character).
+        Span<byte> bytes = secret.Length <= 256 ? stackalloc byte[secret.Length] : new byte[secret.Length];
+        System.Text.Encoding.ASCII.GetBytes(secret, bytes);
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(secret), hash);
+        SHA256.HashData(bytes, hash);
         return WebEncoders.Base64UrlEncode(hash);
     }
 
     /// <summary>True when <paramref name="value"/> has exactly the shape <see cref="NewSecret"/> produces.</summary>
     public static bool IsWellFormedSecret(string? value) =>
-        value is { Length: SecretLength } && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+        value is { Length: SecretLength } && !value.AsSpan().ContainsAnyExcept(SecretAlphabet);
+
+    private static readonly System.Buffers.SearchValues<char> SecretAlphabet =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
 }

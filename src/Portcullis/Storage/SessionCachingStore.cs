@@ -60,11 +60,27 @@ internal sealed class SessionCachingStore : IPortcullisStore, IStoreChangeObserv
     /// <summary>Whether copies are kept: the change feed is subscribed (tests wait for it).</summary>
     public bool IsListening => _listening;
 
-    public async Task<SessionAndGrant?> GetSessionAndGrantAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// The copy <see cref="GetSessionAndGrantAsync"/> would answer from memory, without a task: the proxy's hot path asks
+    /// here first, so a hit allocates nothing (issue 18).
+    /// </summary>
+    public bool TryGetCached(string key, DateTimeOffset now, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SessionAndGrant? value)
     {
         if (_listening && _entries.TryGetValue(key, out var cached) && _time.GetUtcNow() - cached.ReadAt < _duration && IsLive(cached.Value.Session, now))
         {
-            return cached.Value;
+            value = cached.Value;
+            return true;
+        }
+
+        value = null;
+        return false;
+    }
+
+    public async Task<SessionAndGrant?> GetSessionAndGrantAsync(string key, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (TryGetCached(key, now, out var hit))
+        {
+            return hit;
         }
 
         // A miss, an old copy or an expired one (another node may have extended it): ask the store.

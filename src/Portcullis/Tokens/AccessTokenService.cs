@@ -57,7 +57,7 @@ internal sealed class AccessTokenService(
     public async Task<Outcome<string>> GetAccessTokenAsync(string grantId, CancellationToken cancellationToken, TokenAudience? audience = null) =>
         await GetAccessTokenAsync(await grantStore.GetGrantAsync(grantId, cancellationToken), audience, cancellationToken);
 
-    public Task<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, CancellationToken cancellationToken) =>
+    public ValueTask<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, CancellationToken cancellationToken) =>
         GetAccessTokenAsync(grant, null, cancellationToken);
 
     /// <summary>
@@ -66,7 +66,8 @@ internal sealed class AccessTokenService(
     /// for that API alone (ADR 0043): never the grant's own token nor another API's, obtained when missing or due, under
     /// the same single-flight and lease as the grant's own refresh, since it may spend the same refresh token.
     /// </summary>
-    public async Task<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, TokenAudience? audience, CancellationToken cancellationToken)
+    /// <remarks>A <see cref="ValueTask{TResult}"/>: on the proxy's hot path the token is fresh and nothing is awaited, so nothing is allocated.</remarks>
+    public async ValueTask<Outcome<string>> GetAccessTokenAsync(GrantRecord? grant, TokenAudience? audience, CancellationToken cancellationToken)
     {
         grant = pendingSaves.Overlay(grant);
         var tokens = grants.ReadTokens(grant);
@@ -75,7 +76,6 @@ internal sealed class AccessTokenService(
             return PortcullisError.Unauthenticated;
         }
 
-        var grantId = grant.Id;
         if (audience is not null && AudienceTokens.Refusal(grant, tokens, audience) is { } refusal)
         {
             Log.AudienceTokenRefused(logger, audience.Provider, audience.Value, refusal.Message);
@@ -88,12 +88,18 @@ internal sealed class AccessTokenService(
             return usable.AccessToken;
         }
 
+        return await RefreshDueAsync(grant, current, audience, cancellationToken);
+    }
+
+    /// <summary>The token is missing or due: refreshed (or exchanged) single-flight. Apart, so the fresh path above allocates no closure.</summary>
+    private async Task<Outcome<string>> RefreshDueAsync(GrantRecord grant, CurrentToken? current, TokenAudience? audience, CancellationToken cancellationToken)
+    {
         if (audience is { Exchange: true } && await GetAccessTokenAsync(grant, null, cancellationToken) is { Error: { } subjectError })
         {
             return subjectError; // the token to exchange is itself unavailable
         }
 
-        var request = new RefreshRequest(grantId, grant.Version, current?.AccessToken, null, audience);
+        var request = new RefreshRequest(grant.Id, grant.Version, current?.AccessToken, null, audience);
         try
         {
             // The refresh runs detached from this request: a browser that goes away must not cancel a token

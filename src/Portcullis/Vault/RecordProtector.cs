@@ -35,11 +35,19 @@ internal sealed class RecordProtector<T>(
     /// <summary>Null when the ciphertext was tampered with, belongs to another record, or its key is gone.</summary>
     public T? Unprotect(byte[] ciphertext, string recordKey)
     {
-        if (_memo.TryGetValue(recordKey, out var remembered)
-            && time.GetElapsedTime(remembered.RememberedAt) < MemoLifetime
-            && CryptographicOperations.FixedTimeEquals(remembered.Ciphertext, ciphertext))
+        if (_memo.TryGetValue(recordKey, out var remembered) && time.GetElapsedTime(remembered.RememberedAt) < MemoLifetime)
         {
-            return remembered.Value;
+            if (ReferenceEquals(remembered.LastSeen, ciphertext))
+            {
+                return remembered.Value;
+            }
+
+            if (CryptographicOperations.FixedTimeEquals(remembered.Ciphertext, ciphertext))
+            {
+                // The same bytes in another array (the store's copy of what this node wrote): the next request brings this one.
+                _memo[recordKey] = remembered with { LastSeen = ciphertext };
+                return remembered.Value;
+            }
         }
 
         var value = Decrypt(ciphertext, recordKey);
@@ -58,7 +66,7 @@ internal sealed class RecordProtector<T>(
             _memo.Clear(); // crude but bounded; the next requests simply decrypt again
         }
 
-        _memo[recordKey] = new Remembered((byte[])ciphertext.Clone(), value, time.GetTimestamp());
+        _memo[recordKey] = new Remembered((byte[])ciphertext.Clone(), ciphertext, value, time.GetTimestamp());
     }
 
     private T? Decrypt(byte[] ciphertext, string recordKey)
@@ -101,5 +109,8 @@ internal sealed class RecordProtector<T>(
     }
 
     // RememberedAt is a TimeProvider timestamp: monotonic, so a wall-clock change neither extends nor ends a memo.
-    private sealed record Remembered(byte[] Ciphertext, T Value, long RememberedAt);
+    // LastSeen is the array the value was remembered from: the session cache hands the same record, and so the same
+    // array, to every request, which then needs no byte-by-byte comparison (issue 18). Records are replaced, never
+    // edited in place, so the same array still holds the same bytes; any other array is compared with the private copy.
+    private sealed record Remembered(byte[] Ciphertext, byte[] LastSeen, T Value, long RememberedAt);
 }
