@@ -1,9 +1,12 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Portcullis.Authorization;
 using Portcullis.Http;
 using Portcullis.Proxy;
 
@@ -14,12 +17,14 @@ public static class PortcullisApplicationBuilderExtensions
     /// <summary>
     /// Adds the gateway's security response headers to everything it answers itself (pages, static files, JSON);
     /// proxied API answers pass through as the upstream sent them, and the login rate limits.
-    /// Call before static files; routing must run before the rate limiter, so this adds it too, then CORS, authentication
-    /// and authorization (for <c>RequireAuthorization</c> on the app's own endpoints; API routes skip both, judging their
-    /// session and policy themselves). Forwarded headers from <c>TrustedProxies</c> come first.
+    /// Call before static files; routing must run before the rate limiter, so this adds it too, then CORS and authorization
+    /// (for <c>RequireAuthorization</c> on the app's own endpoints). Forwarded headers from <c>TrustedProxies</c> come first.
+    /// API routes judge their session and policy themselves (<c>ProxyAdmission</c>), so they skip what would do nothing
+    /// for them (ADR 0045).
     /// </summary>
     public static IApplicationBuilder UsePortcullis(this IApplicationBuilder app)
     {
+        UseAuthenticationWhenItHasWork(app);
         TrustedProxies.Use(app);
         if (app.ApplicationServices.GetRequiredService<IOptions<Configuration.PortcullisOptions>>().Value.Session.Mode == Configuration.SessionModes.SplitKey)
         {
@@ -53,30 +58,66 @@ public static class PortcullisApplicationBuilderExtensions
         // it runs, with the gateway's policy, only for calls that name an origin, preflights included (issue 18).
         app.UseWhen(IsNotApiRoute, static branch => branch.UseCors());
         app.UseWhen(IsApiCallWithOrigin, static branch => branch.UseCors(PortcullisCors.PolicyName));
-        // Authentication and authorization run after routing and only for the app's own endpoints: an API route judges
-        // its session and policy itself (ProxyAdmission), so for every proxied call these middlewares would only create
-        // a request scope, a handler and an items dictionary to answer "no result" (issue 18). Adding them here also
-        // keeps WebApplication from adding its own authentication in front of the whole pipeline.
-        app.UseWhen(IsNotApiRoute, static branch => branch.UseAuthentication());
         app.UseRateLimiter();
-        app.UseWhen(IsNotApiRoute, static branch => branch.UseAuthorization());
-        MarkAuthenticationAdded(app);
+        UseAuthorizationSkippingApiRoutesWithoutFallback(app);
         return app;
     }
+
+    /// <summary>
+    /// Authentication where <c>WebApplication</c> would put it (in front, before routing) when it has something to do: a
+    /// default scheme other than <c>Portcullis</c>, or a scheme that handles requests itself (a remote sign-in's
+    /// callback). When <c>Portcullis</c> is the only one, it is the automatic default, and before routing its handler
+    /// answers "no result" without touching the session (<c>PortcullisAuthenticationHandler</c>): the middleware would only
+    /// build a request scope, a handler and four tasks per request, so it is left out, and the mark
+    /// <c>UseAuthentication</c> leaves is set so <c>WebApplication</c> does not add it either. Policies name the scheme, so
+    /// they authenticate through it whatever the middleware does.
+    /// </summary>
+    private static void UseAuthenticationWhenItHasWork(IApplicationBuilder app)
+    {
+        var schemes = app.ApplicationServices.GetService<IAuthenticationSchemeProvider>();
+        if (schemes is null)
+        {
+            return;
+        }
+
+        // Decided once, at start-up; the default providers answer synchronously.
+        var defaultScheme = schemes.GetDefaultAuthenticateSchemeAsync().GetAwaiter().GetResult();
+        var requestHandlers = schemes.GetRequestHandlerSchemesAsync().GetAwaiter().GetResult();
+        if ((defaultScheme is null || defaultScheme.Name == PortcullisAuthenticationDefaults.AuthenticationScheme) && !requestHandlers.Any())
+        {
+            app.Properties[AuthenticationMiddlewareSetKey] = true;
+            return;
+        }
+
+        app.UseAuthentication();
+    }
+
+    /// <summary>
+    /// The authorization middleware for the app's own endpoints. An API route has no authorization metadata, so for it the
+    /// middleware only applies the app's fallback policy: when the app has one, API routes keep it as before; when it has
+    /// none, they skip a middleware that would create a request scope and an items dictionary to do nothing (issue 18).
+    /// The branch's builder holds a copy of the mark <c>UseAuthorization</c> leaves, so it is set on the application too,
+    /// or <c>WebApplication</c> would add a second one in front.
+    /// </summary>
+    private static void UseAuthorizationSkippingApiRoutesWithoutFallback(IApplicationBuilder app)
+    {
+        var policies = app.ApplicationServices.GetService<IAuthorizationPolicyProvider>();
+        if (policies?.GetFallbackPolicyAsync().GetAwaiter().GetResult() is not null)
+        {
+            app.UseAuthorization();
+            return;
+        }
+
+        app.UseWhen(IsNotApiRoute, static branch => branch.UseAuthorization());
+        app.Properties[AuthorizationMiddlewareSetKey] = true;
+    }
+
+    // The marks UseAuthentication and UseAuthorization leave on a builder, which WebApplication reads before adding
+    // either in front of the pipeline. Framework internals, not an API: MiddlewareOrderTests fails if they stop working.
+    private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
+    private const string AuthorizationMiddlewareSetKey = "__AuthorizationMiddlewareSet";
 
     private static bool IsNotApiRoute(HttpContext context) => context.GetEndpoint()?.Metadata.GetMetadata<ApiRoute>() is null;
 
     private static bool IsApiCallWithOrigin(HttpContext context) => !IsNotApiRoute(context) && context.Request.Headers.ContainsKey(HeaderNames.Origin);
-
-    /// <summary>
-    /// <c>UseAuthentication</c> and <c>UseAuthorization</c> mark the builder they are called on, and <c>WebApplication</c>
-    /// adds either middleware in front of the whole pipeline unless its mark is on the application; a branch's builder
-    /// holds a copy of the marks, so they are set here on the application too. <c>MiddlewareOrderTests</c> fails if a
-    /// framework version stops honouring them (authentication would then run for API routes again).
-    /// </summary>
-    private static void MarkAuthenticationAdded(IApplicationBuilder app)
-    {
-        app.Properties["__AuthenticationMiddlewareSet"] = true;
-        app.Properties["__AuthorizationMiddlewareSet"] = true;
-    }
 }

@@ -22,10 +22,11 @@ public static class Identifiers
     public static string Hash(string secret)
     {
         // Every session-carrying request hashes its cookie: the ASCII bytes stay on the stack (one byte per character).
+        // (A character outside ASCII, or a surrogate pair, becomes one '?': only the bytes written are hashed.)
         Span<byte> bytes = secret.Length <= 256 ? stackalloc byte[secret.Length] : new byte[secret.Length];
-        System.Text.Encoding.ASCII.GetBytes(secret, bytes);
+        var written = System.Text.Encoding.ASCII.GetBytes(secret, bytes);
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(bytes, hash);
+        SHA256.HashData(bytes[..written], hash);
         return WebEncoders.Base64UrlEncode(hash);
     }
 
