@@ -42,7 +42,7 @@ public static class PortcullisApplicationBuilderExtensions
             context.Response.OnStarting(static state =>
             {
                 var httpContext = (HttpContext)state;
-                if (httpContext.GetEndpoint()?.Metadata.GetMetadata<ApiRoute>() is null)
+                if (IsNotApiRoute(httpContext))
                 {
                     SecurityHeaders.Apply(httpContext.Response);
                 }

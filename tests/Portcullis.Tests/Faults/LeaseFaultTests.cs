@@ -84,12 +84,19 @@ public sealed class LeaseFaultTests
             issuerPort: issuerPort);
 
     /// <summary>Moves the gateways' clock on until the caller gives up waiting for a refresh (1.5 s), never as far as
-    /// the token request's own deadline.</summary>
-    internal static async Task<RecordedResponse> UntilAnsweredAsync(FakeTimeProvider clock, Task<RecordedResponse> pending)
+    /// the token request's own deadline: at most 10 s of the fake clock, over up to 30 s of real time, so a loaded
+    /// two-core machine's threads get to see each step.</summary>
+    internal static async Task<T> UntilAnsweredAsync<T>(FakeTimeProvider clock, Task<T> pending)
     {
-        for (var moved = 0; !pending.IsCompleted && moved < 40; moved++)
+        var moved = TimeSpan.Zero;
+        for (var polls = 0; !pending.IsCompleted && polls < 600; polls++)
         {
-            clock.Advance(TimeSpan.FromMilliseconds(250));
+            if (moved < TimeSpan.FromSeconds(10))
+            {
+                clock.Advance(TimeSpan.FromMilliseconds(250));
+                moved += TimeSpan.FromMilliseconds(250);
+            }
+
             await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: let the gateway's threads see the new time
         }
 

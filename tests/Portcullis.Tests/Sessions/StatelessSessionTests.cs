@@ -235,14 +235,9 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         wire.Fault = Fault.Hold;
         var pending = SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/during", cookies);
         await wire.WaitUntilHeldAsync();
-        for (var moved = 0; !pending.IsCompleted && moved < 40; moved++)
-        {
-            clock.Advance(TimeSpan.FromMilliseconds(250)); // past the 1.5 s wait, never near the 30 s token-request deadline
-            await Task.Delay(TimeSpan.FromMilliseconds(50)); // polling: lets the gateway's threads see the new time
-        }
-
-        // The request stops waiting; its access token is still valid, so it goes on with that one (SECURITY.md item 27).
-        var during = await pending;
+        // The request stops waiting (past the 1.5 s wait, never near the 30 s token-request deadline); its access token
+        // is still valid, so it goes on with that one (SECURITY.md item 27).
+        var during = await Faults.LeaseFaultTests.UntilAnsweredAsync(clock, pending);
         Assert.Equal(HttpStatusCode.OK, during.Status);
         var login = (await stack.Idp.TokensAsync()).Single();
         Assert.Equal($"Bearer {login.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
