@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Buffers.Text;
 using Microsoft.AspNetCore.WebUtilities;
 using Portcullis.Storage;
 using Portcullis.Vault;
@@ -36,8 +38,11 @@ internal readonly record struct SplitKeyCookieValue(string SessionId, byte[] Dat
             return false;
         }
 
-        var bytes = WebEncoders.Base64UrlDecode(key);
-        if (bytes.Length != SessionKeyProtector<object>.KeySize)
+        // 43 characters carry 258 bits: a last character with its two spare bits set spells no key. The decoders that
+        // throw (TryDecodeFromChars too) would turn such a forged cookie into a 500; this one reports it, and each key
+        // has exactly one spelling.
+        var bytes = new byte[SessionKeyProtector<object>.KeySize];
+        if (Base64Url.DecodeFromChars(key, bytes, out _, out var written) != OperationStatus.Done || written != bytes.Length)
         {
             return false;
         }

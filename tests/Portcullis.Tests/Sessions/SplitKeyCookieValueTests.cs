@@ -36,6 +36,7 @@ public sealed class SplitKeyCookieValueTests
             real[44..] + "." + real[..43][..^1],
             real.Replace(real[50], '+'),
             real.Replace(real[10], '%'),
+            real[..^1] + SpareBitsSet(real[^1]),  // a key's last character with its two spare bits set
         ];
 
         foreach (var variant in variants)
@@ -43,4 +44,20 @@ public sealed class SplitKeyCookieValueTests
             Assert.False(SplitKeyCookieValue.TryParse(variant, out _), $"accepted: {variant}");
         }
     }
+
+    [Fact]
+    public void EveryLastCharacterThatEncodesNoKeyIsRefusedAndNoneThrows()
+    {
+        // 43 base64url characters carry 258 bits for a 256-bit key: only 16 of the 64 characters can end a real key.
+        // The other 48 once reached a throwing decoder, and a forged cookie got a 500 instead of a 401.
+        var real = SplitKeyCookieValue.New().Format();
+        var accepted = Alphabet.Where(last => SplitKeyCookieValue.TryParse(real[..^1] + last, out _)).ToArray();
+
+        Assert.Equal(16, accepted.Length);
+        Assert.All(accepted, last => Assert.Equal(0, Alphabet.IndexOf(last) & 3));
+    }
+
+    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    private static char SpareBitsSet(char last) => Alphabet[Alphabet.IndexOf(last) | 1];
 }
