@@ -37,29 +37,29 @@ public static class PortcullisApplicationBuilderExtensions
             });
         }
 
-        app.Use((context, next) =>
+        app.UseRouting();
+        // The security headers and the store-outage answer for everything the gateway answers itself. A proxied answer
+        // keeps the upstream's headers, and the proxy turns a store outage into the same 503 itself, so API routes skip
+        // both, a callback and an async frame per call (issue 18); unless the app's fallback policy runs for them too
+        // (below), which may read the session.
+        var fallbackPolicy = HasFallbackPolicy(app);
+        app.UseWhen(IsNotApiRoute, static branch => branch.Use(static (context, next) =>
         {
             context.Response.OnStarting(static state =>
             {
-                var httpContext = (HttpContext)state;
-                if (IsNotApiRoute(httpContext))
-                {
-                    SecurityHeaders.Apply(httpContext.Response);
-                }
-
+                SecurityHeaders.Apply(((HttpContext)state).Response);
                 return Task.CompletedTask;
             }, context);
             return next(context);
-        });
-        app.UseMiddleware<StoreUnavailableMiddleware>();
-        app.UseRouting();
+        }));
+        app.UseWhen(context => fallbackPolicy || IsNotApiRoute(context), static branch => branch.UseMiddleware<StoreUnavailableMiddleware>());
         // CORS as before for the app's own endpoints. An API route has nothing to answer to a request without Origin (a
         // same-origin GET), and the middleware would create a request scope and an items dictionary for each one, so
         // it runs, with the gateway's policy, only for calls that name an origin, preflights included (issue 18).
         app.UseWhen(IsNotApiRoute, static branch => branch.UseCors());
         app.UseWhen(IsApiCallWithOrigin, static branch => branch.UseCors(PortcullisCors.PolicyName));
         app.UseRateLimiter();
-        UseAuthorizationSkippingApiRoutesWithoutFallback(app);
+        UseAuthorizationSkippingApiRoutesWithoutFallback(app, fallbackPolicy);
         return app;
     }
 
@@ -99,10 +99,9 @@ public static class PortcullisApplicationBuilderExtensions
     /// The branch's builder holds a copy of the mark <c>UseAuthorization</c> leaves, so it is set on the application too,
     /// or <c>WebApplication</c> would add a second one in front.
     /// </summary>
-    private static void UseAuthorizationSkippingApiRoutesWithoutFallback(IApplicationBuilder app)
+    private static void UseAuthorizationSkippingApiRoutesWithoutFallback(IApplicationBuilder app, bool fallbackPolicy)
     {
-        var policies = app.ApplicationServices.GetService<IAuthorizationPolicyProvider>();
-        if (policies?.GetFallbackPolicyAsync().GetAwaiter().GetResult() is not null)
+        if (fallbackPolicy)
         {
             app.UseAuthorization();
             return;
@@ -111,6 +110,10 @@ public static class PortcullisApplicationBuilderExtensions
         app.UseWhen(IsNotApiRoute, static branch => branch.UseAuthorization());
         app.Properties[AuthorizationMiddlewareSetKey] = true;
     }
+
+    /// <summary>Whether the app has a fallback authorization policy (decided once; the default provider answers synchronously).</summary>
+    private static bool HasFallbackPolicy(IApplicationBuilder app) =>
+        app.ApplicationServices.GetService<IAuthorizationPolicyProvider>()?.GetFallbackPolicyAsync().GetAwaiter().GetResult() is not null;
 
     // The marks UseAuthentication and UseAuthorization leave on a builder, which WebApplication reads before adding
     // either in front of the pipeline. Framework internals, not an API: MiddlewareOrderTests fails if they stop working.

@@ -19,9 +19,15 @@ internal sealed class StoreUnavailableMiddleware(RequestDelegate next, StoreFail
         }
         catch (Exception exception) when (failures.IsUnavailable(exception) && !context.Response.HasStarted)
         {
-            Diagnostics.Log.StoreUnavailable(logger, context.Request.Method, context.Request.Path.Value ?? "/", exception.GetType().Name);
-            context.Response.Clear();
-            await ErrorResponses.Json(PortcullisError.StoreUnavailable).ExecuteAsync(context);
+            await AnswerAsync(context, exception, logger);
         }
+    }
+
+    /// <summary>The 503 for a request the store could not serve; also the proxy's, which API routes do not pass through this middleware for.</summary>
+    public static Task AnswerAsync(HttpContext context, Exception exception, ILogger logger)
+    {
+        Diagnostics.Log.StoreUnavailable(logger, context.Request.Method, context.Request.Path.Value ?? "/", exception.GetType().Name);
+        context.Response.Clear();
+        return ErrorResponses.Json(PortcullisError.StoreUnavailable).ExecuteAsync(context);
     }
 }

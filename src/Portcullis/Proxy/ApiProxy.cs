@@ -9,6 +9,7 @@ using Portcullis.Configuration;
 using Portcullis.Diagnostics;
 using Portcullis.Http;
 using Portcullis.Primitives;
+using Portcullis.Storage;
 using Portcullis.Tokens;
 using Portcullis.Sessions;
 using Yarp.ReverseProxy.Forwarder;
@@ -35,6 +36,7 @@ internal sealed class ApiProxy : IDisposable
     private readonly TimeProvider _time;
     private readonly HttpMessageInvoker _client;
     private readonly BearerTransformer _transformer;
+    private readonly StoreFailures _storeFailures;
 
     public ApiProxy(
         IHttpForwarder forwarder,
@@ -43,9 +45,11 @@ internal sealed class ApiProxy : IDisposable
         ClientTokenService clientTokens,
         IOptions<PortcullisOptions> options,
         PortcullisMetrics metrics,
+        StoreFailures storeFailures,
         TimeProvider time,
         ILogger<ApiProxy> logger)
     {
+        _storeFailures = storeFailures;
         _metrics = metrics;
         _time = time;
         _forwarder = forwarder;
@@ -113,6 +117,12 @@ internal sealed class ApiProxy : IDisposable
             {
                 await RetryAsync(context, route, credential, replayable, attempt);
             }
+        }
+        catch (Exception exception) when (_storeFailures.IsUnavailable(exception) && !context.Response.HasStarted)
+        {
+            // Not a 500 and not a logout: the session may well exist once the store is back (StoreUnavailableMiddleware,
+            // which API routes skip).
+            await StoreUnavailableMiddleware.AnswerAsync(context, exception, _logger);
         }
         finally
         {
