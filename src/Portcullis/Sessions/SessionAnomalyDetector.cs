@@ -51,7 +51,8 @@ internal sealed class SessionAnomalyDetector(IOptions<PortcullisOptions> options
         }
 
         // A session from before the check existed (or a connection without an address) has nothing to compare.
-        if (session.Data.ClientNetwork is { } loginNetwork && ClientNetworkOf(context) is { } network && network != loginNetwork)
+        if (session.Data.ClientNetwork is { } loginNetwork && context.Connection.RemoteIpAddress is { } address
+            && !ClientNetwork.Contains(loginNetwork, address, _options.Ipv4PrefixLength, _options.Ipv6PrefixLength))
         {
             anomalous = true;
             reaction = Report(session, "the client network", _options.ClientNetworkChange, reaction);
@@ -91,6 +92,9 @@ internal sealed class SessionAnomalyDetector(IOptions<PortcullisOptions> options
 /// <summary>The network an address belongs to, as text: the address masked to a prefix (e.g. <c>198.51.100.0/24</c>).</summary>
 internal static class ClientNetwork
 {
+    /// <summary>Longest text <see cref="Of"/> makes: a full IPv6 address with a scope, '/' and a three-digit prefix.</summary>
+    private const int MaxLength = 64;
+
     public static string? Of(IPAddress? address, int ipv4PrefixLength, int ipv6PrefixLength)
     {
         if (address is null)
@@ -98,19 +102,40 @@ internal static class ClientNetwork
             return null;
         }
 
+        Span<char> text = stackalloc char[MaxLength];
+        return new string(text[..Format(address, ipv4PrefixLength, ipv6PrefixLength, text)]);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="address"/> belongs to <paramref name="network"/>, as <see cref="Of"/> wrote it at login.
+    /// Every request with a session asks, so the text is compared on the stack, never built (issue 18).
+    /// </summary>
+    public static bool Contains(string network, IPAddress address, int ipv4PrefixLength, int ipv6PrefixLength)
+    {
+        Span<char> text = stackalloc char[MaxLength];
+        return text[..Format(address, ipv4PrefixLength, ipv6PrefixLength, text)].SequenceEqual(network);
+    }
+
+    private static int Format(IPAddress address, int ipv4PrefixLength, int ipv6PrefixLength, Span<char> destination)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out var length);
+        bytes = bytes[..length];
         // An IPv4 client on a dual-stack socket shows up as ::ffff:a.b.c.d; it is still an IPv4 client.
         if (address.IsIPv4MappedToIPv6)
         {
-            address = address.MapToIPv4();
+            bytes = bytes[12..];
         }
 
-        var prefix = address.AddressFamily == AddressFamily.InterNetwork ? ipv4PrefixLength : ipv6PrefixLength;
-        var bytes = address.GetAddressBytes();
+        var prefix = bytes.Length == 4 ? ipv4PrefixLength : ipv6PrefixLength;
         for (var bit = prefix; bit < bytes.Length * 8; bit++)
         {
             bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
         }
 
-        return $"{new IPAddress(bytes)}/{prefix}";
+        new IPAddress(bytes).TryFormat(destination, out var written);
+        destination[written++] = '/';
+        prefix.TryFormat(destination[written..], out var digits, provider: System.Globalization.CultureInfo.InvariantCulture);
+        return written + digits;
     }
 }

@@ -40,6 +40,8 @@ internal sealed class SessionService(
     // Chosen once: server mode's path stays what it was (ADR 0032).
     private readonly bool _splitKey = options.Value.Session.Mode == SessionModes.SplitKey;
 
+    private readonly SessionKeyMemo _keys = new(options.Value.Session.CacheSize);
+
     /// <summary>No store: sessions live in the browser's cookies (ADR 0033).</summary>
     public bool Stateless { get; } = options.Value.Session.Mode == SessionModes.Stateless;
 
@@ -215,6 +217,11 @@ internal sealed class SessionService(
     /// <summary>Drops the request's resolved session after it has been ended, so nothing later in the request uses it.</summary>
     public void Forget(HttpContext context)
     {
+        if (cookies.ReadSession(context.Request) is { } cookieValue)
+        {
+            _keys.Forget(cookieValue);
+        }
+
         if (SessionFeature.Of(context) is { } resolved)
         {
             resolved.Session = null;
@@ -246,7 +253,7 @@ internal sealed class SessionService(
             return null;
         }
 
-        var key = Identifiers.Hash(cookieValue!);
+        var key = _keys.KeyOf(cookieValue!);
         var now = time.GetUtcNow();
         // Session and grant in one round trip (none when this node holds a copy): this runs for every API call.
         if (await ReadSessionAndGrantAsync(key, now, cancellationToken) is not (var record, var grant))
@@ -268,6 +275,7 @@ internal sealed class SessionService(
             return null;
         }
 
+        _keys.Remember(cookieValue!, key);
         return await TouchedAsync(record, data, grant, now, cancellationToken);
     }
 

@@ -114,6 +114,21 @@ public sealed class SessionAnomalyTests
     [InlineData("203.0.113.77", 16, "203.0.0.0/16")]
     [InlineData("::ffff:198.51.100.9", 24, "198.51.100.0/24")]
     [InlineData("2001:db8:1:2:3:4:5:6", 24, "2001:db8:1:2::/64")]
-    public void AnAddressBelongsToItsNetworkPrefix(string address, int ipv4Prefix, string expected) =>
+    public void AnAddressBelongsToItsNetworkPrefix(string address, int ipv4Prefix, string expected)
+    {
         Assert.Equal(expected, ClientNetwork.Of(System.Net.IPAddress.Parse(address), ipv4Prefix, 64));
+        Assert.True(ClientNetwork.Contains(expected, System.Net.IPAddress.Parse(address), ipv4Prefix, 64));
+    }
+
+    [Theory]
+    [InlineData("203.0.113.0/24", "203.0.113.254", true)]
+    [InlineData("203.0.113.0/24", "::ffff:203.0.113.1", true)]   // the same client through a dual-stack socket
+    [InlineData("203.0.113.0/24", "203.0.114.1", false)]
+    [InlineData("203.0.113.0/24", "::ffff:203.0.114.1", false)]
+    [InlineData("203.0.113.0/24", "2001:db8::1", false)]
+    [InlineData("2001:db8:1:2::/64", "2001:db8:1:2:ffff::1", true)]
+    [InlineData("2001:db8:1:2::/64", "2001:db8:1:3::1", false)]
+    [InlineData("203.0.113.0/16", "203.0.113.1", false)]         // written under another prefix length
+    public void TheNetworkCheckAgreesWithTheTextWrittenAtLogin(string network, string address, bool contains) =>
+        Assert.Equal(contains, ClientNetwork.Contains(network, System.Net.IPAddress.Parse(address), 24, 64));
 }

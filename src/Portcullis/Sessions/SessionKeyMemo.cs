@@ -1,0 +1,53 @@
+using System.Collections.Concurrent;
+using Portcullis.Storage;
+
+namespace Portcullis.Sessions;
+
+/// <summary>
+/// The store key (<see cref="Identifiers.Hash"/>) of the session cookies this node has lately seen belong to a session.
+/// Every API call of a signed-in user needs its cookie's key, and SHA-256 through OpenSSL costs about a microsecond of
+/// CPU per request, the largest single item on the hot path (issue 18, ADR 0046).
+/// <para>
+/// The key is a pure function of the cookie, so an entry can never be stale: a session ended anywhere has a key the
+/// store (or the session cache) no longer answers for. Only cookies that opened a session are remembered, so a flood of
+/// made-up cookies cannot push real users out; when full, the memo starts over. The store still sees only hashes.
+/// </para>
+/// </summary>
+internal sealed class SessionKeyMemo(int capacity)
+{
+    private readonly ConcurrentDictionary<string, string> _keys = new(StringComparer.Ordinal);
+    private int _count;
+
+    /// <summary>Cookies remembered now (for tests and diagnostics).</summary>
+    public int Count => _keys.Count;
+
+    public string KeyOf(string cookieValue) =>
+        _keys.TryGetValue(cookieValue, out var key) ? key : Identifiers.Hash(cookieValue);
+
+    /// <summary>Remembers a cookie that opened a session; <paramref name="key"/> is <see cref="KeyOf"/>'s answer for it.</summary>
+    public void Remember(string cookieValue, string key)
+    {
+        if (_keys.ContainsKey(cookieValue))
+        {
+            return;
+        }
+
+        // A rough bound, like the session cache's: a race may let a few more in before the count is seen.
+        if (Interlocked.Increment(ref _count) > capacity)
+        {
+            _keys.Clear();
+            Volatile.Write(ref _count, 1);
+        }
+
+        _keys.TryAdd(cookieValue, key);
+    }
+
+    /// <summary>Forgets a cookie whose session this node has just ended: nothing keeps an ended session's id longer than needed.</summary>
+    public void Forget(string cookieValue)
+    {
+        if (_keys.TryRemove(cookieValue, out _))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
+}
