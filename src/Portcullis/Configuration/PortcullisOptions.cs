@@ -319,7 +319,8 @@ public sealed class SessionOptions
 
     /// <summary>
     /// How many sessions one node keeps copies of at most (a few KiB each); when full, further sessions are read from
-    /// the store until old copies age out. The default value is 10,000.
+    /// the store until old copies age out. It also bounds how many session cookies' store keys a node remembers
+    /// (ADR 0046). The default value is 10,000.
     /// </summary>
     public int CacheSize { get; set; } = 10_000;
 
