@@ -69,6 +69,7 @@ public static class PortcullisServiceCollectionExtensions
         services.TryAddSingleton<OAuthAgent>();
         services.TryAddSingleton<SessionCookies>();
         services.TryAddSingleton<SessionService>();
+        services.TryAddSingleton(sp => new SessionKeyMemo(sp.GetRequiredService<IOptions<PortcullisOptions>>().Value.Session.CacheSize));
         services.TryAddSingleton<StatelessSessions>();
         services.TryAddSingleton<StatelessRefresh>();
         services.TryAddSingleton<SessionTokens>();

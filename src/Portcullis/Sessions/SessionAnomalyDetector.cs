@@ -92,7 +92,7 @@ internal sealed class SessionAnomalyDetector(IOptions<PortcullisOptions> options
 /// <summary>The network an address belongs to, as text: the address masked to a prefix (e.g. <c>198.51.100.0/24</c>).</summary>
 internal static class ClientNetwork
 {
-    /// <summary>Longest text <see cref="Of"/> makes: a full IPv6 address with a scope, '/' and a three-digit prefix.</summary>
+    /// <summary>Room for the longest text <see cref="Of"/> makes (43 characters: a full IPv6 address, no scope, and "/128").</summary>
     private const int MaxLength = 64;
 
     public static string? Of(IPAddress? address, int ipv4PrefixLength, int ipv6PrefixLength)

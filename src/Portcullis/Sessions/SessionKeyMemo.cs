@@ -24,13 +24,18 @@ internal sealed class SessionKeyMemo(int capacity)
     public string KeyOf(string cookieValue) =>
         _keys.TryGetValue(cookieValue, out var key) ? key : Identifiers.Hash(cookieValue);
 
-    /// <summary>Remembers a cookie that opened a session; <paramref name="key"/> is <see cref="KeyOf"/>'s answer for it.</summary>
-    public void Remember(string cookieValue, string key)
+    /// <summary>
+    /// Remembers a cookie that opened a session. The key is computed here, once per cookie, never taken from the caller:
+    /// whatever calls this, a cookie can only ever map to its own hash.
+    /// </summary>
+    public void Remember(string cookieValue)
     {
         if (_keys.ContainsKey(cookieValue))
         {
             return;
         }
+
+        var key = Identifiers.Hash(cookieValue);
 
         // A rough bound, like the session cache's: a race may let a few more in before the count is seen.
         if (Interlocked.Increment(ref _count) > capacity)
@@ -42,7 +47,11 @@ internal sealed class SessionKeyMemo(int capacity)
         _keys.TryAdd(cookieValue, key);
     }
 
-    /// <summary>Forgets a cookie whose session this node has just ended: nothing keeps an ended session's id longer than needed.</summary>
+    /// <summary>
+    /// Forgets a cookie whose session this node has just ended. Best effort: a request of that session already past its
+    /// checks may remember it again, and sessions ended elsewhere or expired stay until the memo starts over. Either way
+    /// the entry maps to a key no session has any more.
+    /// </summary>
     public void Forget(string cookieValue)
     {
         if (_keys.TryRemove(cookieValue, out _))

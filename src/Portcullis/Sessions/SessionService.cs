@@ -24,6 +24,7 @@ internal sealed class SessionService(
     RecordProtector<SessionData> dataProtector,
     AuditLog audit,
     SessionAnomalyDetector anomalies,
+    SessionKeyMemo keys,
     StatelessSessions stateless,
     EmailLookupHasher emailHasher,
     PortcullisMetrics metrics,
@@ -39,8 +40,6 @@ internal sealed class SessionService(
 
     // Chosen once: server mode's path stays what it was (ADR 0032).
     private readonly bool _splitKey = options.Value.Session.Mode == SessionModes.SplitKey;
-
-    private readonly SessionKeyMemo _keys = new(options.Value.Session.CacheSize);
 
     /// <summary>No store: sessions live in the browser's cookies (ADR 0033).</summary>
     public bool Stateless { get; } = options.Value.Session.Mode == SessionModes.Stateless;
@@ -219,7 +218,7 @@ internal sealed class SessionService(
     {
         if (cookies.ReadSession(context.Request) is { } cookieValue)
         {
-            _keys.Forget(cookieValue);
+            keys.Forget(cookieValue);
         }
 
         if (SessionFeature.Of(context) is { } resolved)
@@ -253,7 +252,7 @@ internal sealed class SessionService(
             return null;
         }
 
-        var key = _keys.KeyOf(cookieValue!);
+        var key = keys.KeyOf(cookieValue!);
         var now = time.GetUtcNow();
         // Session and grant in one round trip (none when this node holds a copy): this runs for every API call.
         if (await ReadSessionAndGrantAsync(key, now, cancellationToken) is not (var record, var grant))
@@ -275,7 +274,7 @@ internal sealed class SessionService(
             return null;
         }
 
-        _keys.Remember(cookieValue!, key);
+        keys.Remember(cookieValue!);
         return await TouchedAsync(record, data, grant, now, cancellationToken);
     }
 

@@ -114,6 +114,8 @@ public sealed class SessionAnomalyTests
     [InlineData("203.0.113.77", 16, "203.0.0.0/16")]
     [InlineData("::ffff:198.51.100.9", 24, "198.51.100.0/24")]
     [InlineData("2001:db8:1:2:3:4:5:6", 24, "2001:db8:1:2::/64")]
+    [InlineData("203.0.113.77", 0, "0.0.0.0/0")]
+    [InlineData("203.0.113.77", 32, "203.0.113.77/32")]
     public void AnAddressBelongsToItsNetworkPrefix(string address, int ipv4Prefix, string expected)
     {
         Assert.Equal(expected, ClientNetwork.Of(System.Net.IPAddress.Parse(address), ipv4Prefix, 64));
@@ -129,6 +131,7 @@ public sealed class SessionAnomalyTests
     [InlineData("2001:db8:1:2::/64", "2001:db8:1:2:ffff::1", true)]
     [InlineData("2001:db8:1:2::/64", "2001:db8:1:3::1", false)]
     [InlineData("203.0.113.0/16", "203.0.113.1", false)]         // written under another prefix length
+    [InlineData("fe80::/64", "fe80::1%2", true)]                  // a scope is no part of the network
     public void TheNetworkCheckAgreesWithTheTextWrittenAtLogin(string network, string address, bool contains) =>
         Assert.Equal(contains, ClientNetwork.Contains(network, System.Net.IPAddress.Parse(address), 24, 64));
 }

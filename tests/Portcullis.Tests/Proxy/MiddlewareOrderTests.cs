@@ -99,6 +99,26 @@ public sealed class MiddlewareOrderTests
         Assert.Empty(upstream.Requests);
     }
 
+    [Fact]
+    public async Task WithAFallbackPolicyThatMeetsAStoreOutageAnApiRouteAnswers503NotA500()
+    {
+        // API routes answer store outages inside the proxy and otherwise skip StoreUnavailableMiddleware; an app's fallback
+        // policy runs before the proxy and may read the session, so with one the middleware still guards API routes.
+        await using var upstream = await ProxyUpstream.StartAsync();
+        await using var app = await LibraryApp.StartAsync(upstream, services =>
+            services.AddAuthorizationBuilder().SetFallbackPolicy(new AuthorizationPolicyBuilder()
+                .RequireAssertion(StoreIsDown).Build()));
+        using var browser = new BrowserClient();
+
+        var open = await browser.GetAsync($"{app.Origin}/api/open", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, open.Status);
+        Assert.Contains("\"error\":\"store_unavailable\"", open.Body);
+        Assert.Empty(upstream.Requests);
+    }
+
+    private static bool StoreIsDown(AuthorizationHandlerContext context) => throw new Portcullis.Storage.StoreUnavailableException("The store is down.");
+
     /// <summary>Wraps ASP.NET Core's <see cref="IAuthenticationService"/> to record which scheme was asked about which path.</summary>
     private static void CountAuthentications(IServiceCollection services)
     {

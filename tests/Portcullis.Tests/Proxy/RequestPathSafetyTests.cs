@@ -26,6 +26,10 @@ public sealed class RequestPathSafetyTests
     [InlineData("http://gw.example/api/orders/..%2f1", "/api/orders/..%2f1", true)]
     [InlineData("http://gw.example//api/orders", "//api/orders", true)]
     [InlineData("http://gw.example", "/", false)]
+    [InlineData("/api/orders/..;", "/api/orders/..;", true)]                   // a servlet dot segment at the end
+    [InlineData("/api/orders/.;", "/api/orders/.;", true)]
+    [InlineData("/api/orders/%5C", "/api/orders/%5C", true)]
+    [InlineData("/api/orders/a%2fb", "/api/orders/a/b", true)]                  // encoded in the raw path only
     public void ATargetIsRefusedExactlyWhenAnUpstreamCouldReadItsPathDifferently(string rawTarget, string decoded, bool ambiguous) =>
         Assert.Equal(ambiguous, RequestPathSafety.IsAmbiguous(rawTarget, decoded));
 }
