@@ -52,7 +52,15 @@ public static class PortcullisApplicationBuilderExtensions
             }, context);
             return next(context);
         }));
-        app.UseWhen(context => fallbackPolicy || IsNotApiRoute(context), static branch => branch.UseMiddleware<StoreUnavailableMiddleware>());
+        if (fallbackPolicy)
+        {
+            app.UseMiddleware<StoreUnavailableMiddleware>();
+        }
+        else
+        {
+            app.UseWhen(IsNotApiRoute, static branch => branch.UseMiddleware<StoreUnavailableMiddleware>());
+        }
+
         // CORS as before for the app's own endpoints. An API route has nothing to answer to a request without Origin (a
         // same-origin GET), and the middleware would create a request scope and an items dictionary for each one, so
         // it runs, with the gateway's policy, only for calls that name an origin, preflights included (issue 18).

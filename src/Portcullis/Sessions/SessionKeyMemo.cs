@@ -21,8 +21,12 @@ internal sealed class SessionKeyMemo(int capacity)
     /// <summary>Cookies remembered now (for tests and diagnostics).</summary>
     public int Count => _keys.Count;
 
-    public string KeyOf(string cookieValue) =>
-        _keys.TryGetValue(cookieValue, out var key) ? key : Identifiers.Hash(cookieValue);
+    /// <summary>The cookie's store key; <paramref name="remembered"/> says whether it came from the memo (one lookup per request).</summary>
+    public string KeyOf(string cookieValue, out bool remembered)
+    {
+        remembered = _keys.TryGetValue(cookieValue, out var key);
+        return remembered ? key! : Identifiers.Hash(cookieValue);
+    }
 
     /// <summary>
     /// Remembers a cookie that opened a session. The key is computed here, once per cookie, never taken from the caller:

@@ -252,7 +252,7 @@ internal sealed class SessionService(
             return null;
         }
 
-        var key = keys.KeyOf(cookieValue!);
+        var key = keys.KeyOf(cookieValue!, out var remembered);
         var now = time.GetUtcNow();
         // Session and grant in one round trip (none when this node holds a copy): this runs for every API call.
         if (await ReadSessionAndGrantAsync(key, now, cancellationToken) is not (var record, var grant))
@@ -274,7 +274,11 @@ internal sealed class SessionService(
             return null;
         }
 
-        keys.Remember(cookieValue!);
+        if (!remembered)
+        {
+            keys.Remember(cookieValue!);
+        }
+
         return await TouchedAsync(record, data, grant, now, cancellationToken);
     }
 

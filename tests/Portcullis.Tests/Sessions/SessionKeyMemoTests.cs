@@ -18,17 +18,21 @@ public sealed class SessionKeyMemoTests
         var memo = new SessionKeyMemo(capacity: 4);
         var cookie = Identifiers.NewSecret();
 
-        Assert.Equal(Identifiers.Hash(cookie), memo.KeyOf(cookie));
+        Assert.Equal(Identifiers.Hash(cookie), memo.KeyOf(cookie, out var remembered));
+        Assert.False(remembered);
         Assert.Equal(0, memo.Count); // asking remembers nothing
 
         memo.Remember(cookie);
         Assert.Equal(1, memo.Count);
-        Assert.Equal(Identifiers.Hash(cookie), memo.KeyOf(cookie));
-        Assert.Equal(Identifiers.Hash(cookie + "x"), memo.KeyOf(cookie + "x"));
+        Assert.Equal(Identifiers.Hash(cookie), memo.KeyOf(cookie, out remembered));
+        Assert.True(remembered);
+        Assert.Equal(Identifiers.Hash(cookie + "x"), memo.KeyOf(cookie + "x", out remembered));
+        Assert.False(remembered);
 
         memo.Forget(cookie);
         Assert.Equal(0, memo.Count);
-        Assert.Equal(Identifiers.Hash(cookie), memo.KeyOf(cookie));
+        Assert.Equal(Identifiers.Hash(cookie), memo.KeyOf(cookie, out remembered));
+        Assert.False(remembered);
     }
 
     [Fact]
@@ -44,7 +48,7 @@ public sealed class SessionKeyMemoTests
             Assert.InRange(memo.Count, 1, 3);
         }
 
-        Assert.All(cookies, cookie => Assert.Equal(Identifiers.Hash(cookie), memo.KeyOf(cookie)));
+        Assert.All(cookies, cookie => Assert.Equal(Identifiers.Hash(cookie), memo.KeyOf(cookie, out _)));
     }
 
     [Fact]

@@ -59,5 +59,6 @@ public sealed class SplitKeyCookieValueTests
 
     private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-    private static char SpareBitsSet(char last) => Alphabet[Alphabet.IndexOf(last) | 1];
+    /// <summary>The same 6 bits with the two that a key's last character leaves unused set: the spelling of no key.</summary>
+    internal static char SpareBitsSet(char last) => Alphabet[Alphabet.IndexOf(last) | 1];
 }

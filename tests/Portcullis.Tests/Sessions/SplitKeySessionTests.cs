@@ -19,7 +19,6 @@ namespace Portcullis.Tests.Sessions;
 public sealed class SplitKeySessionTests
 {
     private const string Cookie = "__Host-portcullis";
-    private const string Base64UrlAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
     internal static Action<Dictionary<string, string?>> SplitKey(string upstreamUrl) => settings =>
     {
@@ -121,7 +120,7 @@ public sealed class SplitKeySessionTests
             id + ".",
             real[..^1],                                                // key truncated
             real[..^1] + (real[^1] == 'A' ? 'E' : 'A'),                // one character of the key changed
-            real[..^1] + Base64UrlAlphabet[Base64UrlAlphabet.IndexOf(real[^1]) | 1], // its spare bits set: no key's spelling
+            real[..^1] + SplitKeyCookieValueTests.SpareBitsSet(real[^1]), // its spare bits set: no key's spelling
         ];
         using var http = new HttpClient();
         foreach (var variant in variants)
