@@ -9,7 +9,9 @@
 #
 # Environment (defaults for a full run, quick-mode defaults in brackets):
 #   BENCH_DURATION=15 [3]         seconds of each wrk run
-#   BENCH_WARMUP=5 [1]            seconds of unrecorded wrk load on each freshly started target before measuring
+#   BENCH_WARMUP=20 [1]           seconds of unrecorded wrk load on each freshly started target before measuring (the
+#                                gateway's JIT reaches tier 1 at about 12 s of load on two cores)
+#   BENCH_ONE_CPU_WARMUP=45 [1]   the same for targets confined to one CPU, where tier 1 arrives at 20-38 s of load
 #   BENCH_CONNECTIONS=64 [16]     wrk connections of the loaded runs (light-load runs use 1)
 #   BENCH_THREADS=2               wrk threads of the loaded runs
 #   BENCH_ROUNDS=5 [3]            interleaved rounds direct, bare YARP, Portcullis (at least 3)

@@ -13,8 +13,18 @@ internal sealed record BenchSettings
     /// <summary>Seconds of one wrk run (BENCH_DURATION).</summary>
     public required int DurationSeconds { get; init; }
 
-    /// <summary>Seconds of an unrecorded wrk run against each freshly started target before measuring it (BENCH_WARMUP): JIT and pools settle.</summary>
+    /// <summary>
+    /// Seconds of an unrecorded wrk run against each freshly started target before measuring it (BENCH_WARMUP), so the
+    /// JIT's tiering and the pools have settled. Measured on this machine under loaded wrk (DOTNET_PerfMapEnabled, the
+    /// perf map's tiers every 2 s): the gateway's hot code is instrumented from about 4 s and all at tier 1 by about 12 s
+    /// on two cores; on one CPU the tiering thread competes with the load, and tier 1 arrives at 20–38 s
+    /// (<see cref="OneCpuWarmupSeconds"/>). Measuring earlier compares partly unoptimised code with a smaller, already
+    /// tiered bare YARP: the 2026-12-07 one-CPU run's first gateway round served half its later rounds.
+    /// </summary>
     public required int WarmupSeconds { get; init; }
+
+    /// <summary>The warm-up of a target confined to one CPU (BENCH_ONE_CPU_WARMUP); see <see cref="WarmupSeconds"/>.</summary>
+    public required int OneCpuWarmupSeconds { get; init; }
 
     /// <summary>wrk connections of the loaded runs (BENCH_CONNECTIONS).</summary>
     public required int Connections { get; init; }
@@ -109,7 +119,8 @@ internal sealed record BenchSettings
         {
             Quick = quick,
             DurationSeconds = duration,
-            WarmupSeconds = Int("BENCH_WARMUP", quick ? 1 : 5, 0),
+            WarmupSeconds = Int("BENCH_WARMUP", quick ? 1 : 20, 0),
+            OneCpuWarmupSeconds = Int("BENCH_ONE_CPU_WARMUP", quick ? 1 : 45, 0),
             Connections = Int("BENCH_CONNECTIONS", quick ? 16 : 64, 1),
             Threads = Int("BENCH_THREADS", 2, 1),
             Rounds = Int("BENCH_ROUNDS", quick ? 3 : 5, 3),

@@ -49,12 +49,16 @@ internal static partial class Wrk
         return Parse(output);
     }
 
-    /// <summary>An unrecorded loaded run, so a freshly started server is measured after JIT and connection pools settled.</summary>
+    /// <summary>
+    /// An unrecorded loaded run, so a freshly started server is measured after JIT and connection pools settled; longer
+    /// when the servers are confined to one CPU (<paramref name="cpus"/> set), where tiering takes longer.
+    /// </summary>
     public static async Task WarmUpAsync(string url, BenchSettings settings, IReadOnlyDictionary<string, string>? headers, string? cpus = null)
     {
-        if (settings.WarmupSeconds > 0)
+        var seconds = cpus is null ? settings.WarmupSeconds : settings.OneCpuWarmupSeconds;
+        if (seconds > 0)
         {
-            await RunAsync(url, settings.Connections, settings.Threads, settings.WarmupSeconds, headers, cpus);
+            await RunAsync(url, settings.Connections, settings.Threads, seconds, headers, cpus);
         }
     }
 

@@ -95,7 +95,7 @@ internal sealed class BenchReport
         md.AppendLine($"| load average (1/5/15 min) | {LoadAtStart} at start, {LoadAtEnd} at end |");
         md.AppendLine($"| wrk, loaded | `{string.Join(' ', Load.Wrk.WrkArguments(Settings.Connections, Settings.Threads, Settings.DurationSeconds))}` |");
         md.AppendLine($"| wrk, light load | `{string.Join(' ', Load.Wrk.WrkArguments(1, 1, Settings.DurationSeconds))}` |");
-        md.AppendLine($"| warm-up before measuring a freshly started server | {Settings.WarmupSeconds} s of loaded wrk, not recorded |");
+        md.AppendLine($"| warm-up before measuring a freshly started server | {Settings.WarmupSeconds} s of loaded wrk ({Settings.OneCpuWarmupSeconds} s when confined to one CPU), not recorded |");
         md.AppendLine($"| rounds (interleaved direct, bare YARP, Portcullis{(Settings.Tokenless ? ", Portcullis Token none" : string.Empty)}{(Settings.SessionCache is { } cache ? $", Portcullis with Session:CacheDuration {cache:c}" : string.Empty)}{(Settings.SplitKey ? ", Portcullis split-key" : string.Empty)}{(Settings.Stateless ? ", Portcullis stateless" : string.Empty)}) | {Settings.Rounds} |");
         md.AppendLine($"| refresh storm | {Settings.StormRequests} concurrent requests, {Settings.StormRounds} storm(s) per configuration, access token lifetime {Settings.StormTokenTtlSeconds} s, `Refresh:Skew` {BenchSettings.StormRefreshSkewSeconds} s (a refreshed token stays fresh {Settings.StormTokenTtlSeconds - BenchSettings.StormRefreshSkewSeconds} s) |");
         md.AppendLine($"| session scale | {Settings.Sessions:N0} filler sessions (SQLite), {Settings.PostgresSessions:N0} (PostgreSQL) |");
