@@ -14,6 +14,10 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
 
     private const string Root = PortcullisOptions.SectionName;
 
+    /// <summary>RFC 9110's token characters (§5.6.2), which a cookie name is made of.</summary>
+    private static readonly System.Buffers.SearchValues<char> CookieNameChars =
+        System.Buffers.SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+
     public ValidateOptionsResult Validate(string? name, PortcullisOptions options)
     {
         var errors = new List<string>();
@@ -226,6 +230,13 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
         else if (!session.CookieName.StartsWith("__Secure-", StringComparison.Ordinal))
         {
             errors.Add($"{Root}:Session:CookieName must start with '__Secure-' when {Root}:Session:CookieDomain is set: a '__Host-' cookie cannot have a Domain.");
+        }
+
+        // A name that is no HTTP token is never read back the way it was written: the cookie parser stops at the first
+        // separator, and the gateway's own header scan would disagree with it (SingleCookie).
+        if (session.CookieName.AsSpan().IndexOfAnyExcept(CookieNameChars) >= 0)
+        {
+            errors.Add($"{Root}:Session:CookieName must be an HTTP token: letters, digits and !#$%&'*+-.^_`|~ only.");
         }
 
         var anomalies = session.Anomalies;
