@@ -10,23 +10,25 @@ namespace Portcullis.Primitives;
 /// </summary>
 /// <remarks>
 /// It answers only where ASP.NET Core's parser (<c>Request.Cookies</c>) must give the same answer, and otherwise says
-/// "ask the parser". It answers when the name occurs in no header value in any case (so the parser cannot find it
-/// either), or exactly once in all of them: in its exact case, at the start of a header value or after <c>"; "</c>,
-/// followed by <c>=</c>, a value of base64url characters and dots, and then <c>;</c> or the end. Such an occurrence is
-/// the start of a cookie for the parser too, and nothing else in the header can be read as that name. Everything
-/// else goes to the parser: a second occurrence in any case (two cookies of one name, which is how cookie tossing
-/// looks), quotes, <c>%</c> escapes, other separators or whitespace, an empty value, and the application switch that
-/// lets the parser unescape names.
+/// "ask the parser". The parser can read the name only where it is followed by <c>=</c> (a name is a whole token), so
+/// an occurrence followed by another token character (<c>__Host-portcullis-login</c>) is another cookie's name, and
+/// the rest are candidates. It answers when no header value has a candidate in any case (the parser cannot find the
+/// name either), or when all of them together have exactly one: in its exact case, at the start of a header value or
+/// after <c>"; "</c>, followed by <c>=</c>, a value of base64url characters and dots, and then <c>;</c> or the end.
+/// Such an occurrence is the start of a cookie for the parser too, and nothing else in the header can be read as that
+/// name. Everything else goes to the parser: a second candidate in any case (two cookies of one name, which is how
+/// cookie tossing looks), quotes, <c>%</c> escapes, other separators or whitespace, and an empty value. The name must
+/// be an HTTP token (the options validator refuses others), and names are never unescaped by the parser (.NET 8 on).
 /// </remarks>
 internal static class SingleCookie
 {
-    private const string NameEncodingSwitch = "Microsoft.AspNetCore.Http.EnableCookieNameEncoding";
-
     /// <summary>What a session cookie's value is made of: base64url, and the dot of a split-key cookie.</summary>
     private static readonly SearchValues<char> PlainValueChars =
         SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
 
-    private static readonly bool NamesMayBeEncoded = AppContext.TryGetSwitch(NameEncodingSwitch, out var enabled) && enabled;
+    /// <summary>RFC 9110's token characters: the parser's cookie names are maximal runs of them.</summary>
+    private static readonly SearchValues<char> TokenChars =
+        SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
     /// <summary>
     /// True with the cookie's value (null when it is absent) when the raw header answers unambiguously; false when the
@@ -35,11 +37,6 @@ internal static class SingleCookie
     public static bool TryRead(StringValues cookieHeader, string name, out string? value)
     {
         value = null;
-        if (NamesMayBeEncoded)
-        {
-            return false;
-        }
-
         var found = false;
         foreach (var header in cookieHeader)
         {
@@ -48,22 +45,42 @@ internal static class SingleCookie
                 continue;
             }
 
-            var at = header.IndexOf(name, StringComparison.OrdinalIgnoreCase);
-            if (at < 0)
+            for (var at = NextCandidate(header, name, 0); at >= 0; at = NextCandidate(header, name, at + 1))
             {
-                continue;
-            }
+                if (found || !TryReadAt(header, at, name, out value))
+                {
+                    value = null;
+                    return false;
+                }
 
-            if (found || header.IndexOf(name, at + 1, StringComparison.OrdinalIgnoreCase) >= 0 || !TryReadAt(header, at, name, out value))
-            {
-                value = null;
-                return false;
+                found = true;
             }
-
-            found = true;
         }
 
         return true;
+    }
+
+    /// <summary>Where the name occurs from <paramref name="from"/> on, in any case, not followed by a token character; -1 if nowhere.</summary>
+    private static int NextCandidate(string header, string name, int from)
+    {
+        while (from < header.Length)
+        {
+            var at = header.IndexOf(name, from, StringComparison.OrdinalIgnoreCase);
+            if (at < 0)
+            {
+                return -1;
+            }
+
+            var next = at + name.Length;
+            if (next == header.Length || !TokenChars.Contains(header[next]))
+            {
+                return at;
+            }
+
+            from = at + 1;
+        }
+
+        return -1;
     }
 
     /// <summary>The plain value of the cookie whose name starts at <paramref name="at"/>, if it is one.</summary>

@@ -62,6 +62,7 @@ public sealed class MisconfigurationTests
     [InlineData("Portcullis:Session:CookieName", "portcullis", "__Host-")]
     [InlineData("Portcullis:Session:CookieName", "__Host-portcullis; a", "must be an HTTP token")]
     [InlineData("Portcullis:Session:CookieName", "__Host-port=cullis", "must be an HTTP token")]
+    [InlineData("Portcullis:Session:CookieName", "__Host-portcullis\u00e9", "must be an HTTP token")]
     [InlineData("Portcullis:Session:CacheDuration", "00:05:00", "another node")]
     [InlineData("Portcullis:Session:CacheDuration", "-00:00:01", "another node")]
     [InlineData("Portcullis:Session:CacheSize", "0", "CacheSize must be at least 1")]

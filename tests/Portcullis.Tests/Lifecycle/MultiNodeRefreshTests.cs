@@ -12,9 +12,10 @@ public sealed class MultiNodeRefreshTests
         await using var upstream = await RecordingUpstream.StartAsync();
         var (portA, portB) = (FreePort.Next(), FreePort.Next());
         var dataDirectory = Directory.CreateTempSubdirectory("portcullis-nodes-").FullName;
-        // Access tokens live 6 s and are refreshed 1 s before expiry, so the refreshed token stays fresh for 5 s:
-        // longer than the storm takes even on a loaded machine, and any second refresh would be a real double one.
-        await using var idp = await TestIdp.StartAsync([$"http://localhost:{portA}"], accessTokenTtl: 6);
+        // The first access token lives 6 s and is refreshed 1 s before expiry; the refreshed one lives 2 minutes, far
+        // longer than the storm takes on any machine, so a second refresh would be a real double one. (With 6 s for
+        // both, a storm slowed past 5 s by a loaded CI machine made a second, due refresh; ci32.)
+        await using var idp = await TestIdp.StartAsync([$"http://localhost:{portA}"], accessTokenTtl: 6, refreshedAccessTokenTtl: 120);
         var settings = GatewayHost.DefaultSettings(portA, idp, dataDirectory); // both nodes answer for one public origin
         settings["Portcullis:Refresh:Skew"] = "00:00:01";
         TestStack.OrdersRoute(upstream.Url)(settings);

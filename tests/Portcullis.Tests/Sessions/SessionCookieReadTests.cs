@@ -71,9 +71,13 @@ public sealed class SessionCookieReadTests
     {
         // Fragments that each parse differently; the header is a random sequence of them (fixed seed: reproducible).
         // Weighted towards what browsers send, so that a good share of headers is plain enough to be read directly.
-        string[] names = [Name, Name, "a", "_ga", "theme", Name.ToLowerInvariant(), Name.ToUpperInvariant(), Name + "x", "x" + Name, "__Host-portcullis-login"];
-        string[] values = [Plain, Plain, Plain, "", "\"" + Plain + "\"", Plain + "%3D", "a b", "\"open", Plain + "." + Plain, "v,w", Name];
-        string[] separators = ["; ", "; ", "; ", ";", ", ", ",", " ; ", " ", ";  "];
+        string[] names =
+        [
+            Name, Name, "a", "_ga", "theme", Name.ToLowerInvariant(), Name.ToUpperInvariant(), Name + "x", "x" + Name,
+            Name + "-login", Name + "-tx-1", Name + "\u00e9", "__Host-portculli\u017f", "__Host-portc\u0131llis", Name + "\t", "\"" + Name,
+        ];
+        string[] values = [Plain, Plain, Plain, "", "\"" + Plain + "\"", Plain + "%3D", "a b", "\"open", Plain + "." + Plain, "v,w", Name, "=" + Plain, Plain + "=="];
+        string[] separators = ["; ", "; ", "; ", ";", ", ", ",", " ; ", " ", ";  ", "\t; ", ";\t"];
         var random = new Random(18);
         var answeredFromTheHeader = 0;
         for (var i = 0; i < 20_000; i++)
@@ -110,6 +114,17 @@ public sealed class SessionCookieReadTests
 
         Assert.Equal(Plain, Cookies.ReadSession(request));
         Assert.Null(request.HttpContext.Features.Get<IRequestCookiesFeature>());
+    }
+
+    [Fact]
+    public void ALoginBindingCookieWhoseNameStartsWithTheSessionCookiesIsAnotherCookie()
+    {
+        // The name followed by a token character cannot be read as the session cookie's name, so it does not count.
+        var request = Request([$"{Name}-login=abc; {Name}={Plain}; {Name}-tx-1=def"]);
+
+        Assert.True(SingleCookie.TryRead(request.Headers.Cookie, Name, out var value));
+        Assert.Equal(Plain, value);
+        Assert.Equal(request.Cookies[Name], value);
     }
 
     [Fact]
