@@ -6,7 +6,7 @@ namespace Portcullis.Primitives;
 /// <summary>
 /// Reads one cookie straight from the raw <c>Cookie</c> header when the answer is unambiguous, so the request's cookie
 /// dictionary (every cookie of the site parsed, unescaped and copied, often kilobytes of analytics cookies) is not built
-/// on each API call for the sake of one value (issue 18).
+/// on each API call for the sake of one value (issue 18, ADR 0047).
 /// </summary>
 /// <remarks>
 /// It answers only where ASP.NET Core's parser (<c>Request.Cookies</c>) must give the same answer, and otherwise says
