@@ -14,10 +14,6 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
 
     private const string Root = PortcullisOptions.SectionName;
 
-    /// <summary>RFC 9110's token characters (§5.6.2), which a cookie name is made of.</summary>
-    private static readonly System.Buffers.SearchValues<char> CookieNameChars =
-        System.Buffers.SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
-
     public ValidateOptionsResult Validate(string? name, PortcullisOptions options)
     {
         var errors = new List<string>();
@@ -234,7 +230,7 @@ internal sealed class PortcullisOptionsValidator : IValidateOptions<PortcullisOp
 
         // A name that is no HTTP token is never read back the way it was written: the cookie parser stops at the first
         // separator, and the gateway's own header scan would disagree with it (SingleCookie).
-        if (session.CookieName.AsSpan().IndexOfAnyExcept(CookieNameChars) >= 0)
+        if (!Primitives.SingleCookie.IsToken(session.CookieName))
         {
             errors.Add($"{Root}:Session:CookieName must be an HTTP token: letters, digits and !#$%&'*+-.^_`|~ only.");
         }

@@ -30,6 +30,9 @@ internal static class SingleCookie
     private static readonly SearchValues<char> TokenChars =
         SearchValues.Create("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
 
+    /// <summary>Whether <paramref name="name"/> is an HTTP token, the only kind of cookie name this reader (and the parser) can find.</summary>
+    public static bool IsToken(string name) => name.Length > 0 && name.AsSpan().IndexOfAnyExcept(TokenChars) < 0;
+
     /// <summary>
     /// True with the cookie's value (null when it is absent) when the raw header answers unambiguously; false when the
     /// header has to go through the full parser.
