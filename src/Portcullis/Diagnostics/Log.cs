@@ -107,6 +107,10 @@ internal static partial class Log
     [LoggerMessage(1300, LogLevel.Warning, "Upstream {Route} could not be reached: {Error}.", EventName = "UpstreamFailed")]
     public static partial void UpstreamFailed(ILogger logger, string route, string error);
 
+    /// <summary>The browser went away (navigation, closed tab, an aborted fetch): nothing is wrong with the upstream.</summary>
+    [LoggerMessage(1301, LogLevel.Debug, "The client of {Route} went away before its answer was complete: {Error}.", EventName = "ClientWentAway")]
+    public static partial void ClientWentAway(ILogger logger, string route, string error);
+
     [LoggerMessage(2000, LogLevel.Information, "Upstream {Route} answered 401; renewing the access token and retrying once.", EventName = "UpstreamRejectedToken")]
     public static partial void UpstreamRejectedToken(ILogger logger, string route);
 

@@ -260,7 +260,6 @@ internal sealed class ApiProxy : IDisposable
             return false;
         }
 
-        Log.UpstreamFailed(_logger, route.Name, error.ToString());
         var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
         var answer = error switch
         {
@@ -273,11 +272,15 @@ internal sealed class ApiProxy : IDisposable
                 or ForwarderError.UpgradeResponseCanceled or ForwarderError.UpgradeResponseClient => null,
             _ => PortcullisError.UpstreamUnavailable,
         };
-        if (answer is not null)
+        if (answer is null)
         {
-            await AnswerIfPossibleAsync(context, answer);
+            // Browsers cancel API calls all the time; a warning per navigation would bury the upstream failures.
+            Log.ClientWentAway(_logger, route.Name, error.ToString());
+            return true;
         }
 
+        Log.UpstreamFailed(_logger, route.Name, error.ToString());
+        await AnswerIfPossibleAsync(context, answer);
         return true;
     }
 

@@ -1,0 +1,71 @@
+using System.Net;
+using Portcullis.Tests.Infrastructure;
+
+namespace Portcullis.Tests.Proxy;
+
+/// <summary>What the proxy logs when a call does not end normally: an upstream failure warns, a browser that left does not.</summary>
+public sealed class ProxyLoggingTests
+{
+    private const string UpstreamFailed = "[1300]";
+    private const string ClientWentAway = "[1301]";
+
+    [Fact]
+    public async Task ABrowserThatCancelsItsCallIsNoUpstreamFailure()
+    {
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var cutOff = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var upstream = await ProxyUpstream.StartAsync(async (context, _) =>
+        {
+            received.TrySetResult();
+            // Held until the gateway gives up on this call because its browser left.
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                cutOff.TrySetResult();
+            }
+        });
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            Routes.Add(s, "slow", "/api/slow", upstream.Url);
+            s["Logging:LogLevel:Portcullis.Proxy"] = "Debug"; // the shipped appsettings.json stops at Information
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+        using var http = new HttpClient();
+        using var leave = new CancellationTokenSource();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{stack.Origin}/api/slow/report");
+        request.Headers.Add("X-CSRF", "1");
+        request.Headers.Add("Cookie", $"__Host-portcullis={cookie}");
+
+        var call = http.SendAsync(request, leave.Token);
+        await received.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        await leave.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+        await cutOff.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+        var lines = await Eventually.Until(
+            () => Task.FromResult(stack.Gateway.Logs.Lines.ToArray()), l => l.Any(line => line.Contains(ClientWentAway, StringComparison.Ordinal)), "the proxy to log the call's end");
+        Assert.StartsWith("Debug ", Assert.Single(lines, line => line.Contains(ClientWentAway, StringComparison.Ordinal)));
+        Assert.DoesNotContain(lines, line => line.Contains(UpstreamFailed, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AnUpstreamThatIsDownIsAWarning()
+    {
+        var down = FreePort.Next(); // nothing listens there
+        await using var stack = await TestStack.StartAsync(adjust: s => Routes.Add(s, "down", "/api/down", $"http://127.0.0.1:{down}"));
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        var response = await browser.GetAsync($"{stack.Origin}/api/down/report", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.Status);
+        var line = Assert.Single(stack.Gateway.Logs.Lines, l => l.Contains(UpstreamFailed, StringComparison.Ordinal));
+        Assert.StartsWith("Warning ", line);
+        Assert.DoesNotContain(stack.Gateway.Logs.Lines, l => l.Contains(ClientWentAway, StringComparison.Ordinal));
+    }
+}
