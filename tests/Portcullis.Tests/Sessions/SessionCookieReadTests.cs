@@ -5,6 +5,7 @@ using Microsoft.Extensions.Primitives;
 using Portcullis.Configuration;
 using Portcullis.Primitives;
 using Portcullis.Sessions;
+using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Sessions;
 
@@ -135,6 +136,37 @@ public sealed class SessionCookieReadTests
 
         Assert.False(SingleCookie.TryRead(request.Headers.Cookie, Name, out _));
         Assert.Equal(request.Cookies[Name], Cookies.ReadSession(request));
+    }
+
+    [Fact]
+    public async Task ATossedSecondSessionCookieIsJudgedAsTheFrameworkReadsItAndChangesNothing()
+    {
+        // The attack: a second cookie of the session cookie's name next to the real one (a sibling host's tossed cookie,
+        // or one a script set). The gateway must read the one ASP.NET Core reads (the last), refuse it when it is forged,
+        // and leave the real session as it was.
+        await using var stack = await TestStack.StartAsync();
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        var real = browser.CookiesFor("localhost")[Name];
+        var forged = new string('A', real.Length);
+        var sessionsBefore = await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT key, last_seen_at FROM sessions");
+        using var http = new HttpClient();
+
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await UserStatusAsync(http, stack.Origin, $"{Name}={real}; {Name}={forged}"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, await UserStatusAsync(http, stack.Origin, $"{Name}={forged}; {Name}={real}"));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, await UserStatusAsync(http, stack.Origin, $"{Name}={real}; {Name.ToLowerInvariant()}={forged}"));
+
+        Assert.Equal(sessionsBefore.Count, (await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT key FROM sessions")).Count);
+        Assert.Equal(System.Net.HttpStatusCode.OK, await UserStatusAsync(http, stack.Origin, $"{Name}={real}"));
+    }
+
+    private static async Task<System.Net.HttpStatusCode> UserStatusAsync(HttpClient http, string origin, string cookieHeader)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{origin}/bff/user");
+        request.Headers.Add("X-CSRF", "1");
+        request.Headers.TryAddWithoutValidation("Cookie", cookieHeader);
+        using var response = await http.SendAsync(request);
+        return response.StatusCode;
     }
 
     private static HttpRequest Request(string[] cookieHeader)
