@@ -105,7 +105,10 @@ public class BrowserStack : IAsyncLifetime
 
         // The URL changes when the navigation commits, before the page has loaded: a screenshot taken then fails with
         // "Unable to capture screenshot" (seen on a loaded machine), and a click can miss an element not yet there.
-        await page.WaitForLoadStateAsync(LoadState.Load);
+        // Every page of the test provider opens with its <h1> title, so the page is ready once that is shown. Waiting
+        // for the "load" lifecycle event instead once hung for 30 s with the page already shown (CI, 2026-12-07:
+        // Playwright reported "networkidle" and never "load"); an element is what the next step needs anyway.
+        await page.Locator("h1").WaitForAsync(new() { State = WaitForSelectorState.Visible });
     }
 
     /// <summary>The session cookie as the browser holds it (test code can read what page script cannot).</summary>
