@@ -21,9 +21,9 @@ internal sealed class UnusedGrantSweep(SessionTermination termination, SessionSe
             return; // No grants kept: a stateless session's tokens leave with its cookies (ADR 0033).
         }
 
-        using var timer = new PeriodicTimer(Interval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        while (!stoppingToken.IsCancellationRequested)
         {
+            await Primitives.Interval.WaitAsync(Interval, time, stoppingToken);
             try
             {
                 // Batches until a short one, so a backlog (say, after an outage) drains in one tick without one long query.

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
+using Portcullis.Primitives;
 
 namespace Portcullis.Storage;
 
@@ -48,9 +49,9 @@ internal sealed class StoreInitializer(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(CleanupInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        while (!stoppingToken.IsCancellationRequested)
         {
+            await Interval.WaitAsync(CleanupInterval, time, stoppingToken);
             try
             {
                 var now = time.GetUtcNow();

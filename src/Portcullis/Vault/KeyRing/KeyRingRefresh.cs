@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Portcullis.Configuration;
+using Portcullis.Primitives;
 using Portcullis.Storage;
 
 namespace Portcullis.Vault.KeyRing;
@@ -83,9 +84,9 @@ internal sealed class KeyRingWatcher(
         }
 
         int? seen = null;
-        using var timer = new PeriodicTimer(options.Value.KeyProtection.RefreshInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        while (!stoppingToken.IsCancellationRequested)
         {
+            await Interval.WaitAsync(options.Value.KeyProtection.RefreshInterval, time, stoppingToken);
             try
             {
                 var count = await Task.Run(repository.Count, stoppingToken);
