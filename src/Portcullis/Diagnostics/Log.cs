@@ -111,6 +111,10 @@ internal static partial class Log
     [LoggerMessage(1301, LogLevel.Debug, "The client of {Route} went away before its answer was complete: {Error}.", EventName = "ClientWentAway")]
     public static partial void ClientWentAway(ILogger logger, string route, string error);
 
+    /// <summary>A body without a declared length outgrew the route's limit mid-stream: the client's mistake, not the upstream's.</summary>
+    [LoggerMessage(1302, LogLevel.Information, "A request body to {Route} grew past the route's limit of {Limit} bytes (MaxRequestBodySize); answered 413.", EventName = "RequestBodyTooLarge")]
+    public static partial void RequestBodyTooLarge(ILogger logger, string route, long limit);
+
     [LoggerMessage(2000, LogLevel.Information, "Upstream {Route} answered 401; renewing the access token and retrying once.", EventName = "UpstreamRejectedToken")]
     public static partial void UpstreamRejectedToken(ILogger logger, string route);
 

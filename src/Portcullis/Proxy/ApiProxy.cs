@@ -260,10 +260,16 @@ internal sealed class ApiProxy : IDisposable
             return false;
         }
 
-        var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
+        if (IsRequestBodyTooLarge(context.Features.Get<IForwarderErrorFeature>()?.Exception))
+        {
+            // Kestrel's limit cut the browser's body off while it streamed to the upstream: nothing is wrong upstream.
+            Log.RequestBodyTooLarge(_logger, route.Name, route.MaxRequestBodySize);
+            await AnswerIfPossibleAsync(context, RequestTooLarge);
+            return true;
+        }
+
         var answer = error switch
         {
-            _ when failure is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => RequestTooLarge,
             ForwarderError.RequestTimedOut => new PortcullisError(504, "upstream_unavailable", "The API did not answer in time."),
             // The browser went away or sent a broken body: nobody is left to read an answer, keep YARP's status.
             ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.RequestBodyClient
@@ -283,6 +289,18 @@ internal sealed class ApiProxy : IDisposable
         await AnswerIfPossibleAsync(context, answer);
         return true;
     }
+
+    /// <summary>
+    /// Whether the route's body limit stopped the request. YARP reports it wrapped: the body copy's failure and the
+    /// send's, each carrying Kestrel's <see cref="BadHttpRequestException"/> (413) somewhere down its inner exceptions.
+    /// </summary>
+    private static bool IsRequestBodyTooLarge(Exception? exception) => exception switch
+    {
+        null => false,
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsRequestBodyTooLarge),
+        _ => IsRequestBodyTooLarge(exception.InnerException),
+    };
 
     private static async Task AnswerIfPossibleAsync(HttpContext context, PortcullisError error)
     {

@@ -8,6 +8,7 @@ public sealed class ProxyLoggingTests
 {
     private const string UpstreamFailed = "[1300]";
     private const string ClientWentAway = "[1301]";
+    private const string RequestBodyTooLarge = "[1302]";
 
     [Fact]
     public async Task ABrowserThatCancelsItsCallIsNoUpstreamFailure()
@@ -67,5 +68,43 @@ public sealed class ProxyLoggingTests
         var line = Assert.Single(stack.Gateway.Logs.Lines, l => l.Contains(UpstreamFailed, StringComparison.Ordinal));
         Assert.StartsWith("Warning ", line);
         Assert.DoesNotContain(stack.Gateway.Logs.Lines, l => l.Contains(ClientWentAway, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ABodyThatOutgrowsTheRouteLimitWhileStreamingIsTheClientsMistakeNotTheUpstreams()
+    {
+        // The upstream reads what it is sent, so the body streams through until Kestrel's limit cuts it off.
+        await using var upstream = await ProxyUpstream.StartAsync(async (context, _) => await context.Request.Body.CopyToAsync(Stream.Null));
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            Routes.Add(s, "files", "/api/files", upstream.Url);
+            s["Portcullis:Apis:files:MaxRequestBodySize"] = "100000";
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{stack.Origin}/api/files/upload");
+        request.Headers.Add("X-CSRF", "1");
+        request.Headers.Add("Cookie", $"__Host-portcullis={cookie}");
+        request.Headers.TransferEncodingChunked = true; // no declared length: the limit is met mid-stream
+        request.Content = new ByteArrayContent(new byte[300_000]);
+
+        try
+        {
+            using var response = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        }
+        catch (HttpRequestException)
+        {
+            // The gateway may answer and close while the client is still sending; the log below is what this test is about.
+        }
+
+        var lines = await Eventually.Until(
+            () => Task.FromResult(stack.Gateway.Logs.Lines.ToArray()), l => l.Any(line => line.Contains(RequestBodyTooLarge, StringComparison.Ordinal)), "the proxy to log the refused body");
+        var line = Assert.Single(lines, l => l.Contains(RequestBodyTooLarge, StringComparison.Ordinal));
+        Assert.StartsWith("Information ", line);
+        Assert.Contains("100000", line, StringComparison.Ordinal);
+        Assert.DoesNotContain(lines, l => l.Contains(UpstreamFailed, StringComparison.Ordinal));
     }
 }
