@@ -97,7 +97,7 @@ internal sealed class ApiProxy : IDisposable
 
             // Only a request that carried a token can be helped by a new one; upgrades are never replayed.
             var replayable = credential.AccessToken is not null && !credential.PassThrough && !upgrade && await ReplayableBody.TryPrepareAsync(context, route.RetryBodyLimit);
-            var attempt = new ForwardAttempt
+            var attempt = new ForwardAttempt(_transformer)
             {
                 Route = route,
                 AccessToken = credential.AccessToken,
@@ -138,7 +138,7 @@ internal sealed class ApiProxy : IDisposable
             // The upstream wants its nonce in the proof: the same token again, once, with a fresh proof.
             context.Response.Clear();
             ReplayableBody.Rewind(context);
-            attempt = new ForwardAttempt
+            attempt = new ForwardAttempt(_transformer)
             {
                 Route = route,
                 AccessToken = credential.AccessToken,
@@ -168,7 +168,7 @@ internal sealed class ApiProxy : IDisposable
 
         ReplayableBody.Rewind(context);
         // The second answer passes through whatever it is, 401 included: one retry, never a loop.
-        var last = new ForwardAttempt
+        var last = new ForwardAttempt(_transformer)
         {
             Route = route,
             AccessToken = renewed.Value,
@@ -215,10 +215,9 @@ internal sealed class ApiProxy : IDisposable
     /// </summary>
     private ValueTask<ForwarderError> SendAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
     {
-        attempt.AttachTo(context);
         return PortcullisTelemetry.Source.HasListeners()
             ? SendTracedAsync(context, route, attempt)
-            : _forwarder.SendAsync(context, route.Upstream, _client, route.RequestConfig, _transformer);
+            : _forwarder.SendAsync(context, route.Upstream, _client, route.RequestConfig, attempt);
     }
 
     private async ValueTask<ForwarderError> SendTracedAsync(HttpContext context, ApiRoute route, ForwardAttempt attempt)
@@ -226,7 +225,7 @@ internal sealed class ApiProxy : IDisposable
         // The span the upstream sees as its parent: ReverseProxyPropagator writes its traceparent on the request.
         using var activity = PortcullisTelemetry.Source.StartActivity("portcullis.proxy.forward", ActivityKind.Client);
         activity?.SetTag("portcullis.route", route.Name);
-        var error = await _forwarder.SendAsync(context, route.Upstream, _client, route.RequestConfig, _transformer);
+        var error = await _forwarder.SendAsync(context, route.Upstream, _client, route.RequestConfig, attempt);
         activity?.SetTag("http.response.status_code", context.Response.StatusCode);
         if (error != ForwarderError.None)
         {

@@ -10,19 +10,19 @@ namespace Portcullis.Proxy;
 /// <c>Authorization</c> header and never the browser's cookies, CSRF header, own <c>Authorization</c>, or identity
 /// and forwarding headers it made up, whatever their spelling. On the way back, nothing of the upstream's answer may
 /// change the browser's state on the gateway's origin: no CORS decision, no cookie (unless the route allows ones that
-/// cannot be the gateway's), and no active content (<c>nosniff</c> and the route's CSP); issue 17.
+/// cannot be the gateway's), and no active content (<c>nosniff</c> and the route's CSP); issue 17. One instance serves
+/// every request; YARP calls it through each request's <see cref="ForwardAttempt"/>, which brings what that attempt sends.
 /// </summary>
-internal sealed class BearerTransformer(string csrfHeaderName, string sessionCookieName, TimeProvider time) : HttpTransformer
+internal sealed class BearerTransformer(string csrfHeaderName, string sessionCookieName, TimeProvider time)
 {
-    public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+    public async ValueTask TransformRequestAsync(ForwardAttempt attempt, HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
-        await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        await HttpTransformer.Default.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var headers = proxyRequest.Headers;
         // The copied headers are read without validation (no value is parsed) through a struct enumerator; the browser's
         // own header dictionary would box one per request (issue 18). A name that is no HTTP token was never copied, so
         // every name seen here is one Remove accepts.
-        var attempt = ForwardAttempt.Of(httpContext);
-        var assertionHeader = attempt is { Route.TokenMode: ApiTokenModes.Assertion } ? attempt.Route.AssertionHeader : null;
+        var assertionHeader = attempt.Route.TokenMode == ApiTokenModes.Assertion ? attempt.Route.AssertionHeader : null;
         List<string>? stripped = null;
         foreach (var header in headers.NonValidated)
         {
@@ -46,20 +46,20 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         headers.Remove(csrfHeaderName);
         headers.Remove("Cookie");
         headers.Authorization = null;
-        if (attempt is { Route.TokenMode: ApiTokenModes.Assertion } assertionAttempt)
+        if (assertionHeader is not null)
         {
             // Whatever the browser sent under the assertion's name, in any spelling ('_' for '-'), went above; only the
             // gateway's own assertion is sent.
-            headers.Remove(assertionAttempt.Route.AssertionHeader);
-            if (assertionAttempt.Assertion is { } assertion)
+            headers.Remove(assertionHeader);
+            if (attempt.Assertion is { } assertion)
             {
-                headers.TryAddWithoutValidation(assertionAttempt.Route.AssertionHeader, assertion);
+                headers.TryAddWithoutValidation(assertionHeader, assertion);
             }
 
             return;
         }
 
-        if (attempt?.AccessToken is not { } accessToken)
+        if (attempt.AccessToken is not { } accessToken)
         {
             return;
         }
@@ -81,9 +81,8 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         headers.TryAddWithoutValidation("Authorization", "Bearer " + accessToken);
     }
 
-    public override async ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
+    public async ValueTask<bool> TransformResponseAsync(ForwardAttempt attempt, HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
-        var attempt = ForwardAttempt.Of(httpContext);
         if (attempt is { DPoPKey: not null } && proxyResponse is not null)
         {
             attempt.UpstreamNonce = Agent.DPoPChallenge.NonceOf(proxyResponse);
@@ -102,7 +101,7 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
             return false;
         }
 
-        var copyBody = await base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        var copyBody = await HttpTransformer.Default.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
 
         // The gateway alone answers CORS for its origin: an upstream's own Access-Control-* headers would widen the
         // allow-list. Looked for in the upstream's answer, whose headers the base transform copied, through struct
@@ -115,19 +114,19 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         }
 
         headers.XContentTypeOptions = "nosniff";
-        if (attempt?.Route.ResponseContentSecurityPolicy is { Length: > 0 } policy)
+        if (attempt.Route.ResponseContentSecurityPolicy is { Length: > 0 } policy)
         {
             headers.Append("Content-Security-Policy", policy);
         }
 
         if (headers.SetCookie.Count > 0)
         {
-            headers.SetCookie = attempt?.Route.PassResponseCookies == true
+            headers.SetCookie = attempt.Route.PassResponseCookies
                 ? new(headers.SetCookie.Where(c => !IsGatewayCookie(c)).ToArray())
                 : default;
         }
 
-        if (attempt?.Route.MaxResponseBodySize is { } limit && proxyResponse is not null)
+        if (attempt.Route.MaxResponseBodySize is { } limit && proxyResponse is not null)
         {
             if (proxyResponse.Content.Headers.ContentLength > limit)
             {
