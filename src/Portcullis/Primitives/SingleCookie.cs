@@ -19,8 +19,11 @@ namespace Portcullis.Primitives;
 /// name. Everything else goes to the parser: a second candidate in any case (two cookies of one name, which is how
 /// cookie tossing looks), quotes, <c>%</c> escapes, other separators or whitespace, and an empty value. The name must
 /// be an HTTP token (the options validator refuses others), and names are never unescaped by the parser (.NET 8 on).
+/// One instance reads one name; it is built once, with a vectorised case-insensitive search for that name
+/// (<see cref="SearchValues{T}"/>): <c>string.IndexOf</c> with <c>OrdinalIgnoreCase</c> compares character by
+/// character under the gateway's invariant globalization, and showed in the one-CPU profile (issue 18).
 /// </remarks>
-internal static class SingleCookie
+internal sealed class SingleCookie(string name)
 {
     /// <summary>What a session cookie's value is made of: base64url, and the dot of a split-key cookie.</summary>
     private static readonly SearchValues<char> PlainValueChars =
@@ -33,11 +36,14 @@ internal static class SingleCookie
     /// <summary>Whether <paramref name="name"/> is an HTTP token, the only kind of cookie name this reader (and the parser) can find.</summary>
     public static bool IsToken(string name) => name.Length > 0 && name.AsSpan().IndexOfAnyExcept(TokenChars) < 0;
 
+    /// <summary>The name in any case, as <c>IndexOf</c> with <c>OrdinalIgnoreCase</c> finds it.</summary>
+    private readonly SearchValues<string> _nameInAnyCase = SearchValues.Create([name], StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// True with the cookie's value (null when it is absent) when the raw header answers unambiguously; false when the
     /// header has to go through the full parser.
     /// </summary>
-    public static bool TryRead(StringValues cookieHeader, string name, out string? value)
+    public bool TryRead(StringValues cookieHeader, out string? value)
     {
         value = null;
         var found = false;
@@ -48,9 +54,9 @@ internal static class SingleCookie
                 continue;
             }
 
-            for (var at = NextCandidate(header, name, 0); at >= 0; at = NextCandidate(header, name, at + 1))
+            for (var at = NextCandidate(header, 0); at >= 0; at = NextCandidate(header, at + 1))
             {
-                if (found || !TryReadAt(header, at, name, out value))
+                if (found || !TryReadAt(header, at, out value))
                 {
                     value = null;
                     return false;
@@ -64,16 +70,17 @@ internal static class SingleCookie
     }
 
     /// <summary>Where the name occurs from <paramref name="from"/> on, in any case, not followed by a token character; -1 if nowhere.</summary>
-    private static int NextCandidate(string header, string name, int from)
+    private int NextCandidate(string header, int from)
     {
         while (from < header.Length)
         {
-            var at = header.IndexOf(name, from, StringComparison.OrdinalIgnoreCase);
-            if (at < 0)
+            var found = header.AsSpan(from).IndexOfAny(_nameInAnyCase);
+            if (found < 0)
             {
                 return -1;
             }
 
+            var at = from + found;
             var next = at + name.Length;
             if (next == header.Length || !TokenChars.Contains(header[next]))
             {
@@ -87,7 +94,7 @@ internal static class SingleCookie
     }
 
     /// <summary>The plain value of the cookie whose name starts at <paramref name="at"/>, if it is one.</summary>
-    private static bool TryReadAt(string header, int at, string name, out string? value)
+    private bool TryReadAt(string header, int at, out string? value)
     {
         value = null;
         var startsACookie = at == 0 || (at >= 2 && header[at - 1] == ' ' && header[at - 2] == ';');

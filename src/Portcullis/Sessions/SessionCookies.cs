@@ -19,12 +19,14 @@ internal sealed class SessionCookies(IOptions<PortcullisOptions> options)
 
     private readonly string _sessionCookieName = options.Value.Session.CookieName;
 
+    private readonly SingleCookie _sessionCookie = new(options.Value.Session.CookieName);
+
     /// <summary><c>Session:CookieDomain</c>: the session cookie is shared with that domain's hosts (a <c>__Secure-</c> name then).</summary>
     private readonly string? _sessionCookieDomain = string.IsNullOrEmpty(options.Value.Session.CookieDomain) ? null : options.Value.Session.CookieDomain;
 
     /// <summary>The session cookie's value; read from the raw header when that is unambiguous (<see cref="SingleCookie"/>).</summary>
     public string? ReadSession(HttpRequest request) =>
-        SingleCookie.TryRead(request.Headers.Cookie, _sessionCookieName, out var value) ? value : request.Cookies[_sessionCookieName];
+        _sessionCookie.TryRead(request.Headers.Cookie, out var value) ? value : request.Cookies[_sessionCookieName];
 
     /// <summary>
     /// The browser's login-binding cookies, by name. A browser normally has one, shared by all its tabs. Tabs that start

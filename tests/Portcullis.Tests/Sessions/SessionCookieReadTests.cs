@@ -17,6 +17,8 @@ namespace Portcullis.Tests.Sessions;
 public sealed class SessionCookieReadTests
 {
     private const string Name = SessionCookieDefaults.HostName;
+
+    private static readonly SingleCookie Reader = new(Name);
     private const string Plain = "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MGFiY2RlZmdoaWo";
 
     private static readonly SessionCookies Cookies = new(Options.Create(new PortcullisOptions()));
@@ -98,7 +100,7 @@ public sealed class SessionCookieReadTests
 
             var expected = ParserValue(header);
             Assert.True(expected == Cookies.ReadSession(Request(header)), $"Header [{string.Join(" | ", header)}]: the parser reads '{expected}'.");
-            if (SingleCookie.TryRead(new StringValues(header), Name, out var direct) && direct is not null)
+            if (Reader.TryRead(new StringValues(header), out var direct) && direct is not null)
             {
                 answeredFromTheHeader++;
             }
@@ -123,7 +125,7 @@ public sealed class SessionCookieReadTests
         // The name followed by a token character cannot be read as the session cookie's name, so it does not count.
         var request = Request([$"{Name}-login=abc; {Name}={Plain}; {Name}-tx-1=def"]);
 
-        Assert.True(SingleCookie.TryRead(request.Headers.Cookie, Name, out var value));
+        Assert.True(Reader.TryRead(request.Headers.Cookie, out var value));
         Assert.Equal(Plain, value);
         Assert.Equal(request.Cookies[Name], value);
     }
@@ -134,7 +136,7 @@ public sealed class SessionCookieReadTests
         // How a sibling host's tossed cookie arrives: the gateway must not pick a different one than the framework.
         var request = Request([$"{Name}=tossed; {Name}={Plain}"]);
 
-        Assert.False(SingleCookie.TryRead(request.Headers.Cookie, Name, out _));
+        Assert.False(Reader.TryRead(request.Headers.Cookie, out _));
         Assert.Equal(request.Cookies[Name], Cookies.ReadSession(request));
     }
 
