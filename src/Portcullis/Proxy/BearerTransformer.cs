@@ -17,7 +17,7 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
 {
     public async ValueTask TransformRequestAsync(ForwardAttempt attempt, HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
-        await HttpTransformer.Default.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+        await HttpTransformer.Empty.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
         var headers = proxyRequest.Headers;
         // The copied headers are read without validation (no value is parsed) through a struct enumerator; the browser's
         // own header dictionary would box one per request (issue 18). A name that is no HTTP token was never copied, so
@@ -101,7 +101,7 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
             return false;
         }
 
-        var copyBody = await HttpTransformer.Default.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+        var copyBody = await HttpTransformer.Empty.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
 
         // The gateway alone answers CORS for its origin: an upstream's own Access-Control-* headers would widen the
         // allow-list. Looked for in the upstream's answer, whose headers the base transform copied, through struct
