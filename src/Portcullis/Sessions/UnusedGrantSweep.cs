@@ -21,9 +21,10 @@ internal sealed class UnusedGrantSweep(SessionTermination termination, SessionSe
             return; // No grants kept: a stateless session's tokens leave with its cookies (ADR 0033).
         }
 
+        var interval = new Primitives.Interval(Interval, time);
         while (!stoppingToken.IsCancellationRequested)
         {
-            await Primitives.Interval.WaitAsync(Interval, time, stoppingToken);
+            await interval.WaitAsync(stoppingToken);
             try
             {
                 // Batches until a short one, so a backlog (say, after an outage) drains in one tick without one long query.

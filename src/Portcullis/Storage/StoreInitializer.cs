@@ -49,9 +49,10 @@ internal sealed class StoreInitializer(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var interval = new Interval(CleanupInterval, time);
         while (!stoppingToken.IsCancellationRequested)
         {
-            await Interval.WaitAsync(CleanupInterval, time, stoppingToken);
+            await interval.WaitAsync(stoppingToken);
             try
             {
                 var now = time.GetUtcNow();

@@ -84,9 +84,10 @@ internal sealed class KeyRingWatcher(
         }
 
         int? seen = null;
+        var interval = new Interval(options.Value.KeyProtection.RefreshInterval, time);
         while (!stoppingToken.IsCancellationRequested)
         {
-            await Interval.WaitAsync(options.Value.KeyProtection.RefreshInterval, time, stoppingToken);
+            await interval.WaitAsync(stoppingToken);
             try
             {
                 var count = await Task.Run(repository.Count, stoppingToken);
