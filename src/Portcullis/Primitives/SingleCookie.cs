@@ -23,7 +23,7 @@ namespace Portcullis.Primitives;
 /// (<see cref="SearchValues{T}"/>): <c>string.IndexOf</c> with <c>OrdinalIgnoreCase</c> compares character by
 /// character under the gateway's invariant globalization, and showed in the one-CPU profile (issue 18).
 /// </remarks>
-internal sealed class SingleCookie(string name)
+internal sealed class SingleCookie
 {
     /// <summary>What a session cookie's value is made of: base64url, and the dot of a split-key cookie.</summary>
     private static readonly SearchValues<char> PlainValueChars =
@@ -36,8 +36,22 @@ internal sealed class SingleCookie(string name)
     /// <summary>Whether <paramref name="name"/> is an HTTP token, the only kind of cookie name this reader (and the parser) can find.</summary>
     public static bool IsToken(string name) => name.Length > 0 && name.AsSpan().IndexOfAnyExcept(TokenChars) < 0;
 
+    private readonly string _name;
+
     /// <summary>The name in any case, as <c>IndexOf</c> with <c>OrdinalIgnoreCase</c> finds it.</summary>
-    private readonly SearchValues<string> _nameInAnyCase = SearchValues.Create([name], StringComparison.OrdinalIgnoreCase);
+    private readonly SearchValues<string> _nameInAnyCase;
+
+    /// <param name="name">An HTTP token: the reader agrees with the parser only for such names (ASCII, no separators).</param>
+    public SingleCookie(string name)
+    {
+        if (!IsToken(name))
+        {
+            throw new ArgumentException($"'{name}' is not an HTTP token, so it cannot be a cookie name this reader finds.", nameof(name));
+        }
+
+        _name = name;
+        _nameInAnyCase = SearchValues.Create([name], StringComparison.OrdinalIgnoreCase);
+    }
 
     /// <summary>
     /// True with the cookie's value (null when it is absent) when the raw header answers unambiguously; false when the
@@ -81,7 +95,7 @@ internal sealed class SingleCookie(string name)
             }
 
             var at = from + found;
-            var next = at + name.Length;
+            var next = at + _name.Length;
             if (next == header.Length || !TokenChars.Contains(header[next]))
             {
                 return at;
@@ -98,11 +112,11 @@ internal sealed class SingleCookie(string name)
     {
         value = null;
         var startsACookie = at == 0 || (at >= 2 && header[at - 1] == ' ' && header[at - 2] == ';');
-        var valueStart = at + name.Length + 1;
+        var valueStart = at + _name.Length + 1;
         if (!startsACookie
             || valueStart > header.Length
             || header[valueStart - 1] != '='
-            || !header.AsSpan(at, name.Length).SequenceEqual(name))
+            || !header.AsSpan(at, _name.Length).SequenceEqual(_name))
         {
             return false;
         }
