@@ -283,6 +283,13 @@ internal sealed record Series(string Load, string Payload, string WrkArguments, 
 
     public long Errors(string target) => Runs[target].Sum(r => r.Errors);
 
+    /// <summary>
+    /// Each round's throughput of <paramref name="target"/> over <paramref name="yardstick"/>'s in the same round: the two
+    /// ran seconds apart, so a host that drifts between rounds moves both, which the ratio of the medians does not cancel.
+    /// </summary>
+    public IReadOnlyList<double> RoundRatios(string target, string yardstick) =>
+        Runs[target].Zip(Runs[yardstick], (t, y) => t.RequestsPerSecond / y.RequestsPerSecond).ToList();
+
     /// <summary>Median over the rounds of the server's CPU time per request (µs), or NaN when not measured.</summary>
     public double MedianCpu(string target) =>
         Runs[target].All(r => r.ServerCpuMicrosecondsPerRequest is not null)
