@@ -10,7 +10,8 @@ namespace Portcullis.Storage.Redis;
 /// 0033). Two keys per refresh token, both named by its hash: <c>portcullis:refresh-lock:{hash}</c> (<c>SET NX PX</c>
 /// with a random value, released by a compare-and-delete script so a holder whose lock expired cannot release the next
 /// holder's) and <c>portcullis:refresh-result:{hash}</c> (the result the core sealed with the key ring, with a TTL).
-/// Redis sees no token in clear. The connection fails fast when Redis is down, so the core falls back at once.
+/// Redis sees no token in clear. The connection fails fast when Redis is down, so the core falls back at once; a Redis that
+/// hangs is given up by the core after a bounded wait (<c>StatelessRefresh.CoordinatorStepLimit</c>).
 /// </summary>
 internal sealed class RedisRefreshCoordinator : IRefreshCoordinator
 {

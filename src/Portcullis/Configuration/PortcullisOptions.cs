@@ -344,8 +344,8 @@ public sealed class SessionOptions
     /// Stateless only: a Redis connection string (StackExchange.Redis syntax) that makes the single-flight refresh
     /// cross-node (ADR 0033): a node takes a lock keyed by the refresh token's hash before presenting it, and publishes
     /// the result sealed with the key ring for 30 seconds; other nodes wait for it (at most 1.5 times
-    /// <c>Refresh:Timeout</c>) instead of presenting the same refresh token. Redis unreachable: each node refreshes on
-    /// its own (warning 6011). Needs Portcullis.Storage.Redis (<c>AddRedisRefreshCoordinator()</c>; the gateway
+    /// <c>Refresh:Timeout</c>) instead of presenting the same refresh token. Redis unreachable, or not answering within 2
+    /// seconds: each node refreshes on its own (warning 6011). Needs Portcullis.Storage.Redis (<c>AddRedisRefreshCoordinator()</c>; the gateway
     /// registers it when the key is set). Only allowed when <c>Session:Mode</c> is <c>stateless</c>. The default value is
     /// none: refresh is single-flight per node.
     /// </summary>

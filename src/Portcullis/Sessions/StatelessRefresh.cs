@@ -43,6 +43,15 @@ internal sealed class StatelessRefresh(
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// How long one exchange with the coordinator may take before this node stops waiting for it. A Redis that is down
+    /// refuses at once, but one that hangs (a paused server, a dropped link) held the refresh for the client's own
+    /// timeouts, 5 s per command with StackExchange.Redis's defaults and more while it connects (15 s for a first refresh
+    /// in RefreshCoordinatorFaultTests): about the wait a request gives a refresh. A coordinator answers in
+    /// milliseconds; after this it counts as unreachable and this node refreshes on its own (warning 6011).
+    /// </summary>
+    internal static readonly TimeSpan CoordinatorStepLimit = TimeSpan.FromSeconds(2);
+
     private readonly SingleFlight<Outcome<TokenSet>> _flights = new();
     private readonly ConcurrentDictionary<string, (Outcome<TokenSet> Result, DateTimeOffset Until)> _recent = new(StringComparer.Ordinal);
     private readonly TimeSpan _skew = options.Value.Refresh.Skew;
@@ -93,10 +102,10 @@ internal sealed class StatelessRefresh(
                     return published;
                 }
 
-                var lease = await coordinator.TryLockAsync(key, _tokenRequestDeadline + _waitLimit, deadline.Token);
+                var lease = await Bounded(coordinator.TryLockAsync(key, _tokenRequestDeadline + _waitLimit, deadline.Token), deadline.Token);
                 if (lease is not null)
                 {
-                    await using (lease)
+                    try
                     {
                         // Published between the read and the lock: the holder before us already spent the token.
                         if (await ReadPublishedAsync(coordinator, key, userId, deadline.Token) is { } late)
@@ -112,6 +121,10 @@ internal sealed class StatelessRefresh(
                         }
 
                         return result;
+                    }
+                    finally
+                    {
+                        await ReleaseAsync(lease);
                     }
                 }
 
@@ -132,7 +145,7 @@ internal sealed class StatelessRefresh(
 
     private async Task<Outcome<TokenSet>?> ReadPublishedAsync(IRefreshCoordinator coordinator, string key, string userId, CancellationToken cancellationToken)
     {
-        if (await coordinator.ReadResultAsync(key, cancellationToken) is not { } sealedResult)
+        if (await Bounded(coordinator.ReadResultAsync(key, cancellationToken), cancellationToken) is not { } sealedResult)
         {
             return null;
         }
@@ -160,7 +173,7 @@ internal sealed class StatelessRefresh(
             JsonSerializer.SerializeToUtf8Bytes(new StatelessRefreshResult(result.Value), StatelessJsonContext.Default.StatelessRefreshResult)));
         try
         {
-            await coordinator.PublishAsync(key, sealedResult, ResultLifetime, CancellationToken.None);
+            await Bounded(coordinator.PublishAsync(key, sealedResult, ResultLifetime, CancellationToken.None), CancellationToken.None);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -168,6 +181,24 @@ internal sealed class StatelessRefresh(
             Log.RefreshCoordinatorUnavailable(logger, exception.GetType().Name);
         }
     }
+
+    /// <summary>Gives the lock back; if the coordinator does not answer, the lock expires on its own (its lifetime).</summary>
+    private async Task ReleaseAsync(IAsyncDisposable lease)
+    {
+        try
+        {
+            await Bounded(lease.DisposeAsync().AsTask(), CancellationToken.None);
+        }
+        catch (TimeoutException)
+        {
+            // Waiting longer would only delay the answer the refresh already has.
+        }
+    }
+
+    /// <summary>One exchange with the coordinator, given up (<see cref="TimeoutException"/>) after <see cref="CoordinatorStepLimit"/>.</summary>
+    private Task Bounded(Task step, CancellationToken cancellationToken) => step.WaitAsync(CoordinatorStepLimit, time, cancellationToken);
+
+    private Task<T> Bounded<T>(Task<T> step, CancellationToken cancellationToken) => step.WaitAsync(CoordinatorStepLimit, time, cancellationToken);
 
     /// <summary>
     /// Logout: results that carry (or were obtained with) <paramref name="refreshToken"/> are dropped, so a copy of the

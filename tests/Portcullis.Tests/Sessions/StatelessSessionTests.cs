@@ -266,19 +266,19 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         return services.BuildServiceProvider().GetRequiredService<IDataProtectionProvider>();
     }
 
-    private static async Task<int> RefreshesAsync(TestStack stack) =>
+    internal static async Task<int> RefreshesAsync(TestStack stack) =>
         (await stack.Idp.EventsAsync("token")).Count(e => e.GetProperty("grant_type").GetString() == "refresh_token");
 
     private static string PathOf(string setCookie) =>
         setCookie.Split(';').Select(p => p.Trim()).Single(p => p.StartsWith("path=", StringComparison.OrdinalIgnoreCase))[5..];
 
-    private static string Header(BrowserClient browser) => string.Join("; ", browser.CookiesFor("localhost").Select(c => $"{c.Key}={c.Value}"));
+    internal static string Header(BrowserClient browser) => string.Join("; ", browser.CookiesFor("localhost").Select(c => $"{c.Key}={c.Value}"));
 
     private static string CookieOf(string header, string name) =>
         header.Split("; ").Select(p => p.Split('=', 2)).First(p => p[0] == name)[1];
 
     /// <summary>The cookie header after a response's <c>Set-Cookie</c>s, as a browser that ignores paths would send it.</summary>
-    private static string Merge(string header, string[] setCookies)
+    internal static string Merge(string header, string[] setCookies)
     {
         var jar = header.Split("; ").Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
         foreach (var set in setCookies)
@@ -290,7 +290,7 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         return string.Join("; ", jar.Select(c => $"{c.Key}={c.Value}"));
     }
 
-    private static async Task<(HttpStatusCode Status, string Body, string[] SetCookies)> SendAsync(HttpClient http, HttpMethod method, string url, string cookies)
+    internal static async Task<(HttpStatusCode Status, string Body, string[] SetCookies)> SendAsync(HttpClient http, HttpMethod method, string url, string cookies)
     {
         using var request = new HttpRequestMessage(method, url);
         request.Headers.Add("Cookie", cookies);
