@@ -720,12 +720,15 @@ function observeEndpoints(provider) {
   const parPath = provider.features?.pushedAuthorizationRequests?.enabled === false ? null : safePath(provider, 'pushed_authorization_request');
 
   const userinfoPath = new URL(provider.urlFor('userinfo')).pathname;
+  const jwksPath = safePath(provider, 'jwks');
 
   return async function observe(ctx, next) {
     await next();
     if (ctx.path === userinfoPath && userinfoExtra.claims && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
       ctx.body = { ...ctx.body, ...userinfoExtra.claims };
     }
+    // Every read of the signing keys: how often a client fetches them is part of what tests judge.
+    if (ctx.method === 'GET' && ctx.path === jwksPath) recordEvent('jwks');
     if (ctx.method !== 'POST') return;
     if (ctx.path === tokenPath && forge.mode && ctx.body?.id_token && (ctx.oidc?.params?.grant_type === forge.grantType)) {
       ctx.body = { ...ctx.body, id_token: forgeIdToken(ctx.body.id_token, forge.mode, forge.foreignKey) };

@@ -12,6 +12,7 @@ internal sealed class ProviderRuntime
     {
         Name = name;
         Options = options;
+        _time = time;
         ClientAssertions = ClientAssertions.For(options, time);
         Preset = ProviderPresets.For(options);
         // Fixed from configuration, never from the Host header (SECURITY.md item 15).
@@ -32,11 +33,21 @@ internal sealed class ProviderRuntime
         var authority = new Uri(options.Authority!);
         var metadataAddress = options.Authority!.TrimEnd('/') + "/.well-known/openid-configuration";
         var allowInsecure = options.AllowInsecureTransport;
-        Metadata = new ConfigurationManager<OpenIdConnectConfiguration>(
-            metadataAddress,
-            allowInsecure ? new OpenIdConnectConfigurationRetriever() : new TransportCheckingRetriever($"Portcullis:Providers:{name}"),
-            new HttpDocumentRetriever(backchannel) { RequireHttps = !authority.IsLoopback && !allowInsecure });
+        _metadataAddress = metadataAddress;
+        _retriever = allowInsecure ? new OpenIdConnectConfigurationRetriever() : new TransportCheckingRetriever($"Portcullis:Providers:{name}");
+        _documents = new HttpDocumentRetriever(backchannel) { RequireHttps = !authority.IsLoopback && !allowInsecure };
+        Metadata = new ConfigurationManager<OpenIdConnectConfiguration>(metadataAddress, _retriever, _documents);
     }
+
+    /// <summary>How often at most <see cref="RefetchMetadataAsync"/> asks the provider: tokens naming unknown keys cannot make the gateway hammer it.</summary>
+    public static readonly TimeSpan MetadataRefetchInterval = TimeSpan.FromSeconds(10);
+
+    private readonly TimeProvider _time;
+    private readonly string? _metadataAddress;
+    private readonly IConfigurationRetriever<OpenIdConnectConfiguration>? _retriever;
+    private readonly IDocumentRetriever? _documents;
+    private readonly SemaphoreSlim _refetchGate = new(1, 1);
+    private (OpenIdConnectConfiguration Configuration, long At)? _refetched;
 
     public string Name { get; }
 
@@ -60,4 +71,43 @@ internal sealed class ProviderRuntime
 
     /// <summary>Discovery document and signing keys, cached and refreshed by the library (a fixed table for plain OAuth 2.0).</summary>
     public IConfigurationManager<OpenIdConnectConfiguration> Metadata { get; }
+
+    /// <summary>
+    /// The discovery document and keys read from the provider now, for a token signed with a key the cache does not know
+    /// (the provider rotated its keys). <see cref="IConfigurationManager{T}.RequestRefresh"/> alone does not do it: since
+    /// IdentityModel 8 it starts a fetch in the background and the next read still returns the old keys, so the first
+    /// ID token, refreshed ID token or logout token signed with a new key was refused on every node. Concurrent callers
+    /// share one fetch; within <see cref="MetadataRefetchInterval"/> of the last one they get its result. Null when the
+    /// provider could not be read (the caller keeps its refusal) or publishes no metadata (a plain OAuth 2.0 preset).
+    /// </summary>
+    public async Task<OpenIdConnectConfiguration?> RefetchMetadataAsync(CancellationToken cancellationToken)
+    {
+        if (_retriever is null)
+        {
+            return null;
+        }
+
+        await _refetchGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_refetched is { } last && _time.GetElapsedTime(last.At) < MetadataRefetchInterval)
+            {
+                return last.Configuration;
+            }
+
+            // The cache catches up in the background; this caller does not wait for it.
+            Metadata.RequestRefresh();
+            var configuration = await _retriever.GetConfigurationAsync(_metadataAddress!, _documents!, cancellationToken);
+            _refetched = (configuration, _time.GetTimestamp());
+            return configuration;
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or IOException or HttpRequestException)
+        {
+            return null;
+        }
+        finally
+        {
+            _refetchGate.Release();
+        }
+    }
 }

@@ -1,12 +1,13 @@
 using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Portcullis.Agent;
 
 /// <summary>
 /// Validation shared by every JWT a provider signs for this client (ID tokens, logout tokens): signature against the
-/// provider's JWKS, <c>iss</c>, <c>aud</c> and lifetime, fetching the JWKS once more when the signing key is unknown
-/// (the provider may have rotated its keys since they were cached).
+/// provider's JWKS, <c>iss</c>, <c>aud</c> and lifetime, reading the JWKS from the provider again when the signing key
+/// is unknown (the provider may have rotated its keys since they were cached; <see cref="ProviderRuntime.RefetchMetadataAsync"/>).
 /// </summary>
 internal static class ProviderSignedJwt
 {
@@ -21,20 +22,18 @@ internal static class ProviderSignedJwt
     /// </summary>
     public static async Task<TokenValidationResult> ValidateAsync(ProviderRuntime provider, string jwt, bool requireExpiration, CancellationToken cancellationToken, IReadOnlyList<string>? audiences = null)
     {
-        var result = await ValidateOnceAsync(provider, jwt, requireExpiration, audiences, cancellationToken);
-        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
+        var result = await ValidateWithAsync(await provider.Metadata.GetConfigurationAsync(cancellationToken), provider, jwt, requireExpiration, audiences);
+        if (result.Exception is SecurityTokenSignatureKeyNotFoundException
+            && await provider.RefetchMetadataAsync(cancellationToken) is { } fresh)
         {
-            provider.Metadata.RequestRefresh();
-            result = await ValidateOnceAsync(provider, jwt, requireExpiration, audiences, cancellationToken);
+            result = await ValidateWithAsync(fresh, provider, jwt, requireExpiration, audiences);
         }
 
         return result;
     }
 
-    private static async Task<TokenValidationResult> ValidateOnceAsync(ProviderRuntime provider, string jwt, bool requireExpiration, IReadOnlyList<string>? audiences, CancellationToken cancellationToken)
-    {
-        var metadata = await provider.Metadata.GetConfigurationAsync(cancellationToken);
-        return await Handler.ValidateTokenAsync(jwt, new TokenValidationParameters
+    private static Task<TokenValidationResult> ValidateWithAsync(OpenIdConnectConfiguration metadata, ProviderRuntime provider, string jwt, bool requireExpiration, IReadOnlyList<string>? audiences) =>
+        Handler.ValidateTokenAsync(jwt, new TokenValidationParameters
         {
             // A plain OAuth 2.0 preset has no issuer and no keys: nothing it could sign validates.
             ValidIssuers = metadata.Issuer is null ? [] : [metadata.Issuer, .. provider.Preset.AlternateIssuers],
@@ -45,5 +44,4 @@ internal static class ProviderSignedJwt
             ValidateLifetime = true,
             ClockSkew = ClockSkew,
         });
-    }
 }

@@ -228,6 +228,19 @@ public sealed class TestIdp : IAsyncDisposable
     }
 
     /// <summary>
+    /// A signing-key rollover: the provider is killed and comes back with a new signing key under a new <c>kid</c>, and
+    /// everything else it had issued (grants, refresh tokens, sessions). Only a persistent provider keeps those.
+    /// </summary>
+    public async Task RotateSigningKeyAsync()
+    {
+        var state = _config["stateDirectory"]?.GetValue<string>()
+            ?? throw new InvalidOperationException("Only a persistent test IdP keeps its grants through a key rotation.");
+        await KillAsync();
+        File.Delete(Path.Combine(state, "jwks.json"));
+        await RestartAsync();
+    }
+
+    /// <summary>
     /// Waits until a connection to the provider holds bytes its process has not read (Linux /proc/net/tcp): with the
     /// provider paused, a request the gateway has sent and the provider has not handled.
     /// </summary>
