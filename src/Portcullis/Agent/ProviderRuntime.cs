@@ -42,12 +42,16 @@ internal sealed class ProviderRuntime
     /// <summary>How often at most <see cref="RefetchMetadataAsync"/> asks the provider: tokens naming unknown keys cannot make the gateway hammer it.</summary>
     public static readonly TimeSpan MetadataRefetchInterval = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long callers wait for one such read, whatever the HTTP client's own timeouts.</summary>
+    private static readonly TimeSpan MetadataReadLimit = TimeSpan.FromSeconds(5);
+
     private readonly TimeProvider _time;
     private readonly string? _metadataAddress;
     private readonly IConfigurationRetriever<OpenIdConnectConfiguration>? _retriever;
     private readonly IDocumentRetriever? _documents;
-    private readonly SemaphoreSlim _refetchGate = new(1, 1);
-    private (OpenIdConnectConfiguration Configuration, long At)? _refetched;
+    private readonly Lock _refetchLock = new();
+    private Task<OpenIdConnectConfiguration?>? _refetch;
+    private long _refetchStarted;
 
     public string Name { get; }
 
@@ -76,9 +80,12 @@ internal sealed class ProviderRuntime
     /// The discovery document and keys read from the provider now, for a token signed with a key the cache does not know
     /// (the provider rotated its keys). <see cref="IConfigurationManager{T}.RequestRefresh"/> alone does not do it: since
     /// IdentityModel 8 it starts a fetch in the background and the next read still returns the old keys, so the first
-    /// ID token, refreshed ID token or logout token signed with a new key was refused on every node. Concurrent callers
-    /// share one fetch; within <see cref="MetadataRefetchInterval"/> of the last one they get its result. Null when the
-    /// provider could not be read (the caller keeps its refusal) or publishes no metadata (a plain OAuth 2.0 preset).
+    /// ID token, refreshed ID token or logout token signed with a new key was refused on every node. One read at a time,
+    /// shared by every caller and not tied to any caller's cancellation, at most one per
+    /// <see cref="MetadataRefetchInterval"/> whether it succeeded or not (within it, callers get the last read's answer),
+    /// and waited for at most <see cref="MetadataReadLimit"/>. Null when the provider could not be read (the caller keeps
+    /// its refusal) or publishes no metadata (a plain OAuth 2.0 preset). Never throws for the provider's sake: a refresh
+    /// checks its new ID token after the provider rotated the refresh token, and must not lose the answer to an exception.
     /// </summary>
     public async Task<OpenIdConnectConfiguration?> RefetchMetadataAsync(CancellationToken cancellationToken)
     {
@@ -87,27 +94,41 @@ internal sealed class ProviderRuntime
             return null;
         }
 
-        await _refetchGate.WaitAsync(cancellationToken);
-        try
+        Task<OpenIdConnectConfiguration?> read;
+        lock (_refetchLock)
         {
-            if (_refetched is { } last && _time.GetElapsedTime(last.At) < MetadataRefetchInterval)
+            if (_refetch is null || (_refetch.IsCompleted && _time.GetElapsedTime(_refetchStarted) >= MetadataRefetchInterval))
             {
-                return last.Configuration;
+                _refetchStarted = _time.GetTimestamp();
+                _refetch = ReadMetadataAsync();
             }
 
-            // The cache catches up in the background; this caller does not wait for it.
-            Metadata.RequestRefresh();
-            var configuration = await _retriever.GetConfigurationAsync(_metadataAddress!, _documents!, cancellationToken);
-            _refetched = (configuration, _time.GetTimestamp());
-            return configuration;
+            read = _refetch;
         }
-        catch (Exception exception) when (exception is InvalidOperationException or IOException or HttpRequestException)
+
+        try
+        {
+            return await read.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
         {
             return null;
         }
-        finally
+    }
+
+    private async Task<OpenIdConnectConfiguration?> ReadMetadataAsync()
+    {
+        await Task.Yield(); // the read starts outside the caller's lock
+        // The cache catches up in the background; callers do not wait for it.
+        Metadata.RequestRefresh();
+        using var limit = new CancellationTokenSource(MetadataReadLimit, _time);
+        try
         {
-            _refetchGate.Release();
+            return await _retriever!.GetConfigurationAsync(_metadataAddress!, _documents!, limit.Token).WaitAsync(limit.Token);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            return null;
         }
     }
 }

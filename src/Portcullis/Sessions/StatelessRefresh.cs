@@ -86,46 +86,40 @@ internal sealed class StatelessRefresh(
 
     /// <summary>
     /// The cross-node flight: a result another node published is used; otherwise the node that takes the lock refreshes
-    /// and publishes, and the others poll for the result until the wait limit. The coordinator unreachable at any step
-    /// before the token request: this node refreshes on its own (warning 6011), never failing the request for it.
+    /// and publishes, and the others poll for the result until the wait limit. The coordinator unreachable or hung before
+    /// this node has seen the lock held by another: this node refreshes on its own (warning 6011), never failing the
+    /// request for it. Once another node was seen holding the lock, that node may be presenting the token right now: a
+    /// failing coordinator then only means "nothing published yet", and this node waits to the limit, never presenting
+    /// the token itself (ADR 0033; security review of the step limit).
     /// </summary>
     private async Task<Outcome<TokenSet>> CoordinatedAsync(IRefreshCoordinator coordinator, string key, string provider, string userId, TokenSet tokens)
     {
         using var deadline = new CancellationTokenSource(_waitLimit, time);
         var presented = false;
+        var sawHolder = false;
         try
         {
             while (true)
             {
-                if (await ReadPublishedAsync(coordinator, key, userId, deadline.Token) is { } published)
+                try
                 {
-                    return published;
-                }
-
-                var lease = await Bounded(coordinator.TryLockAsync(key, _tokenRequestDeadline + _waitLimit, deadline.Token), deadline.Token);
-                if (lease is not null)
-                {
-                    try
+                    if (await ReadPublishedAsync(coordinator, key, userId, deadline.Token) is { } published)
                     {
-                        // Published between the read and the lock: the holder before us already spent the token.
-                        if (await ReadPublishedAsync(coordinator, key, userId, deadline.Token) is { } late)
-                        {
-                            return late;
-                        }
+                        return published;
+                    }
 
+                    var lease = await Bounded(coordinator.TryLockAsync(key, _tokenRequestDeadline + _waitLimit, deadline.Token), deadline.Token);
+                    if (lease is not null)
+                    {
                         presented = true;
-                        var result = await RefreshOnceAsync(key, provider, userId, tokens);
-                        if (result.Value is not null || result.Error == PortcullisError.ReauthenticationRequired)
-                        {
-                            await PublishAsync(coordinator, key, result);
-                        }
+                        return await RefreshUnderLockAsync(coordinator, lease, key, provider, userId, tokens, deadline.Token);
+                    }
 
-                        return result;
-                    }
-                    finally
-                    {
-                        await ReleaseAsync(lease);
-                    }
+                    sawHolder = true;
+                }
+                catch (Exception exception) when (sawHolder && !presented && exception is not OperationCanceledException)
+                {
+                    // Another node holds the lock: keep waiting for its result.
                 }
 
                 await Task.Delay(PollInterval, time, deadline.Token);
@@ -140,6 +134,44 @@ internal sealed class StatelessRefresh(
         {
             Log.RefreshCoordinatorUnavailable(logger, exception.GetType().Name);
             return await RefreshOnceAsync(key, provider, userId, tokens);
+        }
+    }
+
+    /// <summary>
+    /// This node holds the lock: unless a result was published meanwhile (the holder before it spent the token), it
+    /// presents the token, publishes the result and lets go. A coordinator failing here does not make the node let go
+    /// first and refresh without the lock: a read that fails counts as nothing published.
+    /// </summary>
+    private async Task<Outcome<TokenSet>> RefreshUnderLockAsync(IRefreshCoordinator coordinator, IAsyncDisposable lease, string key, string provider, string userId, TokenSet tokens, CancellationToken deadline)
+    {
+        try
+        {
+            Outcome<TokenSet>? late = null;
+            try
+            {
+                late = await ReadPublishedAsync(coordinator, key, userId, deadline);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                Log.RefreshCoordinatorUnavailable(logger, exception.GetType().Name);
+            }
+
+            if (late is { } published)
+            {
+                return published;
+            }
+
+            var result = await RefreshOnceAsync(key, provider, userId, tokens);
+            if (result.Value is not null || result.Error == PortcullisError.ReauthenticationRequired)
+            {
+                await PublishAsync(coordinator, key, result);
+            }
+
+            return result;
+        }
+        finally
+        {
+            await ReleaseAsync(lease);
         }
     }
 
@@ -189,9 +221,10 @@ internal sealed class StatelessRefresh(
         {
             await Bounded(lease.DisposeAsync().AsTask(), CancellationToken.None);
         }
-        catch (TimeoutException)
+        catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            // Waiting longer would only delay the answer the refresh already has.
+            // The lock expires on its own; waiting longer, or failing, would only cost the answer the refresh already has.
+            Log.RefreshCoordinatorUnavailable(logger, exception.GetType().Name);
         }
     }
 

@@ -43,8 +43,7 @@ public sealed class RefreshCoordinatorFaultTests
         // 1. Redis hangs while the coordinator opens its first connection: the handshake is held, answered later.
         wire.Fault = Fault.Hold;
         clock.Advance(TimeSpan.FromSeconds(61)); // past the refresh point of the 120 s token
-        var first = await AnsweredWithinBoundAsync(clock, SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/first", cookies));
-        Assert.True(wire.Held > 0, "the coordinator's handshake was held on the wire");
+        var first = await AnsweredWithinBoundAsync(clock, wire, SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/first", cookies));
         Assert.Equal(HttpStatusCode.OK, first.Status);
         Assert.Equal(1, await RefreshesAsync(stack));
         var firstRefresh = (await stack.Idp.TokensAsync()).Last(t => t.GrantType == "refresh_token");
@@ -60,8 +59,7 @@ public sealed class RefreshCoordinatorFaultTests
         // request gave up on it (the held command reaches Redis late, when it no longer matters).
         wire.Fault = Fault.Hold;
         clock.Advance(TimeSpan.FromSeconds(61));
-        var second = await AnsweredWithinBoundAsync(clock, SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/second", cookies));
-        Assert.True(wire.Held > 0, "the coordinator's command was held on the wire");
+        var second = await AnsweredWithinBoundAsync(clock, wire, SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/second", cookies));
         Assert.Equal(HttpStatusCode.OK, second.Status);
         Assert.Equal(2, await RefreshesAsync(stack));
         var secondRefresh = (await stack.Idp.TokensAsync()).Last(t => t.GrantType == "refresh_token");
@@ -76,7 +74,9 @@ public sealed class RefreshCoordinatorFaultTests
         // 3. A healthy wire: the coordinator leads the next refresh again and publishes its result, named by the hash of
         // the refresh token it spent.
         clock.Advance(TimeSpan.FromSeconds(61));
-        var third = await AnsweredWithinBoundAsync(clock, SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/third", cookies));
+        // Nothing on this path waits on the gateway's clock, which stays put: a slow but healthy round trip on a loaded
+        // machine cannot be mistaken for a hung one.
+        var third = await SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/third", cookies).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(HttpStatusCode.OK, third.Status);
         Assert.Equal(3, await RefreshesAsync(stack));
         var thirdRefresh = (await stack.Idp.TokensAsync()).Last(t => t.GrantType == "refresh_token");
@@ -93,9 +93,91 @@ public sealed class RefreshCoordinatorFaultTests
         Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All));
     }
 
-    private static async Task<T> AnsweredWithinBoundAsync<T>(FakeTimeProvider clock, Task<T> pending)
+    /// <summary>
+    /// Two nodes, each with its own wire to the same Redis. Node A takes the lock and presents the refresh token, and the
+    /// provider holds its answer. Node B finds the lock held, then its Redis stops answering: B must not take that for an
+    /// unreachable coordinator and present the token too (with rotation, a second presentation revokes the grant). It
+    /// waits to its limit and goes on with the access token it has; the provider sees one refresh, and once it answers,
+    /// both nodes use that refresh.
+    /// </summary>
+    [Fact]
+    public async Task ANodeThatSawAnotherHoldTheLockNeverPresentsTheTokenItselfWhenRedisThenHangs()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var redisEndpoint = TestServices.RedisConfiguration.Split(',')[0];
+        var redisPort = int.Parse(redisEndpoint[(redisEndpoint.LastIndexOf(':') + 1)..]);
+        await using var wireA = FaultProxy.Start(redisPort);
+        await using var wireB = FaultProxy.Start(redisPort);
+        var idpPort = FreePort.Next();
+        await using var idpWire = FaultProxy.Start(idpPort);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var nodeBName = $"node-b-{Guid.NewGuid():N}";
+        await using var stack = await TestStack.StartAsync(clock: clock, idpPort: idpPort, issuerPort: idpWire.Port, adjust: s =>
+        {
+            Stateless(upstream.Url)(s);
+            // A wait limit of 6 s (1.5 × 4 s): room for a few 2-second coordinator timeouts within it.
+            s["Portcullis:Refresh:Timeout"] = "00:00:04";
+            s["Portcullis:Session:StatelessRefreshCoordinator"] = $"127.0.0.1:{wireA.Port}";
+        });
+        var settingsB = new Dictionary<string, string?>(stack.Settings)
+        {
+            ["Portcullis:Session:StatelessRefreshCoordinator"] = $"127.0.0.1:{wireB.Port},name={nodeBName}",
+        };
+        var portB = FreePort.Next();
+        await using var nodeB = await GatewayHost.StartAsync(settingsB, portB, stack.Gateway.DataDirectory, clock: clock);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        var cookies = Header(browser);
+        using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false });
+        clock.Advance(TimeSpan.FromSeconds(61));
+
+        idpWire.Fault = Fault.Hold;
+        var onA = SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/on-a", cookies);
+        await idpWire.WaitUntilHeldAsync(); // A holds the lock and has presented the token
+
+        var onB = SendAsync(http, HttpMethod.Get, $"http://localhost:{portB}/api/orders/on-b", cookies);
+        // B read no result and found the lock taken (its last command on Redis is the refused SET NX); it now polls.
+        await Eventually.Until(() => LastCommandOfAsync(nodeBName), command => command == "set", "node B to find the lock held", TimeSpan.FromSeconds(30));
+        wireB.Fault = Fault.Hold;
+        var answeredOnB = await LeaseFaultTests.UntilAnsweredAsync(clock, onB);
+        var answeredOnA = await LeaseFaultTests.UntilAnsweredAsync(clock, onA);
+
+        // Both went on with the access token they had (still valid); nobody presented the refresh token a second time.
+        Assert.Equal(HttpStatusCode.OK, answeredOnB.Status);
+        Assert.Equal(HttpStatusCode.OK, answeredOnA.Status);
+        Assert.DoesNotContain("[6011]", nodeB.Logs.All);
+
+        idpWire.Fault = Fault.None;
+        idpWire.ReleaseHeld();
+        wireB.Fault = Fault.None;
+        wireB.ReleaseHeld();
+        await Eventually.Until(() => RefreshesAsync(stack), count => count > 0, "the provider to answer node A's refresh");
+        var afterA = await Eventually.Until(
+            () => SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/after-a", cookies), r => r.Status == HttpStatusCode.OK, "node A to use its refresh");
+        var refreshed = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        Assert.Equal($"Bearer {refreshed.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
+        Assert.Equal(1, await RefreshesAsync(stack));
+        Assert.True(await stack.Idp.IsActiveAsync(refreshed.RefreshToken!), "the grant survived: no refresh token was presented twice");
+    }
+
+    /// <summary>The last command Redis ran for the client of that name (its interactive connection), or null.</summary>
+    private static async Task<string?> LastCommandOfAsync(string clientName)
+    {
+        var options = ConfigurationOptions.Parse(TestServices.RedisConfiguration);
+        options.AllowAdmin = true; // CLIENT LIST
+        using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+        var clients = await redis.GetServer(redis.GetEndPoints()[0]).ClientListAsync();
+        return clients.Where(c => c.Name == clientName).Select(c => c.LastCommand).FirstOrDefault(command => command is "get" or "set");
+    }
+
+    /// <summary>
+    /// Once the coordinator's bytes are held on the wire (so the request is waiting on it), moves the gateway's clock on
+    /// until the request is answered, and checks it was answered within the real-time bound.
+    /// </summary>
+    private static async Task<T> AnsweredWithinBoundAsync<T>(FakeTimeProvider clock, FaultProxy wire, Task<T> pending)
     {
         var watch = Stopwatch.StartNew();
+        await wire.WaitUntilHeldAsync();
         var answer = await LeaseFaultTests.UntilAnsweredAsync(clock, pending);
         Assert.True(watch.Elapsed < AnswerBound, $"answered after {watch.Elapsed.TotalSeconds:F1} s; a hung coordinator may cost its step limit, not the client's timeouts");
         return answer;
