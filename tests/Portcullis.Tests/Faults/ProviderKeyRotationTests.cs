@@ -90,11 +90,14 @@ public sealed class ProviderKeyRotationTests
 
     private static async Task<int> JwksFetchesAsync(TestIdp idp) => (await idp.EventsAsync("jwks")).Length;
 
-    /// <summary>A well-formed access token for the route, signed with a fresh key under a <c>kid</c> nobody published.</summary>
+    // One key pair for every forged token (making a 2048-bit key costs a loaded machine a good part of a second): each
+    // token still names a kid of its own, which is what the gateway looks up.
+    private static readonly System.Security.Cryptography.RSA ForgingKey = System.Security.Cryptography.RSA.Create(2048);
+
+    /// <summary>A well-formed access token for the route, signed under a <c>kid</c> nobody published.</summary>
     private static string TokenUnderAnUnknownKey(string issuer)
     {
-        using var rsa = System.Security.Cryptography.RSA.Create(2048);
-        var key = new RsaSecurityKey(rsa.ExportParameters(includePrivateParameters: true)) { KeyId = Guid.NewGuid().ToString("N") };
+        var key = new RsaSecurityKey(ForgingKey) { KeyId = Guid.NewGuid().ToString("N") };
         return new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = issuer,
