@@ -107,4 +107,40 @@ public sealed class ProxyLoggingTests
         Assert.Contains("100000", line, StringComparison.Ordinal);
         Assert.DoesNotContain(lines, l => l.Contains(UpstreamFailed, StringComparison.Ordinal));
     }
+
+    /// <summary>
+    /// A replayable call (a small body of declared length, read into memory before it is forwarded) whose client leaves
+    /// halfway through the body: nothing reaches the upstream and nothing is logged as the gateway's error.
+    /// </summary>
+    [Fact]
+    public async Task AClientThatLeavesHalfwayThroughAReplayableBodyIsNoErrorOfTheGateway()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            TestStack.OrdersRoute(upstream.Url)(s);
+            s["Logging:LogLevel:Microsoft.AspNetCore.Server.Kestrel"] = "Debug";
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        var cookie = browser.CookiesFor("localhost")["__Host-portcullis"];
+
+        using (var client = new System.Net.Sockets.TcpClient())
+        {
+            await client.ConnectAsync(IPAddress.Loopback, stack.Gateway.Port);
+            var stream = client.GetStream();
+            var head = $"POST /api/orders/half HTTP/1.1\r\nHost: localhost:{stack.Gateway.Port}\r\nCookie: __Host-portcullis={cookie}\r\n"
+                + "X-CSRF: 1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"half\":";
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+            await stream.FlushAsync();
+            await Task.Delay(TimeSpan.FromMilliseconds(200)); // the gateway has started reading the body
+        }
+
+        var lines = await Eventually.Until(
+            () => Task.FromResult(stack.Gateway.Logs.Lines.ToArray()),
+            l => l.Any(line => line.Contains("Unexpected end of request content", StringComparison.Ordinal) || line.Contains("[1301]", StringComparison.Ordinal)),
+            "the gateway to see the body cut short");
+        Assert.DoesNotContain(lines, line => line.StartsWith("Error ", StringComparison.Ordinal) || line.StartsWith("Critical ", StringComparison.Ordinal));
+        Assert.DoesNotContain(upstream.Requests, r => r.PathAndQuery.Contains("half", StringComparison.Ordinal));
+    }
 }
