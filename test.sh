@@ -72,13 +72,18 @@ browser_pid=$!
 for project in tests/*/*.Tests.csproj; do
   [ "$project" = "$browser" ] && continue
   log "Testing $project"
-  PORTCULLIS_TEST_PORTS=20000-26000 run_tests "$project" || status=1
+  # Kept in a file as well, for the summary of failures at the end.
+  PORTCULLIS_TEST_PORTS=20000-26000 run_tests "$project" 2>&1 | tee "TestResults/$(basename "$project" .csproj).log" || status=1
 done
 wait "$browser_pid" || status=1
 log "Output of $browser"
 cat TestResults/browser-tests.log
 
 if [ "$status" -ne 0 ]; then
+  # CI keeps only the end of the output: repeat each failure's name and first lines of its message here, so the
+  # failing test is never lost above thousands of passing lines.
+  log "Failed tests (full output above)"
+  grep -h -A 12 -E '^ +Failed [A-Za-z]' TestResults/*.log | cut -c 1-300 || echo "(no failed test named: a build or host error; see above)"
   log "Some tests failed."
 else
   log "All tests passed."

@@ -362,6 +362,13 @@ function forgeIdToken(original, mode, foreignKey) {
     case 'expired': return signWithProviderKey({ ...payload, iat: now - 600, exp: now - 300 });
     case 'future-iat': return signWithProviderKey({ ...payload, iat: now + 3600, exp: now + 7200 });
     case 'other-sub': return signWithProviderKey({ ...payload, sub: 'bob' });
+    case 'unpublished-key-other-sub': {
+      // Another user's token under a key the provider never published: a gateway that cannot check the signature
+      // (it may be a key rollover it has not read yet) still must not take it for this user's.
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const input = `${encodeJson({ alg: 'RS256', kid: 'never-published' })}.${encodeJson({ ...payload, sub: 'bob' })}`;
+      return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+    }
     case 'foreign': {
       // Minted by another provider the gateway also trusts (mix-up): its key, its issuer, this login's nonce.
       const key = createPrivateKey({ key: foreignKey.jwk, format: 'jwk' });

@@ -18,6 +18,23 @@ internal sealed record ValidatedIdToken(string Subject, string? SessionId, Dicti
     public string? Acr { get; init; }
 }
 
+/// <summary>What the check of an ID token that came with a refreshed access token found.</summary>
+internal enum RefreshedIdToken
+{
+    /// <summary>Valid and about the same user: it replaces the stored ID token.</summary>
+    Accepted,
+
+    /// <summary>
+    /// Signed under a key that cannot be read now, and naming the same user: the refreshed tokens are used, this ID token
+    /// is not (the stored one stays until a later refresh brings one that can be checked). Equivalent to a refresh
+    /// answer without an ID token, which providers may send (OpenID Connect Core §12.2).
+    /// </summary>
+    Unverifiable,
+
+    /// <summary>Forged, tampered with, expired, for another client or about another user: the grant ends.</summary>
+    Refused,
+}
+
 /// <summary>
 /// ID token validation (OpenID Connect Core §3.1.3.7) on Microsoft.IdentityModel: signature against the provider's
 /// JWKS, <c>iss</c>, <c>aud</c>, <c>exp</c>, then <c>iat</c> (required, not in the future: the library does not check
@@ -80,23 +97,50 @@ internal sealed class IdTokenValidator(TimeProvider time, ILogger<IdTokenValidat
     /// <summary>
     /// An ID token that came with a refreshed access token (OpenID Connect Core §12.2): signed by the provider for this
     /// client, not expired, and about the same user as the one from the login (<paramref name="previousIdToken"/>, stored
-    /// after it was validated). Null when it passes; otherwise why not (logged). Tokens for another user must never be
-    /// taken for this user's.
+    /// after it was validated). Tokens for another user must never be taken for this user's. A token signed under a key
+    /// the gateway cannot read yet (the provider rotated its keys and they could not be read again just now: the JWKS
+    /// is down, or it was read within <see cref="ProviderRuntime.MetadataRefetchInterval"/> before the rotation) is
+    /// <see cref="RefreshedIdToken.Unverifiable"/>, not refused: the refresh token is already spent, so refusing would sign
+    /// the user out over the provider's key rollover. Its <c>sub</c> must still match.
     /// </summary>
-    public async Task<string?> ValidateRefreshedAsync(ProviderRuntime provider, string idToken, string? previousIdToken, CancellationToken cancellationToken)
+    public async Task<RefreshedIdToken> ValidateRefreshedAsync(ProviderRuntime provider, string idToken, string? previousIdToken, CancellationToken cancellationToken)
     {
         var (token, problem) = await ValidateSignedAsync(provider, idToken, cancellationToken);
-        if (token is not null && (previousIdToken is null || new JsonWebToken(previousIdToken).Subject is not { Length: > 0 } subject || token.Subject != subject))
+        var unverifiable = problem == nameof(SecurityTokenSignatureKeyNotFoundException);
+        var subject = token?.Subject ?? (unverifiable ? UnverifiedSubject(idToken) : null);
+        if ((token is not null || unverifiable)
+            && (previousIdToken is null || new JsonWebToken(previousIdToken).Subject is not { Length: > 0 } previous || subject != previous))
         {
             problem = "sub differs from the login's ID token";
+            unverifiable = false;
+        }
+
+        if (unverifiable)
+        {
+            Log.RefreshedIdTokenUnverifiable(logger, provider.Name);
+            return RefreshedIdToken.Unverifiable;
         }
 
         if (problem is not null)
         {
             Log.IdTokenRefused(logger, provider.Name, "refreshed: " + problem);
+            return RefreshedIdToken.Refused;
         }
 
-        return problem;
+        return RefreshedIdToken.Accepted;
+    }
+
+    /// <summary>The <c>sub</c> a token names, read without checking its signature; null when it cannot be read.</summary>
+    private static string? UnverifiedSubject(string jwt)
+    {
+        try
+        {
+            return new JsonWebToken(jwt).Subject;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Signature, <c>iss</c>, <c>aud</c>, <c>exp</c>, then <c>iat</c> and <c>azp</c>, which the library does not check.</summary>

@@ -47,6 +47,9 @@ internal static partial class Log
     [LoggerMessage(1005, LogLevel.Warning, "ID token from provider {Provider} refused: {Reason}.", EventName = "IdTokenRefused")]
     public static partial void IdTokenRefused(ILogger logger, string provider, string reason);
 
+    [LoggerMessage(1007, LogLevel.Warning, "The ID token refreshed by provider {Provider} is signed under a key its JWKS did not have when last read (a key rollover the gateway could not read yet): the refreshed tokens are used, the session keeps its earlier ID token until a later refresh brings one that can be checked.", EventName = "RefreshedIdTokenUnverifiable")]
+    public static partial void RefreshedIdTokenUnverifiable(ILogger logger, string provider);
+
     [LoggerMessage(1006, LogLevel.Error, "Metadata of provider {Provider} could not be loaded or is inconsistent: {Reason}.", EventName = "ProviderMetadataFailed")]
     public static partial void ProviderMetadataFailed(ILogger logger, string provider, string reason);
 

@@ -338,14 +338,17 @@ internal sealed class StatelessRefresh(
                 : PortcullisError.RefreshUnavailable, RefreshOutcomes.Error);
         }
 
-        if (response.IdentityToken is { } refreshedIdToken && provider.Preset.IsOpenIdConnect
-            && await idTokens.ValidateRefreshedAsync(provider, refreshedIdToken, tokens.IdToken, deadline.Token) is not null)
+        var idToken = response.IdentityToken is { } refreshedIdToken && provider.Preset.IsOpenIdConnect
+            ? await idTokens.ValidateRefreshedAsync(provider, refreshedIdToken, tokens.IdToken, deadline.Token)
+            : RefreshedIdToken.Accepted;
+        if (idToken == RefreshedIdToken.Refused)
         {
             // Tokens that may be another user's are never used for this one; the refresh token just issued is withdrawn.
             await revocations.RevokeAsync(provider, response.RefreshToken ?? tokens.RefreshToken!, "refresh_token", CancellationToken.None);
             return (PortcullisError.ReauthenticationRequired, RefreshOutcomes.Error);
         }
 
-        return (RefreshTokenExchange.Refreshed(response, tokens, time.GetUtcNow(), _skew), RefreshOutcomes.Success);
+        var refreshed = RefreshTokenExchange.Refreshed(response, tokens, time.GetUtcNow(), _skew);
+        return (idToken == RefreshedIdToken.Unverifiable ? refreshed with { IdToken = tokens.IdToken } : refreshed, RefreshOutcomes.Success);
     }
 }

@@ -394,14 +394,16 @@ internal sealed class AccessTokenService(
             return PortcullisError.RefreshUnavailable;
         }
 
-        if (response.IdentityToken is { } refreshedIdToken && provider.Preset.IsOpenIdConnect
-            && await idTokens.ValidateRefreshedAsync(provider, refreshedIdToken, tokens.IdToken, cancellationToken) is { } problem)
+        var idToken = response.IdentityToken is { } refreshedIdToken && provider.Preset.IsOpenIdConnect
+            ? await idTokens.ValidateRefreshedAsync(provider, refreshedIdToken, tokens.IdToken, cancellationToken)
+            : RefreshedIdToken.Accepted;
+        if (idToken == RefreshedIdToken.Refused)
         {
             // Tokens that may be another user's, or nobody's the provider vouches for: never used for this user. The
             // grant ends, and the refresh token the provider may just have issued is revoked (issue 17 item 9).
             attempt.Outcome = RefreshOutcomes.Error;
             await revocations.EnqueueAsync(grant.Provider, grant.UserId, response.RefreshToken ?? tokens.RefreshToken, "refresh_token", tokenExpiresAt: null);
-            return await EndGrantAsync(grant, $"refreshed id_token refused: {problem}");
+            return await EndGrantAsync(grant, "refreshed id_token refused");
         }
 
         now = time.GetUtcNow();
@@ -420,6 +422,11 @@ internal sealed class AccessTokenService(
                 response,
                 now,
                 previous: tokens);
+        if (idToken == RefreshedIdToken.Unverifiable)
+        {
+            refreshed = refreshed with { IdToken = tokens.IdToken };
+        }
+
         var saved = await SaveRefreshedAsync(grants.NextVersion(grant, refreshed, now), grant.Version);
         attempt.Outcome = saved ? RefreshOutcomes.Success : RefreshOutcomes.Error;
         await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,

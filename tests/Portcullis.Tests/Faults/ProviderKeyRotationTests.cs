@@ -43,6 +43,58 @@ public sealed class ProviderKeyRotationTests
     }
 
     /// <summary>
+    /// The provider rotates its key within <see cref="ProviderRuntime.MetadataRefetchInterval"/> of the gateway's last read
+    /// of its keys (here prompted by a token naming an unknown key, which anyone can send), so the first refreshed ID token
+    /// under the new key cannot be checked yet. The refresh token is already spent: the refreshed tokens are used, the
+    /// session keeps the login's ID token, and the next refresh, after the interval, brings one that is checked and
+    /// stored. Before, the grant ended and the user was signed out.
+    /// </summary>
+    [Theory]
+    [InlineData("server")]
+    [InlineData("stateless")]
+    public async Task ARefreshedIdTokenUnderAKeyTheGatewayCannotReadYetKeepsTheUserSignedIn(string mode)
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(clock: clock, persistentIdp: true, adjust: s =>
+        {
+            BearerAndOrdersRoute(upstream.Url)(s);
+            if (mode == "stateless")
+            {
+                Portcullis.Tests.Sessions.StatelessSessionTests.Stateless(upstream.Url)(s);
+            }
+        });
+        using var alice = new BrowserClient();
+        Assert.Equal(HttpStatusCode.OK, (await alice.LoginAsync(stack.Origin)).Status);
+        var loginIdToken = (await stack.Idp.TokensAsync()).Single().IdToken;
+
+        clock.Advance(TimeSpan.FromSeconds(61)); // past the refresh point of the 120 s token
+        using var http = new HttpClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, await PresentAsync(http, stack, TokenUnderAnUnknownKey(stack.Idp.Issuer)));
+        // The login's read, the gateway's own, and IdentityModel's background refresh that the gateway's read requests:
+        // all before the rotation, so none of them can see the new key.
+        await Eventually.Until(() => JwksFetchesAsync(stack.Idp), fetches => fetches >= 3, "the keys to be read again");
+        await stack.Idp.RotateSigningKeyAsync();
+
+        var first = await alice.GetAsync($"{stack.Origin}/api/orders/after-rotation", BrowserClient.Csrf);
+        var refresh = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal($"Bearer {refresh.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
+        Assert.Contains("[1007]", stack.Gateway.Logs.All); // RefreshedIdTokenUnverifiable
+        Assert.Equal(loginIdToken, await StoredIdTokenAsync(stack, mode, alice));
+
+        clock.Advance(TimeSpan.FromSeconds(61)); // past the interval, and the refreshed token's refresh point
+        var second = await alice.GetAsync($"{stack.Origin}/api/orders/next-refresh", BrowserClient.Csrf);
+        var refreshes = (await stack.Idp.TokensAsync()).Where(t => t.GrantType == "refresh_token").ToArray();
+        Assert.Equal(HttpStatusCode.OK, second.Status);
+        Assert.Equal(2, refreshes.Length);
+        Assert.Equal($"Bearer {refreshes[1].AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
+        Assert.Equal(refreshes[1].IdToken, await StoredIdTokenAsync(stack, mode, alice));
+        Assert.Single(stack.Gateway.Logs.Lines, l => l.Contains("[1007]", StringComparison.Ordinal));
+        Assert.DoesNotContain("[1005]", stack.Gateway.Logs.All); // IdTokenRefused
+    }
+
+    /// <summary>
     /// The other side of reading the keys again: a caller cannot make the gateway fetch them per request by presenting
     /// tokens that name keys the provider never had. Twenty such bearer tokens cost at most one fetch of the gateway's own
     /// (plus the initial load and IdentityModel's background refresh); after the interval, one more.
@@ -52,13 +104,7 @@ public sealed class ProviderKeyRotationTests
     {
         await using var upstream = await RecordingUpstream.StartAsync();
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var stack = await TestStack.StartAsync(clock: clock, adjust: s =>
-        {
-            TestStack.OrdersRoute(upstream.Url)(s);
-            s["Portcullis:Apis:orders:AcceptBearer"] = "true";
-            s["Portcullis:Apis:orders:Provider"] = "main";
-            s["Portcullis:Apis:orders:BearerAudiences:0"] = "orders";
-        });
+        await using var stack = await TestStack.StartAsync(clock: clock, adjust: BearerAndOrdersRoute(upstream.Url));
         using var http = new HttpClient();
 
         for (var i = 0; i < 20; i++)
@@ -78,6 +124,32 @@ public sealed class ProviderKeyRotationTests
         // IdentityModel's own refresh of the first burst may land late, hence the range.
         Assert.InRange(await JwksFetchesAsync(stack.Idp) - afterBurst, 1, 2);
         Assert.Empty(upstream.Requests);
+    }
+
+    /// <summary>The orders route, which also takes bearer tokens for the <c>orders</c> audience from the provider.</summary>
+    private static Action<Dictionary<string, string?>> BearerAndOrdersRoute(string upstreamUrl) => s =>
+    {
+        TestStack.OrdersRoute(upstreamUrl)(s);
+        s["Portcullis:Apis:orders:AcceptBearer"] = "true";
+        s["Portcullis:Apis:orders:Provider"] = "main";
+        s["Portcullis:Apis:orders:BearerAudiences:0"] = "orders";
+    };
+
+    /// <summary>The ID token the gateway keeps for the only session: in the grant, or sealed in the stateless session cookie.</summary>
+    private static async Task<string?> StoredIdTokenAsync(TestStack stack, string mode, BrowserClient browser)
+    {
+        if (mode == "stateless")
+        {
+            var codec = stack.Gateway.Get<Portcullis.Sessions.StatelessCookieCodec>();
+            var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+            context.Request.Headers.Cookie = string.Join("; ", browser.CookiesFor("localhost").Select(c => $"{c.Key}={c.Value}"));
+            const string name = "__Host-portcullis";
+            return codec.Open(name, codec.Read(context, name), Portcullis.Sessions.StatelessJsonContext.Default.StatelessSessionPayload)?.Tokens.IdToken;
+        }
+
+        var grantId = (string)(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT id FROM grants")).Single()[0]!;
+        var grant = await stack.Gateway.Get<Portcullis.Storage.IGrantStore>().GetGrantAsync(grantId, default);
+        return stack.Gateway.Get<Portcullis.Tokens.GrantService>().ReadTokens(grant)!.IdToken;
     }
 
     private static async Task<HttpStatusCode> PresentAsync(HttpClient http, TestStack stack, string token)

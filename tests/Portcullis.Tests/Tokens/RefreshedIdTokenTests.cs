@@ -14,6 +14,7 @@ public sealed class RefreshedIdTokenTests
 {
     [Theory]
     [InlineData("other-sub")]
+    [InlineData("unpublished-key-other-sub")]
     [InlineData("bad-signature")]
     [InlineData("wrong-aud")]
     [InlineData("wrong-iss")]
