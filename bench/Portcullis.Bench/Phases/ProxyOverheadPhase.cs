@@ -148,6 +148,9 @@ internal static class ProxyOverheadPhase
         // What the proxies write while serving (console only): per-request logging is a cost worth seeing.
         BenchContext.Log($"Last output of bare YARP:\n{yarp.LastLines(4)}");
         BenchContext.Log($"Last output of the gateway:\n{gateway.LastLines(4)}");
+        // Where the resident memory is (console only): the managed heap and native allocations are anonymous; the
+        // runtime, the assemblies and native libraries are file-backed.
+        BenchContext.Log($"Resident memory now, bare YARP: {yarp.MemoryBreakdown}; the gateway: {gateway.MemoryBreakdown}");
         var gatewayRequests = series.Sum(s => s.Runs.Where(r => r.Key is PortcullisTarget or TokenlessTarget).Sum(r => r.Value.Sum(w => w.Requests)));
         var memory = new List<ServerMemory>
         {

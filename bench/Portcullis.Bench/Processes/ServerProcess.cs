@@ -61,6 +61,10 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <summary>The resident set size now (VmRSS), in bytes.</summary>
     public long CurrentMemoryBytes => ProcessMemory.Read(_process.Id, "VmRSS");
 
+    /// <summary>The resident set now by kind (anonymous, file-backed, shared), in MiB, for the console.</summary>
+    public string MemoryBreakdown => string.Join(", ", new[] { "RssAnon", "RssFile", "RssShmem" }
+        .Select(kind => $"{kind} {ProcessMemory.Read(_process.Id, kind) / 1048576.0:F1} MiB"));
+
     /// <summary>
     /// Starts <c>dotnet</c> with <paramref name="arguments"/> and waits until <paramref name="healthUrl"/> answers 2xx.
     /// With <paramref name="cpus"/> (a <c>taskset -c</c> list) the process may run only on those CPUs from its first
