@@ -18,6 +18,8 @@
 //   GET  /test/tokens             every token response the token endpoint returned
 //   POST /test/reset              clears events and tokens
 //   POST /test/sign               {"payload", "header"?}: a JWS signed with the provider's key (forged-token tests)
+//   POST /test/rewrite-token-answer {"grantType", "patch"? | "body"?}: the next successful token answer of that grant
+//                                 type gets `patch` merged into it or is replaced by `body` (odd provider answers)
 //   POST /test/forge-id-token     {"mode", "foreignKey"?, "grantType"?}: the next code exchange (or refresh, with
 //                                 grantType "refresh_token") answers with a forged id_token
 //   GET  /test/signing-key        the provider's private signing key as a JWK (to mint "foreign" tokens elsewhere)
@@ -326,6 +328,11 @@ function cookieKeys(stateDirectory) {
 // ---------------------------------------------------------------------------------------------------------
 
 const forge = { mode: null, foreignKey: null, grantType: 'authorization_code' };
+
+// Odd but possible token answers (POST /test/rewrite-token-answer): the next answer to a token request of `grantType`
+// has `patch` merged into its JSON (a null value stays null: servers whose serializers write every field), or is
+// replaced by `body` verbatim. The real answer was made first, so a refresh token it rotated is spent all the same.
+const rewrite = { grantType: null, patch: null, body: null };
 
 // Claims added to every userinfo answer (POST /test/userinfo-extra): a provider whose userinfo claims more than it
 // should, e.g. `scope` or `acr`, which must not count as granted scopes or as the authentication's strength.
@@ -745,6 +752,17 @@ function observeEndpoints(provider) {
     if (ctx.path === tokenPath) recordTokenRequest(ctx);
     else if (ctx.path === revocationPath) recordRevocation(ctx);
     else if (parPath && ctx.path === parPath) recordEvent('par', { client_id: ctx.oidc?.client?.clientId, ...clientAuthOf(ctx), ...outcomeOf(ctx) });
+    // After the record: tests compare what the gateway did with the provider's real answer.
+    if (ctx.path === tokenPath && rewrite.grantType && ctx.status === 200 && ctx.oidc?.params?.grant_type === rewrite.grantType) {
+      if (rewrite.body !== null) {
+        ctx.body = rewrite.body;
+        ctx.type = 'application/json';
+      } else {
+        ctx.body = { ...ctx.body, ...rewrite.patch };
+      }
+      recordEvent('rewritten_token_answer', { grantType: rewrite.grantType });
+      rewrite.grantType = null;
+    }
   };
 }
 
@@ -894,6 +912,13 @@ function testRoutes(provider) {
           forge.foreignKey = foreignKey ?? null;
           forge.grantType = grantType ?? 'authorization_code';
           return sendJson(ctx, 200, { mode });
+        }
+        case 'POST /test/rewrite-token-answer': {
+          const { grantType, patch, body } = await readJson(ctx);
+          rewrite.grantType = grantType ?? 'refresh_token';
+          rewrite.patch = patch ?? {};
+          rewrite.body = body ?? null;
+          return sendJson(ctx, 200, { grantType: rewrite.grantType });
         }
         case 'POST /test/userinfo-extra': {
           const { claims } = await readJson(ctx);

@@ -32,28 +32,35 @@ internal sealed class ProviderClient(IHttpClientFactory httpClientFactory, TimeP
     {
         if (dpopKey is null)
         {
-            return await send(null);
+            return TokenAnswer.Checked(await send(null));
         }
 
         using var key = DPoPKey.Import(dpopKey);
         var clock = time ?? TimeProvider.System;
         var target = new Uri(tokenEndpoint);
-        var response = await send(key.CreateProof("POST", target, clock.GetUtcNow(), nonce: provider.DPoPNonce));
-        if (response.DPoPNonce is { Length: > 0 } nonce)
+        var raw = await send(key.CreateProof("POST", target, clock.GetUtcNow(), nonce: provider.DPoPNonce));
+        var challenge = RememberNonce(provider, raw);
+        var response = TokenAnswer.Checked(raw);
+        if (response.IsError && response.Error == "use_dpop_nonce" && challenge is not null)
         {
-            provider.DPoPNonce = nonce;
-        }
-
-        if (response.IsError && response.Error == "use_dpop_nonce" && response.DPoPNonce is { Length: > 0 } challenge)
-        {
-            response = await send(key.CreateProof("POST", target, clock.GetUtcNow(), nonce: challenge));
-            if (response.DPoPNonce is { Length: > 0 } next)
-            {
-                provider.DPoPNonce = next;
-            }
+            raw = await send(key.CreateProof("POST", target, clock.GetUtcNow(), nonce: challenge));
+            RememberNonce(provider, raw);
+            response = TokenAnswer.Checked(raw);
         }
 
         return response;
+    }
+
+    /// <summary>The answer's <c>DPoP-Nonce</c> (a header, readable whatever the body), kept for the next proof.</summary>
+    private static string? RememberNonce(ProviderRuntime provider, TokenResponse response)
+    {
+        if (response.DPoPNonce is not { Length: > 0 } nonce)
+        {
+            return null;
+        }
+
+        provider.DPoPNonce = nonce;
+        return nonce;
     }
 
     /// <summary>

@@ -31,10 +31,10 @@ internal static class RefreshTokenExchange
         RefreshTokenLifetime.Apply(
             TokenSet.Create(
                 response.AccessToken!,
-                response.RefreshToken ?? previous.RefreshToken,
-                response.IdentityToken ?? previous.IdToken,
+                response.IssuedRefreshToken ?? previous.RefreshToken,
+                response.IssuedIdToken ?? previous.IdToken,
                 response.ExpiresIn,
-                response.Scope ?? previous.Scope,
+                response.GrantedScope ?? previous.Scope,
                 now,
                 skew),
             response,

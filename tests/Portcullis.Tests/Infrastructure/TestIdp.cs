@@ -306,6 +306,18 @@ public sealed class TestIdp : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>
+    /// The next successful answer to a token request of <paramref name="grantType"/> gets <paramref name="patch"/> merged
+    /// into its JSON (JSON nulls kept), or is replaced by <paramref name="body"/> verbatim. The provider made its real
+    /// answer first: a refresh token it rotated is spent either way.
+    /// </summary>
+    public async Task RewriteNextTokenAnswerAsync(string grantType, JsonObject? patch = null, string? body = null)
+    {
+        var request = new JsonObject { ["grantType"] = grantType, ["patch"] = patch, ["body"] = body };
+        using var response = await Http.PostAsync("/test/rewrite-token-answer", new StringContent(request.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>From now on every userinfo answer also carries <paramref name="claims"/> (a provider that claims more than it should).</summary>
     public async Task AddUserInfoClaimsAsync(object claims)
     {
