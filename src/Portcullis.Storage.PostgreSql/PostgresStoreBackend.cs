@@ -49,7 +49,9 @@ internal sealed class PostgresStoreBackend : IStoreBackend
 
     public bool IsUnavailable(Exception exception) => exception switch
     {
-        PostgresException postgres => postgres.IsTransient,
+        // Npgsql's transient codes, and two more a failover or an overloaded server gives: a read-only transaction (the
+        // connection reached a standby) and a statement cancelled by statement_timeout.
+        PostgresException postgres => postgres.IsTransient || postgres.SqlState is PostgresErrorCodes.ReadOnlySqlTransaction or PostgresErrorCodes.QueryCanceled,
         NpgsqlException => true, // no server answer at all: connection refused, reset, pool timeout
         _ => false,
     };

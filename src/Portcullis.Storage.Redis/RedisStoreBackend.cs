@@ -42,7 +42,12 @@ internal sealed class RedisStoreBackend : IStoreBackend
     public bool IsUnavailable(Exception exception) => exception switch
     {
         RedisConnectionException or RedisTimeoutException => true,
-        RedisServerException redis => redis.Message.StartsWith("LOADING", StringComparison.Ordinal) || redis.Message.StartsWith("BUSY", StringComparison.Ordinal),
+        RedisServerException redis => PassingStates.Any(state => redis.Message.StartsWith(state, StringComparison.Ordinal)),
         _ => false,
     };
+
+    // Error replies of a server that cannot serve right now but will: loading its data, busy in a script, a replica
+    // during a failover (READONLY, MASTERDOWN), too few replicas for writes (NOREPLICAS), out of memory under noeviction
+    // (OOM), a cluster reconfiguring (CLUSTERDOWN, TRYAGAIN).
+    private static readonly string[] PassingStates = ["LOADING", "BUSY", "READONLY", "MASTERDOWN", "NOREPLICAS", "OOM", "CLUSTERDOWN", "TRYAGAIN"];
 }

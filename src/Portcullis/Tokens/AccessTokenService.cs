@@ -567,8 +567,10 @@ internal sealed class AccessTokenService(
         {
             return await grantStore.SaveGrantAsync(next, expectedVersion, CancellationToken.None);
         }
-        catch (Exception exception) when (storeFailures.IsUnavailable(exception))
+        catch (Exception exception) when (exception is not OutOfMemoryException)
         {
+            // Whatever the store said, not only "unavailable" (a failover's read-only replica, a full disk): the refresh
+            // token is spent, and these tokens are the grant now.
             pendingSaves.Add(next, expectedVersion, exception.GetType().Name);
             return true;
         }

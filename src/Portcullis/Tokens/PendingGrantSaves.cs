@@ -6,12 +6,12 @@ using Portcullis.Storage;
 namespace Portcullis.Tokens;
 
 /// <summary>
-/// Refreshed grants this node could not save because the store was out of reach (issue 14 item 3, ADR 0022). The
+/// Refreshed grants this node could not save because the store was out of reach or refused the write (issue 14 item 3, ADR 0022). The
 /// provider has already rotated the refresh token, so losing the write would lose the grant: each is kept in memory,
 /// used by this node's requests in place of the older version the store still has, and saved in the background,
 /// fenced by the version it replaces, until it lands, a newer grant is found, or <see cref="GiveUpAfter"/> passes.
 /// </summary>
-internal sealed class PendingGrantSaves(IGrantStore store, StoreFailures failures, TimeProvider time, ILogger<PendingGrantSaves> logger) : IDisposable
+internal sealed class PendingGrantSaves(IGrantStore store, TimeProvider time, ILogger<PendingGrantSaves> logger) : IDisposable
 {
     /// <summary>A store out of reach for longer than this is an outage no retry fixes; the log says so.</summary>
     internal static readonly TimeSpan GiveUpAfter = TimeSpan.FromHours(1);
@@ -72,8 +72,10 @@ internal sealed class PendingGrantSaves(IGrantStore store, StoreFailures failure
 
                     return;
                 }
-                catch (Exception exception) when (failures.IsUnavailable(exception) && time.GetElapsedTime(started) < GiveUpAfter)
+                catch (Exception exception) when (exception is not (OutOfMemoryException or OperationCanceledException) && time.GetElapsedTime(started) < GiveUpAfter)
                 {
+                    // Any failure, not only the store's "unavailable": a store refusing writes for a while (a failover's
+                    // read-only replica, a full disk) is an outage to wait out too, and giving up loses the grant.
                     delay = delay * 2 < MaxRetry ? delay * 2 : MaxRetry;
                 }
             }

@@ -192,4 +192,57 @@ public sealed class StoreOutageDuringRefreshTests
         await LeaseFaultTests.AssertOneRefreshAndItsTokensInUseAsync(stack.Idp, upstream);
         Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All + nodeB.Logs.All));
     }
+
+    /// <summary>
+    /// The store answers, but refuses the write of the refreshed grant: Redis without the replicas its
+    /// <c>min-replicas-to-write</c> asks for (NOREPLICAS, as during a failover), an error the store does not class as
+    /// "unavailable" before this fix. The refresh token is spent all the same: the node keeps the refreshed grant, uses
+    /// it, and saves it once writes are taken again. Before, the save's exception reached the caller as a 500 and the
+    /// rotated tokens were dropped; the next refresh presented the spent token.
+    /// </summary>
+    [Fact]
+    public async Task ARefreshedGrantWhoseWriteTheStoreRefusesIsKeptUsedAndSavedOnceWritesAreTakenAgain()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var idpPort = FreePort.Next();
+        await using var wire = FaultProxy.Start(idpPort);
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = await GatewayCluster.StoreSettingsAsync("redis");
+        await using var stack = await LeaseFaultTests.StartAsync(upstream, clock, idpPort, wire.Port, store);
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+        clock.Advance(TimeSpan.FromSeconds(61));
+
+        wire.Fault = Fault.Hold;
+        var during = await LeaseFaultTests.UntilAnsweredAsync(clock, browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf));
+        await wire.WaitUntilHeldAsync();
+        using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServices.RedisConfiguration + ",allowAdmin=true");
+        var server = admin.GetServer(admin.GetEndPoints().Single());
+        RecordedResponse refused;
+        try
+        {
+            await server.ConfigSetAsync("min-replicas-to-write", "1");
+            wire.Fault = Fault.None;
+            wire.ReleaseHeld();
+            await Eventually.Until(() => Task.FromResult(stack.Gateway.Logs.All), logs => logs.Contains("could not be saved", StringComparison.Ordinal), "the save to fail");
+            refused = await browser.GetAsync($"{stack.Origin}/api/orders/writes-refused", BrowserClient.Csrf);
+        }
+        finally
+        {
+            await server.ConfigSetAsync("min-replicas-to-write", "0");
+        }
+
+        await LeaseFaultTests.UntilTheBackgroundSaveLandsAsync(clock, stack.Gateway);
+        var portB = FreePort.Next();
+        await using var nodeB = await GatewayHost.StartAsync(stack.Settings, portB, stack.Gateway.DataDirectory, clock: clock);
+        var onB = await browser.GetAsync($"http://localhost:{portB}/api/orders/on-b", BrowserClient.Csrf);
+
+        LeaseFaultTests.AssertRetryLater(during, "provider_unavailable");
+        Assert.Contains("could not be saved (RedisServerException)", stack.Gateway.Logs.All);
+        Assert.Equal(HttpStatusCode.OK, refused.Status);
+        Assert.Equal(HttpStatusCode.OK, onB.Status);
+        await LeaseFaultTests.AssertOneRefreshAndItsTokensInUseAsync(stack.Idp, upstream);
+        // The audit record of the refresh could not be written either, and says so; nothing else is an error.
+        Assert.DoesNotContain(stack.Gateway.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal) && !l.Contains("AuditLog[1402]", StringComparison.Ordinal));
+    }
 }

@@ -49,6 +49,8 @@ internal sealed class SqliteStoreBackend : IStoreBackend
     public IStoreChangeFeed? CreateChangeFeed(IServiceProvider services, IPortcullisStore store) =>
         new SqliteChangeFeed(((SqliteStore)store).ConnectionString);
 
-    // A local file is either there or not: no SQLite error is a passing outage worth a retry.
-    public bool IsUnavailable(Exception exception) => false;
+    // A local file is there or not, but it can be busy past the busy timeout (another process holding a write lock) or
+    // on a full disk: both pass, and deserve a 503 and a retry rather than a 500.
+    public bool IsUnavailable(Exception exception) =>
+        exception is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_BUSY or SQLitePCL.raw.SQLITE_LOCKED or SQLitePCL.raw.SQLITE_FULL };
 }
