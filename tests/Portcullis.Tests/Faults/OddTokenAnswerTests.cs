@@ -99,6 +99,36 @@ public sealed class OddTokenAnswerTests
         Assert.DoesNotContain(stack.Gateway.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A login answered with <c>"refresh_token": null</c> has no refresh token: the access token serves until it expires
+    /// and nothing is presented to the token endpoint. Read as an empty string, it was presented when the token fell due,
+    /// and the call failed with a 500.
+    /// </summary>
+    [Fact]
+    public async Task ALoginAnsweredWithANullRefreshTokenHasNoneAndItsAccessTokenServesUntilItExpires()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 60, clock: clock, adjust: TestStack.OrdersRoute(upstream.Url));
+        await stack.Idp.RewriteNextTokenAnswerAsync("authorization_code", new JsonObject { ["refresh_token"] = null });
+        using var alice = new BrowserClient();
+        await alice.LoginAsync(stack.Origin);
+        var login = (await stack.Idp.TokensAsync()).Single();
+
+        clock.Advance(TimeSpan.FromSeconds(55)); // due: a grant with a refresh token would refresh now
+        var due = await alice.GetAsync($"{stack.Origin}/api/orders/1", BrowserClient.Csrf);
+        clock.Advance(TimeSpan.FromSeconds(10)); // expired
+        var expired = await alice.GetAsync($"{stack.Origin}/api/orders/2", BrowserClient.Csrf);
+
+        Assert.Single(await stack.Idp.EventsAsync("rewritten_token_answer"));
+        Assert.Equal(HttpStatusCode.OK, due.Status);
+        Assert.Equal($"Bearer {login.AccessToken}", Assert.Single(upstream.Requests).Headers["Authorization"]);
+        Assert.Equal(HttpStatusCode.Unauthorized, expired.Status);
+        Assert.Contains("\"error\":\"reauthentication_required\"", expired.Body);
+        Assert.DoesNotContain(await stack.Idp.TokensAsync(), t => t.GrantType == "refresh_token");
+        Assert.DoesNotContain(stack.Gateway.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal));
+    }
+
     private static Action<Dictionary<string, string?>> Route(string mode, string upstreamUrl) =>
         mode == "stateless" ? StatelessSessionTests.Stateless(upstreamUrl) : TestStack.OrdersRoute(upstreamUrl);
 }
