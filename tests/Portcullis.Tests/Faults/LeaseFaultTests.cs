@@ -141,20 +141,9 @@ public sealed class StoreOutageDuringRefreshTests
     [Fact]
     public async Task ARefreshedGrantTheStoreCannotTakeIsUsedByItsNodeAndSavedWhenTheStoreIsBack()
     {
-        await using var upstream = await RecordingUpstream.StartAsync();
-        var idpPort = FreePort.Next();
-        await using var wire = FaultProxy.Start(idpPort);
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var store = await GatewayCluster.StoreSettingsAsync("postgres");
-        await using var stack = await LeaseFaultTests.StartAsync(upstream, clock, idpPort, wire.Port, store);
-        using var browser = new BrowserClient();
-        await browser.LoginAsync(stack.Origin);
-        clock.Advance(TimeSpan.FromSeconds(61));
-
         // The token request is on the wire when PostgreSQL stops; its answer arrives with the store down.
-        wire.Fault = Fault.Hold;
-        var during = await LeaseFaultTests.UntilAnsweredAsync(clock, browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf));
-        await wire.WaitUntilHeldAsync();
+        await using var held = await HeldRefresh.StartAsync("postgres");
+        var (upstream, wire, clock, stack, browser, during) = (held.Upstream, held.Wire, held.Clock, held.Stack, held.Browser, held.During);
         RecordedResponse storeDown;
         try
         {
@@ -203,19 +192,8 @@ public sealed class StoreOutageDuringRefreshTests
     [Fact]
     public async Task ARefreshedGrantWhoseWriteTheStoreRefusesIsKeptUsedAndSavedOnceWritesAreTakenAgain()
     {
-        await using var upstream = await RecordingUpstream.StartAsync();
-        var idpPort = FreePort.Next();
-        await using var wire = FaultProxy.Start(idpPort);
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var store = await GatewayCluster.StoreSettingsAsync("redis");
-        await using var stack = await LeaseFaultTests.StartAsync(upstream, clock, idpPort, wire.Port, store);
-        using var browser = new BrowserClient();
-        await browser.LoginAsync(stack.Origin);
-        clock.Advance(TimeSpan.FromSeconds(61));
-
-        wire.Fault = Fault.Hold;
-        var during = await LeaseFaultTests.UntilAnsweredAsync(clock, browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf));
-        await wire.WaitUntilHeldAsync();
+        await using var held = await HeldRefresh.StartAsync("redis");
+        var (upstream, wire, clock, stack, browser, during) = (held.Upstream, held.Wire, held.Clock, held.Stack, held.Browser, held.During);
         using var admin = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServices.RedisConfiguration + ",allowAdmin=true");
         var server = admin.GetServer(admin.GetEndPoints().Single());
         RecordedResponse refused;
@@ -242,7 +220,51 @@ public sealed class StoreOutageDuringRefreshTests
         Assert.Equal(HttpStatusCode.OK, refused.Status);
         Assert.Equal(HttpStatusCode.OK, onB.Status);
         await LeaseFaultTests.AssertOneRefreshAndItsTokensInUseAsync(stack.Idp, upstream);
+        Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All + nodeB.Logs.All));
         // The audit record of the refresh could not be written either, and says so; nothing else is an error.
         Assert.DoesNotContain(stack.Gateway.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal) && !l.Contains("AuditLog[1402]", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A signed-in browser on one gateway over a store of <c>storeKind</c>, its access token due, the refresh's token
+    /// request held on the provider's wire; <see cref="During"/> is the caller's answer meanwhile.
+    /// </summary>
+    private sealed class HeldRefresh : IAsyncDisposable
+    {
+        public required RecordingUpstream Upstream { get; init; }
+
+        public required FaultProxy Wire { get; init; }
+
+        public required FakeTimeProvider Clock { get; init; }
+
+        public required TestStack Stack { get; init; }
+
+        public required BrowserClient Browser { get; init; }
+
+        public required RecordedResponse During { get; init; }
+
+        public static async Task<HeldRefresh> StartAsync(string storeKind)
+        {
+            var upstream = await RecordingUpstream.StartAsync();
+            var idpPort = FreePort.Next();
+            var wire = FaultProxy.Start(idpPort);
+            var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+            var stack = await LeaseFaultTests.StartAsync(upstream, clock, idpPort, wire.Port, await GatewayCluster.StoreSettingsAsync(storeKind));
+            var browser = new BrowserClient();
+            await browser.LoginAsync(stack.Origin);
+            clock.Advance(TimeSpan.FromSeconds(61));
+            wire.Fault = Fault.Hold;
+            var during = await LeaseFaultTests.UntilAnsweredAsync(clock, browser.GetAsync($"{stack.Origin}/api/orders/during", BrowserClient.Csrf));
+            await wire.WaitUntilHeldAsync();
+            return new HeldRefresh { Upstream = upstream, Wire = wire, Clock = clock, Stack = stack, Browser = browser, During = during };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Browser.Dispose();
+            await Stack.DisposeAsync();
+            await Wire.DisposeAsync();
+            await Upstream.DisposeAsync();
+        }
     }
 }

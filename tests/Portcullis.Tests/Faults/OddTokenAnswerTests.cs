@@ -52,6 +52,7 @@ public sealed class OddTokenAnswerTests
         Assert.Equal($"Bearer {refreshes[1].AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
         Assert.DoesNotContain("[1005]", stack.Gateway.Logs.All); // IdTokenRefused
         Assert.DoesNotContain(stack.Gateway.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal));
+        Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All));
     }
 
     /// <summary>
@@ -97,6 +98,7 @@ public sealed class OddTokenAnswerTests
         Assert.Equal(2, refreshes.Length);
         Assert.Equal($"Bearer {refreshes[1].AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
         Assert.DoesNotContain(stack.Gateway.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal));
+        Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All));
     }
 
     /// <summary>
@@ -127,6 +129,7 @@ public sealed class OddTokenAnswerTests
         Assert.Contains("\"error\":\"reauthentication_required\"", expired.Body);
         Assert.DoesNotContain(await stack.Idp.TokensAsync(), t => t.GrantType == "refresh_token");
         Assert.DoesNotContain(stack.Gateway.Logs.Lines, l => l.StartsWith("Error ", StringComparison.Ordinal));
+        Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All));
     }
 
     private static Action<Dictionary<string, string?>> Route(string mode, string upstreamUrl) =>
