@@ -257,7 +257,7 @@ internal sealed class OAuthAgent(
         var now = time.GetUtcNow();
         var user = identity.Value!;
         var tokens = RefreshTokenLifetime.Apply(
-            TokenSet.Create(tokenResponse.AccessToken, tokenResponse.IssuedRefreshToken, tokenResponse.IssuedIdToken, tokenResponse.ExpiresIn, tokenResponse.GrantedScope, now, options.Value.Refresh.Skew),
+            TokenSet.Create(tokenResponse.AccessToken, tokenResponse.RefreshToken, tokenResponse.IdentityToken, tokenResponse.ExpiresIn, tokenResponse.Scope, now, options.Value.Refresh.Skew),
             tokenResponse,
             now) with { DPoPKey = transaction.DPoPKey, SignInResources = transaction.Resources };
         return new AuthenticatedLogin(provider.Name, user.Subject, user.SessionId, user.Claims, tokens, transaction.ReturnUrl)

@@ -32,7 +32,7 @@ internal sealed class ProviderClient(IHttpClientFactory httpClientFactory, TimeP
     {
         if (dpopKey is null)
         {
-            return TokenAnswer.Checked(await send(null));
+            return await TokenAnswer.CheckedAsync(await send(null));
         }
 
         using var key = DPoPKey.Import(dpopKey);
@@ -40,12 +40,12 @@ internal sealed class ProviderClient(IHttpClientFactory httpClientFactory, TimeP
         var target = new Uri(tokenEndpoint);
         var raw = await send(key.CreateProof("POST", target, clock.GetUtcNow(), nonce: provider.DPoPNonce));
         var challenge = RememberNonce(provider, raw);
-        var response = TokenAnswer.Checked(raw);
+        var response = await TokenAnswer.CheckedAsync(raw);
         if (response.IsError && response.Error == "use_dpop_nonce" && challenge is not null)
         {
             raw = await send(key.CreateProof("POST", target, clock.GetUtcNow(), nonce: challenge));
             RememberNonce(provider, raw);
-            response = TokenAnswer.Checked(raw);
+            response = await TokenAnswer.CheckedAsync(raw);
         }
 
         return response;

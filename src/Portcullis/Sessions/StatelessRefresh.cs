@@ -338,13 +338,13 @@ internal sealed class StatelessRefresh(
                 : PortcullisError.RefreshUnavailable, RefreshOutcomes.Error);
         }
 
-        var idToken = response.IssuedIdToken is { } refreshedIdToken && provider.Preset.IsOpenIdConnect
+        var idToken = response.IdentityToken is { } refreshedIdToken && provider.Preset.IsOpenIdConnect
             ? await idTokens.ValidateRefreshedAsync(provider, refreshedIdToken, tokens.IdToken, deadline.Token)
             : RefreshedIdToken.Accepted;
         if (idToken == RefreshedIdToken.Refused)
         {
             // Tokens that may be another user's are never used for this one; the refresh token just issued is withdrawn.
-            await revocations.RevokeAsync(provider, response.IssuedRefreshToken ?? tokens.RefreshToken!, "refresh_token", CancellationToken.None);
+            await revocations.RevokeAsync(provider, response.RefreshToken ?? tokens.RefreshToken!, "refresh_token", CancellationToken.None);
             return (PortcullisError.ReauthenticationRequired, RefreshOutcomes.Error);
         }
 

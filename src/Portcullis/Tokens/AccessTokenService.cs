@@ -394,7 +394,7 @@ internal sealed class AccessTokenService(
             return PortcullisError.RefreshUnavailable;
         }
 
-        var idToken = response.IssuedIdToken is { } refreshedIdToken && provider.Preset.IsOpenIdConnect
+        var idToken = response.IdentityToken is { } refreshedIdToken && provider.Preset.IsOpenIdConnect
             ? await idTokens.ValidateRefreshedAsync(provider, refreshedIdToken, tokens.IdToken, cancellationToken)
             : RefreshedIdToken.Accepted;
         if (idToken == RefreshedIdToken.Refused)
@@ -402,7 +402,7 @@ internal sealed class AccessTokenService(
             // Tokens that may be another user's, or nobody's the provider vouches for: never used for this user. The
             // grant ends, and the refresh token the provider may just have issued is revoked (issue 17 item 9).
             attempt.Outcome = RefreshOutcomes.Error;
-            await revocations.EnqueueAsync(grant.Provider, grant.UserId, response.IssuedRefreshToken ?? tokens.RefreshToken, "refresh_token", tokenExpiresAt: null);
+            await revocations.EnqueueAsync(grant.Provider, grant.UserId, response.RefreshToken ?? tokens.RefreshToken, "refresh_token", tokenExpiresAt: null);
             return await EndGrantAsync(grant, "refreshed id_token refused");
         }
 
@@ -413,8 +413,8 @@ internal sealed class AccessTokenService(
             : RefreshTokenLifetime.Apply(
                 tokens with
                 {
-                    RefreshToken = response.IssuedRefreshToken ?? tokens.RefreshToken,
-                    IdToken = response.IssuedIdToken ?? tokens.IdToken,
+                    RefreshToken = response.RefreshToken ?? tokens.RefreshToken,
+                    IdToken = response.IdentityToken ?? tokens.IdToken,
                     RefreshStartedAt = null,
                     RefreshOutcomeUnknownSince = null,
                     AudienceTokens = AudienceTokens.With(tokens, audience, response, now, _skew),
@@ -430,7 +430,7 @@ internal sealed class AccessTokenService(
         var saved = await SaveRefreshedAsync(grants.NextVersion(grant, refreshed, now), grant.Version);
         attempt.Outcome = saved ? RefreshOutcomes.Success : RefreshOutcomes.Error;
         await audit.RecordAsync(AuditEvents.Refresh, saved ? AuditOutcomes.Success : AuditOutcomes.Failed, grant.UserId, grant.Provider,
-            detail: (saved ? (response.IssuedRefreshToken is null ? "refresh token kept" : "refresh token rotated") : "lost a write race")
+            detail: (saved ? (response.RefreshToken is null ? "refresh token kept" : "refresh token rotated") : "lost a write race")
                 + (audience is null ? "" : $" ({audience.Parameter} {audience.Value})"));
         if (!saved)
         {

@@ -31,10 +31,10 @@ internal static class RefreshTokenExchange
         RefreshTokenLifetime.Apply(
             TokenSet.Create(
                 response.AccessToken!,
-                response.IssuedRefreshToken ?? previous.RefreshToken,
-                response.IssuedIdToken ?? previous.IdToken,
+                response.RefreshToken ?? previous.RefreshToken,
+                response.IdentityToken ?? previous.IdToken,
                 response.ExpiresIn,
-                response.GrantedScope ?? previous.Scope,
+                response.Scope ?? previous.Scope,
                 now,
                 skew),
             response,

@@ -223,8 +223,11 @@ public sealed class TestIdp : IAsyncDisposable
             throw new InvalidOperationException("The test IdP is still running: kill it first.");
         }
 
+        // Launched first: if it fails, the exited process stays for DisposeAsync and the launch's own error is what
+        // the test reports (a disposed one made DisposeAsync throw and hide it).
+        var next = await LaunchAsync(_script, _config, TimeSpan.FromSeconds(30));
         _process.Dispose();
-        _process = await LaunchAsync(_script, _config, TimeSpan.FromSeconds(30));
+        _process = next;
     }
 
     /// <summary>
