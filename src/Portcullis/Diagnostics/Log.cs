@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(1007, LogLevel.Warning, "The ID token refreshed by provider {Provider} is signed under a key its JWKS did not have when last read (a key rollover the gateway could not read yet): the refreshed tokens are used, the session keeps its earlier ID token until a later refresh brings one that can be checked.", EventName = "RefreshedIdTokenUnverifiable")]
     public static partial void RefreshedIdTokenUnverifiable(ILogger logger, string provider);
 
+    [LoggerMessage(1008, LogLevel.Warning, "A refresh for user {UserId} at provider {Provider} was answered after the grant ended; the refresh token it rotated is queued for revocation.", EventName = "RefreshAnsweredAfterTheGrantEnded")]
+    public static partial void RefreshAnsweredAfterTheGrantEnded(ILogger logger, string provider, string userId);
+
     [LoggerMessage(1006, LogLevel.Error, "Metadata of provider {Provider} could not be loaded or is inconsistent: {Reason}.", EventName = "ProviderMetadataFailed")]
     public static partial void ProviderMetadataFailed(ILogger logger, string provider, string reason);
 
@@ -70,6 +73,9 @@ internal static partial class Log
 
     [LoggerMessage(1105, LogLevel.Warning, "Back-channel logout from provider {Provider} refused: {Reason}.", EventName = "BackchannelLogoutRefused")]
     public static partial void BackchannelLogoutRefused(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(1110, LogLevel.Warning, "Back-channel logout from provider {Provider} could not be checked: its metadata cannot be read ({ErrorType}); answered 503.", EventName = "BackchannelLogoutUncheckable")]
+    public static partial void BackchannelLogoutUncheckable(ILogger logger, string provider, string errorType);
 
     [LoggerMessage(1106, LogLevel.Information, "Back-channel logout from provider {Provider} ended {Count} session(s).", EventName = "BackchannelLogoutCompleted")]
     public static partial void BackchannelLogoutCompleted(ILogger logger, string provider, int count);

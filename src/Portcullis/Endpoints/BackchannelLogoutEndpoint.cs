@@ -53,13 +53,30 @@ internal static class BackchannelLogoutEndpoint
             return await RefuseAsync(runtime, bodyProblem.Reason, audit, logger, bodyProblem.Status);
         }
 
-        var (subject, refusal) = await validator.ValidateAsync(runtime, logoutToken, context.RequestAborted);
+        LogoutTokenSubject? subject;
+        string? refusal;
+        try
+        {
+            (subject, refusal) = await validator.ValidateAsync(runtime, logoutToken, context.RequestAborted);
+        }
+        catch (Exception exception) when (ProviderErrors.IsTransient(exception) && !context.RequestAborted.IsCancellationRequested)
+        {
+            // The provider's metadata was never read (it was down when the gateway started and still is): the token
+            // cannot be checked now. A 503, not a 400, tells the provider this logout did not happen and may be retried.
+            Log.BackchannelLogoutUncheckable(logger, runtime.Name, exception.GetType().Name);
+            return ErrorResponses.Json(BackchannelUncheckable);
+        }
+
         if (subject is null)
         {
             return await RefuseAsync(runtime, refusal!, audit, logger);
         }
 
-        if (!await markers.TryMarkUsedAsync($"logout-token:{runtime.Name}:{subject.TokenId}", subject.ReplayWindowEndsAt, time.GetUtcNow(), CancellationToken.None))
+        // The token counts as used once its sessions have ended, not before: recorded first, a store that failed while
+        // they were ending (503) left a record that refused the provider's retry as a replay, and the sessions lived on.
+        var carriedOut = CarriedOutRecord(runtime, subject);
+        var replayWindow = subject.ReplayWindowEndsAt - time.GetUtcNow();
+        if (await markers.TryRenewLeaseAsync(carriedOut, CarriedOutOwner, replayWindow, CancellationToken.None))
         {
             return await RefuseAsync(runtime, "jti was already used", audit, logger);
         }
@@ -69,11 +86,26 @@ internal static class BackchannelLogoutEndpoint
             ? await EndProviderSessionAsync(store, runtime.Name, subject.SessionId, user?.Id, subject.Subject is not null)
             : user is null ? 0 : await store.DeleteSessionsForUserAsync(user.Id, runtime.Name, CancellationToken.None);
 
+        // False when a concurrent delivery of the same token recorded it first: both ended the same sessions.
+        await markers.TryAcquireLeaseAsync(carriedOut, CarriedOutOwner, replayWindow, CancellationToken.None);
         metrics.SessionsEnded(SessionEndReasons.Backchannel, ended);
         Log.BackchannelLogoutCompleted(logger, runtime.Name, ended);
         await audit.RecordAsync(AuditEvents.BackchannelLogout, AuditOutcomes.Success, user?.Id, runtime.Name, detail: $"{ended} session(s) ended");
         return Results.Ok();
     }
+
+    /// <summary>
+    /// The record that a logout token was carried out: a lease its fixed owner holds until the token's replay window ends
+    /// (<see cref="ILeaseStore"/> is "once across nodes"). Renewing it answers whether it is held without creating it;
+    /// taking it writes it once the sessions have ended. A used-marker cannot be read without being written, so it could
+    /// only be set before the work it guards.
+    /// </summary>
+    private static string CarriedOutRecord(ProviderRuntime provider, LogoutTokenSubject subject) => $"logout-token:{provider.Name}:{subject.TokenId}";
+
+    private const string CarriedOutOwner = "carried-out";
+
+    private static readonly PortcullisError BackchannelUncheckable =
+        new(503, "temporarily_unavailable", "The logout token cannot be checked now: the identity provider's keys could not be read. Try again shortly.") { RetryAfterSeconds = 5 };
 
     /// <summary>With both <c>sid</c> and <c>sub</c>, only that user's sessions of that provider session end.</summary>
     private static async Task<int> EndProviderSessionAsync(ISessionStore store, string provider, string sid, string? userId, bool subjectGiven)

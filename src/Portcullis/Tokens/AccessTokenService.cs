@@ -434,6 +434,7 @@ internal sealed class AccessTokenService(
                 + (audience is null ? "" : $" ({audience.Parameter} {audience.Value})"));
         if (!saved)
         {
+            await RevokeIfTheGrantEndedAsync(grant, response.RefreshToken);
             return PortcullisError.RefreshUnavailable;
         }
 
@@ -574,6 +575,23 @@ internal sealed class AccessTokenService(
             pendingSaves.Add(next, expectedVersion, exception.GetType().Name);
             return true;
         }
+    }
+
+    /// <summary>
+    /// The refreshed grant could not be saved because the grant ended while its token request was out (a logout in
+    /// another tab, a back-channel logout): the logout revoked the refresh token it found, which this refresh had spent.
+    /// The rotated one the provider has just issued would otherwise outlive the grant unrevoked, with providers that do
+    /// not end the whole grant when a spent refresh token is revoked.
+    /// </summary>
+    private async Task RevokeIfTheGrantEndedAsync(GrantRecord grant, string? rotatedRefreshToken)
+    {
+        if (rotatedRefreshToken is null || await grantStore.GetGrantAsync(grant.Id, CancellationToken.None) is not null)
+        {
+            return;
+        }
+
+        Log.RefreshAnsweredAfterTheGrantEnded(logger, grant.Provider, grant.UserId);
+        await revocations.EnqueueAsync(grant.Provider, grant.UserId, rotatedRefreshToken, "refresh_token", tokenExpiresAt: null);
     }
 
     /// <summary><c>invalid_grant</c>: the provider no longer honours this grant, so neither do we (SECURITY.md item 26).</summary>

@@ -229,7 +229,7 @@ public sealed class StoreOutageDuringRefreshTests
     /// A signed-in browser on one gateway over a store of <c>storeKind</c>, its access token due, the refresh's token
     /// request held on the provider's wire; <see cref="During"/> is the caller's answer meanwhile.
     /// </summary>
-    private sealed class HeldRefresh : IAsyncDisposable
+    internal sealed class HeldRefresh : IAsyncDisposable
     {
         public required RecordingUpstream Upstream { get; init; }
 
@@ -267,4 +267,45 @@ public sealed class StoreOutageDuringRefreshTests
             await Upstream.DisposeAsync();
         }
     }
+}
+
+/// <summary>A logout that meets a refresh in flight.</summary>
+public sealed class LogoutDuringRefreshTests
+{
+    /// <summary>
+    /// The user logs out (another tab) while a refresh's token request is out: the logout ends the grant and revokes the
+    /// refresh token it found, which the refresh has spent. When the provider answers, the grant is gone and the rotated
+    /// refresh token cannot be saved; it is revoked too, instead of being dropped alive (invariant: a refresh's answer is
+    /// never thrown away). Before, nothing revoked it: a provider that revokes only the token it is given left it usable.
+    /// </summary>
+    [Fact]
+    public async Task ARefreshAnsweredAfterTheUserLoggedOutHasItsRotatedRefreshTokenRevoked()
+    {
+        await using var held = await StoreOutageDuringRefreshTests.HeldRefresh.StartAsync("postgres");
+        var (wire, clock, stack, browser) = (held.Wire, held.Clock, held.Stack, held.Browser);
+        var loginRefreshToken = (await stack.Idp.TokensAsync()).Single(t => t.GrantType == "authorization_code").RefreshToken!;
+
+        var logout = await browser.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout", null, BrowserClient.Csrf);
+        wire.Fault = Fault.None;
+        wire.ReleaseHeld();
+        var rotated = (await Eventually.Until(
+            async () => (await stack.Idp.TokensAsync()).Where(t => t.GrantType == "refresh_token").ToArray(), t => t.Length == 1, "the held refresh to be answered")).Single().RefreshToken!;
+        var revoked = await RevokedTokensAsync(stack.Idp);
+        for (var step = 0; step < 200 && !revoked.Contains(rotated); step++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(500)); // the revocation queue's retries run on the gateway's clock
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+            revoked = await RevokedTokensAsync(stack.Idp);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, logout.Status);
+        Assert.NotEqual(loginRefreshToken, rotated);
+        Assert.Contains(rotated, revoked);
+        Assert.False(await stack.Idp.IsActiveAsync(rotated));
+        Assert.Contains("answered after the grant ended", stack.Gateway.Logs.All);
+        Assert.All(await stack.Idp.AllTokenValuesAsync(), token => Assert.DoesNotContain(token, stack.Gateway.Logs.All));
+    }
+
+    private static async Task<string?[]> RevokedTokensAsync(TestIdp idp) =>
+        (await idp.EventsAsync("revocation")).Select(e => e.GetProperty("token").GetString()).ToArray();
 }

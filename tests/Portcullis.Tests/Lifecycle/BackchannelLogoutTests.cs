@@ -197,19 +197,28 @@ public sealed class BackchannelLogoutTests
         }
     }
 
-    private static Dictionary<string, object> ValidClaims(TestStack stack, string sid) => new()
+    /// <summary>A valid logout token's claims for alice; without <paramref name="sid"/>, about every session of hers.</summary>
+    internal static Dictionary<string, object> ValidClaims(TestStack stack, string? sid)
     {
-        ["iss"] = stack.Idp.Issuer,
-        ["aud"] = TestIdp.ClientId,
-        ["iat"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
-        ["exp"] = DateTimeOffset.UtcNow.AddMinutes(2).ToUnixTimeSeconds(),
-        ["jti"] = Guid.NewGuid().ToString("N"),
-        ["sub"] = "alice",
-        ["sid"] = sid,
-        ["events"] = new Dictionary<string, object> { [LogoutEvent] = new Dictionary<string, object>() },
-    };
+        var claims = new Dictionary<string, object>
+        {
+            ["iss"] = stack.Idp.Issuer,
+            ["aud"] = TestIdp.ClientId,
+            ["iat"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ["exp"] = DateTimeOffset.UtcNow.AddMinutes(2).ToUnixTimeSeconds(),
+            ["jti"] = Guid.NewGuid().ToString("N"),
+            ["sub"] = "alice",
+            ["events"] = new Dictionary<string, object> { [LogoutEvent] = new Dictionary<string, object>() },
+        };
+        if (sid is not null)
+        {
+            claims["sid"] = sid;
+        }
 
-    private static async Task<HttpResponseMessage> PostLogoutTokenAsync(string origin, string token)
+        return claims;
+    }
+
+    internal static async Task<HttpResponseMessage> PostLogoutTokenAsync(string origin, string token)
     {
         using var http = new HttpClient();
         return await http.PostAsync(
