@@ -43,6 +43,7 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _connections = [];
     private TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<TaskCompletionSource> _heldInOrder = new();
     private readonly Task _acceptLoop;
     private int _held;
     private int _disposed;
@@ -92,7 +93,29 @@ public sealed class FaultProxy : IAsyncDisposable
     public static FaultProxy Start(int targetPort, int port = 0) => new(port, targetPort);
 
     /// <summary>Delivers every held request to the server (later holds wait for the next release).</summary>
-    public void ReleaseHeld() => Interlocked.Exchange(ref _release, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    public void ReleaseHeld()
+    {
+        Interlocked.Exchange(ref _release, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        while (_heldInOrder.TryDequeue(out var held))
+        {
+            held.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Delivers only the request held longest; the others stay held. Two requests held at once would otherwise reach the
+    /// server in an order nobody chose (a refresh and a revocation of the same grant, say).
+    /// </summary>
+    public void ReleaseOldestHeld()
+    {
+        while (_heldInOrder.TryDequeue(out var held))
+        {
+            if (held.TrySetResult())
+            {
+                return;
+            }
+        }
+    }
 
     /// <summary>Waits until <paramref name="count"/> requests are held, so a test knows the client has sent them.</summary>
     public Task WaitUntilHeldAsync(int count = 1) =>
@@ -202,13 +225,16 @@ public sealed class FaultProxy : IAsyncDisposable
                         break;
                     case Fault.Hold:
                         var release = Volatile.Read(ref _release).Task;
+                        var releasedAlone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        _heldInOrder.Enqueue(releasedAlone);
                         Interlocked.Increment(ref _held);
                         try
                         {
-                            await release.WaitAsync(token);
+                            await Task.WhenAny(release, releasedAlone.Task).WaitAsync(token);
                         }
                         finally
                         {
+                            releasedAlone.TrySetResult(); // delivered: ReleaseOldestHeld passes over it
                             Interlocked.Decrement(ref _held);
                         }
 
