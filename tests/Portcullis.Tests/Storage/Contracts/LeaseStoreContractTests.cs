@@ -39,25 +39,29 @@ public abstract class LeaseStoreContractTests<TStore> : StoreContractTests<TStor
     [Fact]
     public async Task ALeaseRunsOutByTheStoresClockUnlessItsHolderRenewsIt()
     {
-        // A wait can only overrun on a loaded machine, never end early: each step that must still be inside a lease
-        // keeps at least 2 s in hand; each that must be past one merely waits long enough.
-        var duration = TimeSpan.FromSeconds(6);
-        Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "holder", duration, default));
-        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "intruder", duration, default)); // only the holder renews
+        // A wait can only overrun on a loaded machine, never end early: every step that must still be inside a lease keeps
+        // 7 s or more in hand (2 s was not always enough in CI: a step came late and found the first lease over); each that
+        // must be past one merely waits long enough. Renewing sets the lease to its duration from now, longer or shorter.
+        var first = TimeSpan.FromSeconds(8);
+        var renewed = TimeSpan.FromSeconds(20);
+        var held = TimeSpan.FromSeconds(30);
+        Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "holder", first, default));
+        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "intruder", renewed, default)); // only the holder renews
 
-        await LetStoreTimePassAsync(TimeSpan.FromSeconds(4));
-        Assert.True(await Store.TryRenewLeaseAsync("refresh:g1", "holder", duration, default)); // now 6 s from here
-        await LetStoreTimePassAsync(TimeSpan.FromSeconds(3)); // past the first 6 s, 3 s inside the renewed ones
-        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "intruder", duration, default));
+        await LetStoreTimePassAsync(TimeSpan.FromSeconds(1));
+        Assert.True(await Store.TryRenewLeaseAsync("refresh:g1", "holder", renewed, default)); // now 20 s from here
+        await LetStoreTimePassAsync(TimeSpan.FromSeconds(8.5)); // past the first 8 s, 11.5 s inside the renewed ones
+        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "intruder", held, default));
 
         // The holder froze and did not renew in time: its lease ran out, and it cannot renew or release someone else's.
-        await LetStoreTimePassAsync(TimeSpan.FromSeconds(6.5));
-        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "holder", duration, default));
-        Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "next", duration, default));
+        Assert.True(await Store.TryRenewLeaseAsync("refresh:g1", "holder", TimeSpan.FromSeconds(1), default));
+        await LetStoreTimePassAsync(TimeSpan.FromSeconds(2));
+        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "holder", renewed, default));
+        Assert.True(await Store.TryAcquireLeaseAsync("refresh:g1", "next", held, default));
         await Store.ReleaseLeaseAsync("refresh:g1", "holder", default); // the old holder's late release must not free it
-        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "holder", duration, default));
-        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "third", duration, default));
-        Assert.True(await Store.TryRenewLeaseAsync("refresh:g1", "next", duration, default));
+        Assert.False(await Store.TryRenewLeaseAsync("refresh:g1", "holder", held, default));
+        Assert.False(await Store.TryAcquireLeaseAsync("refresh:g1", "third", held, default));
+        Assert.True(await Store.TryRenewLeaseAsync("refresh:g1", "next", held, default));
     }
 
     [Fact]
