@@ -254,6 +254,9 @@ internal static partial class Log
     [LoggerMessage(6013, LogLevel.Warning, "A stateless refresh result published by another node for user {UserId} did not open with this node's key ring; it is ignored.", EventName = "RefreshCoordinatorResultRefused")]
     public static partial void RefreshCoordinatorResultRefused(ILogger logger, string userId);
 
+    [LoggerMessage(6014, LogLevel.Information, "A stateless refresh result for user {UserId} was refused: a logout has ended its session (a tombstone in the coordinator); answered reauthentication_required.", EventName = "StatelessResultOfLoggedOutSessionRefused")]
+    public static partial void StatelessResultOfLoggedOutSessionRefused(ILogger logger, string userId);
+
     // 6020-6039: sender-constrained tokens and strong client authentication (issue 16: PAR, DPoP, private_key_jwt, fapi2).
     [LoggerMessage(6020, LogLevel.Warning, "Pushed authorization request to provider {Provider} failed: {Error} (HTTP {Status}).", EventName = "PushedAuthorizationFailed")]
     public static partial void PushedAuthorizationFailed(ILogger logger, string provider, string error, int status);

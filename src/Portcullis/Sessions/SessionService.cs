@@ -24,6 +24,7 @@ internal sealed class SessionService(
     RecordProtector<SessionData> dataProtector,
     AuditLog audit,
     SessionAnomalyDetector anomalies,
+    SessionTermination termination,
     SessionKeyMemo keys,
     StatelessSessions stateless,
     EmailLookupHasher emailHasher,
@@ -183,13 +184,13 @@ internal sealed class SessionService(
             if (session.Stateless)
             {
                 stateless.Expire(context);
+                metrics.SessionsEnded(SessionEndReasons.Anomaly);
             }
             else
             {
-                await store.DeleteSessionAsync(session.Record.Key, CancellationToken.None);
+                await termination.EndForAnomalyAsync(session.Record, anomaly.Code);
             }
 
-            metrics.SessionsEnded(SessionEndReasons.Anomaly);
             refusal = anomaly;
             session = null;
         }

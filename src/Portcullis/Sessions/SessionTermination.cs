@@ -33,23 +33,49 @@ internal sealed class SessionTermination(
     /// ADR 0027 share one) and it is not the user's offline grant (<c>Tokens:OfflineAccess</c>). <paramref name="actor"/>
     /// is who ended it when not the user: the operator's user id.
     /// </summary>
-    public async Task EndAsync(SessionRecord session, string auditEvent, string? actor = null)
-    {
-        await store.DeleteSessionAsync(session.Key, CancellationToken.None);
-        metrics.SessionsEnded(auditEvent switch
+    public Task EndAsync(SessionRecord session, string auditEvent, string? actor = null) =>
+        EndAsync(session, auditEvent, AuditOutcomes.Success, auditEvent switch
         {
             AuditEvents.Logout => SessionEndReasons.Logout,
             AuditEvents.AdminSessionEnded => SessionEndReasons.Admin,
             _ => SessionEndReasons.EndedByUser,
-        });
-        await audit.RecordAsync(auditEvent, AuditOutcomes.Success, session.UserId, session.Provider, session.Handle, actor);
-        if (await grantStore.GetGrantAsync(session.GrantId, CancellationToken.None) is { } grant
+        }, actor, detail: null);
+
+    /// <summary>
+    /// Ends a session whose cookie came from another browser or network than at login (seed 000): as a logout would,
+    /// its grant revoked while the request still holds the key of a split-key session, which no later sweep has.
+    /// </summary>
+    public Task EndForAnomalyAsync(SessionRecord session, string anomalyCode) =>
+        EndAsync(session, AuditEvents.SessionEnded, AuditOutcomes.Refused, SessionEndReasons.Anomaly, actor: null, detail: $"anomaly: {anomalyCode}");
+
+    private async Task EndAsync(SessionRecord session, string auditEvent, string outcome, string endReason, string? actor, string? detail)
+    {
+        // Everything that can fail is read, and the revocation queued, before the session row goes: a store fault part
+        // way leaves the session in place for the user to log out again. Deleting the row first would leave its grant
+        // to the unused-grant sweep, which cannot revoke a split-key grant (it has no key) and so would drop its
+        // refresh token alive at the provider (DESIGN.md invariant 10).
+        var grant = await grantStore.GetGrantAsync(session.GrantId, CancellationToken.None);
+        var endsGrant = grant is not null
             && !(grant.Offline && options.Value.Tokens.OfflineAccess)
-            && await store.CountSessionsForGrantAsync(grant.Id, time.GetUtcNow(), CancellationToken.None) == 0)
+            && !await AnotherSessionUsesAsync(grant, session);
+        if (endsGrant)
         {
-            await EndGrantAsync(grant, sparingGrantsInUse: true);
+            await QueueRevocationAsync(grant!, sparingGrantsInUse: true);
+        }
+
+        await store.DeleteSessionAsync(session.Key, CancellationToken.None);
+        metrics.SessionsEnded(endReason);
+        await audit.RecordAsync(auditEvent, outcome, session.UserId, session.Provider, session.Handle, actor, detail);
+        if (endsGrant)
+        {
+            await grantStore.DeleteGrantAsync(grant!.Id, CancellationToken.None);
         }
     }
+
+    /// <summary>Whether a live session other than <paramref name="ending"/> uses the grant (only possible before ADR 0027).</summary>
+    private async Task<bool> AnotherSessionUsesAsync(GrantRecord grant, SessionRecord ending) =>
+        (await store.ListSessionsForUserAsync(ending.UserId, time.GetUtcNow(), CancellationToken.None))
+            .Any(other => other.GrantId == grant.Id && other.Key != ending.Key);
 
     /// <summary>
     /// Ends every session of the user and every grant they gave the gateway, the offline ones included.
@@ -116,15 +142,24 @@ internal sealed class SessionTermination(
     /// <summary>How long after its last write a grant without a session is left alone (a login between its two writes).</summary>
     internal static readonly TimeSpan UnusedGrantGrace = TimeSpan.FromMinutes(5);
 
-    /// <summary>True when a revocation was queued.</summary>
+    /// <summary>Deletes the grant, its revocation queued first. True when a revocation was queued.</summary>
     private async Task<bool> EndGrantAsync(GrantRecord grant, bool sparingGrantsInUse)
+    {
+        // Queued before the row goes: a crash in between leaves the grant for the next sweep, which queues it again
+        // (revoking a revoked token is harmless, RFC 7009 §2.2), rather than a deleted grant whose token is never revoked.
+        var queued = await QueueRevocationAsync(grant, sparingGrantsInUse);
+        await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
+        return queued;
+    }
+
+    /// <summary>Queues the revocation of the grant's tokens when they can be read and revoking them is safe; true when queued.</summary>
+    private async Task<bool> QueueRevocationAsync(GrantRecord grant, bool sparingGrantsInUse)
     {
         // A split-key grant opens only in a request of its own session (ADR 0032): a sweep, a back-channel logout or
         // another session's "log out everywhere" can only delete it; its tokens expire at the provider.
         var tokens = grants.TryReadOtherSessionsTokens(grant);
         if (tokens is null)
         {
-            await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
             if (grant.SessionKeyed)
             {
                 Diagnostics.Log.SplitKeyGrantEndedWithoutRevocation(logger, grant.UserId, grant.Provider);
@@ -135,20 +170,16 @@ internal sealed class SessionTermination(
 
         if (sparingGrantsInUse && !await MayRevokeAsync(grant, tokens))
         {
-            await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
             Diagnostics.Log.GrantEndedWithoutRevocation(logger, grant.UserId, grant.Provider);
             return false;
         }
 
         // Revoking the refresh token ends the whole grant at the provider; without one, the access token is all there is.
         // Providers without RFC 7009 (GitHub, Facebook) withdraw the whole authorization, named by the access token.
-        // Queued before the row goes: a crash in between leaves the grant for the next sweep, which queues it again
-        // (revoking a revoked token is harmless, RFC 7009 §2.2), rather than a deleted grant whose token is never revoked.
         var revokesTokens = providers.Find(grant.Provider)?.Preset.UsesTokenRevocation != false;
         await (tokens.RefreshToken is { } refreshToken && revokesTokens
             ? revocations.EnqueueAsync(grant.Provider, grant.UserId, refreshToken, "refresh_token", tokenExpiresAt: null)
             : revocations.EnqueueAsync(grant.Provider, grant.UserId, tokens.AccessToken, "access_token", tokens.AccessTokenExpiresAt));
-        await grantStore.DeleteGrantAsync(grant.Id, CancellationToken.None);
         return true;
     }
 

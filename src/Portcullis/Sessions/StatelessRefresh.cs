@@ -71,7 +71,7 @@ internal sealed class StatelessRefresh(
         var key = Identifiers.Hash(tokens.RefreshToken!);
         if (Recent(key) is { } recent)
         {
-            return recent;
+            return await UnlessLoggedOutAsync(key, recent, userId);
         }
 
         try
@@ -83,6 +83,53 @@ internal sealed class StatelessRefresh(
             return PortcullisError.RefreshUnavailable;
         }
     }
+
+    /// <summary>
+    /// A result kept on this node or published by another (never one this request's own flight has just obtained from
+    /// the provider) is refused when a logout on any node has ended its session:
+    /// logout drops kept results only on the node that answers it (<see cref="ForgetAsync"/>), so the others ask the
+    /// coordinator for its tombstone, under the spent refresh token or the one the result carries. Without this a copy of
+    /// the cookies from before the refresh, replayed on another node within <see cref="ResultLifetime"/>, was handed the
+    /// tokens the logout had just revoked (ADR 0033). A coordinator that cannot answer lets the result through
+    /// (warning 6011), as it lets a refresh go on on this node alone.
+    /// </summary>
+    private async Task<Outcome<TokenSet>> UnlessLoggedOutAsync(string spentKey, Outcome<TokenSet> result, string userId)
+    {
+        if (_coordinator is null || result.Value?.RefreshToken is not { } issued)
+        {
+            return result;
+        }
+
+        string?[] tombstones;
+        try
+        {
+            tombstones = await Bounded(
+                Task.WhenAll(
+                    _coordinator.ReadResultAsync(TombstoneKey(spentKey), CancellationToken.None),
+                    _coordinator.ReadResultAsync(TombstoneKey(Identifiers.Hash(issued)), CancellationToken.None)),
+                CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            Log.RefreshCoordinatorUnavailable(logger, exception.GetType().Name);
+            return result;
+        }
+
+        if (tombstones.All(tombstone => tombstone is null))
+        {
+            return result;
+        }
+
+        _recent.TryRemove(spentKey, out _);
+        Log.StatelessResultOfLoggedOutSessionRefused(logger, userId);
+        return PortcullisError.ReauthenticationRequired;
+    }
+
+    /// <summary>
+    /// Where a logout marks a refresh token as ended, beside the results (a refresh token's hash is base64url, never
+    /// holding ':'). Only its presence counts, so it holds no secret.
+    /// </summary>
+    private static string TombstoneKey(string refreshTokenHash) => "ended:" + refreshTokenHash;
 
     /// <summary>
     /// The cross-node flight: a result another node published is used; otherwise the node that takes the lock refreshes
@@ -195,7 +242,7 @@ internal sealed class StatelessRefresh(
 
         Outcome<TokenSet> result = opened?.Tokens is { } refreshed ? refreshed : PortcullisError.ReauthenticationRequired;
         Log.RefreshCoordinatorResultUsed(logger, userId);
-        return Keep(key, result);
+        return await UnlessLoggedOutAsync(key, Keep(key, result), userId);
     }
 
     /// <summary>Sealed with the key ring under a purpose bound to the refresh token's hash: no token in clear in Redis.</summary>
@@ -236,13 +283,30 @@ internal sealed class StatelessRefresh(
     /// <summary>
     /// Logout: results that carry (or were obtained with) <paramref name="refreshToken"/> are dropped, so a copy of the
     /// cookies from before the logout no longer receives the fresh tokens of a refresh made just before it (ADR 0033).
+    /// Other nodes keep their copies, so with a coordinator the token is also marked as ended there for as long as any
+    /// result can still be kept (<see cref="UnlessLoggedOutAsync"/>).
     /// </summary>
-    public void Forget(string refreshToken)
+    public async Task ForgetAsync(string refreshToken)
     {
         var key = Identifiers.Hash(refreshToken);
         foreach (var entry in _recent.Where(entry => entry.Key == key || entry.Value.Result.Value?.RefreshToken == refreshToken))
         {
             _recent.TryRemove(entry);
+        }
+
+        if (_coordinator is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await Bounded(_coordinator.PublishAsync(TombstoneKey(key), "ended", ResultLifetime, CancellationToken.None), CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The logout goes on: its revocation at the provider still makes the kept tokens useless to a checking API.
+            Log.RefreshCoordinatorUnavailable(logger, exception.GetType().Name);
         }
     }
 
@@ -255,7 +319,7 @@ internal sealed class StatelessRefresh(
         // ended would otherwise present the spent refresh token again (DESIGN.md invariant 10, ADR 0033).
         if (Recent(key) is { } recent)
         {
-            return recent;
+            return await UnlessLoggedOutAsync(key, recent, userId);
         }
 
         var started = time.GetTimestamp();

@@ -203,7 +203,7 @@ internal sealed class StatelessSessions(
         var refreshToken = state.RefreshToken ?? ReadRefreshToken(context, payload, out _);
         if (refreshToken is not null)
         {
-            refresh.Forget(refreshToken);
+            await refresh.ForgetAsync(refreshToken);
         }
 
         var result = refreshToken is null ? RevocationResult.NotSupported : await revocations.RevokeAsync(provider, refreshToken, "refresh_token", CancellationToken.None);

@@ -28,16 +28,7 @@ public sealed class BackchannelLogoutFaultTests
         var token = await stack.Idp.SignAsync(claims, new { typ = "logout+jwt" });
 
         // The store handles the first statement of the logout, and the gateway never hears its answer.
-        storeWire.Fault = Fault.ResetAfterSend;
-        HttpResponseMessage during;
-        try
-        {
-            during = await BackchannelLogoutTests.PostLogoutTokenAsync(stack.Origin, token);
-        }
-        finally
-        {
-            storeWire.Fault = Fault.None;
-        }
+        var during = await StoreWireFaultTests.UnderFaultAsync(storeWire, Fault.ResetAfterSend, () => BackchannelLogoutTests.PostLogoutTokenAsync(stack.Origin, token));
 
         // Once the store answers again (a Redis client reconnects first), the session the failed logout did not end works.
         var stillSignedIn = await Eventually.Until(

@@ -166,6 +166,20 @@ public sealed class StoreWireFaultTests
         return (settings, redisWire);
     }
 
+    /// <summary><paramref name="send"/> with the store's wire under <paramref name="fault"/>, which is lifted when it answers.</summary>
+    internal static async Task<T> UnderFaultAsync<T>(FaultProxy storeWire, Fault fault, Func<Task<T>> send)
+    {
+        storeWire.Fault = fault;
+        try
+        {
+            return await send();
+        }
+        finally
+        {
+            storeWire.Fault = Fault.None;
+        }
+    }
+
     internal static Task<TestStack> StartAsync(RecordingUpstream upstream, FakeTimeProvider clock, Dictionary<string, string?> store, bool cacheOff = false) =>
         TestStack.StartAsync(
             clock: clock,

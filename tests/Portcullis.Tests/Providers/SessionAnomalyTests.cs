@@ -22,6 +22,8 @@ public sealed class SessionAnomalyTests
         Assert.Equal(HttpStatusCode.Unauthorized, stolen.Status);
         Assert.Contains("\"error\":\"unauthenticated\"", stolen.Body);
         Assert.Empty(await stack.RowsAsync("SELECT * FROM sessions"));
+        // Ended as a logout ends it: its grant goes at once, not at the next sweep.
+        Assert.Empty(await stack.RowsAsync("SELECT * FROM grants"));
         // Ended for good: the original browser is signed out too.
         Assert.Equal(HttpStatusCode.Unauthorized, (await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf)).Status);
         Assert.Contains("[3004]", stack.Gateway.Logs.All);

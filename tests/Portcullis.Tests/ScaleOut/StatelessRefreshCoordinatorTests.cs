@@ -30,10 +30,58 @@ public sealed class StatelessRefreshCoordinatorTests
         }
     }
 
-    private static async Task StormAsync(string keyRing)
+    /// <summary>
+    /// Logout drops kept refresh results on the node that answers it; the others learn of it from the coordinator. A copy
+    /// of the cookies from before a refresh, replayed after the logout on a node that kept the refresh's result (it
+    /// served a straggler) or on one that would read the published result, must not be handed the refreshed tokens the
+    /// logout revoked. Before the tombstone, both got 200 and the upstream got the revoked access token.
+    /// </summary>
+    [Fact]
+    public async Task AfterALogoutNoNodeHandsAPreRefreshCookieCopyTheRefreshedTokens()
     {
+        var keyRing = Directory.CreateTempSubdirectory("portcullis-coordinator-").FullName;
+        try
+        {
+            await using var cluster = await StatelessClusterAsync(keyRing, nodeCount: 3);
+            using var browser = new BrowserClient();
+            Assert.Equal(HttpStatusCode.OK, (await browser.LoginAsync(cluster.Nodes[0].Origin)).Status);
+            var beforeRefresh = string.Join("; ", browser.CookiesFor("localhost").Select(c => $"{c.Key}={c.Value}"));
+            await Task.Delay(TimeSpan.FromSeconds(3.5));
+            using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false });
+
+            // The browser's refresh on node 0; a straggler with the old cookies on node 1 uses its published result.
+            Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{cluster.Nodes[0].Origin}/api/orders/refresh", BrowserClient.Csrf)).Status);
+            Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, cluster.Nodes[1].Origin, beforeRefresh, "straggler")).Status);
+            var refreshed = (await cluster.Idp.TokensAsync()).Single(t => t.GrantType == "refresh_token");
+            Assert.Equal($"Bearer {refreshed.AccessToken}", cluster.Upstream.Requests.Last().Headers["Authorization"]);
+            Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(HttpMethod.Post, $"{cluster.Nodes[0].Origin}/bff/logout", null, BrowserClient.Csrf)).Status);
+            var upstreamBefore = cluster.Upstream.Requests.Count;
+
+            // Well inside the 30 s a result is kept: node 1 holds it, node 2 would read it from Redis.
+            var replays = new List<(HttpStatusCode Status, string[] SetCookies)>();
+            foreach (var node in cluster.Nodes)
+            {
+                replays.Add(await SendAsync(http, node.Origin, beforeRefresh, "replay"));
+            }
+
+            Assert.All(replays, r => Assert.Equal(HttpStatusCode.Unauthorized, r.Status));
+            Assert.Equal(upstreamBefore, cluster.Upstream.Requests.Count);
+            Assert.Equal(1, await cluster.RefreshCountAsync());
+            Assert.Contains("[6014]", cluster.Logs); // StatelessResultOfLoggedOutSessionRefused
+            foreach (var token in await cluster.Idp.AllTokenValuesAsync())
+            {
+                Assert.DoesNotContain(token, cluster.Logs);
+            }
+        }
+        finally
+        {
+            Directory.Delete(keyRing, recursive: true);
+        }
+    }
+
+    private static Task<GatewayCluster> StatelessClusterAsync(string keyRing, int nodeCount) =>
         // The first access token is due after 3 s (half its 6 s); the refreshed one lives 10 minutes.
-        await using var cluster = await GatewayCluster.StartAsync("redis", nodeCount: 2, accessTokenTtl: 6, refreshedAccessTokenTtl: 600, adjust: s =>
+        GatewayCluster.StartAsync("redis", nodeCount, accessTokenTtl: 6, refreshedAccessTokenTtl: 600, adjust: s =>
         {
             s["Portcullis:Session:Mode"] = "stateless";
             // No store: the key ring is files in the shared folder, sealed with the shared master key.
@@ -45,6 +93,10 @@ public sealed class StatelessRefreshCoordinatorTests
 
             s["Portcullis:Session:StatelessRefreshCoordinator"] = TestServices.RedisConfiguration;
         });
+
+    private static async Task StormAsync(string keyRing)
+    {
+        await using var cluster = await StatelessClusterAsync(keyRing, nodeCount: 2);
         using var browser = new BrowserClient();
         Assert.Equal(HttpStatusCode.OK, (await browser.LoginAsync(cluster.Nodes[0].Origin)).Status);
         var cookies = string.Join("; ", browser.CookiesFor("localhost").Select(c => $"{c.Key}={c.Value}"));

@@ -182,6 +182,33 @@ public sealed class SplitKeySessionTests
     }
 
     [Fact]
+    public async Task ASessionEndedByAnAnomalyCheckHasItsGrantRevokedWhileTheRequestStillHoldsItsKey()
+    {
+        // Only a request of the session carries its key: a grant left for the sweep could never be revoked (ADR 0032).
+        await using var upstream = await RecordingUpstream.StartAsync();
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            SplitKey(upstream.Url)(s);
+            s["Portcullis:Session:Anomalies:UserAgentChange"] = "end";
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin, "alice");
+        var refreshToken = (await stack.Idp.TokensAsync()).Single().RefreshToken!;
+
+        var stolen = await browser.GetAsync($"{stack.Origin}/api/orders", new Dictionary<string, string> { ["X-CSRF"] = "1", ["User-Agent"] = "Mozilla/5.0 (Attacker) Other/1.0" });
+        await Eventually.RevocationsSentAsync(stack.Gateway);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, stolen.Status);
+        Assert.Empty(upstream.Requests);
+        Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM sessions"));
+        Assert.Empty(await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM grants"));
+        Assert.False(await stack.Idp.IsActiveAsync(refreshToken));
+        var ended = Assert.Single(await stack.Gateway.Get<AuditLog>().QueryAsync(new AuditQuery(Event: AuditEvents.SessionEnded)));
+        Assert.Equal((AuditOutcomes.Refused, "anomaly: unauthenticated"), (ended.Outcome, ended.Detail));
+        Assert.DoesNotContain("[6001]", stack.Gateway.Logs.All); // SplitKeyGrantEndedWithoutRevocation
+    }
+
+    [Fact]
     public async Task ARevokedGrantEndsTheSplitKeySessionWithReauthenticationRequired()
     {
         // DESIGN.md §5.6 in this mode: the refresh opens the grant with the cookie's key, the provider answers
