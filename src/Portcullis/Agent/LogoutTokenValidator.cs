@@ -21,11 +21,19 @@ internal sealed class LogoutTokenValidator(TimeProvider time)
 
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
 
-    /// <summary>The token's subject, or the reason it was refused (never containing the token itself).</summary>
+    /// <summary>
+    /// The token's subject, or the reason it was refused (never containing the token itself). Throws
+    /// <see cref="ProviderKeysUnreadableException"/> when it names a signing key the gateway does not know and the
+    /// provider's keys cannot be read now: a key the provider has just rolled over to cannot be told from a forged one.
+    /// </summary>
     public async Task<(LogoutTokenSubject? Subject, string? Refusal)> ValidateAsync(ProviderRuntime provider, string logoutToken, CancellationToken cancellationToken)
     {
         // exp is optional in the specification; when present it is checked.
-        var result = await ProviderSignedJwt.ValidateAsync(provider, logoutToken, requireExpiration: false, cancellationToken);
+        var (result, keysUnreadable) = await ProviderSignedJwt.CheckAsync(provider, logoutToken, requireExpiration: false, cancellationToken);
+        if (keysUnreadable)
+        {
+            throw new ProviderKeysUnreadableException();
+        }
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
         {
@@ -85,3 +93,7 @@ internal sealed class LogoutTokenValidator(TimeProvider time)
         return events.TryGetProperty(BackchannelLogoutEvent, out var member) && member.ValueKind == JsonValueKind.Object;
     }
 }
+
+/// <summary>A provider-signed token names a key the gateway does not know, and the provider's keys cannot be read to look it up.</summary>
+internal sealed class ProviderKeysUnreadableException()
+    : Exception("The token's signing key is unknown and the provider's keys could not be read again.");

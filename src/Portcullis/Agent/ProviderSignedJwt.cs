@@ -20,16 +20,24 @@ internal static class ProviderSignedJwt
     /// Validates <paramref name="jwt"/> for <paramref name="audiences"/>, by default this client (the audience of its ID and
     /// logout tokens); access tokens presented by callers name the resource servers instead (ADR 0042).
     /// </summary>
-    public static async Task<TokenValidationResult> ValidateAsync(ProviderRuntime provider, string jwt, bool requireExpiration, CancellationToken cancellationToken, IReadOnlyList<string>? audiences = null)
+    public static async Task<TokenValidationResult> ValidateAsync(ProviderRuntime provider, string jwt, bool requireExpiration, CancellationToken cancellationToken, IReadOnlyList<string>? audiences = null) =>
+        (await CheckAsync(provider, jwt, requireExpiration, cancellationToken, audiences)).Result;
+
+    /// <summary>
+    /// As <see cref="ValidateAsync"/>, and whether a refusal for an unknown signing key may be only the provider's keys
+    /// that could not be read again (<see cref="ProviderSignedJwtCheck.KeysUnreadable"/>): the key may well be a new one.
+    /// </summary>
+    public static async Task<ProviderSignedJwtCheck> CheckAsync(ProviderRuntime provider, string jwt, bool requireExpiration, CancellationToken cancellationToken, IReadOnlyList<string>? audiences = null)
     {
         var result = await ValidateWithAsync(await provider.Metadata.GetConfigurationAsync(cancellationToken), provider, jwt, requireExpiration, audiences);
-        if (result.Exception is SecurityTokenSignatureKeyNotFoundException
-            && await provider.RefetchMetadataAsync(cancellationToken) is { } fresh)
+        if (result.Exception is not SecurityTokenSignatureKeyNotFoundException)
         {
-            result = await ValidateWithAsync(fresh, provider, jwt, requireExpiration, audiences);
+            return new(result, KeysUnreadable: false);
         }
 
-        return result;
+        return await provider.RefetchMetadataAsync(cancellationToken) is { } fresh
+            ? new(await ValidateWithAsync(fresh, provider, jwt, requireExpiration, audiences), KeysUnreadable: false)
+            : new(result, KeysUnreadable: true);
     }
 
     private static Task<TokenValidationResult> ValidateWithAsync(OpenIdConnectConfiguration metadata, ProviderRuntime provider, string jwt, bool requireExpiration, IReadOnlyList<string>? audiences) =>
@@ -45,3 +53,6 @@ internal static class ProviderSignedJwt
             ClockSkew = ClockSkew,
         });
 }
+
+/// <summary>A provider-signed JWT's validation, and whether its unknown key could not be looked up at the provider.</summary>
+internal sealed record ProviderSignedJwtCheck(TokenValidationResult Result, bool KeysUnreadable);

@@ -74,7 +74,7 @@ internal static partial class Log
     [LoggerMessage(1105, LogLevel.Warning, "Back-channel logout from provider {Provider} refused: {Reason}.", EventName = "BackchannelLogoutRefused")]
     public static partial void BackchannelLogoutRefused(ILogger logger, string provider, string reason);
 
-    [LoggerMessage(1110, LogLevel.Warning, "Back-channel logout from provider {Provider} could not be checked: its metadata cannot be read ({ErrorType}); answered 503.", EventName = "BackchannelLogoutUncheckable")]
+    [LoggerMessage(1110, LogLevel.Warning, "Back-channel logout from provider {Provider} could not be checked: its metadata or signing keys cannot be read ({ErrorType}); answered 503.", EventName = "BackchannelLogoutUncheckable")]
     public static partial void BackchannelLogoutUncheckable(ILogger logger, string provider, string errorType);
 
     [LoggerMessage(1106, LogLevel.Information, "Back-channel logout from provider {Provider} ended {Count} session(s).", EventName = "BackchannelLogoutCompleted")]

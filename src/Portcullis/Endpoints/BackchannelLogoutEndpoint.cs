@@ -59,9 +59,10 @@ internal static class BackchannelLogoutEndpoint
         {
             (subject, refusal) = await validator.ValidateAsync(runtime, logoutToken, context.RequestAborted);
         }
-        catch (Exception exception) when (ProviderErrors.IsTransient(exception) && !context.RequestAborted.IsCancellationRequested)
+        catch (Exception exception) when ((exception is ProviderKeysUnreadableException || ProviderErrors.IsTransient(exception)) && !context.RequestAborted.IsCancellationRequested)
         {
-            // The provider's metadata was never read (it was down when the gateway started and still is): the token
+            // The provider's metadata was never read (it was down when the gateway started and still is), or the token
+            // names a key the gateway has not seen (a rollover) and the provider's keys cannot be read again: the token
             // cannot be checked now. A 503, not a 400, tells the provider this logout did not happen and may be retried.
             Log.BackchannelLogoutUncheckable(logger, runtime.Name, exception.GetType().Name);
             return ErrorResponses.Json(BackchannelUncheckable);

@@ -58,7 +58,9 @@ internal sealed class RevocationWorker(
             catch (Exception exception)
             {
                 Log.RevocationWorkFailed(logger, exception.GetType().Name);
-                await Task.Delay(pollInterval, time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                // Tried again after the poll interval, or at once when this node queues a revocation: the store answered
+                // that. A plain delay ignored such work for the whole interval (and forever on a clock that stood still).
+                await queue.WaitForWorkAsync(pollInterval, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
     }

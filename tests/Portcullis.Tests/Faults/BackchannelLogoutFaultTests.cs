@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
+using Portcullis.Agent;
 using Portcullis.Tests.Infrastructure;
 using Portcullis.Tests.Lifecycle;
 
@@ -46,6 +47,39 @@ public sealed class BackchannelLogoutFaultTests
         Assert.Equal(HttpStatusCode.Unauthorized, after.Status);
         // Carried out, the token is used: a replay is refused.
         Assert.Equal(HttpStatusCode.BadRequest, replay.StatusCode);
+        Assert.DoesNotContain(token, stack.Gateway.Logs.All);
+    }
+
+    /// <summary>
+    /// The provider rolls its signing key over and signs a logout token with the new one; its keys cannot be read when
+    /// the token arrives. The gateway cannot tell the new key from a forger's: refused with 400, the provider would not
+    /// retry and the user's sessions would live on.
+    /// </summary>
+    [Fact]
+    public async Task ALogoutTokenUnderANewKeyWhileTheProvidersKeysCannotBeReadGets503AndItsRetryEndsTheSessions()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(clock: clock, persistentIdp: true);
+        using var alice = new BrowserClient();
+        await alice.LoginAsync(stack.Origin, "alice");
+        await stack.Idp.RotateSigningKeyAsync();
+        var token = await stack.Idp.SignAsync(BackchannelLogoutTests.ValidClaims(stack, sid: null), new { typ = "logout+jwt" });
+        await stack.Idp.KillAsync();
+
+        var during = await BackchannelLogoutTests.PostLogoutTokenAsync(stack.Origin, token);
+        var stillSignedIn = await alice.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf);
+        await stack.Idp.RestartAsync();
+        clock.Advance(ProviderRuntime.MetadataRefetchInterval); // the gateway asks the provider for its keys at most this often
+        var retry = await BackchannelLogoutTests.PostLogoutTokenAsync(stack.Origin, token);
+        var after = await alice.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
+        Assert.Equal("temporarily_unavailable", JsonDocument.Parse(await during.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString());
+        Assert.True(during.Headers.RetryAfter is not null, "Retry-After");
+        Assert.Equal(HttpStatusCode.OK, stillSignedIn.Status);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, after.Status);
+        Assert.Contains("ProviderKeysUnreadableException", stack.Gateway.Logs.All);
         Assert.DoesNotContain(token, stack.Gateway.Logs.All);
     }
 

@@ -148,6 +148,45 @@ public sealed class StoreWireFaultTests
     }
 
     /// <summary>Store settings whose connection goes through a new fault proxy in front of the test server.</summary>
+    /// <summary>
+    /// The revocation worker meets the fault on its own (it polls the store), then the wire heals and the user logs out:
+    /// the revocation goes out at once. The worker used to wait out a failure on the gateway's clock, deaf to new work:
+    /// the interval late in production, and for good on a test's clock that stands still (a flake of
+    /// <c>SplitKeyLogoutFaultTests</c> in CI, where the Redis client's reconnect fell on a poll).
+    /// </summary>
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("redis")]
+    public async Task ARevocationQueuedAfterTheWorkerMetAStoreFaultGoesOutAtOnce(string storeKind)
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var (store, storeWire) = await StoreBehindFaultProxyAsync(storeKind);
+        await using var _ = storeWire;
+        store["Portcullis:Revocation:RetryDelay"] = "00:00:00.2"; // the worker polls every 100 ms
+        await using var stack = await StartAsync(upstream, new FakeTimeProvider(DateTimeOffset.UtcNow), store);
+        using var alice = new BrowserClient();
+        await alice.LoginAsync(stack.Origin, "alice");
+        var refreshToken = (await stack.Idp.TokensAsync()).Single().RefreshToken!;
+
+        storeWire.Fault = Fault.ResetAfterSend;
+        try
+        {
+            await Eventually.Until(() => Task.FromResult(stack.Gateway.Logs.All), logs => logs.Contains("[1403]", StringComparison.Ordinal), "the worker to meet the fault");
+        }
+        finally
+        {
+            storeWire.Fault = Fault.None;
+        }
+
+        var logout = await Eventually.Until(
+            () => alice.SendAsync(HttpMethod.Post, $"{stack.Origin}/bff/logout", null, BrowserClient.Csrf), r => r.Status != HttpStatusCode.ServiceUnavailable, "the store wire to heal");
+        // The gateway's clock stands still: only the queue's wake-up can send it.
+        var active = await Eventually.Until(() => stack.Idp.IsActiveAsync(refreshToken), isActive => !isActive, "the revocation to go out");
+
+        Assert.Equal(HttpStatusCode.OK, logout.Status);
+        Assert.False(active);
+    }
+
     internal static async Task<(Dictionary<string, string?> Settings, FaultProxy Wire)> StoreBehindFaultProxyAsync(string storeKind)
     {
         var settings = await GatewayCluster.StoreSettingsAsync(storeKind);
