@@ -57,7 +57,7 @@ public static class PortcullisEndpointRouteBuilderExtensions
 
         if (options.Admin.Policy is { } adminPolicy)
         {
-            AdminEndpoints.Map(bff, adminPolicy);
+            AdminEndpoints.Map(bff, adminPolicy, options);
         }
 
         // Anything else under the prefix is an API-style miss: JSON, never a login redirect (SECURITY.md item 33).

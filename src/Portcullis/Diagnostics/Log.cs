@@ -139,6 +139,9 @@ internal static partial class Log
     [LoggerMessage(2004, LogLevel.Warning, "Upstream {Route} answered with a body larger than the route's limit of {Limit} bytes.", EventName = "UpstreamResponseTooLarge")]
     public static partial void UpstreamResponseTooLarge(ILogger logger, string route, long limit);
 
+    [LoggerMessage(2005, LogLevel.Information, "Request to route {Route} ended: its body stopped short of its declared length ({Reason}); nothing was forwarded.", EventName = "ProxyRequestBodyIncomplete")]
+    public static partial void ProxyRequestBodyIncomplete(ILogger logger, string route, string reason);
+
     [LoggerMessage(1401, LogLevel.Warning, "Cleaning expired rows from the store failed: {Error}; trying again later.", EventName = "StoreCleanupFailed")]
     public static partial void StoreCleanupFailed(ILogger logger, string error);
 

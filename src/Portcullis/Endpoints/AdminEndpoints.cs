@@ -34,27 +34,34 @@ internal static class AdminEndpoints
     // The audit detail of a lookup by e-mail: how the operator searched, never what for.
     private const string ByEmail = "by e-mail";
 
-    public static void Map(RouteGroupBuilder bff, string policyName)
+    public static void Map(RouteGroupBuilder bff, string policyName, PortcullisOptions options)
     {
-        var admin = bff.MapGroup("/admin").AddEndpointFilter(async (context, next) =>
+        var admin = bff.MapGroup("/admin").AddEndpointFilter((context, next) =>
         {
             SecurityHeaders.NoStore(context.HttpContext.Response);
-            var refusal = await AdmitAsync(context.HttpContext, policyName);
-            return refusal is null ? await next(context) : Refuse(context.HttpContext, refusal);
+            return next(context);
         });
-        admin.MapGet("/", () => Results.Content(AdminPage.Html, "text/html; charset=utf-8"));
-        admin.MapGet("/admin.js", () => Results.Content(AdminPage.Script, "text/javascript; charset=utf-8"));
+        // The page and its script name the API where BasePath puts it, with the configured anti-forgery header.
+        var html = AdminPage.HtmlFor(options.BasePath);
+        var script = AdminPage.ScriptFor(options.BasePath, options.Csrf.HeaderName);
+        admin.MapGet("/", () => Results.Content(html, "text/html; charset=utf-8")).AddEndpointFilter(Admit(policyName));
+        admin.MapGet("/admin.js", () => Results.Content(script, "text/javascript; charset=utf-8")).AddEndpointFilter(Admit(policyName));
 
+        // The anti-forgery check first, as on every /bff JSON endpoint: a request without it must not make the gateway read
+        // or touch the session, run the policy (which may call the provider) or log a refused operator.
         var api = admin.MapGroup("/api").AddEndpointFilter(async (context, next) =>
         {
             var guard = context.HttpContext.RequestServices.GetRequiredService<CsrfGuard>();
             return guard.Check(context.HttpContext.Request) is { } error ? ErrorResponses.Json(error) : await next(context);
-        });
+        }).AddEndpointFilter(Admit(policyName));
         api.MapGet("/users", FindUserAsync);
         api.MapDelete("/users/{userId}/sessions/{handle}", EndSessionAsync);
         api.MapPost("/users/{userId}/logout", EndAllSessionsAsync);
         api.MapGet("/overview", OverviewAsync);
     }
+
+    private static Func<EndpointFilterInvocationContext, EndpointFilterDelegate, ValueTask<object?>> Admit(string policyName) =>
+        async (context, next) => await AdmitAsync(context.HttpContext, policyName) is { } refusal ? Refuse(context.HttpContext, refusal) : await next(context);
 
     /// <summary>The operator's session, then the policy, evaluated as for an API route; null when admitted.</summary>
     private static async Task<PortcullisError?> AdmitAsync(HttpContext context, string policyName)

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Encodings.Web;
 using Portcullis.Primitives;
 
 namespace Portcullis.Endpoints;
@@ -10,7 +11,19 @@ namespace Portcullis.Endpoints;
 /// </summary>
 internal static class AdminPage
 {
-    public const string Html = """
+    /// <summary>The page, its script loaded from under <paramref name="basePath"/>.</summary>
+    public static string HtmlFor(string basePath) =>
+        Html.Replace("\"/bff/admin/admin.js\"", "\"" + HtmlEncoder.Default.Encode(basePath + "/admin/admin.js") + "\"", StringComparison.Ordinal);
+
+    /// <summary>The script, calling the API under <paramref name="basePath"/> with the anti-forgery header <paramref name="csrfHeaderName"/>.</summary>
+    public static string ScriptFor(string basePath, string csrfHeaderName) =>
+        Script
+            .Replace("\"/bff/admin/api\"", JavaScriptString(basePath + "/admin/api"), StringComparison.Ordinal)
+            .Replace("{ \"X-CSRF\": \"1\" }", "{ " + JavaScriptString(csrfHeaderName) + ": \"1\" }", StringComparison.Ordinal);
+
+    private static string JavaScriptString(string value) => "\"" + JavaScriptEncoder.Default.Encode(value) + "\"";
+
+    private const string Html = """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>Portcullis operators</title>
         <meta name="viewport" content="width=device-width, initial-scale=1"></head>
@@ -41,7 +54,7 @@ internal static class AdminPage
         </body></html>
         """;
 
-    public const string Script = """
+    private const string Script = """
         "use strict";
         const api = "/bff/admin/api";
         const headers = { "X-CSRF": "1" };

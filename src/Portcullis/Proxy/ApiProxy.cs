@@ -37,6 +37,7 @@ internal sealed class ApiProxy : IDisposable
     private readonly HttpMessageInvoker _client;
     private readonly BearerTransformer _transformer;
     private readonly StoreFailures _storeFailures;
+    private readonly RejectedTokenRenewals _renewals;
 
     public ApiProxy(
         IHttpForwarder forwarder,
@@ -50,6 +51,7 @@ internal sealed class ApiProxy : IDisposable
         ILogger<ApiProxy> logger)
     {
         _storeFailures = storeFailures;
+        _renewals = new RejectedTokenRenewals(time);
         _metrics = metrics;
         _time = time;
         _forwarder = forwarder;
@@ -81,8 +83,16 @@ internal sealed class ApiProxy : IDisposable
         var started = _time.GetTimestamp();
         try
         {
-            var upgrade = IsUpgrade(context);
-            if (Admit(context, route, upgrade) is { } refusal)
+            var upgrade = UpgradeOf(context);
+            if (upgrade == Upgrade.Other)
+            {
+                // YARP tunnels SPDY upgrades too: past WebSockets: false and the body limits, with the user's token.
+                Log.ProxyRequestRefused(_logger, route.Name, "upgrade to a protocol other than WebSocket");
+                await WriteErrorAsync(context, OtherUpgrade);
+                return;
+            }
+
+            if (Admit(context, route, upgrade == Upgrade.WebSocket) is { } refusal)
             {
                 await WriteErrorAsync(context, refusal);
                 return;
@@ -95,8 +105,10 @@ internal sealed class ApiProxy : IDisposable
                 return;
             }
 
-            // Only a request that carried a token can be helped by a new one; upgrades are never replayed.
-            var replayable = credential.AccessToken is not null && !credential.PassThrough && !upgrade && await ReplayableBody.TryPrepareAsync(context, route.RetryBodyLimit);
+            // Only a request that carried a token can be helped by a new one (and not one renewed for a 401 just now);
+            // upgrades are never replayed.
+            var replayable = credential.AccessToken is { } accessToken && !credential.PassThrough && upgrade == Upgrade.None && _renewals.MayRenew(accessToken)
+                && await ReplayableBody.TryPrepareAsync(context, route.RetryBodyLimit);
             var attempt = new ForwardAttempt(_transformer)
             {
                 Route = route,
@@ -117,6 +129,19 @@ internal sealed class ApiProxy : IDisposable
             {
                 await RetryAsync(context, route, credential, replayable, attempt);
             }
+        }
+        catch (BadHttpRequestException exception) when (!context.Response.HasStarted)
+        {
+            // The caller's body stopped short of its declared length (too slow for Kestrel's minimum data rate, or cut
+            // off) while it was read for a possible retry (a streamed body is YARP's to judge): the caller's doing,
+            // answered with Kestrel's status for it, not an application error in the logs (nor a warning: phones leave
+            // mid-upload every day).
+            Log.ProxyRequestBodyIncomplete(_logger, route.Name, exception.Message);
+            await WriteErrorAsync(context, IncompleteBody with { StatusCode = exception.StatusCode });
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The caller went away while its body was read: nobody to answer.
         }
         catch (Exception exception) when (_storeFailures.IsUnavailable(exception) && !context.Response.HasStarted)
         {
@@ -166,6 +191,7 @@ internal sealed class ApiProxy : IDisposable
             return;
         }
 
+        _renewals.Renewed(renewed.Value!);
         ReplayableBody.Rewind(context);
         // The second answer passes through whatever it is, 401 included: one retry, never a loop.
         var last = new ForwardAttempt(_transformer)
@@ -314,12 +340,32 @@ internal sealed class ApiProxy : IDisposable
         await WriteErrorAsync(context, error);
     }
 
-    /// <summary>A WebSocket handshake (HTTP/1.1 upgrade or HTTP/2 extended CONNECT), recognised as YARP recognises it.</summary>
-    private static bool IsUpgrade(HttpContext context) =>
-        (context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
-            && string.Equals(context.Request.Headers.Upgrade.ToString(), "websocket", StringComparison.OrdinalIgnoreCase))
-        || (context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true, Protocol: var protocol }
-            && string.Equals(protocol, "websocket", StringComparison.OrdinalIgnoreCase));
+    /// <summary>
+    /// Whether the request asks to switch protocols (HTTP/1.1 upgrade or HTTP/2 extended CONNECT), and to WebSocket,
+    /// recognised as YARP recognises it.
+    /// </summary>
+    private static Upgrade UpgradeOf(HttpContext context)
+    {
+        if (context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true)
+        {
+            return string.Equals(context.Request.Headers.Upgrade.ToString(), "websocket", StringComparison.OrdinalIgnoreCase) ? Upgrade.WebSocket : Upgrade.Other;
+        }
+
+        return context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true, Protocol: var protocol }
+            ? string.Equals(protocol, "websocket", StringComparison.OrdinalIgnoreCase) ? Upgrade.WebSocket : Upgrade.Other
+            : Upgrade.None;
+    }
+
+    private enum Upgrade
+    {
+        None,
+        WebSocket,
+        Other,
+    }
+
+    private static PortcullisError IncompleteBody { get; } = PortcullisError.InvalidRequest("The request body did not arrive in full: it stopped short of the length it declared.");
+
+    private static PortcullisError OtherUpgrade { get; } = PortcullisError.InvalidRequest("This API route accepts no protocol upgrade other than WebSocket.");
 
     // Only when a reload removed the keys under a running assertion route; the validator refuses that configuration.
 

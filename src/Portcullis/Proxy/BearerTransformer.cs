@@ -103,14 +103,16 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
 
         var copyBody = await HttpTransformer.Empty.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
 
-        // The gateway alone answers CORS for its origin: an upstream's own Access-Control-* headers would widen the
-        // allow-list. Looked for in the upstream's answer, whose headers the base transform copied, through struct
-        // enumerators that parse nothing (issue 18).
+        // The gateway alone speaks for its origin: an upstream's own Access-Control-* headers would widen the CORS
+        // allow-list, its Clear-Site-Data would wipe the session cookie and every tab of the origin (the session then
+        // lives on, unreachable for a logout), and its Strict-Transport-Security (max-age=0 included) would set the
+        // origin's transport policy. Looked for in the upstream's answer, whose headers the base transform copied,
+        // through struct enumerators that parse nothing (issue 18).
         var headers = httpContext.Response.Headers;
         if (proxyResponse is not null)
         {
-            RemoveUpstreamCors(proxyResponse.Headers.NonValidated, headers);
-            RemoveUpstreamCors(proxyResponse.Content.Headers.NonValidated, headers);
+            RemoveOriginWideHeaders(proxyResponse.Headers.NonValidated, headers);
+            RemoveOriginWideHeaders(proxyResponse.Content.Headers.NonValidated, headers);
         }
 
         headers.XContentTypeOptions = "nosniff";
@@ -140,11 +142,13 @@ internal sealed class BearerTransformer(string csrfHeaderName, string sessionCoo
         return copyBody;
     }
 
-    private static void RemoveUpstreamCors(HttpHeadersNonValidated upstream, IHeaderDictionary response)
+    private static void RemoveOriginWideHeaders(HttpHeadersNonValidated upstream, IHeaderDictionary response)
     {
         foreach (var header in upstream)
         {
-            if (header.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase))
+            if (header.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase)
+                || header.Key.Equals("Clear-Site-Data", StringComparison.OrdinalIgnoreCase)
+                || header.Key.Equals("Strict-Transport-Security", StringComparison.OrdinalIgnoreCase))
             {
                 response.Remove(header.Key);
             }

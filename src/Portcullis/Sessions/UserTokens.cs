@@ -22,6 +22,7 @@ internal sealed class UserTokens(
     ProviderRegistry providers,
     AuditLog audit,
     IOptions<PortcullisOptions> options,
+    ReloadableOptions routes,
     ILogger<UserTokens> logger) : IUserTokens
 {
     public async Task<UserTokenResult> GetForCurrentUserAsync(HttpContext context, string actor, CancellationToken cancellationToken = default)
@@ -47,12 +48,14 @@ internal sealed class UserTokens(
     public async Task<UserTokenResult> GetForUserAndApiAsync(string userId, string api, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(api);
-        if (!options.Value.Apis.TryGetValue(api, out var route))
+        // The routes as the proxy serves them now: a reload adds, removes or re-targets them (the session mode does not change).
+        var current = routes.Current;
+        if (!current.Apis.TryGetValue(api, out var route))
         {
             return UserTokenResult.Failure("invalid_request", "Name one of the configured API routes.");
         }
 
-        var audience = TokenAudience.Of(route, options.Value);
+        var audience = TokenAudience.Of(route, current);
         return await GetForUserAsync(userId, audience?.Provider, actor, audience, cancellationToken);
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Portcullis.Tests.Infrastructure;
+using Portcullis.Tokens;
 
 namespace Portcullis.Tests.Configuration;
 
@@ -65,6 +66,27 @@ public sealed class ConfigurationReloadTests
             $"{gateway.Origin}/api/items/9", new Dictionary<string, string> { ["X-CSRF"] = "1", ["Origin"] = AppOrigin });
         Assert.Equal(HttpStatusCode.Forbidden, foreign.Status);
         Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync($"{gateway.Origin}/bff/user", BrowserClient.Csrf)).Status);
+    }
+
+    [Fact]
+    public async Task AWorkerAsksForARoutesTokenByTheRoutesInForceAfterAReload()
+    {
+        await using var world = await World.StartAsync();
+        var (upstream, gateway, browser, file) = (world.Upstream, world.Gateway, world.Browser, world.ConfigFile);
+        var userId = (string)(await SqliteRows.QueryAsync(gateway.DataDirectory, "SELECT id FROM users")).Single()[0]!;
+        var workers = gateway.Get<IUserTokens>();
+        Assert.Equal("invalid_request", (await workers.GetForUserAndApiAsync(userId, "items", "report")).Error);
+
+        WriteConfig(file, Routes(("items", "/api/items", upstream.Url)));
+        await Eventually.Until(
+            () => browser.GetAsync($"{gateway.Origin}/api/orders/1", BrowserClient.Csrf), r => r.Status == HttpStatusCode.NotFound, "the reload", ReloadBound);
+        var added = await workers.GetForUserAndApiAsync(userId, "items", "report");
+        var removed = await workers.GetForUserAndApiAsync(userId, "orders", "report");
+
+        // Before, the worker API read the routes of start-up: the added route was unknown to it, the removed one not. The
+        // route is looked up first; past it, this gateway refuses workers without a session (Tokens:OfflineAccess off).
+        Assert.Equal("offline_access_not_enabled", added.Error);
+        Assert.Equal("invalid_request", removed.Error);
     }
 
     [Fact]

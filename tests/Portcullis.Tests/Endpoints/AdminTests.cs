@@ -237,6 +237,50 @@ public sealed class AdminTests
         Assert.Equal(HttpStatusCode.NotFound, (await alice.GetAsync($"{stack.Origin}/bff/admin", BrowserClient.Csrf)).Status);
     }
 
+    /// <summary>
+    /// The API's anti-forgery check comes before anything else, as on every /bff JSON endpoint: a header-less request (an
+    /// &lt;img&gt; on a same-site page) used to resolve and touch the session and run the policy (which may call the
+    /// provider) first, logging a refused operator, and only then failed the check.
+    /// </summary>
+    [Fact]
+    public async Task TheApiRefusesARequestWithoutTheAntiForgeryHeaderBeforeLookingAtTheSessionOrThePolicy()
+    {
+        await using var stack = await TestStack.StartAsync(adjust: Operators);
+        using var bob = new BrowserClient();
+        await bob.LoginAsync(stack.Origin, "bob");
+
+        var forged = await bob.GetAsync($"{stack.Origin}/bff/admin/api/overview");
+
+        Assert.Equal(HttpStatusCode.Forbidden, forged.Status);
+        Assert.Contains("\"error\":\"csrf_check_failed\"", forged.Body);
+        Assert.DoesNotContain("[5010]", stack.Gateway.Logs.All); // AdminRefused: the policy never ran
+    }
+
+    [Fact]
+    public async Task ThePageAndItsScriptCallTheApiWithTheConfiguredAntiForgeryHeaderAndBasePath()
+    {
+        await using var stack = await TestStack.StartAsync(adjust: s =>
+        {
+            Operators(s);
+            s["Portcullis:Csrf:HeaderName"] = "X-Requested-By";
+        });
+        using var alice = new BrowserClient();
+        await alice.LoginAsync(stack.Origin, "alice");
+
+        var script = await alice.GetAsync($"{stack.Origin}/bff/admin/admin.js");
+        var withTheScriptsHeader = await alice.GetAsync($"{stack.Origin}/bff/admin/api/overview", new Dictionary<string, string> { ["X-Requested-By"] = "1" });
+
+        // Before, the script always sent X-CSRF, and every call it made was refused on such a gateway.
+        Assert.Equal(HttpStatusCode.OK, script.Status);
+        Assert.Contains("const headers = { \"X-Requested-By\": \"1\" };", script.Body);
+        Assert.DoesNotContain("X-CSRF", script.Body);
+        Assert.Equal(HttpStatusCode.OK, withTheScriptsHeader.Status);
+        // Under another BasePath, the page loads its script, and the script calls the API, from there.
+        Assert.Contains("<script src=\"/auth/admin/admin.js\"></script>", Portcullis.Endpoints.AdminPage.HtmlFor("/auth"));
+        Assert.Contains("const api = \"/auth/admin/api\";", Portcullis.Endpoints.AdminPage.ScriptFor("/auth", "X-CSRF"));
+        Assert.DoesNotContain("/bff/", Portcullis.Endpoints.AdminPage.ScriptFor("/auth", "X-CSRF") + Portcullis.Endpoints.AdminPage.HtmlFor("/auth"));
+    }
+
     private static async Task<string> UserIdAsync(TestStack stack, string subject) =>
         (await stack.Gateway.Get<IUserStore>().FindUserAsync("main", subject, CancellationToken.None))!.Id;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
+using Portcullis.Proxy;
 using Portcullis.Tests.Infrastructure;
 
 namespace Portcullis.Tests.Proxy;
@@ -84,5 +85,39 @@ public sealed class ClientTokenTests
         Assert.Equal(5, requests.Length);
         Assert.Equal($"Bearer {tokens[1]}", requests[3].Headers["Authorization"]);
         Assert.Equal($"Bearer {tokens[2]}", requests[4].Headers["Authorization"]);
+    }
+
+    /// <summary>
+    /// An anonymous caller (no session is needed on a client route) hits a path the upstream always refuses: without a
+    /// floor each call renewed the gateway's token at the provider, one client-credentials request per call.
+    /// </summary>
+    [Fact]
+    public async Task AnUpstreamThatAlwaysAnswers401CostsOneRenewalAMinuteNotOnePerCall()
+    {
+        await using var upstream = await ProxyUpstream.StartAsync((context, _) =>
+        {
+            context.Response.StatusCode = 401;
+            return Task.CompletedTask;
+        });
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 600, clock: clock, adjust: s => Routes.Add(s, "inventory", "/api/inventory", upstream.Url, "client"));
+        using var anonymous = new BrowserClient();
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 30; i++)
+        {
+            statuses.Add((await anonymous.GetAsync($"{stack.Origin}/api/inventory/locked", BrowserClient.Csrf)).Status);
+        }
+
+        var tokenRequests = (await stack.Idp.EventsAsync("token")).Length;
+        var upstreamCalls = upstream.Requests.Count;
+        clock.Advance(RejectedTokenRenewals.Floor);
+        await anonymous.GetAsync($"{stack.Origin}/api/inventory/locked", BrowserClient.Csrf);
+
+        Assert.All(statuses, status => Assert.Equal(HttpStatusCode.Unauthorized, status));
+        Assert.Equal(2, tokenRequests); // the first token, and one renewal after its 401
+        Assert.Equal(31, upstreamCalls); // the first call retried once; no other call retried
+        Assert.Equal(3, (await stack.Idp.EventsAsync("token")).Length); // a minute later, one renewal more
+        Assert.Equal(33, upstream.Requests.Count);
     }
 }

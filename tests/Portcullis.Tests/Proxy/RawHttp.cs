@@ -18,7 +18,7 @@ internal static class RawHttp
         var request = new StringBuilder($"{method} {requestTarget} HTTP/1.1\r\n");
         var allHeaders = new Dictionary<string, string>(headers ?? new Dictionary<string, string>(), StringComparer.OrdinalIgnoreCase);
         allHeaders.TryAdd("Host", $"localhost:{port}");
-        allHeaders["Connection"] = "close";
+        allHeaders.TryAdd("Connection", "close"); // a caller's own must still end in close: the answer is read to the end
         foreach (var (name, value) in allHeaders)
         {
             request.Append(name).Append(": ").Append(value).Append("\r\n");

@@ -26,6 +26,8 @@ public sealed class UpstreamResponseHeaderTests
         Assert.Equal(HttpStatusCode.OK, response.Status);
         Assert.Contains("<script>", response.Body); // the body passes; what it may do does not
         Assert.Empty(response.SetCookies);
+        Assert.False(response.Headers.ContainsKey("Clear-Site-Data"));
+        Assert.False(response.Headers.ContainsKey("Strict-Transport-Security"));
         Assert.Equal("nosniff", response.Headers["X-Content-Type-Options"]);
         Assert.Contains("default-src 'none'", response.Headers["Content-Security-Policy"]);
         Assert.Contains("sandbox", response.Headers["Content-Security-Policy"]);
@@ -58,7 +60,7 @@ public sealed class UpstreamResponseHeaderTests
         Assert.Equal("nosniff", response.Headers["X-Content-Type-Options"]);
     }
 
-    /// <summary>An API answering HTML with script and cookies named like the gateway's (any case), plus an innocent one.</summary>
+    /// <summary>An API answering HTML with script, origin-wide headers and cookies named like the gateway's (any case), plus an innocent one.</summary>
     private static Task<ProxyUpstream> StartHostileUpstreamAsync() => ProxyUpstream.StartAsync(async (context, _) =>
     {
         context.Response.ContentType = "text/html";
@@ -66,6 +68,9 @@ public sealed class UpstreamResponseHeaderTests
         context.Response.Headers.Append("Set-Cookie", $"__Host-portcullis={PlantedSession}; Secure; Path=/; HttpOnly");
         context.Response.Headers.Append("Set-Cookie", "__host-Portcullis-login-abc=forged-binding; Secure; Path=/");
         context.Response.Headers.Append("Set-Cookie", "theme=dark; Path=/");
+        // Origin-wide: would wipe the session cookie and reload every tab, or switch HSTS off for the origin.
+        context.Response.Headers.Append("Clear-Site-Data", "\"cookies\", \"storage\", \"executionContexts\"");
+        context.Response.Headers.Append("Strict-Transport-Security", "max-age=0");
         await context.Response.WriteAsync("<html><script>fetch('/bff/logout',{method:'POST'})</script></html>");
     });
 }

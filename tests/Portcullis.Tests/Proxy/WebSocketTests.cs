@@ -99,6 +99,26 @@ public sealed class WebSocketTests : IClassFixture<WebSocketTests.SignedInStack>
         Assert.Empty(_upstream.Requests);
     }
 
+    [Theory]
+    [InlineData("/api/orders")]
+    [InlineData("/api/live")]
+    public async Task AnUpgradeToAnotherProtocolIsRefusedOnEveryRouteAndTheUpstreamSeesNothing(string path)
+    {
+        // YARP also tunnels SPDY upgrades: with the user's token, past WebSockets: false and the body limits.
+        var response = await RawHttp.SendAsync(_stack.Gateway.Port, path, new Dictionary<string, string>
+        {
+            ["Connection"] = "Upgrade, close",
+            ["Upgrade"] = "SPDY/3.1",
+            ["Cookie"] = $"__Host-portcullis={_cookie}",
+            ["X-CSRF"] = "1",
+            ["Origin"] = _stack.Origin,
+        });
+
+        Assert.Equal(400, response.Status);
+        Assert.Contains("\"error\":\"invalid_request\"", response.Body);
+        Assert.Empty(_upstream.Requests);
+    }
+
     [Fact]
     public async Task AnUpgradeWithoutASessionGets401()
     {
