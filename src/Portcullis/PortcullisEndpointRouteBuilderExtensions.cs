@@ -20,8 +20,8 @@ public static class PortcullisEndpointRouteBuilderExtensions
     {
         var options = endpoints.ServiceProvider.GetRequiredService<IOptions<PortcullisOptions>>().Value;
         var bff = endpoints.MapGroup(options.BasePath);
-        bff.MapGet("/login", LoginEndpoints.LoginAsync).RequireRateLimiting(GatewayRateLimiting.LoginPolicy);
-        bff.MapGet("/callback/{provider}", LoginEndpoints.CallbackAsync).RequireRateLimiting(GatewayRateLimiting.LoginPolicy);
+        bff.MapGet("/login", LoginEndpoints.LoginAsync).RequireRateLimiting(GatewayRateLimiting.LoginPolicy).WithMetadata(NavigationEndpoint.Instance);
+        bff.MapGet("/callback/{provider}", LoginEndpoints.CallbackAsync).RequireRateLimiting(GatewayRateLimiting.LoginPolicy).WithMetadata(NavigationEndpoint.Instance);
         // Called by the provider's server, not a browser: no CSRF header; the signed single-use logout token is the credential.
         bff.MapPost("/backchannel-logout/{provider}", BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery()
             .RequireRateLimiting(GatewayRateLimiting.BackchannelLogoutPolicy);

@@ -368,6 +368,8 @@ function forgeIdToken(original, mode, foreignKey) {
     case 'wrong-nonce': return signWithProviderKey({ ...payload, nonce: 'forged-nonce' });
     case 'expired': return signWithProviderKey({ ...payload, iat: now - 600, exp: now - 300 });
     case 'future-iat': return signWithProviderKey({ ...payload, iat: now + 3600, exp: now + 7200 });
+    // A provider that writes auth_time in milliseconds: read as seconds, past the year 9999.
+    case 'auth-time-in-milliseconds': return signWithProviderKey({ ...payload, auth_time: Date.now() });
     case 'other-sub': return signWithProviderKey({ ...payload, sub: 'bob' });
     case 'unpublished-key-other-sub': {
       // Another user's token under a key the provider never published: a gateway that cannot check the signature

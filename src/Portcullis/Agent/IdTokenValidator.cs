@@ -47,6 +47,9 @@ internal sealed class IdTokenValidator(TimeProvider time, ILogger<IdTokenValidat
     private static readonly HashSet<string> ProtocolClaims =
         ["iss", "aud", "exp", "iat", "nbf", "nonce", "at_hash", "c_hash", "azp", "jti", "sid", "s_hash", "auth_time", "acr", "amr", "scope"];
 
+    // The last second DateTimeOffset can hold (9999-12-31T23:59:59Z).
+    private const long MaxUnixSeconds = 253_402_300_799;
+
     // What only a validated ID token may say about the authentication itself (kept from it, never from userinfo).
     private static readonly string[] AuthenticationClaims = ["auth_time", "amr"];
 
@@ -91,6 +94,12 @@ internal sealed class IdTokenValidator(TimeProvider time, ILogger<IdTokenValidat
         token.TryGetPayloadValue<string>("sid", out var sid);
         token.TryGetPayloadValue<string>("acr", out var acr);
         long? authTimeValue = authTime.ValueKind == JsonValueKind.Number && authTime.TryGetInt64(out var seconds) ? seconds : null;
+        if (authTime.ValueKind != JsonValueKind.Undefined && authTimeValue is not (>= 0 and <= MaxUnixSeconds))
+        {
+            // Seconds since 1970 (OpenID Connect Core §2); anything else (milliseconds, text) would fail later as a date.
+            return Refuse(provider, "auth_time is not a time in seconds");
+        }
+
         return new ValidatedIdToken(token.Subject, sid, claims) { AuthTime = authTimeValue, Acr = acr };
     }
 

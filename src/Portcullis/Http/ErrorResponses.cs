@@ -14,7 +14,7 @@ internal static class ErrorResponses
         return error.RetryAfterSeconds is null && error.WwwAuthenticate is null ? json : new WithHeadersResult(json, error);
     }
 
-    /// <summary>The error's <c>Retry-After</c> and <c>WWW-Authenticate</c> headers, then the JSON body.</summary>
+    /// <summary>The error's <c>Retry-After</c> and <c>WWW-Authenticate</c> headers, then the body.</summary>
     private sealed class WithHeadersResult(IResult inner, PortcullisError error) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
@@ -49,7 +49,21 @@ internal static class ErrorResponses
             <body><h1>{{title}}</h1><p>{{WebUtility.HtmlEncode(error.Message)}}</p>
             <p><code>{{WebUtility.HtmlEncode(error.Code)}}</code></p><p><a href="/">Back to the application</a></p></body></html>
             """;
-        return Results.Content(html, "text/html; charset=utf-8", statusCode: error.StatusCode);
+        var page = Results.Content(html, "text/html; charset=utf-8", statusCode: error.StatusCode);
+        return error.RetryAfterSeconds is null && error.WwwAuthenticate is null ? page : new WithHeadersResult(page, error);
+    }
+}
+
+/// <summary>
+/// Marks an endpoint a person reaches by navigation (login, callback): errors that happen outside the endpoint's own
+/// code, such as a store outage, are answered with <see cref="ErrorResponses.ForNavigation"/> there too.
+/// </summary>
+internal sealed class NavigationEndpoint
+{
+    public static NavigationEndpoint Instance { get; } = new();
+
+    private NavigationEndpoint()
+    {
     }
 }
 

@@ -28,6 +28,9 @@ internal sealed class StoreUnavailableMiddleware(RequestDelegate next, StoreFail
     {
         Diagnostics.Log.StoreUnavailable(logger, context.Request.Method, context.Request.Path.Value ?? "/", exception.GetType().Name);
         context.Response.Clear();
-        return ErrorResponses.Json(PortcullisError.StoreUnavailable).ExecuteAsync(context);
+        // A person sent back by the provider to the callback reads a page, not JSON.
+        return (context.GetEndpoint()?.Metadata.GetMetadata<NavigationEndpoint>() is null
+            ? ErrorResponses.Json(PortcullisError.StoreUnavailable)
+            : ErrorResponses.ForNavigation(context, PortcullisError.StoreUnavailable)).ExecuteAsync(context);
     }
 }

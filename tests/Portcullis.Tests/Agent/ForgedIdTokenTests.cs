@@ -45,6 +45,7 @@ public sealed class ForgedIdTokenTests(ForgedIdTokenTests.TwoProviders world) : 
     [InlineData("wrong-nonce")]
     [InlineData("expired")]
     [InlineData("future-iat")]
+    [InlineData("auth-time-in-milliseconds")]
     [InlineData("foreign")]
     public async Task ALoginWithAForgedIdTokenIsRefusedAndCreatesNoSession(string forgery)
     {

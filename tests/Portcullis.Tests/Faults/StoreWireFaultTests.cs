@@ -149,6 +149,30 @@ public sealed class StoreWireFaultTests
 
     /// <summary>Store settings whose connection goes through a new fault proxy in front of the test server.</summary>
     /// <summary>
+    /// The store fails while a person, sent back by the provider, lands on the callback: their browser shows a page that
+    /// says sign-in is unavailable (503 with Retry-After), as every other callback error does, not a JSON body.
+    /// </summary>
+    [Fact]
+    public async Task AStoreFaultAtTheCallbackShowsTheBrowserAReadablePage()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync();
+        var (store, storeWire) = await StoreBehindFaultProxyAsync("postgres");
+        await using var _ = storeWire;
+        await using var stack = await StartAsync(upstream, new FakeTimeProvider(DateTimeOffset.UtcNow), store);
+        using var browser = new BrowserClient();
+        var callback = await browser.AuthorizeAtProviderAsync($"{stack.Origin}/bff/login?returnUrl=%2F", "alice");
+
+        var landed = await UnderFaultAsync(storeWire, Fault.ResetAfterSend, () => browser.GetAsync(callback, new Dictionary<string, string> { ["Accept"] = "text/html" }));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, landed.Status);
+        Assert.StartsWith("text/html", landed.Headers["Content-Type"]);
+        Assert.Contains("<h1>Sign-in is unavailable</h1>", landed.Body);
+        Assert.Contains("store_unavailable", landed.Body);
+        Assert.Equal("2", landed.Headers["Retry-After"]);
+        Assert.DoesNotContain(browser.CookiesFor("localhost").Keys, name => name == "__Host-portcullis");
+    }
+
+    /// <summary>
     /// The revocation worker meets the fault on its own (it polls the store), then the wire heals and the user logs out:
     /// the revocation goes out at once. The worker used to wait out a failure on the gateway's clock, deaf to new work:
     /// the interval late in production, and for good on a test's clock that stands still (a flake of

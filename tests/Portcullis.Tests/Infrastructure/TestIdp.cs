@@ -300,7 +300,7 @@ public sealed class TestIdp : IAsyncDisposable
     /// <summary>
     /// Makes the next authorization-code exchange answer with a forged <c>id_token</c> derived from the real one
     /// (<c>bad-signature</c>, <c>alg-none</c>, <c>hs256-with-public-key</c>, <c>wrong-iss</c>, <c>wrong-aud</c>,
-    /// <c>wrong-azp</c>, <c>wrong-nonce</c>, <c>expired</c>, <c>future-iat</c>, or <c>foreign</c>: signed with
+    /// <c>wrong-azp</c>, <c>wrong-nonce</c>, <c>expired</c>, <c>future-iat</c>, <c>auth-time-in-milliseconds</c>, or <c>foreign</c>: signed with
     /// <paramref name="foreignKey"/>, another provider's <see cref="SigningKeyAsync"/>).
     /// </summary>
     public async Task ForgeNextIdTokenAsync(string mode, JsonElement? foreignKey = null, string grantType = "authorization_code")
