@@ -132,10 +132,19 @@ internal sealed class ProviderClient(IHttpClientFactory httpClientFactory, TimeP
                 return null;
             }
 
-            using var json = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
-            return json.RootElement.ValueKind == JsonValueKind.Object
-                ? json.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal)
-                : null;
+            try
+            {
+                using var json = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+                return json.RootElement.ValueKind == JsonValueKind.Object
+                    ? json.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone(), StringComparer.Ordinal)
+                    : null;
+            }
+            catch (JsonException)
+            {
+                // Not JSON (a signed userinfo JWT, an empty body): no claims from here, as without DPoP; the caller goes
+                // on with the ID token's. Thrown, it failed the login with 500 after the provider had issued the tokens.
+                return null;
+            }
         }
 
         return null;

@@ -63,15 +63,17 @@ internal sealed class SessionService(
 
         var now = time.GetUtcNow();
         string userId;
+        string? replacedSessionKey = null;
         if (login.LinkUserId is { } linkUserId)
         {
-            var linked = await LinkAsync(login, linkUserId, now, cancellationToken);
-            if (linked is not null)
+            var (refusal, asking) = await LinkAsync(login, linkUserId, now, cancellationToken);
+            if (refusal is not null)
             {
-                return linked;
+                return refusal;
             }
 
             userId = linkUserId;
+            replacedSessionKey = asking;
         }
         else
         {
@@ -119,6 +121,14 @@ internal sealed class SessionService(
                 absoluteExpiresAt),
             cancellationToken);
         metrics.SessionCreated(login.Provider);
+        if (replacedSessionKey is not null)
+        {
+            // The new session replaces the one that asked for the link, once it exists: a failure before this point
+            // leaves the user signed in as they were, not signed out.
+            await store.DeleteSessionAsync(replacedSessionKey, cancellationToken);
+            metrics.SessionsEnded(SessionEndReasons.Replaced);
+        }
+
         Log.LoginCompleted(logger, userId, login.Provider);
         await audit.RecordAsync(AuditEvents.Login, AuditOutcomes.Success, userId, login.Provider, handle);
         cookies.WriteSession(context.Response, splitKey?.Format() ?? cookieValue);
@@ -144,29 +154,29 @@ internal sealed class SessionService(
         return verified ? email.GetString() : null;
     }
 
-    /// <summary>Null when the identity now belongs to <paramref name="userId"/>; otherwise why it was not linked.</summary>
-    private async Task<PortcullisError?> LinkAsync(AuthenticatedLogin login, string userId, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// The key of the session that asked (for the new session to replace) when the identity now belongs to
+    /// <paramref name="userId"/>; otherwise why it was not linked.
+    /// </summary>
+    private async Task<(PortcullisError? Refusal, string? AskingSessionKey)> LinkAsync(AuthenticatedLogin login, string userId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         // The session that asked must still be alive: a logout (or expiry) in between cancels the link.
         var asking = login.LinkSessionKey is { } sessionKey ? await store.GetSessionAsync(sessionKey, now, cancellationToken) : null;
         if (asking is null || asking.UserId != userId)
         {
             Log.IdentityLinkRefused(logger, login.Provider, userId, "the session that asked for the link has ended");
-            return PortcullisError.LoginFailed("The session that asked to link this account has ended. Sign in and try again.");
+            return (PortcullisError.LoginFailed("The session that asked to link this account has ended. Sign in and try again."), null);
         }
 
         var result = await users.LinkIdentityAsync(userId, login.Provider, login.Subject, now, cancellationToken);
         if (result == IdentityLinkResult.BelongsToAnotherUser)
         {
             Log.IdentityLinkRefused(logger, login.Provider, userId, "the identity belongs to another user");
-            return PortcullisError.LoginFailed("This account already belongs to another user of this site, so it was not linked.");
+            return (PortcullisError.LoginFailed("This account already belongs to another user of this site, so it was not linked."), null);
         }
 
         Log.IdentityLinked(logger, login.Provider, userId);
-        // The new session replaces the one that asked.
-        await store.DeleteSessionAsync(asking.Key, cancellationToken);
-        metrics.SessionsEnded(SessionEndReasons.Replaced);
-        return null;
+        return (null, asking.Key);
     }
 
     /// <summary>The request's session, or null when the cookie is absent, malformed, unknown, expired or undecryptable.</summary>

@@ -52,6 +52,31 @@ public sealed class DPoPTests
         Assert.Equal("DPoP", issued);
     }
 
+    /// <summary>
+    /// A provider that answers userinfo with a signed JWT (oidc-provider's jwtUserinfo) instead of JSON: the login goes
+    /// on with the ID token's claims, as it does without DPoP. The DPoP path parsed the body as JSON and failed the login
+    /// with 500, after the provider had issued the tokens.
+    /// </summary>
+    [Fact]
+    public async Task AUserinfoAnswerThatIsNotJsonLeavesTheLoginToTheIdTokensClaims()
+    {
+        await using var stack = await TestStack.StartAsync(
+            adjust: s => s["Portcullis:Providers:main:DPoP"] = "true",
+            idpConfig: (config, _) =>
+            {
+                config["features"] = new JsonObject { ["jwtUserinfo"] = new JsonObject { ["enabled"] = true } };
+                TestIdp.Client(config)["userinfo_signed_response_alg"] = "RS256";
+            });
+        using var browser = new BrowserClient();
+
+        var landing = await browser.LoginAsync(stack.Origin, "alice");
+        var user = await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, landing.Status);
+        Assert.Equal(HttpStatusCode.OK, user.Status);
+        Assert.Equal("DPoP", (await stack.Idp.TokenTypesAsync()).Single());
+    }
+
     [Fact]
     public async Task ARefreshCarriesAProofAndTheRefreshedTokenStaysBoundToTheSameKey()
     {

@@ -26,6 +26,49 @@ public sealed class IdentityLinkingTests
         Assert.Equal(2, (await stack.RowsAsync("SELECT * FROM grants")).Count);
     }
 
+    /// <summary>
+    /// The identity is linked, then the store refuses the new session's row (as a PostgreSQL that failed over to a
+    /// read-only standby does): the user gets 503 and stays signed in with the session that asked. The session that
+    /// asked used to be deleted first, at the link, so this left the user signed out.
+    /// </summary>
+    [Fact]
+    public async Task ALinkThatFailsAfterTheIdentityWasLinkedLeavesTheUserSignedInAsBefore()
+    {
+        var store = await ScaleOut.GatewayCluster.StoreSettingsAsync("postgres");
+        await using var stack = await ProviderStack.StartAsync(gitHub: true, discord: true, adjust: s =>
+        {
+            foreach (var (key, value) in store)
+            {
+                s[key] = value;
+            }
+        });
+        using var browser = new BrowserClient();
+        await stack.LoginAsync(browser, "github", "octocat");
+        var userId = (await stack.UserAsync(browser)).GetProperty("userId").GetString();
+
+        await RunSqlAsync(store, """
+            CREATE FUNCTION refuse_sessions() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' USING ERRCODE = '25006'; END $$;
+            CREATE TRIGGER refuse_sessions BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION refuse_sessions();
+            """);
+        var linked = await stack.LinkAsync(browser, "discord", "nelly");
+        await RunSqlAsync(store, "DROP TRIGGER refuse_sessions ON sessions;");
+        var after = await browser.GetAsync($"{stack.Origin}/bff/user", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, linked.Status);
+        Assert.Equal(HttpStatusCode.OK, after.Status);
+        Assert.Contains($"\"userId\":\"{userId}\"", after.Body);
+        Assert.Contains("\"provider\":\"github\"", after.Body);
+    }
+
+    private static async Task RunSqlAsync(Dictionary<string, string?> store, string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(store["Portcullis:Store:ConnectionString"]);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
     [Fact]
     public async Task ASignedInUserCanLinkASecondProviderAndThenSignInWithEither()
     {
