@@ -46,6 +46,8 @@ public sealed class StatelessRefreshCoordinatorTests
             using var browser = new BrowserClient();
             Assert.Equal(HttpStatusCode.OK, (await browser.LoginAsync(cluster.Nodes[0].Origin)).Status);
             var beforeRefresh = string.Join("; ", browser.CookiesFor("localhost").Select(c => $"{c.Key}={c.Value}"));
+            // Real: the nodes are separate processes on the system clock (no fake clock reaches them). Past the 3 s
+            // refresh point; a loaded machine only waits longer, which leaves the token as due and the result's 30 s ample.
             await Task.Delay(TimeSpan.FromSeconds(3.5));
             using var http = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false });
 
