@@ -132,17 +132,16 @@ internal sealed class BenchReport
 
         if (Scale is { } scale)
         {
-            ScaleTable(md, scale, "### Session scale (authenticated small-JSON request; fresh gateway process each time)", "store on disk");
+            ScaleTable(md, scale, "### Session scale (authenticated small-JSON request; two fresh gateway processes side by side, interleaved rounds, medians)", "store on disk");
         }
 
         if (PostgresScale is { } postgresScale)
         {
-            ScaleTable(md, postgresScale, "### Session scale on PostgreSQL (same request; fresh gateway process each time; the test server, fsync off)", "`sessions` table with indexes");
-            var added = postgresScale[^1].Loaded.P99Ms - postgresScale[0].Loaded.P99Ms;
-            var addedLight = postgresScale[^1].Light.P99Ms - postgresScale[0].Light.P99Ms;
-            md.AppendLine("| target (issue 18) | measured | met |").AppendLine("| --- | ---: | --- |");
-            md.AppendLine($"| p99 with {postgresScale[^1].Sessions:N0} sessions within {PostgresScaleP99TargetMs} ms of one session, loaded | {added:F3} ms | {YesNo(added <= PostgresScaleP99TargetMs)} |");
-            md.AppendLine($"| the same at one connection | {addedLight:F3} ms | {YesNo(addedLight <= PostgresScaleP99TargetMs)} |");
+            ScaleTable(md, postgresScale, "### Session scale on PostgreSQL (the same; the test server, fsync off)", "`sessions` table with indexes");
+            var (one, many) = (postgresScale[0], postgresScale[^1]);
+            md.AppendLine("| target (issue 18) | measured | per round: median (lowest–highest) | met |").AppendLine("| --- | ---: | ---: | --- |");
+            ScaleTargetRow(md, $"p99 with {many.Sessions:N0} sessions within {PostgresScaleP99TargetMs} ms of one session, loaded", one.LoadedRounds, many.LoadedRounds);
+            ScaleTargetRow(md, "the same at one connection", one.LightRounds, many.LightRounds);
             md.AppendLine();
         }
 
@@ -199,6 +198,17 @@ internal sealed class BenchReport
         }
 
         md.AppendLine();
+    }
+
+    /// <summary>
+    /// The verdict is the difference of the medians (as for the proxy targets); beside it each round's own difference,
+    /// the two gateways having been measured back to back in that round.
+    /// </summary>
+    private static void ScaleTargetRow(StringBuilder md, string target, IReadOnlyList<WrkResult> one, IReadOnlyList<WrkResult> many)
+    {
+        var added = Statistics.Median(many.Select(r => r.P99Ms)) - Statistics.Median(one.Select(r => r.P99Ms));
+        var perRound = one.Zip(many, (o, m) => m.P99Ms - o.P99Ms).ToArray();
+        md.AppendLine($"| {target} | {added:F3} ms | {Statistics.Median(perRound):F3} ms ({perRound.Min():F3} – {perRound.Max():F3}) | {YesNo(added <= PostgresScaleP99TargetMs)} |");
     }
 
     private void OverheadTables(StringBuilder md, OverheadResult overhead, string heading, string targetQualifier)
