@@ -44,6 +44,8 @@ public static class GatewayApp
         }
 
         var management = GatewayManagement.Listen(app, section);
+        GatewayForwardAuthListener.Listen(app, section);
+        GatewayErrorBoundary.Use(app);
         app.UsePortcullis();
         management?.Use(app);
         UseFrontend(app);

@@ -33,7 +33,7 @@ internal sealed class GatewayManagement
             return null;
         }
 
-        var main = MainAddresses(app.Configuration);
+        var main = GatewayAddresses.MainOf(app.Configuration);
         var management = value.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var ports = new HashSet<int>();
         foreach (var address in management)
@@ -41,7 +41,7 @@ internal sealed class GatewayManagement
             ports.Add(PortOf(address));
         }
 
-        var mainPorts = main.Select(a => TryParse(a, out var uri) ? uri.Port : -1);
+        var mainPorts = main.Select(a => GatewayAddresses.TryParse(a, out var uri) ? uri.Port : -1);
         if (mainPorts.FirstOrDefault(ports.Contains, -1) is var shared and not -1)
         {
             throw new GatewayConfigurationException($"{Key}: port {shared} is also the main port; the management listener needs a port of its own.");
@@ -76,7 +76,7 @@ internal sealed class GatewayManagement
 
     private static int PortOf(string address)
     {
-        if (!TryParse(address, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/"
+        if (!GatewayAddresses.TryParse(address, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/"
             || !address.TrimEnd('/').EndsWith($":{uri.Port}", StringComparison.Ordinal) || uri.Port == 0)
         {
             throw new GatewayConfigurationException(
@@ -85,25 +85,4 @@ internal sealed class GatewayManagement
 
         return uri.Port;
     }
-
-    /// <summary>Kestrel's wildcard hosts (<c>*</c>, <c>+</c>) are not URI hosts; the port is what matters here.</summary>
-    private static bool TryParse(string address, out Uri uri) =>
-        Uri.TryCreate(address.Replace("://*", "://localhost", StringComparison.Ordinal).Replace("://+", "://localhost", StringComparison.Ordinal), UriKind.Absolute, out uri!);
-
-    /// <summary>The main addresses as Kestrel would choose them: <c>urls</c>, else <c>http_ports</c>/<c>https_ports</c>, else its default.</summary>
-    private static List<string> MainAddresses(IConfiguration configuration)
-    {
-        if (configuration["urls"] is { Length: > 0 } urls)
-        {
-            return [.. urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
-        }
-
-        var addresses = new List<string>();
-        addresses.AddRange(Ports(configuration["http_ports"]).Select(port => $"http://*:{port}"));
-        addresses.AddRange(Ports(configuration["https_ports"]).Select(port => $"https://*:{port}"));
-        return addresses.Count > 0 ? addresses : ["http://localhost:5000"];
-    }
-
-    private static IEnumerable<string> Ports(string? value) =>
-        value?.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 }

@@ -71,8 +71,10 @@ internal sealed class BearerTokenVerifier(ProviderClient client, IntrospectionCa
             return BearerVerdict.Refuse("JWT addressed to the gateway itself (an ID token)");
         }
 
-        // As for introspected tokens: the gateway's own access tokens are never a caller's to present.
-        if (jwt.TryGetPayloadValue<string>("client_id", out var clientId) && clientId == provider.Options.ClientId)
+        // As for introspected tokens: the gateway's own access tokens are never a caller's to present. RFC 9068 names
+        // the client in client_id; Keycloak, Entra ID v2 and Auth0 name it in azp instead.
+        if ((jwt.TryGetPayloadValue<string>("client_id", out var clientId) && clientId == provider.Options.ClientId)
+            || (jwt.TryGetPayloadValue<string>("azp", out var authorizedParty) && authorizedParty == provider.Options.ClientId))
         {
             return BearerVerdict.Refuse("JWT issued to the gateway itself");
         }

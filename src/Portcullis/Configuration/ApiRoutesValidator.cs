@@ -275,6 +275,12 @@ internal static class ApiRoutesValidator
             errors.Add($"{Root}:ForwardAuth:Enabled needs {Root}:TrustedProxies: the endpoint answers only the front proxies listed there.");
         }
 
+        if (forwardAuth.Port is not (> 0 and <= 65535))
+        {
+            errors.Add($"{Root}:ForwardAuth:Port is required with {Root}:ForwardAuth:Enabled (got '{forwardAuth.Port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing"}'): "
+                + "a port of the gateway that only the front proxy's auth call reaches. The browser's own requests through the proxy come from a trusted address too.");
+        }
+
         if (!IsPlainPath(forwardAuth.Path))
         {
             errors.Add($"{Root}:ForwardAuth:Path must be a plain path like '/forward-auth', below BasePath (got '{forwardAuth.Path}').");

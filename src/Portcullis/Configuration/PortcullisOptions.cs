@@ -98,13 +98,24 @@ public sealed class PortcullisOptions
 public sealed class ForwardAuthOptions
 {
     /// <summary>
-    /// Turns on <c>{BasePath}{Path}</c>. It answers only requests whose connection comes from an address in
-    /// <c>TrustedProxies</c> (which must then be set): its answer carries the user's access token. The default value is <c>false</c>.
+    /// Turns on <c>{BasePath}{Path}</c>. It answers only requests that arrive on <see cref="Port"/> over a connection from
+    /// an address in <c>TrustedProxies</c> (both must then be set): its answer carries the user's access token. The
+    /// default value is <c>false</c>.
     /// </summary>
     public bool Enabled { get; set; }
 
     /// <summary>Where the endpoint is, below <c>BasePath</c>; Envoy appends the original path to it. The default value is <c>/forward-auth</c>.</summary>
     public string Path { get; set; } = "/forward-auth";
+
+    /// <summary>
+    /// The gateway's port the front proxy's auth call arrives on; the endpoint answers on no other (404). Required with
+    /// <see cref="Enabled"/>: a front proxy that also forwards the browser's <c>/bff/</c> traffic (the usual set-up)
+    /// connects from a trusted address for the browser too, so the peer address alone cannot tell the proxy's own
+    /// question from a browser script asking, through the proxy, for its user's token. The runnable gateway listens on
+    /// it beside its main addresses (same hosts); a host built on the library adds the listener itself. Route nothing
+    /// of the proxy's public traffic to it. No default value.
+    /// </summary>
+    public int? Port { get; set; }
 }
 
 /// <summary>One identity provider the gateway signs users in with.</summary>

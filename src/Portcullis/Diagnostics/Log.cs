@@ -110,7 +110,7 @@ internal static partial class Log
     [LoggerMessage(1053, LogLevel.Warning, "The session cache is full ({Capacity} copies, Session:CacheSize): further sessions are read from the store until old copies age out.", EventName = "SessionCacheFull")]
     public static partial void SessionCacheFull(ILogger logger, int capacity);
 
-    [LoggerMessage(1200, LogLevel.Warning, "Request refused by the anti-forgery check: {Reason}.", EventName = "CsrfRefused")]
+    [LoggerMessage(1200, LogLevel.Debug, "Request refused by the anti-forgery check: {Reason}.", EventName = "CsrfRefused")]
     public static partial void CsrfRefused(ILogger logger, string reason);
 
     [LoggerMessage(1300, LogLevel.Warning, "Upstream {Route} could not be reached: {Error}.", EventName = "UpstreamFailed")]
@@ -130,7 +130,7 @@ internal static partial class Log
     [LoggerMessage(2001, LogLevel.Information, "Request to route {Route} forbidden: {Reason}", EventName = "RouteForbidden")]
     public static partial void RouteForbidden(ILogger logger, string route, string reason);
 
-    [LoggerMessage(2002, LogLevel.Warning, "Request to route {Route} refused: {Reason}.", EventName = "ProxyRequestRefused")]
+    [LoggerMessage(2002, LogLevel.Debug, "Request to route {Route} refused: {Reason}.", EventName = "ProxyRequestRefused")]
     public static partial void ProxyRequestRefused(ILogger logger, string route, string reason);
 
     [LoggerMessage(2003, LogLevel.Information, "Obtained a client-credentials access token from provider {Provider}.", EventName = "ClientTokenObtained")]
@@ -209,11 +209,11 @@ internal static partial class Log
     [LoggerMessage(5001, LogLevel.Error, "The changed configuration was refused and the previous one stays in force: {Problem}", EventName = "ConfigurationReloadRefused")]
     public static partial void ConfigurationReloadRefused(ILogger logger, string problem);
 
-    [LoggerMessage(5010, LogLevel.Warning, "A signed-in user who does not satisfy Portcullis:Admin:Policy was refused the operator page.", EventName = "AdminRefused")]
+    [LoggerMessage(5010, LogLevel.Debug, "A signed-in user who does not satisfy Portcullis:Admin:Policy was refused the operator page.", EventName = "AdminRefused")]
     public static partial void AdminRefused(ILogger logger);
 
     // 6000-6002: session modes (issue 15: split-key, ADR 0032).
-    [LoggerMessage(6000, LogLevel.Warning, "Split-key session {Handle} was presented with a key that does not open it; the request is refused and the session left as it was.", EventName = "SplitKeyRefused")]
+    [LoggerMessage(6000, LogLevel.Debug, "Split-key session {Handle} was presented with a key that does not open it; the request is refused and the session left as it was.", EventName = "SplitKeyRefused")]
     public static partial void SplitKeyRefused(ILogger logger, string handle);
 
     [LoggerMessage(6001, LogLevel.Information, "Grant of user {UserId} at provider {Provider} is sealed under its session's cookie key and no request of that session is running: deleted without revocation; its tokens expire at the provider.", EventName = "SplitKeyGrantEndedWithoutRevocation")]
@@ -226,13 +226,13 @@ internal static partial class Log
     [LoggerMessage(6003, LogLevel.Information, "Audit (stateless, no audit store): {Event} {Outcome} user {UserId} provider {Provider} actor {Actor}: {Detail}", EventName = "StatelessAudit")]
     public static partial void StatelessAudit(ILogger logger, string @event, string outcome, string? userId, string? provider, string? actor, string? detail);
 
-    [LoggerMessage(6004, LogLevel.Information, "A stateless session cookie that does not open (changed, truncated, a chunk missing, sealed for another cookie or by a key no longer in the ring) was refused; nothing changed.", EventName = "StatelessCookieRefused")]
+    [LoggerMessage(6004, LogLevel.Debug, "A stateless session cookie that does not open (changed, truncated, a chunk missing, sealed for another cookie or by a key no longer in the ring) was refused; nothing changed.", EventName = "StatelessCookieRefused")]
     public static partial void StatelessCookieRefused(ILogger logger);
 
-    [LoggerMessage(6005, LogLevel.Information, "A stateless session cookie of user {UserId} was refused: written {Age} ago, past Session:MaxCookieAge (or IdleTimeout) {Limit}, or past its session's absolute end.", EventName = "StatelessCookieExpired")]
+    [LoggerMessage(6005, LogLevel.Debug, "A stateless session cookie of user {UserId} was refused: written {Age} ago, past Session:MaxCookieAge (or IdleTimeout) {Limit}, or past its session's absolute end.", EventName = "StatelessCookieExpired")]
     public static partial void StatelessCookieExpired(ILogger logger, string userId, TimeSpan age, TimeSpan limit);
 
-    [LoggerMessage(6006, LogLevel.Warning, "A stateless refresh cookie that belongs to another session (or does not open) came with a session of user {UserId}; it is ignored.", EventName = "StatelessRefreshCookieRefused")]
+    [LoggerMessage(6006, LogLevel.Debug, "A stateless refresh cookie that belongs to another session (or does not open) came with a session of user {UserId}; it is ignored.", EventName = "StatelessRefreshCookieRefused")]
     public static partial void StatelessRefreshCookieRefused(ILogger logger, string userId);
 
     [LoggerMessage(6007, LogLevel.Information, "The access token of user {UserId} at provider {Provider} is due but the request to {Path} carries no refresh cookie (its Path is the API routes' and the logout endpoint's).", EventName = "StatelessRefreshCookieAbsent")]
@@ -241,7 +241,7 @@ internal static partial class Log
     [LoggerMessage(6008, LogLevel.Warning, "Logout of user {UserId} at provider {Provider}: the revocation did not succeed ({Result}) and stateless mode has no outbox to retry it; the token stays valid at the provider until it expires.", EventName = "StatelessRevocationNotRetried")]
     public static partial void StatelessRevocationNotRetried(ILogger logger, string userId, string provider, string result);
 
-    [LoggerMessage(6009, LogLevel.Information, "{Feature} was refused: it needs sessions kept on the server and Portcullis:Session:Mode is stateless.", EventName = "StatelessFeatureRefused")]
+    [LoggerMessage(6009, LogLevel.Debug, "{Feature} was refused: it needs sessions kept on the server and Portcullis:Session:Mode is stateless.", EventName = "StatelessFeatureRefused")]
     public static partial void StatelessFeatureRefused(ILogger logger, string feature);
 
     [LoggerMessage(6010, LogLevel.Information, "Stateless refresh of user {UserId} at provider {Provider}: {Outcome}.", EventName = "StatelessRefreshed")]
@@ -285,6 +285,9 @@ internal static partial class Log
 
     [LoggerMessage(6041, LogLevel.Debug, "Forward-auth request refused before any route was judged: {Reason}.", EventName = "ForwardAuthUnreadable")]
     public static partial void ForwardAuthUnreadable(ILogger logger, string reason);
+
+    [LoggerMessage(2006, LogLevel.Debug, "Forward-auth request on port {Port}, which is not Portcullis:ForwardAuth:Port, answered 404.", EventName = "ForwardAuthOtherPort")]
+    public static partial void ForwardAuthOtherPort(ILogger logger, int port);
 
     // 6042-6059: bearer pass-through and sibling hosts (issue 20 items 4 and 5, ADR 0042). Never the token, nor its hash.
     [LoggerMessage(6042, LogLevel.Debug, "Bearer token presented to route {Route} refused (provider {Provider}): {Reason}.", EventName = "BearerRefused")]

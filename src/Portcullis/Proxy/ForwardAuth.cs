@@ -15,8 +15,10 @@ namespace Portcullis.Proxy;
 /// Forward-auth (issue 20 item 1): a front proxy asks about a request before forwarding it itself. The original request is
 /// matched against the API routes and judged by <see cref="ProxyAdmission"/>, exactly as the built-in proxy would judge
 /// it; the answer is 200 with the header(s) the proxy must add (<c>Authorization</c>, and <c>DPoP</c> for a DPoP-bound
-/// token; the route's assertion header on a <c>Token: assertion</c> route), or the proxy's 4xx/5xx JSON. Only the proxies in <c>TrustedProxies</c> are answered: a browser that called
-/// this endpoint itself would read its own access token (invariant 1).
+/// token; the route's assertion header on a <c>Token: assertion</c> route), or the proxy's 4xx/5xx JSON. Only requests
+/// on <c>ForwardAuth:Port</c> from the proxies in <c>TrustedProxies</c> are answered: a browser that called this endpoint
+/// itself would read its own access token (invariant 1), and through a front proxy that also forwards <c>/bff/</c> it
+/// would connect from a trusted address.
 /// </summary>
 /// <remarks>
 /// What stays the front proxy's: the request body (its size limit too), and the upstream's answer, so an upstream 401 or
@@ -30,6 +32,7 @@ internal sealed class ForwardAuth
     private readonly ILogger<ForwardAuth> _logger;
     private readonly PathString _path;
     private readonly IPNetwork[] _trusted;
+    private readonly int _port;
 
     public ForwardAuth(ProxyAdmission admission, ApiRouteTable routes, IOptions<PortcullisOptions> options, TimeProvider time, ILogger<ForwardAuth> logger)
     {
@@ -40,6 +43,7 @@ internal sealed class ForwardAuth
         _path = new PathString(options.Value.BasePath + options.Value.ForwardAuth.Path);
         _trusted = options.Value.TrustedProxies.Select(entry => TrustedProxyList.TryParse(entry, out var network) ? network : (IPNetwork?)null)
             .OfType<IPNetwork>().ToArray();
+        _port = options.Value.ForwardAuth.Port ?? 0;
     }
 
     /// <summary>Where the endpoint is (<c>{BasePath}{ForwardAuth:Path}</c>).</summary>
@@ -56,6 +60,13 @@ internal sealed class ForwardAuth
 
     private async Task<PortcullisError?> JudgeAsync(HttpContext context)
     {
+        // The socket's own port, never the Host header: on any other listener the endpoint does not exist, whoever asks.
+        if (context.Connection.LocalPort != _port)
+        {
+            Log.ForwardAuthOtherPort(_logger, context.Connection.LocalPort);
+            return NotOnThisPort;
+        }
+
         // The connection's own address, not the client address the forwarded headers report: only a proxy may ask.
         var peer = ConnectionPeer.Of(context)?.Address;
         if (peer is null || !_trusted.Any(network => network.Contains(peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer)))
@@ -119,6 +130,10 @@ internal sealed class ForwardAuth
         response.Headers.Authorization = new AuthenticationHeaderValue("DPoP", token).ToString();
         response.Headers["DPoP"] = key.CreateProof(request.Method, target, _time.GetUtcNow(), token);
     }
+
+    // As any unknown gateway path answers: nothing tells a browser that the endpoint exists elsewhere.
+    private static PortcullisError NotOnThisPort { get; } =
+        new(404, "not_found", "There is no such gateway endpoint.");
 
     private static PortcullisError NotATrustedProxy { get; } =
         new(403, "forbidden", "Forward-auth answers only the front proxies listed in Portcullis:TrustedProxies.");

@@ -301,10 +301,21 @@ internal sealed class StatelessSessions(
     /// <summary>Writes what the request decided, when its response starts.</summary>
     private void Write(HttpContext context, StatelessRequest state)
     {
+        if (state.Clear || (state.Payload is not null && (state.WriteSession || state.WriteRefresh)))
+        {
+            // These cookies carry the user's sealed tokens (or end the session): no cache may keep the answer for anyone
+            // else, whatever Cache-Control a proxied upstream sent (it was copied before the response started). As
+            // Http.SecurityHeaders.NoStore, a floor above this one.
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Headers.Pragma = "no-cache";
+        }
+
         if (state.Clear)
         {
             codec.Delete(context, _cookieName, SessionCookieOptions(null));
-            foreach (var path in RefreshCookiePaths())
+            // Shortest first: expiring a path also drops the earlier Set-Cookie of any path it is a prefix of
+            // (/api/orders of /api/orders-archive; ChunkingCookieManager matches "path=" + path as a substring).
+            foreach (var path in RefreshCookiePaths().OrderBy(path => path.Length))
             {
                 codec.Delete(context, RefreshCookieName, RefreshCookieOptions(path, null));
             }

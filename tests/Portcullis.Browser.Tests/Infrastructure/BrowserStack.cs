@@ -54,7 +54,9 @@ public class BrowserStack : IAsyncLifetime
         settings["Portcullis:Policies:operators:RequireClaims:email:0"] = "alice@example.com";
         settings["Portcullis:Admin:Policy"] = "operators";
         Adjust(settings);
-        Gateway = await GatewayHost.StartAsync(settings, port, dataDirectory);
+        // The gateway's Debug events too: refusals an attacker can repeat at will are Debug (SECURITY.md item 42), and
+        // CrossSiteAttackTests counts them.
+        Gateway = await GatewayHost.StartAsync(settings, port, dataDirectory, CapturedLogs.IncludeDebug);
 
         (_playwright, Browser) = await Chromium.LaunchAsync();
         Assertions.SetDefaultExpectTimeout(30_000);

@@ -19,7 +19,7 @@ public sealed class MisconfigurationTests
     };
 
     [Fact]
-    public async Task ForwardAuthWithoutTrustedProxiesOrWithAPatternForItsPathDoesNotStart()
+    public async Task ForwardAuthWithoutTrustedProxiesOrItsOwnPortOrWithAPatternForItsPathDoesNotStart()
     {
         var settings = ValidSettings(Directory.CreateTempSubdirectory("portcullis-config-").FullName);
         settings["Portcullis:ForwardAuth:Enabled"] = "true";
@@ -29,6 +29,7 @@ public sealed class MisconfigurationTests
 
         var message = string.Join('\n', exception.Failures);
         Assert.Contains("Portcullis:ForwardAuth:Enabled needs Portcullis:TrustedProxies", message);
+        Assert.Contains("Portcullis:ForwardAuth:Port is required with Portcullis:ForwardAuth:Enabled", message);
         Assert.Contains("Portcullis:ForwardAuth:Path", message);
     }
 
@@ -68,6 +69,10 @@ public sealed class MisconfigurationTests
     [InlineData("Portcullis:Session:CacheSize", "0", "CacheSize must be at least 1")]
     [InlineData("Portcullis:Refresh:TokenRequestDeadline", "00:00:01", "must not be shorter than Portcullis:Refresh:Timeout")]
     [InlineData("Portcullis:Refresh:LeaseDuration", "00:00:00", "must be a positive duration")]
+    // SECURITY.md item 34, "weak key": a master key (or an earlier one kept to decrypt) that is not 32 bytes.
+    [InlineData("Portcullis:KeyProtection:MasterKey", "AAAAAAAAAAAAAAAAAAAAAA==", "must be base64 of exactly 32 bytes")]
+    [InlineData("Portcullis:KeyProtection:MasterKey", "correct horse battery staple", "must be base64 of exactly 32 bytes")]
+    [InlineData("Portcullis:KeyProtection:PreviousMasterKeys:0", "AAAAAAAAAAAAAAAAAAAAAA==", "must be base64 of exactly 32 bytes")]
     public async Task UnsafeValuesAreRefused(string key, string value, string expected)
     {
         var settings = ValidSettings(Directory.CreateTempSubdirectory("portcullis-config-").FullName);

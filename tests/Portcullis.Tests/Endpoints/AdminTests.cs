@@ -24,7 +24,7 @@ public sealed class AdminTests
     public async Task ANonOperatorAndAnonymousCallerSeeNothingAndCannotEndAnything()
     {
         await using var upstream = await RecordingUpstream.StartAsync();
-        await using var stack = await TestStack.StartAsync(adjust: s => { TestStack.OrdersRoute(upstream.Url)(s); Operators(s); });
+        await using var stack = await TestStack.StartAsync(adjust: s => { TestStack.OrdersRoute(upstream.Url)(s); Operators(s); }, configure: CapturedLogs.IncludeDebug);
         using var alice = new BrowserClient();
         await alice.LoginAsync(stack.Origin, "alice");
         using var bob = new BrowserClient();
@@ -56,6 +56,9 @@ public sealed class AdminTests
         Assert.Equal(HttpStatusCode.OK, (await alice.GetAsync($"{stack.Origin}/api/orders/1", BrowserClient.Csrf)).Status);
         Assert.Empty(await stack.Idp.EventsAsync("revocation"));
         Assert.Empty(await AuditAsync(stack, AuditEvents.AdminSessionEnded));
+        // A signed-in user can repeat a refused operator request at will: Debug only (SECURITY.md item 42).
+        Assert.True(stack.Gateway.Logs.CountOf(5010) > 0); // AdminRefused
+        Assert.Empty(stack.Gateway.Logs.AboveDebug(5010));
     }
 
     [Fact]

@@ -124,5 +124,17 @@ public sealed class LogoutEverywhereAndRateLimitTests
         Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.Found));
         Assert.Equal(2, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
         Assert.Equal(5, (await SqliteRows.QueryAsync(stack.Gateway.DataDirectory, "SELECT * FROM login_transactions")).Count);
+
+        // Per client address, not for everyone (SECURITY.md item 36: a flood is not an outage): another address still
+        // signs in, and a flood of forged callbacks from a third is limited as well.
+        Assert.Equal(302, (await Proxy.RawHttp.SendAsync(stack.Gateway.Port, "/bff/login", from: System.Net.IPAddress.Parse("127.0.0.2"))).Status);
+        var callbacks = new List<int>();
+        for (var i = 0; i < 7; i++)
+        {
+            callbacks.Add((await Proxy.RawHttp.SendAsync(stack.Gateway.Port, "/bff/callback/main?state=forged&code=forged", from: System.Net.IPAddress.Parse("127.0.0.3"))).Status);
+        }
+
+        Assert.Equal(5, callbacks.Count(s => s == 400));
+        Assert.Equal(2, callbacks.Count(s => s == 429));
     }
 }

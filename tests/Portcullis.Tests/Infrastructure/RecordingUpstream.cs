@@ -21,7 +21,8 @@ public sealed class RecordingUpstream : IAsyncDisposable
 
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
-    public static async Task<RecordingUpstream> StartAsync()
+    /// <param name="responseHeaders">Headers every answer carries, such as an API's own <c>Cache-Control</c>.</param>
+    public static async Task<RecordingUpstream> StartAsync(IReadOnlyDictionary<string, string>? responseHeaders = null)
     {
         var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
@@ -34,6 +35,11 @@ public sealed class RecordingUpstream : IAsyncDisposable
             upstream.Requests.Enqueue(new RecordedRequest(
                 context.Request.Path + context.Request.QueryString,
                 context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+            foreach (var (name, value) in responseHeaders ?? new Dictionary<string, string>())
+            {
+                context.Response.Headers[name] = value;
+            }
+
             await context.Response.WriteAsJsonAsync(new { path = context.Request.Path.Value });
         });
         await app.StartAsync();

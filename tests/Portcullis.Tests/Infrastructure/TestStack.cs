@@ -65,13 +65,16 @@ public sealed class TestStack : IAsyncDisposable
         settings["Portcullis:Apis:orders:Upstream"] = upstreamUrl;
     };
 
-    /// <summary>Stops the gateway and starts a new one on the same port and store, as after a deployment.</summary>
-    public async Task RestartGatewayAsync()
+    /// <summary>
+    /// Stops the gateway and starts a new one on the same port and store, as after a deployment: the builder step given
+    /// at start is not repeated (tests use it to play the previous version), <paramref name="configure"/> is applied instead.
+    /// </summary>
+    public async Task RestartGatewayAsync(Action<WebApplicationBuilder>? configure = null)
     {
         var port = Gateway.Port;
         var dataDirectory = Gateway.DataDirectory;
         await Gateway.DisposeAsync();
-        Gateway = await GatewayHost.StartAsync(Settings, port, dataDirectory, clock: _clock);
+        Gateway = await GatewayHost.StartAsync(Settings, port, dataDirectory, configure, _clock);
     }
 
     public async ValueTask DisposeAsync()

@@ -161,6 +161,41 @@ public sealed class IdentityLinkingTests
         Assert.True(session.TryGetProperty("authTime", out var authTime) && authTime.ValueKind == System.Text.Json.JsonValueKind.String, session.ToString());
     }
 
+    /// <summary>
+    /// The link URL passes through the browser: a script riding the session can strip <c>prompt=login</c> and
+    /// <c>max_age=0</c> and finish the link on the live provider session. The gateway itself refuses an answer without
+    /// an <c>auth_time</c> or with one older than the link (beyond the one-minute clock allowance), whatever the URL
+    /// asked (SECURITY.md item 39; an audit of 2026-12-08 found only the honest provider's obedience tested).
+    /// </summary>
+    [Fact]
+    public async Task ALinkWhoseUrlWasStrippedOfItsFreshSignInDemandIsRefusedByTheGateway()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await ProviderStack.StartAsync(oidc: true, clock: clock);
+        using var browser = new BrowserClient();
+        await stack.LoginAsync(browser, "main", "alice");
+        var before = await stack.UserAsync(browser);
+        var identities = await stack.RowsAsync("SELECT * FROM identities ORDER BY provider, subject");
+        // The provider session's sign-in is now three minutes old to the gateway.
+        clock.Advance(TimeSpan.FromMinutes(3));
+
+        var url = new Uri(await stack.StartLinkAsync(browser, "main"));
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(url.Query)
+            .Where(p => p.Key is not ("prompt" or "max_age"))
+            .ToDictionary(p => p.Key, p => (string?)p.Value.ToString());
+        var stripped = Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(url.GetLeftPart(UriPartial.Path), query);
+        var passwordPages = PasswordPages(browser);
+        var completed = await browser.GetAsync(await browser.AuthorizeAtProviderAsync(stripped, "alice"));
+
+        Assert.Equal(passwordPages, PasswordPages(browser)); // the provider did not ask: the stripping worked on it
+        Assert.Equal(HttpStatusCode.BadRequest, completed.Status);
+        // The gateway's own freshness check (StepUpRefused): oidc-provider leaves auth_time out when max_age is not asked.
+        Assert.Contains(stack.Gateway.Logs.Lines, line => line.Contains("[3001]", StringComparison.Ordinal) && line.Contains("auth_time", StringComparison.Ordinal));
+        Assert.Equal(identities, await stack.RowsAsync("SELECT * FROM identities ORDER BY provider, subject"));
+        var after = await stack.UserAsync(browser);
+        Assert.Equal(before.GetProperty("userId").GetString(), after.GetProperty("userId").GetString());
+    }
+
     private static int PasswordPages(BrowserClient browser) =>
         browser.Responses.Count(r => r.Body.Contains("name=\"password\"", StringComparison.Ordinal));
 

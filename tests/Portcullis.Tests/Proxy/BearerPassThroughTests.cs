@@ -39,6 +39,9 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
 
         public ProxyUpstream Upstream { get; private set; } = null!;
 
+        /// <summary>The gateway's forward-auth listener (<c>ForwardAuth:Port</c>).</summary>
+        public int ForwardAuthPort { get; } = FreePort.Next();
+
         public async Task InitializeAsync()
         {
             Upstream = await ProxyUpstream.StartAsync();
@@ -82,6 +85,7 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
                 s["Portcullis:Apis:profile:BearerAcceptTokensWithoutAudience"] = "true";
                 // This test's own connections play the front proxy for the forward-auth case.
                 s["Portcullis:ForwardAuth:Enabled"] = "true";
+                s["Portcullis:ForwardAuth:Port"] = ForwardAuthPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 s["Portcullis:TrustedProxies:0"] = "127.0.0.1";
             });
         }
@@ -139,6 +143,7 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
     [InlineData("logout-token")]
     [InlineData("other-provider")]
     [InlineData("issued-to-the-gateway")]
+    [InlineData("issued-to-the-gateway-named-in-azp")]
     [InlineData("not-a-token")]
     public async Task AForgedForeignOrWrongTokenGets401AndNeverReachesTheUpstream(string kind)
     {
@@ -236,7 +241,7 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
         async Task<HttpResponseMessage> AskAsync(string? token)
         {
             using var http = new HttpClient();
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{world.Stack.Gateway.Port}/bff/forward-auth");
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{world.ForwardAuthPort}/bff/forward-auth");
             request.Headers.Add("X-Original-URI", "/api/orders/7");
             request.Headers.Add("X-Original-Method", "GET");
             if (token is not null)
@@ -517,6 +522,10 @@ public sealed class BearerPassThroughTests(BearerPassThroughTests.World world) :
                 return await ClientCredentialsAsync(world.Other, Resource);
             case "issued-to-the-gateway":
                 return await ClientCredentialsAsync(idp, Resource, TestIdp.ClientId, TestIdp.ClientSecret);
+            case "issued-to-the-gateway-named-in-azp":
+                // Keycloak, Entra ID v2 and Auth0 name the client in azp, not client_id: a per-API token the gateway got
+                // for a user (its aud the API's) taken from an upstream's logs (review of 2026-12-08).
+                return await idp.SignAsync(new { iss = idp.Issuer, sub = "alice", azp = TestIdp.ClientId, aud = "orders", scope = "api", iat = now - 5, exp = now + 300, jti = Guid.NewGuid().ToString("N") }, atJwt);
             case "not-a-token":
                 return "not-a-token-any-provider-issued";
             default:

@@ -91,7 +91,7 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
         var headers = Routes.Csrf(("Cookie", SessionCookie(browser)), ("X-Original-URI", "/api/orders/7"), ("X-Original-Method", "GET"), ("X-Forwarded-For", "127.0.0.2"));
 
         // Straight to the gateway from 127.0.0.1, which is not in TrustedProxies, claiming to be the proxy.
-        var direct = await RawHttp.SendAsync(world.Stack.Gateway.Port, "/bff/forward-auth", headers);
+        var direct = await RawHttp.SendAsync(world.AuthPort, "/bff/forward-auth", headers);
         // Through nginx, a forged X-Original-URI naming a route the user may use, on a request to one they may not.
         world.Upstream.Requests.Clear();
         using var viaNginx = new BrowserClient();
@@ -104,6 +104,60 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
         Assert.DoesNotContain((await world.Stack.Idp.TokensAsync()).Select(t => t.AccessToken), t => direct.Head.Contains(t!) || direct.Body.Contains(t!));
         Assert.Equal(HttpStatusCode.Forbidden, forged.Status);
         Assert.Empty(world.Upstream.Requests);
+    }
+
+    /// <summary>
+    /// The usual set-up: the proxy forwards the browser's <c>/bff/</c> traffic too, so a script in the page that asks for
+    /// the endpoint through it connects from the trusted proxy's address. Only the forward-auth port answers, and no
+    /// spelling of the path reaches it from the main port (review of 2026-12-07: all three got 200 and the token).
+    /// </summary>
+    [Fact]
+    public async Task ABrowserAskingThroughTheProxysBffRouteGetsNoTokenWhateverTheSpelling()
+    {
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(world.Stack.Origin);
+        var tokens = (await world.Stack.Idp.TokensAsync()).Select(t => t.AccessToken!).ToList();
+
+        // The /bff/ route through nginx works: what follows is refused by the gateway, not lost on the way.
+        var user = await browser.GetAsync($"{world.Nginx.Origin}/bff/user", BrowserClient.Csrf);
+        var asked = new[]
+        {
+            await browser.GetAsync($"{world.Nginx.Origin}/bff/forward-auth", Routes.Csrf(("X-Original-URI", "/api/orders/7"), ("X-Original-Method", "GET"))),
+            await browser.GetAsync($"{world.Nginx.Origin}/bff/forward-auth/api/orders/7", BrowserClient.Csrf),
+            await browser.GetAsync($"{world.Nginx.Origin}/bff/Forward-Auth/api/orders/7", BrowserClient.Csrf),
+        };
+
+        Assert.Equal(HttpStatusCode.OK, user.Status);
+        Assert.All(asked, response =>
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.Status);
+            Assert.Contains("\"error\":\"not_found\"", response.Body);
+            Assert.False(response.Headers.ContainsKey("Authorization"));
+            Assert.DoesNotContain(tokens, t => response.Body.Contains(t, StringComparison.Ordinal) || response.Headers.Values.Any(v => v.Contains(t, StringComparison.Ordinal)));
+        });
+        // The same question on the forward-auth port from the proxy's address is answered: the port is what differs.
+        Assert.Equal(200, (await AskAsProxyAsync(browser, ("X-Original-URI", "/api/orders/7"), ("X-Original-Method", "GET"))).Status);
+    }
+
+    [Theory]
+    [InlineData("main")]
+    [InlineData("management")]
+    public async Task AForwardAuthPortThatIsAlsoAnotherListenersStopsStartUpNamingTheKey(string shared)
+    {
+        var port = FreePort.Next();
+        var management = FreePort.Next();
+        var data = Directory.CreateTempSubdirectory("portcullis-forward-auth-").FullName;
+        await using var idp = await TestIdp.StartAsync([$"http://localhost:{port}"]);
+        var settings = GatewayHost.DefaultSettings(port, idp, data);
+        settings["Portcullis:Management:Urls"] = $"http://127.0.0.1:{management}";
+        settings["Portcullis:TrustedProxies:0"] = ProxyAddress.ToString();
+        settings["Portcullis:ForwardAuth:Enabled"] = "true";
+        settings["Portcullis:ForwardAuth:Port"] = (shared == "main" ? port : management).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => GatewayHost.StartAsync(settings, port, data));
+
+        Assert.Contains("Portcullis:ForwardAuth:Port", refused.Message);
+        Assert.Contains("needs a port of its own", refused.Message);
     }
 
     [Fact]
@@ -244,15 +298,17 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
     /// <summary>A gateway with forward-auth on and the route <c>/api/orders</c>, behind nginx forwarding <c>/api/</c> to <paramref name="upstream"/>.</summary>
     private static async Task<(TestStack Stack, NginxBalancer Nginx)> StartFrontedAsync(string upstream, Action<Dictionary<string, string?>> adjust)
     {
+        var authPort = FreePort.Next();
         var stack = await TestStack.StartAsync(adjust: s =>
         {
             Routes.Add(s, "orders", "/api/orders", upstream);
             s["Portcullis:TrustedProxies:0"] = ProxyAddress.ToString();
             s["Portcullis:ForwardAuth:Enabled"] = "true";
+            s["Portcullis:ForwardAuth:Port"] = authPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
             adjust(s);
         });
         var port = FreePort.Next();
-        return (stack, await NginxBalancer.StartAsync(port, World.NginxConfiguration(port, stack.Gateway.Port, new Uri(upstream).Port)));
+        return (stack, await NginxBalancer.StartAsync(port, World.NginxConfiguration(port, stack.Gateway.Port, authPort, new Uri(upstream).Port)));
     }
 
     /// <summary>A browser of this test's own, signed in at the gateway; the upstream's record starts empty.</summary>
@@ -269,7 +325,7 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
 
     /// <summary>Asks the gateway directly from the trusted proxy's address, as a front proxy would, with the browser's cookie.</summary>
     private Task<RawResponse> AskAsProxyAsync(BrowserClient browser, string target, string method, params (string Name, string Value)[] headers) =>
-        RawHttp.SendAsync(world.Stack.Gateway.Port, target, Routes.Csrf([("Cookie", SessionCookie(browser)), .. headers]), method, ProxyAddress);
+        RawHttp.SendAsync(world.AuthPort, target, Routes.Csrf([("Cookie", SessionCookie(browser)), .. headers]), method, ProxyAddress);
 
     private static string SessionCookie(BrowserClient browser) => $"__Host-portcullis={browser.CookiesFor("localhost")["__Host-portcullis"]}";
 
@@ -281,6 +337,9 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
         public TestStack Stack { get; private set; } = null!;
 
         public NginxBalancer Nginx { get; private set; } = null!;
+
+        /// <summary>The gateway's forward-auth listener (<c>ForwardAuth:Port</c>), which only nginx's auth call uses.</summary>
+        public int AuthPort { get; } = FreePort.Next();
 
         /// <summary>The gateway's clock: moved past a token's refresh point without sleeping.</summary>
         public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
@@ -297,9 +356,10 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
                 s["Portcullis:Apis:admin:RequireScopes:0"] = "admin";
                 s["Portcullis:TrustedProxies:0"] = ProxyAddress.ToString();
                 s["Portcullis:ForwardAuth:Enabled"] = "true";
+                s["Portcullis:ForwardAuth:Port"] = AuthPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
             });
             var port = FreePort.Next();
-            Nginx = await NginxBalancer.StartAsync(port, NginxConfiguration(port, Stack.Gateway.Port, Upstream.Port));
+            Nginx = await NginxBalancer.StartAsync(port, NginxConfiguration(port, Stack.Gateway.Port, AuthPort, Upstream.Port));
         }
 
         public async Task DisposeAsync()
@@ -309,10 +369,20 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
             await Upstream.DisposeAsync();
         }
 
-        /// <summary>The configuration of docs/deploy.md ("nginx auth_request"), on loopback ports and without TLS.</summary>
-        internal static string NginxConfiguration(int port, int gatewayPort, int upstreamPort) => $$"""
+        /// <summary>
+        /// The configuration of docs/deploy.md ("nginx auth_request"), on loopback ports and without TLS: the browser's
+        /// <c>/bff/</c> traffic and the auth call both leave nginx from 127.0.0.2, the trusted proxy, as they leave a real
+        /// nginx from its one address; only the auth call goes to the forward-auth port.
+        /// </summary>
+        internal static string NginxConfiguration(int port, int gatewayPort, int authPort, int upstreamPort) => $$"""
             server {
               listen 127.0.0.1:{{port}};
+
+              location /bff/ {
+                proxy_pass http://127.0.0.1:{{gatewayPort}};
+                proxy_bind {{ProxyAddress}};
+                proxy_set_header X-Forwarded-For $remote_addr;
+              }
 
               location /api/ {
                 auth_request /_portcullis;
@@ -331,7 +401,7 @@ public sealed class ForwardAuthTests(ForwardAuthTests.World world) : IClassFixtu
 
               location = /_portcullis {
                 internal;
-                proxy_pass http://127.0.0.1:{{gatewayPort}}/bff/forward-auth;
+                proxy_pass http://127.0.0.1:{{authPort}}/bff/forward-auth;
                 proxy_bind {{ProxyAddress}};
                 proxy_pass_request_body off;
                 proxy_set_header Content-Length "";

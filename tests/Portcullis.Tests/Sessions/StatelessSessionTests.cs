@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Portcullis.Sessions;
 using Portcullis.Tests.Infrastructure;
+using Portcullis.Tests.Proxy;
 using Portcullis.Tokens;
 using Portcullis.Vault;
 using Xunit.Abstractions;
@@ -33,6 +34,36 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         settings.Remove("Portcullis:Store:ConnectionString");
     };
 
+    /// <summary>
+    /// An answer that rewrites the stateless cookies carries the user's sealed tokens in <c>Set-Cookie</c>: no cache may
+    /// keep it for anyone else, whatever the upstream's own <c>Cache-Control</c> says; an answer that writes no cookie
+    /// keeps the upstream's (review of 2026-12-08: a slid cookie went out under <c>public, max-age=600</c>).
+    /// </summary>
+    [Fact]
+    public async Task AnAnswerThatRewritesTheCookiesIsNeverCacheableWhateverTheUpstreamSays()
+    {
+        await using var upstream = await RecordingUpstream.StartAsync(new Dictionary<string, string> { ["Cache-Control"] = "public, max-age=600" });
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var stack = await TestStack.StartAsync(accessTokenTtl: 600, clock: clock, adjust: s =>
+        {
+            Stateless(upstream.Url)(s);
+            s["Portcullis:Session:MaxCookieAge"] = "00:05:00";
+        });
+        using var browser = new BrowserClient();
+        await browser.LoginAsync(stack.Origin);
+
+        var untouched = await browser.GetAsync($"{stack.Origin}/api/orders/1", BrowserClient.Csrf);
+        clock.Advance(TimeSpan.FromMinutes(2));
+        var slid = await browser.GetAsync($"{stack.Origin}/api/orders/2", BrowserClient.Csrf);
+
+        Assert.Equal(HttpStatusCode.OK, untouched.Status);
+        Assert.Empty(untouched.SetCookies);
+        Assert.Equal("public, max-age=600", untouched.Headers["Cache-Control"]);
+        Assert.Equal(HttpStatusCode.OK, slid.Status);
+        Assert.Contains(slid.SetCookies, c => c.StartsWith(Cookie + "=", StringComparison.Ordinal) && !c.StartsWith(Cookie + "=;", StringComparison.Ordinal));
+        Assert.Equal("no-store", slid.Headers["Cache-Control"]);
+    }
+
     [Fact]
     public async Task LoginApiRefreshStormRestartForgeriesRefusalsLogoutAndAReplayedCopyBehaveAsDocumented()
     {
@@ -43,7 +74,10 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
             Stateless(upstream.Url)(s);
             s["Portcullis:Refresh:Skew"] = "00:00:01";
             s["Portcullis:Session:MaxCookieAge"] = "00:05:00";
-        });
+            // A route whose path starts with another's: logout must expire the refresh cookie on both (review of
+            // 2026-12-08: expiring /api/orders after /api/orders-archive dropped the latter's expiry).
+            Routes.Add(s, "archive", "/api/orders-archive", upstream.Url);
+        }, configure: CapturedLogs.IncludeDebug);
         using var browser = new BrowserClient();
         var callbackUrl = await browser.AuthorizeAtProviderAsync($"{stack.Origin}/bff/login?returnUrl=%2F", "alice");
         var beforeCallback = Header(browser);
@@ -58,7 +92,7 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         var sessionSet = Assert.Single(callback.SetCookies, c => c.StartsWith(Cookie + "=", StringComparison.Ordinal));
         Assert.Contains("path=/;", sessionSet + ";", StringComparison.OrdinalIgnoreCase);
         var refreshSets = callback.SetCookies.Where(c => c.StartsWith(RefreshCookie + "=", StringComparison.Ordinal)).ToList();
-        Assert.Equal(["/api/orders", "/bff/logout"], refreshSets.Select(PathOf).Order());
+        Assert.Equal(["/api/orders", "/api/orders-archive", "/bff/logout"], refreshSets.Select(PathOf).Order());
         foreach (var set in refreshSets.Append(sessionSet))
         {
             Assert.Contains("secure", set, StringComparison.OrdinalIgnoreCase);
@@ -88,7 +122,8 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/mixed", mixed)).Status);
         Assert.Equal($"Bearer {issued.AccessToken}", upstream.Requests.Last().Headers["Authorization"]); // still valid: used as it is
         Assert.Equal(0, await RefreshesAsync(stack));
-        Assert.Contains("[6006]", stack.Gateway.Logs.All); // StatelessRefreshCookieRefused
+        Assert.True(stack.Gateway.Logs.CountOf(6006) > 0); // StatelessRefreshCookieRefused: another session's cookie, at will
+        Assert.Empty(stack.Gateway.Logs.AboveDebug(6006));
 
         // A refresh storm: one token request; every answer (stragglers with the old cookie too) carries the new cookies.
         var storm = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/storm-{i}", loginCookies)));
@@ -101,7 +136,7 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         var current = Merge(loginCookies, storm[^1].SetCookies);
 
         // A restart forgets everything but the key ring: the cookies still open; no new refresh is needed.
-        await stack.RestartGatewayAsync();
+        await stack.RestartGatewayAsync(CapturedLogs.IncludeDebug);
         var afterRestart = await SendAsync(http, HttpMethod.Get, $"{stack.Origin}/api/orders/after-restart", current);
         Assert.Equal(HttpStatusCode.OK, afterRestart.Status);
         Assert.Equal($"Bearer {refreshed.AccessToken}", upstream.Requests.Last().Headers["Authorization"]);
@@ -137,7 +172,9 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
 
         Assert.Equal(forwarded, upstream.Requests.Count);
         Assert.Equal(3, (await stack.Idp.TokensAsync()).Length); // alice's login, bob's login, alice's one refresh
-        Assert.Contains("[6004]", stack.Gateway.Logs.All); // StatelessCookieRefused
+        // StatelessCookieRefused, at Debug only: anyone can send a garbage cookie on every request (SECURITY.md item 42).
+        Assert.True(stack.Gateway.Logs.CountOf(6004) > 0);
+        Assert.Empty(stack.Gateway.Logs.AboveDebug(6004));
         // The same value in correctly ordered chunks opens: the chunking is the codec's, not a way around the seal.
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, $"{stack.Origin}/bff/user", $"{Cookie}=chunks-2; {Cookie}C1={sealedValue[..half]}; {Cookie}C2={sealedValue[half..]}")).Status);
 
@@ -155,6 +192,9 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
             Assert.Empty(refused.SetCookies);
         }
 
+        Assert.True(stack.Gateway.Logs.CountOf(6009) > 0); // StatelessFeatureRefused
+        Assert.Empty(stack.Gateway.Logs.AboveDebug(6009));
+
         var worker = await stack.Gateway.Get<IUserTokens>().GetForUserAsync("sl-anyone", provider: null, actor: "nightly-report");
         Assert.Equal("user_not_present", worker.Error);
         Assert.Contains("stateless", worker.Message);
@@ -165,7 +205,7 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, logout.Status);
         Assert.False(await stack.Idp.IsActiveAsync(refreshed.RefreshToken!));
         Assert.Contains(logout.SetCookies, c => c.StartsWith(Cookie + "=;", StringComparison.Ordinal) && c.Contains("expires=Thu, 01 Jan 1970", StringComparison.OrdinalIgnoreCase));
-        Assert.Equal(["/api/orders", "/bff/logout"], logout.SetCookies.Where(c => c.StartsWith(RefreshCookie + "=;", StringComparison.Ordinal)).Select(PathOf).Order());
+        Assert.Equal(["/api/orders", "/api/orders-archive", "/bff/logout"], logout.SetCookies.Where(c => c.StartsWith(RefreshCookie + "=;", StringComparison.Ordinal)).Select(PathOf).Order());
 
         // A copy kept from before logout: usable while its access token lives (the proxy does not introspect), refused
         // for the API once it is due (the provider refuses the revoked refresh token), and gone after the maximum age.
@@ -179,7 +219,8 @@ public sealed class StatelessSessionTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Get, $"{stack.Origin}/bff/user", copy)).Status);
         clock.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(http, HttpMethod.Get, $"{stack.Origin}/bff/user", copy)).Status);
-        Assert.Contains("[6005]", stack.Gateway.Logs.All); // StatelessCookieExpired
+        Assert.True(stack.Gateway.Logs.CountOf(6005) > 0); // StatelessCookieExpired: a user's old cookie, sent again and again
+        Assert.Empty(stack.Gateway.Logs.AboveDebug(6005));
 
         // The login's callback replayed with the transaction cookie it consumed (no store remembers it was used): the
         // provider refuses the redeemed code (and, per RFC 6749 §4.1.2, revokes what it issued for it, which is why this
