@@ -1,15 +1,18 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Portcullis.Gateway;
 
 /// <summary>
-/// The gateway's last line: an exception no handler turned into an answer becomes a plain 500 JSON with
-/// <c>no-store</c>, whatever the environment. Without it, a gateway started with <c>ASPNETCORE_ENVIRONMENT=Development</c>
-/// would answer with ASP.NET Core's developer exception page, which lists the request's headers, the session cookie
-/// among them, to a script that made the request (SECURITY.md item 23). Placed inside that page, so it never sees one.
+/// In the Development environment, the gateway's last line: an exception no handler turned into an answer becomes a
+/// plain 500 JSON with <c>no-store</c>. Without it, a gateway started with <c>ASPNETCORE_ENVIRONMENT=Development</c> would
+/// answer with ASP.NET Core's developer exception page, which lists the request's headers, the session cookie among
+/// them, to a script that made the request (SECURITY.md item 23). Placed inside that page, so it never sees one. In any
+/// other environment there is no such page and Kestrel answers an empty 500, which shows nothing; the boundary is left
+/// out there, so the request path of a production gateway carries no extra frame.
 /// </summary>
 internal static class GatewayErrorBoundary
 {
@@ -22,6 +25,11 @@ internal static class GatewayErrorBoundary
 
     public static void Use(WebApplication app)
     {
+        if (!app.Environment.IsDevelopment())
+        {
+            return;
+        }
+
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(GatewayErrorBoundary));
         app.Use(async (context, next) =>
         {
