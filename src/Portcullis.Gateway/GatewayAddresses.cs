@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 
 namespace Portcullis.Gateway;
@@ -21,6 +22,23 @@ internal static class GatewayAddresses
         addresses.AddRange(Ports(configuration["http_ports"]).Select(port => $"http://*:{port}"));
         addresses.AddRange(Ports(configuration["https_ports"]).Select(port => $"https://*:{port}"));
         return addresses.Count > 0 ? addresses : ["http://localhost:5000"];
+    }
+
+    /// <summary>What Kestrel will bind so far: the main addresses, or what an earlier listener set on <c>app.Urls</c>.</summary>
+    public static List<string> BoundOf(WebApplication app) => app.Urls.Count > 0 ? [.. app.Urls] : MainOf(app.Configuration);
+
+    /// <summary>
+    /// Adds <paramref name="extra"/> to what Kestrel binds. Setting <c>app.Urls</c> replaces what Kestrel would take from
+    /// urls/http_ports, so the addresses bound so far are set again with them.
+    /// </summary>
+    public static void Listen(WebApplication app, IEnumerable<string> extra)
+    {
+        var all = BoundOf(app).Concat(extra).Distinct(StringComparer.Ordinal).ToList();
+        app.Urls.Clear();
+        foreach (var address in all)
+        {
+            app.Urls.Add(address);
+        }
     }
 
     private static IEnumerable<string> Ports(string? value) =>

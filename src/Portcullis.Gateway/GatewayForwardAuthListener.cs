@@ -20,19 +20,11 @@ internal static class GatewayForwardAuthListener
             return;
         }
 
-        var main = GatewayAddresses.MainOf(app.Configuration);
-        // What Kestrel will bind so far: the main addresses, and the management ones when that listener set app.Urls.
-        var current = app.Urls.Count > 0 ? [.. app.Urls] : main;
-        if (current.Any(address => GatewayAddresses.TryParse(address, out var uri) && uri.Port == port))
+        if (GatewayAddresses.BoundOf(app).Any(address => GatewayAddresses.TryParse(address, out var uri) && uri.Port == port))
         {
             throw new GatewayConfigurationException($"{Key}: port {port} is already a main or management port; forward-auth needs a port of its own.");
         }
 
-        // Setting addresses here replaces what Kestrel would take from urls/http_ports, so the current ones are added back.
-        app.Urls.Clear();
-        foreach (var address in current.Concat(main.Select(address => GatewayAddresses.WithPort(address, port))).Distinct(StringComparer.Ordinal))
-        {
-            app.Urls.Add(address);
-        }
+        GatewayAddresses.Listen(app, GatewayAddresses.MainOf(app.Configuration).Select(address => GatewayAddresses.WithPort(address, port)));
     }
 }

@@ -47,12 +47,7 @@ internal sealed class GatewayManagement
             throw new GatewayConfigurationException($"{Key}: port {shared} is also the main port; the management listener needs a port of its own.");
         }
 
-        // Setting addresses here replaces what Kestrel would take from urls/http_ports, so the main ones are added back.
-        app.Urls.Clear();
-        foreach (var address in main.Concat(management))
-        {
-            app.Urls.Add(address);
-        }
+        GatewayAddresses.Listen(app, management);
 
         return new GatewayManagement(ports);
     }

@@ -27,9 +27,5 @@ internal static class SecurityHeaders
         NoStore(response);
     }
 
-    public static void NoStore(HttpResponse response)
-    {
-        response.Headers.CacheControl = "no-store";
-        response.Headers.Pragma = "no-cache";
-    }
+    public static void NoStore(HttpResponse response) => Primitives.ResponseCaching.Forbid(response);
 }

@@ -304,10 +304,8 @@ internal sealed class StatelessSessions(
         if (state.Clear || (state.Payload is not null && (state.WriteSession || state.WriteRefresh)))
         {
             // These cookies carry the user's sealed tokens (or end the session): no cache may keep the answer for anyone
-            // else, whatever Cache-Control a proxied upstream sent (it was copied before the response started). As
-            // Http.SecurityHeaders.NoStore, a floor above this one.
-            context.Response.Headers.CacheControl = "no-store";
-            context.Response.Headers.Pragma = "no-cache";
+            // else, whatever Cache-Control a proxied upstream sent (it was copied before the response started).
+            ResponseCaching.Forbid(context.Response);
         }
 
         if (state.Clear)
